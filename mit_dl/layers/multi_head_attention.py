@@ -1,0 +1,156 @@
+"""`MultiHeadSelfAttention`: h attention heads, concatenated and projected."""
+
+import keras
+from keras import ops
+
+from mit_dl.layers import _checks
+from mit_dl.layers.attention import (
+    add_projection,
+    attention_weights,
+    combine_masks,
+    mix_values,
+    project,
+)
+
+
+@keras.saving.register_keras_serializable(package="mit_dl")
+class MultiHeadSelfAttention(keras.layers.Layer):
+    """Multi-head self-attention: several heads side by side, then ``W^O``.
+
+    Lecture 2 (self-attention, "multiple heads attend to different
+    features"); Vaswani et al. 2017, section 3.2.2:
+
+        head_i = softmax(X W_Q^i (X W_K^i)^T / sqrt(d_k)) X W_V^i
+        MultiHead(X) = Concat(head_1, ..., head_h) W^O
+
+    with ``d_k = d_model / h``. All heads are computed at once: one matrix
+    ``W_Q = [W_Q^1 ... W_Q^h]`` of shape ``(input_dim, d_model)`` whose
+    output is split into ``h`` slices of ``d_k`` (likewise ``W_K``, ``W_V``),
+    and ``W^O`` has shape ``(d_model, d_model)``.
+
+    Args:
+        d_model: positive int, total size of the heads and of the output.
+        num_heads: positive int ``h``; must divide ``d_model``.
+        use_bias: add biases to the projections (default ``True``, as
+            ``keras.layers.MultiHeadAttention``).
+        dropout: dropout rate on the attention weights during training.
+        kernel_initializer / bias_initializer: initializers of the weights.
+        seed: optional int seed for dropout.
+        **kwargs: base `keras.layers.Layer` arguments.
+
+    Call arguments:
+        inputs: ``(batch, time, features)``.
+        mask: optional padding mask ``(batch, time)``, True for real tokens.
+        attention_mask: optional boolean ``(batch, time, time)``.
+        use_causal_mask: restrict position ``i`` to keys ``j <= i``.
+        return_attention_scores: also return ``(batch, heads, time, time)``.
+        training: enables dropout.
+
+    Returns:
+        ``(batch, time, d_model)`` (and the attention weights if asked).
+
+    Example:
+        >>> mha = MultiHeadSelfAttention(d_model=16, num_heads=4)
+        >>> tuple(mha(keras.ops.ones((2, 5, 16))).shape)
+        (2, 5, 16)
+
+    Reference:
+        Vaswani et al., "Attention Is All You Need", NeurIPS 2017; the
+        built-in twin is ``keras.layers.MultiHeadAttention(num_heads=h,
+        key_dim=d_model // h)`` called as ``mha(x, x)``.
+    """
+
+    def __init__(
+        self,
+        d_model,
+        num_heads,
+        use_bias=True,
+        dropout=0.0,
+        kernel_initializer="glorot_uniform",
+        bias_initializer="zeros",
+        seed=None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        name = "MultiHeadSelfAttention"
+        self.d_model = _checks.positive_int(name, "d_model", d_model)
+        self.num_heads = _checks.positive_int(name, "num_heads", num_heads)
+        if self.d_model % self.num_heads:
+            raise ValueError(
+                f"{name}: `d_model` ({self.d_model}) must be divisible by "
+                f"`num_heads` ({self.num_heads}); choose d_model = num_heads * head size."
+            )
+        self.head_dim = self.d_model // self.num_heads
+        self.use_bias = bool(use_bias)
+        self.dropout = _checks.probability(name, "dropout", dropout)
+        self.kernel_initializer = keras.initializers.get(kernel_initializer)
+        self.bias_initializer = keras.initializers.get(bias_initializer)
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed) if self.dropout else None
+        self.supports_masking = True
+        self.input_dim = None
+
+    def build(self, input_shape):
+        _checks.input_rank(self.name, input_shape, 3, what="input (batch, time, features)")
+        self.input_dim = _checks.known_last_dim(self.name, input_shape)
+        self.query_kernel, self.query_bias = add_projection(self, "query", self.d_model)
+        self.key_kernel, self.key_bias = add_projection(self, "key", self.d_model)
+        self.value_kernel, self.value_bias = add_projection(self, "value", self.d_model)
+        self.output_kernel, self.output_bias = add_projection(
+            self, "output", self.d_model, input_dim=self.d_model
+        )
+
+    def _split_heads(self, x):
+        # (B, T, d_model) -> (B, h, T, d_k)
+        batch, time = ops.shape(x)[0], ops.shape(x)[1]
+        x = ops.reshape(x, (batch, time, self.num_heads, self.head_dim))
+        return ops.transpose(x, (0, 2, 1, 3))
+
+    def call(
+        self,
+        inputs,
+        mask=None,
+        attention_mask=None,
+        use_causal_mask=False,
+        return_attention_scores=False,
+        training=None,
+    ):
+        _checks.input_rank(self.name, inputs.shape, 3, what="input (batch, time, features)")
+        _checks.last_dim(self.name, inputs.shape, self.input_dim)
+        full_mask = combine_masks(self.name, inputs, mask, attention_mask, use_causal_mask)
+        if full_mask is not None:
+            full_mask = ops.expand_dims(full_mask, 1)  # the same mask for every head
+        q = self._split_heads(project(inputs, self.query_kernel, self.query_bias))
+        k = self._split_heads(project(inputs, self.key_kernel, self.key_bias))
+        v = self._split_heads(project(inputs, self.value_kernel, self.value_bias))
+        weights = attention_weights(q, k, full_mask)
+        heads = mix_values(weights, v, self.dropout, self.seed_generator, training)
+        # Concat(head_1..head_h): (B, h, T, d_k) -> (B, T, h * d_k)
+        heads = ops.transpose(heads, (0, 2, 1, 3))
+        batch, time = ops.shape(inputs)[0], ops.shape(inputs)[1]
+        concat = ops.reshape(heads, (batch, time, self.d_model))
+        outputs = project(concat, self.output_kernel, self.output_bias)
+        if return_attention_scores:
+            return outputs, weights
+        return outputs
+
+    def compute_mask(self, inputs, mask=None):
+        return mask
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[:-1]) + (self.d_model,)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "d_model": self.d_model,
+                "num_heads": self.num_heads,
+                "use_bias": self.use_bias,
+                "dropout": self.dropout,
+                "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
+                "bias_initializer": keras.initializers.serialize(self.bias_initializer),
+                "seed": self.seed,
+            }
+        )
+        return config

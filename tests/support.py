@@ -1,0 +1,47 @@
+"""Helpers for the test-suite: fresh Python processes and numeric checks."""
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import tensorflow as tf
+
+
+def run_fresh_python(code, timeout=600):
+    """Run ``code`` in a new interpreter and return its stdout.
+
+    The child gets a clean environment apart from PATH/HOME, so nothing leaks
+    from this process (no imported modules, no dtype policy).
+    """
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": os.environ.get("HOME", "/tmp"),
+        "TF_CPP_MIN_LOG_LEVEL": "3",
+        "CUDA_VISIBLE_DEVICES": "",
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+    )
+    assert result.returncode == 0, (
+        f"fresh python failed ({result.returncode}):\n{result.stdout}\n{result.stderr[-4000:]}"
+    )
+    return result.stdout
+
+
+def gradient_error(function, values):
+    """Largest |analytic - numeric| Jacobian entry of ``function`` at ``values``.
+
+    Use float64 values: finite differences in float32 are too coarse.
+    """
+    analytic, numeric = tf.test.compute_gradient(function, values, delta=1e-6)
+    return max(float(np.max(np.abs(a - n))) for a, n in zip(analytic, numeric))
+
+
+def rng(seed=0):
+    return np.random.default_rng(seed)
