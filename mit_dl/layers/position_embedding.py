@@ -71,8 +71,10 @@ class PositionEmbedding(keras.layers.Layer):
         _checks.input_rank(self.name, inputs.shape, 3, what="input (batch, time, features)")
         _checks.last_dim(self.name, inputs.shape, self.depth)
         self._check_length(inputs.shape)
-        time = ops.shape(inputs)[1]
-        table = ops.cast(self.position_embeddings[:time], inputs.dtype)
+        # A gather (not a slice) of the first `time` rows: its gradient is
+        # sparse, touching only the rows used, like keras.layers.Embedding.
+        positions = ops.arange(ops.shape(inputs)[1])
+        table = ops.cast(ops.take(self.position_embeddings, positions, axis=0), inputs.dtype)
         return inputs + table[None]
 
     def compute_output_shape(self, input_shape):

@@ -1,0 +1,36 @@
+"""Shared A/B timing: alternate the contenders in one process, report medians."""
+
+import json
+import pathlib
+import statistics
+import time
+
+RESULTS = pathlib.Path(__file__).parent / "results"
+
+
+def alternate(contenders, repeats=7, iterations=20, warmup=3):
+    """Time each ``name -> callable`` in turn, ``repeats`` rounds of ``iterations`` calls.
+
+    Contenders alternate inside every round, in A-B / B-A order, so that
+    machine noise and warm caches favour none of them. Returns ``name -> median seconds per call``.
+    """
+    for fn in contenders.values():
+        for _ in range(warmup):
+            fn()
+    samples = {name: [] for name in contenders}
+    order = list(contenders.items())
+    for round_index in range(repeats):
+        # A-B then B-A: neither contender always runs first in a round.
+        for name, fn in order if round_index % 2 == 0 else order[::-1]:
+            start = time.perf_counter()
+            for _ in range(iterations):
+                fn()
+            samples[name].append((time.perf_counter() - start) / iterations)
+    return {name: statistics.median(times) for name, times in samples.items()}
+
+
+def write_results(name, payload):
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / f"{name}.json"
+    path.write_text(json.dumps(payload, indent=2) + "\n")
+    return path

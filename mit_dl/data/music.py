@@ -1,0 +1,149 @@
+"""Folk tunes in ABC notation: reading and splitting (Lab 1, part 2).
+
+The default corpus is O'Neill's 1850 collection of Irish tunes that the
+music21 package ships, so it is available offline. Any ``.abc`` file or
+folder of ``.abc`` files can be used instead.
+"""
+
+import pathlib
+import re
+
+DEFAULT_CORPUS = "oneills1850"
+
+# A tune starts at a reference-number line "X:<n>" (ABC standard 2.1, 3.1.1).
+_TUNE_START = re.compile(r"^X:", re.MULTILINE)
+
+
+class MusicDataError(ValueError):
+    """A music source that cannot be used (missing, empty, not ABC)."""
+
+
+def corpus_files(name=DEFAULT_CORPUS):
+    """The ``.abc`` files of a music21 corpus collection, sorted by name."""
+    import music21  # imported here: it is slow to import
+
+    folder = pathlib.Path(music21.__file__).parent / "corpus" / name
+    files = sorted(folder.glob("*.abc"))
+    if not files:
+        raise MusicDataError(
+            f"music21 corpus collection {name!r} has no .abc files in {folder}; "
+            "reinstall music21 or pass an .abc file or folder with --data."
+        )
+    return files
+
+
+def abc_files(source=None):
+    """Resolve a source to ABC files: a file, a folder (searched recursively), or the default corpus."""
+    if source is None:
+        return corpus_files()
+    path = pathlib.Path(source).expanduser()
+    if path.is_file():
+        return [path]
+    if path.is_dir():
+        files = sorted(path.rglob("*.abc"))
+        if not files:
+            raise MusicDataError(f"no .abc files found in folder {path}; pass a folder holding ABC tunes.")
+        return files
+    raise MusicDataError(f"music data {path} does not exist; pass an .abc file or a folder of them.")
+
+
+def split_tunes(text):
+    """Split ABC text into tunes, one per ``X:`` block, whitespace normalised.
+
+    Lines are stripped of trailing spaces, ``%`` comment lines and blank lines
+    inside a tune are dropped, and anything before the first ``X:`` (file
+    headers) is ignored. Blocks without a ``K:`` (key) line are not tunes and
+    are skipped.
+    """
+    starts = [m.start() for m in _TUNE_START.finditer(text)]
+    tunes = []
+    for begin, end in zip(starts, starts[1:] + [len(text)]):
+        lines = [line.rstrip() for line in text[begin:end].splitlines()]
+        lines = [line for line in lines if line.strip() and not line.lstrip().startswith("%")]
+        if any(line.startswith("K:") for line in lines):
+            tunes.append("\n".join(lines))
+    return tunes
+
+
+def load_tunes(source=None):
+    """All tunes of a source (see `abc_files`), in file order."""
+    tunes = []
+    for path in abc_files(source):
+        tunes += split_tunes(path.read_text(encoding="utf-8", errors="replace"))
+    if not tunes:
+        raise MusicDataError(
+            f"no ABC tunes (blocks starting 'X:' with a 'K:' line) found in {source}; "
+            "check that the file is in ABC notation."
+        )
+    return tunes
+
+
+def split_by_tune(tunes, validation_fraction=0.1, seed=0):
+    """Shuffle tunes with ``seed`` and split them; no tune lands in both parts."""
+    import numpy as np
+
+    order = np.random.default_rng(seed).permutation(len(tunes))
+    n_val = max(1, int(round(len(tunes) * validation_fraction))) if len(tunes) > 1 else 0
+    val = [tunes[i] for i in order[:n_val]]
+    train = [tunes[i] for i in order[n_val:]]
+    return train, val
+
+
+class Vocabulary:
+    """The characters of a text and their integer ids (the lab's char2idx/idx2char)."""
+
+    def __init__(self, characters):
+        self.characters = sorted(set(characters))
+        self._index = {c: i for i, c in enumerate(self.characters)}
+
+    @classmethod
+    def from_text(cls, text):
+        return cls(text)
+
+    def __len__(self):
+        return len(self.characters)
+
+    def encode(self, text):
+        unknown = sorted(set(text) - set(self._index))
+        if unknown:
+            raise ValueError(
+                f"characters {unknown!r} are not in the vocabulary; use only characters "
+                "seen in the training tunes."
+            )
+        import numpy as np
+
+        return np.fromiter((self._index[c] for c in text), dtype="int32", count=len(text))
+
+    def decode(self, ids):
+        return "".join(self.characters[int(i)] for i in ids)
+
+
+def join_tunes(tunes):
+    """One training text: tunes separated by a blank line, as in the lab's data."""
+    return "\n\n".join(tunes)
+
+
+def next_character_dataset(ids, sequence_length, batch_size, seed=0, shuffle=True):
+    """Batches of ``(text[i:i+L], text[i+1:i+L+1])`` as a seeded tf.data pipeline.
+
+    Every start offset ``i`` is a training example (the lab draws random
+    offsets); shuffling is seeded, batches have a fixed size.
+    """
+    import tensorflow as tf
+
+    if len(ids) <= sequence_length:
+        raise ValueError(
+            f"the text has {len(ids)} characters, too few for sequences of {sequence_length}; "
+            "use more tunes or a shorter sequence length."
+        )
+    text = tf.constant(ids, dtype=tf.int32)
+    starts = tf.data.Dataset.range(len(ids) - sequence_length)
+    if shuffle:
+        # Shuffling offsets (not windows) keeps the buffer to one int per example.
+        starts = starts.shuffle(len(ids), seed=seed, reshuffle_each_iteration=True)
+    data = starts.map(
+        lambda i: (text[i : i + sequence_length], text[i + 1 : i + sequence_length + 1]),
+        num_parallel_calls=tf.data.AUTOTUNE,
+        deterministic=True,
+    )
+    return data.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)

@@ -1,0 +1,1 @@
+"""Lab and lecture models built from `mit_dl.layers` (loaded lazily per module)."""

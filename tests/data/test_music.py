@@ -1,0 +1,72 @@
+"""ABC tunes: splitting, split by tune, vocabulary, next-character batches."""
+
+import numpy as np
+import pytest
+
+from mit_dl.data import music
+
+TWO_TUNES = """% a file header
+X:1
+T:First
+K:G
+GABc | d2 d2 |
+
+X:2
+T:Second
+% a comment inside the tune
+K:D
+   DEF   
+T:no key here, still tune 2
+X:3
+T:Not a tune, no K line
+"""
+
+
+def test_split_tunes_keeps_blocks_with_a_key_and_normalises_whitespace():
+    tunes = music.split_tunes(TWO_TUNES)
+    assert tunes == ["X:1\nT:First\nK:G\nGABc | d2 d2 |", "X:2\nT:Second\nK:D\n   DEF\nT:no key here, still tune 2"]
+
+
+def test_default_corpus_is_oneills_collection():
+    tunes = music.load_tunes()
+    assert 1900 <= len(tunes) <= 2100  # O'Neill's 1850: ~2,000 tunes
+    assert all(t.startswith("X:") and "\nK:" in t for t in tunes)
+
+
+def test_split_by_tune_is_seeded_and_disjoint():
+    tunes = [f"X:{i}\nK:C\nC" for i in range(50)]
+    train, val = music.split_by_tune(tunes, 0.2, seed=1)
+    assert len(val) == 10 and len(train) == 40 and not set(train) & set(val)
+    assert music.split_by_tune(tunes, 0.2, seed=1) == (train, val)
+    assert music.split_by_tune(tunes, 0.2, seed=2) != (train, val)
+
+
+def test_vocabulary_round_trip_and_unknown_characters():
+    vocab = music.Vocabulary.from_text("abcab|")
+    assert len(vocab) == 4
+    assert vocab.decode(vocab.encode("cab|")) == "cab|"
+    with pytest.raises(ValueError, match=r"\['#', 'z'\] are not in the vocabulary"):
+        vocab.encode("az#")
+
+
+def test_batches_are_shifted_by_one():
+    ids = np.arange(100, dtype="int32")
+    x, y = next(iter(music.next_character_dataset(ids, 10, 4, seed=0)))
+    assert x.shape == (4, 10) and y.shape == (4, 10)
+    np.testing.assert_array_equal(y.numpy(), x.numpy() + 1)
+    with pytest.raises(ValueError, match="too few for sequences of 100"):
+        music.next_character_dataset(ids, 100, 4)
+
+
+@pytest.mark.parametrize("make", ["missing", "empty_dir", "not_abc"])
+def test_bad_sources_raise_a_clear_error(tmp_path, make):
+    if make == "missing":
+        source, match = tmp_path / "nope.abc", "does not exist"
+    elif make == "empty_dir":
+        source, match = tmp_path, "no .abc files found"
+    else:
+        source = tmp_path / "x.abc"
+        source.write_text("just some text\nwithout tunes\n")
+        match = "no ABC tunes"
+    with pytest.raises(music.MusicDataError, match=match):
+        music.load_tunes(source)

@@ -1,0 +1,75 @@
+"""The installed package: light import, version, the `mit-dl` command."""
+
+import json
+import math
+import pathlib
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+import mit_dl
+from support import run_fresh_python
+
+
+def test_import_is_light_and_lazy():
+    out = run_fresh_python(
+        """
+        import sys, time
+        start = time.perf_counter()
+        import mit_dl
+        seconds = time.perf_counter() - start
+        heavy = sorted(m for m in ("tensorflow", "keras", "music21") if m in sys.modules)
+        print(mit_dl.__version__, heavy, seconds < 1.0)
+        mit_dl.layers.MyDenseLayer  # first touch imports the submodule
+        print("keras" in sys.modules)
+        """
+    )
+    first, second = out.strip().splitlines()[-2:]
+    assert first == f"{mit_dl.__version__} [] True"
+    assert second == "True"
+
+
+def test_version_matches_installed_metadata():
+    import importlib.metadata
+
+    assert importlib.metadata.version("mit_dl") == mit_dl.__version__
+
+
+def _mit_dl(*args, timeout=600):
+    # The console script installed beside this interpreter (the venv's bin/).
+    beside = pathlib.Path(sys.executable).parent / "mit-dl"
+    exe = str(beside) if beside.exists() else shutil.which("mit-dl")
+    if exe is None:
+        pytest.fail("the `mit-dl` console script is not installed; run pip install -e .")
+    return subprocess.run([exe, *args], capture_output=True, text=True, timeout=timeout)
+
+
+def test_cli_version_and_info():
+    result = _mit_dl("--version")
+    assert result.returncode == 0 and result.stdout.strip() == f"mit_dl {mit_dl.__version__}"
+    info = _mit_dl("info")
+    assert info.returncode == 0, info.stderr
+    for expected in ("tensorflow", "keras", "tensorflow-probability", "CPU", "MIT_DL_DATA"):
+        assert expected in info.stdout
+
+
+def test_cli_bad_argument_is_one_clear_line():
+    result = _mit_dl("demo", "--steps", "0")
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == ["mit-dl: error: --steps must be a positive number, received 0."]
+
+
+def test_demo_trains_exports_and_reloads(tmp_path):
+    result = _mit_dl("demo", "--steps", "60", "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr[-3000:]
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert metrics["uniform_bits_per_char"] == pytest.approx(math.log2(94), abs=1.5)
+    for name, numbers in metrics["models"].items():
+        # Even 60 steps must learn well below guessing uniformly among the characters.
+        assert numbers["val_bits_per_char_after"] < 0.75 * metrics["uniform_bits_per_char"], name
+    assert metrics["savedmodel_max_abs_error"] < 1e-5
+    assert (tmp_path / "rnn_sample.abc").read_text().startswith("X:1\n")
+    assert (tmp_path / "attention_char_model" / "saved_model.pb").is_file()
+    assert f"run directory: {tmp_path}" in result.stdout
