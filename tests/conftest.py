@@ -9,8 +9,9 @@ import pytest  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
-def float32_policy():
-    """Every test starts and ends with the default float32 policy."""
+def float32_policy_and_seed():
+    """Every test starts with the float32 policy and seeded random weights."""
     keras.config.set_dtype_policy("float32")
+    keras.utils.set_random_seed(1234)
     yield
     keras.config.set_dtype_policy("float32")

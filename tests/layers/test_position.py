@@ -65,10 +65,11 @@ def test_embedding_matches_numpy_and_keras_embedding_twin():
 
 def test_embedding_learns_a_position_dependent_signal():
     # A target that depends only on the position is fitted by the table alone.
+    keras.utils.set_random_seed(0)
     layer = PositionEmbedding(6)
     model = keras.Sequential([keras.Input((6, 3)), layer])
     target = np.tile(np.arange(6, dtype="float32")[None, :, None], (8, 1, 3))
-    model.compile(keras.optimizers.Adam(0.1), "mse")
+    model.compile(keras.optimizers.SGD(0.5), "mse")  # a convex problem: plain gradient descent converges
     history = model.fit(np.zeros((8, 6, 3), "float32"), target, epochs=60, verbose=0)
     assert history.history["loss"][-1] < 0.01 * history.history["loss"][0]
 
