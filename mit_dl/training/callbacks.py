@@ -1,0 +1,97 @@
+"""Callbacks for `Trainer.fit`: early stopping and the NaN/Inf guard.
+
+A callback sees the trainer and the metric dictionaries; setting
+``trainer.stop_training = True`` ends ``fit`` after the current epoch.
+"""
+
+import math
+
+
+class TrainingDiverged(RuntimeError):
+    """The loss became NaN or Inf; the last good checkpoint is kept."""
+
+
+class Callback:
+    def on_train_begin(self, trainer):
+        pass
+
+    def on_step_end(self, trainer, step, logs):
+        pass
+
+    def on_epoch_end(self, trainer, epoch, logs):
+        pass
+
+    def on_train_end(self, trainer):
+        pass
+
+
+class NaNGuard(Callback):
+    """Stop with a clear error at the first step whose losses are not finite.
+
+    The step's update is already applied, so the model weights are poisoned;
+    the trainer does not checkpoint that step, and the error says which
+    checkpoint to restore (``Trainer.restore()`` does it).
+    """
+
+    def on_step_end(self, trainer, step, logs):
+        bad = {k: v for k, v in logs.items() if not math.isfinite(v)}
+        if bad:
+            last = trainer.latest_checkpoint()
+            where = f"the last good checkpoint is {last}" if last else "no checkpoint was written yet"
+            raise TrainingDiverged(
+                f"training diverged at step {step}: {', '.join(f'{k}={v}' for k, v in bad.items())}; "
+                f"{where}. Lower the learning rate or check the data."
+            )
+
+
+class EarlyStopping(Callback):
+    """Stop when a validation metric stops improving; restore the best weights.
+
+    Args:
+        monitor: key in the epoch logs, e.g. ``"val_loss"`` or ``"val_accuracy"``.
+        mode: ``"min"`` or ``"max"``; default ``"max"`` for names containing
+            "acc", else ``"min"``.
+        patience: epochs without improvement before stopping.
+        min_delta: smallest change that counts as an improvement.
+        restore_best_weights: put the best epoch's weights back at the end.
+    """
+
+    def __init__(self, monitor="val_loss", mode=None, patience=2, min_delta=0.0, restore_best_weights=True):
+        if mode not in (None, "min", "max"):
+            raise ValueError(f"EarlyStopping: `mode` must be 'min' or 'max', received {mode!r}.")
+        self.monitor = monitor
+        self.mode = mode or ("max" if "acc" in monitor else "min")
+        self.patience = int(patience)
+        self.min_delta = float(min_delta)
+        self.restore_best_weights = restore_best_weights
+        self.best = None
+        self.best_epoch = None
+        self.best_weights = None
+        self.wait = 0
+
+    def _improved(self, value):
+        if self.best is None:
+            return True
+        if self.mode == "min":
+            return value < self.best - self.min_delta
+        return value > self.best + self.min_delta
+
+    def on_epoch_end(self, trainer, epoch, logs):
+        if self.monitor not in logs:
+            raise ValueError(
+                f"EarlyStopping monitors {self.monitor!r} but the epoch logs have {sorted(logs)}; "
+                "pass validation_data to fit or monitor another metric."
+            )
+        value = logs[self.monitor]
+        if self._improved(value):
+            self.best, self.best_epoch, self.wait = value, epoch, 0
+            if self.restore_best_weights:
+                self.best_weights = trainer.model.get_weights()
+        else:
+            self.wait += 1
+            if self.wait >= self.patience:
+                trainer.stop_training = True
+
+    def on_train_end(self, trainer):
+        if self.restore_best_weights and self.best_weights is not None:
+            trainer.model.set_weights(self.best_weights)

@@ -1,0 +1,335 @@
+"""`Trainer`: a compiled GradientTape loop with checkpoints, resume and tf.distribute.
+
+One engine for every lab (DESIGN.md section 4). The default step is the
+lecture's training loop,
+
+    with tf.GradientTape() as tape:
+        loss = L(y, f(x; W))
+    W <- optimizer(W, dL/dW)
+
+compiled with ``tf.function`` (the batch is pulled from the iterator inside
+the compiled function, so batches of different sizes never retrace). Models
+with several losses or optimizers pass their own ``train_step`` and reuse
+the loop, callbacks, checkpoints and distribution.
+"""
+
+import pathlib
+import sys
+
+from mit_dl.training import callbacks as callbacks_lib
+from mit_dl.training import checks, history as history_io
+
+
+class Trainer:
+    """Train a Keras model with a compiled GradientTape step.
+
+    Args:
+        model: a Keras model (created under ``strategy.scope()`` when a
+            strategy is given).
+        optimizer: a Keras optimizer, or a dict ``name -> optimizer`` when a
+            custom ``train_step`` uses several (all are checkpointed).
+        loss: Keras loss (name, function or ``keras.losses.Loss``) for the
+            default step; per-example losses are averaged over the global
+            batch, so every replica count gives the same gradients.
+        metrics: names (``"accuracy"``) or functions ``(y_true, y_pred)``
+            returning one value per example, averaged over each epoch.
+        train_step: optional ``step(batch) -> {name: scalar}`` replacing the
+            default step; it computes its own gradients and applies them.
+        strategy: a ``tf.distribute.Strategy`` (Mirrored, MultiWorkerMirrored,
+            TPU); default: the current one (a single device).
+        checkpoint_dir: where ``tf.train.CheckpointManager`` keeps model,
+            optimizer(s), step counter, RNG state and the data iterator. If it
+            holds a checkpoint, ``fit`` resumes from it.
+        checkpoint_every: also save every this many steps (default: at the
+            end of every epoch only).
+        max_checkpoints: checkpoints kept.
+        log_dir: write ``tf.summary`` scalars here (TensorBoard).
+        run_eagerly: run steps eagerly (for debugging with print/pdb).
+        jit_compile: XLA-compile the step (faster on GPUs, slower on CPUs).
+        verbose: ``"auto"`` (a progress bar on a terminal, one line per epoch
+            otherwise), ``True``/``1`` (one line per epoch) or ``False``/``0``.
+        extra_checkpoint_objects: more trackables to save (e.g. other models).
+    """
+
+    def __init__(
+        self,
+        model,
+        optimizer,
+        loss=None,
+        metrics=(),
+        train_step=None,
+        strategy=None,
+        checkpoint_dir=None,
+        checkpoint_every=None,
+        max_checkpoints=3,
+        log_dir=None,
+        run_eagerly=False,
+        jit_compile=False,
+        verbose="auto",
+        extra_checkpoint_objects=None,
+    ):
+        import keras
+        import tensorflow as tf
+
+        if loss is None and train_step is None:
+            raise ValueError("Trainer needs a `loss` for the default step, or a custom `train_step`.")
+        if checkpoint_every is not None and (not isinstance(checkpoint_every, int) or checkpoint_every <= 0):
+            raise ValueError(f"`checkpoint_every` must be a positive number of steps, received {checkpoint_every!r}.")
+        self.model = model
+        self.optimizers = optimizer if isinstance(optimizer, dict) else {"optimizer": optimizer}
+        self.optimizer = None if isinstance(optimizer, dict) else optimizer
+        self.loss_fn = keras.losses.get(loss) if isinstance(loss, str) else loss
+        self.metric_fns = checks.resolve_metrics(metrics, loss)
+        self.custom_step = train_step
+        self.strategy = strategy or tf.distribute.get_strategy()
+        self.distributed = strategy is not None
+        self.run_eagerly = run_eagerly
+        self.jit_compile = jit_compile
+        self.verbose = verbose
+        self.stop_training = False
+        self.history = {}
+        self.checkpoint_every = checkpoint_every
+        self.log_dir = log_dir
+
+        with self.strategy.scope():
+            self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="global_step")
+        self.checkpoint_dir = pathlib.Path(checkpoint_dir) if checkpoint_dir else None
+        self._checkpoint_objects = dict(model=model, step=self.step, **self.optimizers)
+        self._checkpoint_objects.update(extra_checkpoint_objects or {})
+        # Keras SeedGenerator states (dropout, Sampling noise) are variables that
+        # tf.train.Checkpoint does not reach through the model: save them
+        # explicitly so a resumed run draws the same random numbers.
+        models = [o for o in self._checkpoint_objects.values() if isinstance(o, keras.Model)]
+        self._checkpoint_objects["rng_state"] = [
+            v for m in models for v in m.non_trainable_variables if "seed_generator" in v.path
+        ]
+        self._manager = None
+        self._max_checkpoints = max_checkpoints
+
+    # ------------------------------------------------------------------ steps
+    def _default_step(self, batch):
+        import tensorflow as tf
+
+        x, y = batch[0], batch[1]
+        with tf.GradientTape() as tape:
+            pred = self.model(x, training=True)
+            per_example = checks.per_example(self.loss_fn, y, pred)
+            loss = tf.nn.compute_average_loss(per_example)
+            if self.model.losses:
+                loss += tf.nn.scale_regularization_loss(tf.add_n(self.model.losses))
+            scaled = self.optimizer.scale_loss(loss) if hasattr(self.optimizer, "scale_loss") else loss
+        variables = self.model.trainable_variables
+        grads = tape.gradient(scaled, variables)
+        self.optimizer.apply_gradients(zip(grads, variables))
+        return self._batch_logs(loss, y, pred)
+
+    def _batch_logs(self, loss, y, pred):
+        import tensorflow as tf
+
+        logs = {"loss": loss}  # already averaged over the global batch
+        for name, fn in self.metric_fns.items():
+            logs[name] = tf.nn.compute_average_loss(tf.cast(checks.per_example(fn, y, pred), tf.float32))
+        return logs
+
+    def _eval_step(self, batch):
+        """Per-example sums and the example count (exact means over uneven batches)."""
+        import tensorflow as tf
+
+        x, y = batch[0], batch[1]
+        pred = self.model(x, training=False)
+        sums = {"loss": tf.reduce_sum(tf.cast(checks.per_example(self.loss_fn, y, pred), tf.float32))}
+        for name, fn in self.metric_fns.items():
+            sums[name] = tf.reduce_sum(tf.cast(checks.per_example(fn, y, pred), tf.float32))
+        sums["_count"] = tf.cast(tf.shape(y)[0], tf.float32)
+        return sums
+
+    def _compile(self, replica_fn, reduce_op):
+        """``fn(iterator)``: one distributed step, per-replica results reduced by ``reduce_op``."""
+        import tensorflow as tf
+
+        strategy = self.strategy
+
+        def step(iterator):
+            per_replica = strategy.run(replica_fn, args=(next(iterator),))
+            return {k: strategy.reduce(reduce_op, v, axis=None) for k, v in per_replica.items()}
+
+        if self.run_eagerly:
+            return step
+        return tf.function(step, reduce_retracing=True, jit_compile=self.jit_compile)
+
+    def _train_function(self):
+        import tensorflow as tf
+
+        if self.custom_step is not None:
+            # Custom steps return per-replica means: average them over replicas.
+            return self._compile(self.custom_step, tf.distribute.ReduceOp.MEAN)
+        # Default-step values are already divided by the global batch: sum them.
+        return self._compile(self._default_step, tf.distribute.ReduceOp.SUM)
+
+    # ------------------------------------------------------------ checkpoints
+    def _checkpoint_manager(self, iterator):
+        import tensorflow as tf
+
+        if self.checkpoint_dir is None:
+            return None
+        objects = dict(self._checkpoint_objects)
+        if iterator is not None:
+            objects["data"] = iterator  # data position: the shuffle state and offset
+        checkpoint = tf.train.Checkpoint(**objects)
+        self._manager = tf.train.CheckpointManager(
+            checkpoint, str(self.checkpoint_dir), max_to_keep=self._max_checkpoints
+        )
+        return self._manager
+
+    def latest_checkpoint(self):
+        """Path of the newest checkpoint, or ``None``."""
+        if self._manager is not None:
+            return self._manager.latest_checkpoint
+        if self.checkpoint_dir is None:
+            return None
+        import tensorflow as tf
+
+        return tf.train.latest_checkpoint(str(self.checkpoint_dir))
+
+    def restore(self, path=None):
+        """Load model, optimizer(s) and step from ``path`` (default: the latest checkpoint)."""
+        import tensorflow as tf
+
+        path = path or self.latest_checkpoint()
+        if path is None:
+            raise FileNotFoundError(f"no checkpoint found in {self.checkpoint_dir}; train first.")
+        self._build_optimizers()
+        tf.train.Checkpoint(**self._checkpoint_objects).restore(path).expect_partial()
+        return path
+
+    def _build_optimizers(self):
+        # Keras optimizers create their slots lazily; build them now so that a
+        # restore fills real variables instead of deferring.
+        if self.custom_step is None:
+            with self.strategy.scope():
+                if not self.optimizer.built:
+                    self.optimizer.build(self.model.trainable_variables)
+
+    # -------------------------------------------------------------------- fit
+    def fit(self, train_data, epochs=None, steps=None, steps_per_epoch=None, validation_data=None, callbacks=()):
+        """Train; returns the history ``{metric: [value per epoch]}``.
+
+        Give ``epochs`` (passes over ``train_data``) or ``steps`` (a budget of
+        steps; epochs are then ``steps_per_epoch`` long). Everything is
+        checked before the first step.
+        """
+        import tensorflow as tf
+
+        steps_per_epoch = checks.steps_per_epoch(train_data, steps_per_epoch)
+        total = checks.total_steps(epochs, steps, steps_per_epoch)
+        if self.custom_step is None:
+            checks.dataset_matches_model(train_data, self.model, "train_data")
+            if validation_data is not None:
+                checks.dataset_matches_model(validation_data, self.model, "validation_data")
+        callbacks = list(callbacks)
+        if not any(isinstance(c, callbacks_lib.NaNGuard) for c in callbacks):
+            callbacks.insert(0, callbacks_lib.NaNGuard())
+
+        self._build_optimizers()
+        repeated = train_data.repeat() if train_data.cardinality() != tf.data.INFINITE_CARDINALITY else train_data
+        if self.distributed:
+            iterator = iter(self.strategy.experimental_distribute_dataset(repeated))
+        else:
+            iterator = iter(repeated)
+        manager = self._checkpoint_manager(iterator)
+        if manager is not None and manager.latest_checkpoint:
+            manager.checkpoint.restore(manager.latest_checkpoint)
+            self.history = history_io.read(self.checkpoint_dir)
+            self._say(f"resumed from {manager.latest_checkpoint} at step {int(self.step.numpy())}")
+
+        train_fn = self._last_train_function = self._train_function()
+        writer = tf.summary.create_file_writer(str(self.log_dir)) if self.log_dir else None
+        for c in callbacks:
+            c.on_train_begin(self)
+        self.stop_training = False
+        progress = None
+        sums, count = {}, 0
+        while int(self.step.numpy()) < total and not self.stop_training:
+            step = int(self.step.numpy())
+            epoch = step // steps_per_epoch
+            if progress is None:
+                progress = self._progress_bar(epoch, steps_per_epoch)
+            logs = {k: float(v) for k, v in train_fn(iterator).items()}
+            self.step.assign_add(1)
+            step += 1
+            for k, v in logs.items():
+                sums[k] = sums.get(k, 0.0) + v
+            count += 1
+            if progress is not None:
+                progress.update(step - epoch * steps_per_epoch, list(logs.items()))
+            for c in callbacks:
+                c.on_step_end(self, step, logs)
+            if manager is not None and self.checkpoint_every and step % self.checkpoint_every == 0:
+                manager.save(checkpoint_number=step)
+            if step % steps_per_epoch == 0 or step == total:
+                epoch_logs = {k: v / count for k, v in sums.items()}
+                if validation_data is not None:
+                    epoch_logs.update({f"val_{k}": v for k, v in self.evaluate(validation_data).items()})
+                self._end_epoch(epoch, epoch_logs, callbacks, writer, manager, step)
+                sums, count, progress = {}, 0, None
+        for c in callbacks:
+            c.on_train_end(self)
+        return self.history
+
+    def _end_epoch(self, epoch, logs, callbacks, writer, manager, step):
+        import tensorflow as tf
+
+        for k, v in logs.items():
+            self.history.setdefault(k, []).append(v)
+        if writer is not None:
+            with writer.as_default(step=step):
+                for k, v in logs.items():
+                    tf.summary.scalar(k, v)
+            writer.flush()
+        self._say(f"epoch {epoch + 1} (step {step}): " + ", ".join(f"{k} {v:.4f}" for k, v in logs.items()))
+        for c in callbacks:
+            c.on_epoch_end(self, epoch, logs)
+        if manager is not None:
+            history_io.write(self.checkpoint_dir, self.history)
+            if not (self.checkpoint_every and step % self.checkpoint_every == 0):
+                manager.save(checkpoint_number=step)
+
+    def evaluate(self, data):
+        """Mean loss and metrics over ``data`` (every batch, weighted equally by example)."""
+        import tensorflow as tf
+
+        if self.loss_fn is None:
+            raise ValueError("evaluate needs the Trainer's `loss`; custom-step trainers evaluate themselves.")
+        checks.dataset_matches_model(data, self.model, "evaluation data")
+        if self.distributed:
+            data = self.strategy.experimental_distribute_dataset(data)
+        eval_fn = self._compile(self._eval_step, tf.distribute.ReduceOp.SUM)
+        iterator = iter(data)
+        totals = {}
+        while True:
+            try:
+                values = eval_fn(iterator)
+            except (StopIteration, tf.errors.OutOfRangeError):
+                break
+            for k, v in values.items():
+                totals[k] = totals.get(k, 0.0) + float(v)
+        count = totals.pop("_count", 0.0)
+        if not count:
+            raise ValueError("the evaluation data is empty; pass a dataset with at least one batch.")
+        return {k: v / count for k, v in totals.items()}
+
+    # ---------------------------------------------------------------- output
+    def _interactive(self):
+        return self.verbose == "auto" and sys.stdout.isatty()
+
+    def _progress_bar(self, epoch, steps_per_epoch):
+        if not self._interactive():
+            return None
+        import keras
+
+        print(f"epoch {epoch + 1}")
+        return keras.utils.Progbar(steps_per_epoch, stateful_metrics=None)
+
+    def _say(self, message):
+        if self.verbose:
+            print(message, flush=True)

@@ -1,0 +1,71 @@
+"""Jobs for the tf.distribute tests (run as scripts, each in a fresh process).
+
+    python distributed_job.py mirrored OUT.json
+        Configures 2 logical CPUs, trains the same model from the same weights
+        on the same data once on one device and once under MirroredStrategy
+        (same global batch), and writes both loss curves.
+    python distributed_job.py worker OUT.npz
+        One worker of a MultiWorkerMirroredStrategy (TF_CONFIG set by the
+        caller); writes its final weights and loss curve.
+"""
+
+import json
+import os
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+GLOBAL_BATCH = 32
+STEPS = 24
+
+
+def data():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(GLOBAL_BATCH * 8, 6)).astype("float32")
+    y = (x @ rng.normal(size=(6,)) > 0).astype("int32")
+    ds = tf.data.Dataset.from_tensor_slices((x, y)).batch(GLOBAL_BATCH)
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    return ds.with_options(options)
+
+
+def train(strategy=None):
+    import keras
+
+    from mit_dl.training import Trainer
+
+    scope = strategy.scope() if strategy else tf.distribute.get_strategy().scope()
+    with scope:
+        model = keras.Sequential([keras.Input((6,)), keras.layers.Dense(16, activation="tanh"), keras.layers.Dense(2)])
+        init = np.random.default_rng(1)
+        model.set_weights([init.normal(scale=0.5, size=w.shape).astype("float32") for w in model.get_weights()])
+        optimizer = keras.optimizers.SGD(0.1)
+    trainer = Trainer(
+        model, optimizer, loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        strategy=strategy, verbose=False,
+    )
+    history = trainer.fit(data(), steps=STEPS, steps_per_epoch=4)
+    return model, history["loss"]
+
+
+def mirrored(out):
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+    _, single = train()
+    strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+    _, mirrored_losses = train(strategy)
+    with open(out, "w") as f:
+        json.dump({"single": single, "mirrored": mirrored_losses, "replicas": strategy.num_replicas_in_sync}, f)
+
+
+def worker(out):
+    strategy = tf.distribute.MultiWorkerMirroredStrategy()
+    model, losses = train(strategy)
+    np.savez(out, *model.get_weights(), losses=np.array(losses), replicas=strategy.num_replicas_in_sync)
+
+
+if __name__ == "__main__":
+    {"mirrored": mirrored, "worker": worker}[sys.argv[1]](sys.argv[2])

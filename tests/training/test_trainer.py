@@ -1,0 +1,161 @@
+"""Trainer: learning, eager vs compiled, custom multi-optimizer steps,
+callbacks, checkpoints, logs, and input checks before training starts."""
+
+import json
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from mit_dl.training import EarlyStopping, Trainer, TrainingDiverged
+
+LOSS = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+
+
+def _data(n=256, batch=32, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, 8)).astype("float32")
+    y = (x[:, :4].sum(1) > 0).astype("int32")
+    return tf.data.Dataset.from_tensor_slices((x, y)).shuffle(n, seed=seed).batch(batch)
+
+
+def _model():
+    return keras.Sequential([keras.Input((8,)), keras.layers.Dense(16, activation="relu"), keras.layers.Dense(2)])
+
+
+def test_loss_falls_well_below_its_start_and_accuracy_rises(tmp_path):
+    trainer = Trainer(_model(), keras.optimizers.Adam(1e-2), loss=LOSS, metrics=["accuracy"], verbose=False,
+                      checkpoint_dir=tmp_path / "ckpt", log_dir=tmp_path / "logs")
+    history = trainer.fit(_data(), epochs=8, validation_data=_data(seed=1))
+    assert history["loss"][-1] < 0.4 * history["loss"][0]
+    assert history["val_accuracy"][-1] > 0.9
+    assert set(history) == {"loss", "accuracy", "val_loss", "val_accuracy"}
+    assert len(history["loss"]) == 8
+    assert json.loads((tmp_path / "ckpt" / "history.json").read_text()) == history
+    assert list((tmp_path / "logs").glob("events.out.tfevents.*"))
+    # evaluate() is the exact per-example mean, also with an uneven last batch.
+    model = trainer.model
+    x, y = next(iter(_data(n=100, batch=100, seed=2).unbatch().batch(100)))
+    expected = float(tf.reduce_mean(LOSS.call(y, model(x))))
+    assert trainer.evaluate(_data(n=100, batch=32, seed=2))["loss"] == pytest.approx(expected, rel=1e-5)
+
+
+def test_compiled_and_eager_steps_agree_on_the_same_batch():
+    batch = _data().take(1).cache()
+    models = [_model(), _model()]
+    models[1].set_weights(models[0].get_weights())
+    histories = []
+    for model, eager in zip(models, (False, True)):
+        trainer = Trainer(model, keras.optimizers.Adam(1e-2), loss=LOSS, run_eagerly=eager, verbose=False)
+        histories.append(trainer.fit(batch, steps=3))
+    for a, b in zip(models[0].get_weights(), models[1].get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6)
+    assert histories[0]["loss"] == pytest.approx(histories[1]["loss"], rel=1e-6)
+
+
+def test_batches_of_different_sizes_do_not_retrace():
+    trainer = Trainer(_model(), keras.optimizers.SGD(0.1), loss=LOSS, verbose=False)
+    trainer.fit(_data(n=100, batch=32), epochs=2)  # batches 32, 32, 32, 4
+    assert trainer._last_train_function.experimental_get_tracing_count() == 1
+
+
+def test_custom_step_with_two_optimizers_trains_both_and_checkpoints_both(tmp_path):
+    """A GAN-shaped step: each network has its own loss and optimizer."""
+    generator = keras.Sequential([keras.Input((4,)), keras.layers.Dense(8)])
+    critic = keras.Sequential([keras.Input((8,)), keras.layers.Dense(1)])
+    optimizers = {"generator_optimizer": keras.optimizers.Adam(1e-2), "critic_optimizer": keras.optimizers.Adam(1e-2)}
+    real = tf.data.Dataset.from_tensor_slices(np.random.default_rng(0).normal(2.0, 1.0, (256, 8)).astype("float32")).batch(32)
+
+    def step(batch):
+        noise = tf.random.normal((tf.shape(batch)[0], 4), seed=1)
+        with tf.GradientTape() as tape:
+            fake = generator(noise, training=True)
+            critic_loss = tf.reduce_mean(critic(fake)) - tf.reduce_mean(critic(batch))
+        grads = tape.gradient(critic_loss, critic.trainable_variables)
+        optimizers["critic_optimizer"].apply_gradients(zip(grads, critic.trainable_variables))
+        with tf.GradientTape() as tape:
+            generator_loss = -tf.reduce_mean(critic(generator(noise, training=True)))
+        grads = tape.gradient(generator_loss, generator.trainable_variables)
+        optimizers["generator_optimizer"].apply_gradients(zip(grads, generator.trainable_variables))
+        return {"critic_loss": critic_loss, "generator_loss": generator_loss}
+
+    before = [generator.get_weights()[0].copy(), critic.get_weights()[0].copy()]
+    trainer = Trainer(generator, optimizers, train_step=step, checkpoint_dir=tmp_path,
+                      extra_checkpoint_objects={"critic": critic}, verbose=False)
+    history = trainer.fit(real, epochs=2)
+    assert set(history) == {"critic_loss", "generator_loss"}
+    assert all(int(o.iterations) == 16 for o in optimizers.values())
+    after = [generator.get_weights()[0], critic.get_weights()[0]]  # kernels (the critic's bias cancels out)
+    assert all(not np.allclose(a, b) for a, b in zip(before, after))
+    # Both optimizers' slots and the critic are in the checkpoint and restore.
+    saved = {name for name, _ in tf.train.list_variables(trainer.latest_checkpoint())}
+    assert any(n.startswith("critic_optimizer/") for n in saved)
+    assert any(n.startswith("generator_optimizer/") for n in saved)
+    snapshot = critic.get_weights()
+    critic.set_weights([np.zeros_like(w) for w in snapshot])
+    trainer.restore()
+    for a, b in zip(critic.get_weights(), snapshot):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_nan_guard_stops_with_the_step_and_keeps_the_last_good_checkpoint(tmp_path):
+    x = np.full((64, 1), 1e3, "float32")
+    data = tf.data.Dataset.from_tensor_slices((x, x)).batch(8)
+    model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
+    trainer = Trainer(model, keras.optimizers.SGD(10.0), loss="mse", checkpoint_dir=tmp_path,
+                      checkpoint_every=1, verbose=False)
+    with pytest.raises(TrainingDiverged, match=r"training diverged at step (\d+): loss=(nan|inf)") as error:
+        trainer.fit(data, epochs=5)
+    failed_step = int(str(error.value).split("step ")[1].split(":")[0])
+    assert failed_step > 1
+    assert "the last good checkpoint is" in str(error.value)
+    trainer.restore()
+    assert int(trainer.step.numpy()) == failed_step - 1
+    assert all(np.all(np.isfinite(w)) for w in model.get_weights())
+
+
+def test_early_stopping_restores_the_best_weights():
+    train, val = _data(), _data(seed=1)
+    trainer = Trainer(_model(), keras.optimizers.Adam(0.3), loss=LOSS, verbose=False)  # too high: val loss wobbles
+    stopper = EarlyStopping("val_loss", patience=1)
+    history = trainer.fit(train, epochs=30, validation_data=val, callbacks=[stopper])
+    assert len(history["val_loss"]) < 30
+    assert stopper.best == min(history["val_loss"])
+    assert trainer.evaluate(val)["loss"] == pytest.approx(stopper.best, rel=1e-5)
+
+
+def _untouched(trainer):
+    return int(trainer.step.numpy()) == 0
+
+
+@pytest.mark.parametrize("make_data,kwargs,match", [
+    (lambda: _data().map(lambda x, y: x), {"epochs": 1}, "must yield \\(inputs, targets\\) pairs"),
+    (lambda: _data().map(lambda x, y: (x[:, :5], y)), {"epochs": 1}, r"inputs of shape \(None, 5\) but the model expects \(batch, 8\)"),
+    (lambda: _data().map(lambda x, y: (tf.strings.as_string(x), y)), {"epochs": 1}, "dtype string but the model expects float32"),
+    (lambda: _data().take(0), {"epochs": 1}, "the training dataset is empty"),
+    (lambda: _data().filter(lambda x, y: False), {"epochs": 1}, "the training dataset is empty"),
+    (_data, {"steps": 0}, "`steps` must be a positive integer, received 0"),
+    (_data, {"epochs": -1}, "`epochs` must be a positive integer, received -1"),
+    (_data, {}, "pass exactly one of `epochs` or `steps`"),
+    (lambda: _data().repeat(), {"epochs": 1}, "repeats forever; pass `steps_per_epoch`"),
+])
+def test_bad_input_is_rejected_before_training(make_data, kwargs, match):
+    trainer = Trainer(_model(), keras.optimizers.SGD(0.1), loss=LOSS, verbose=False)
+    with pytest.raises(ValueError, match=match):
+        trainer.fit(make_data(), **kwargs)
+    assert _untouched(trainer)
+
+
+def test_bad_validation_data_is_rejected_before_training():
+    trainer = Trainer(_model(), keras.optimizers.SGD(0.1), loss=LOSS, verbose=False)
+    with pytest.raises(ValueError, match="validation_data has inputs of shape"):
+        trainer.fit(_data(), epochs=1, validation_data=_data().map(lambda x, y: (x[:, :3], y)))
+    assert _untouched(trainer)
+
+
+def test_trainer_arguments_are_checked():
+    with pytest.raises(ValueError, match="needs a `loss`"):
+        Trainer(_model(), keras.optimizers.SGD(0.1))
+    with pytest.raises(ValueError, match="`checkpoint_every` must be a positive number"):
+        Trainer(_model(), keras.optimizers.SGD(0.1), loss=LOSS, checkpoint_every=0)
