@@ -45,3 +45,18 @@ def gradient_error(function, values):
 
 def rng(seed=0):
     return np.random.default_rng(seed)
+
+
+SHARED_DATA = __import__("pathlib").Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+def shared_data(name):
+    """Folder ``../shared/data/<name>``: skip where it is missing (a user's clone), fail under CI."""
+    import pytest
+
+    folder = SHARED_DATA / name
+    if not folder.is_dir():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI must provide the real data at {folder}")
+        pytest.skip(f"real data not present at {folder}")
+    return folder

@@ -105,6 +105,8 @@ class Trainer:
         ]
         self._manager = None
         self._max_checkpoints = max_checkpoints
+        self._compiled_train = None
+        self._compiled_eval = None
 
     # ------------------------------------------------------------------ steps
     def _default_step(self, batch):
@@ -149,8 +151,10 @@ class Trainer:
 
         strategy = self.strategy
 
-        def step(iterator):
+        def step(iterator, counter=None):
             per_replica = strategy.run(replica_fn, args=(next(iterator),))
+            if counter is not None:
+                counter.assign_add(1)
             return {k: strategy.reduce(reduce_op, v, axis=None) for k, v in per_replica.items()}
 
         if self.run_eagerly:
@@ -158,6 +162,12 @@ class Trainer:
         return tf.function(step, reduce_retracing=True, jit_compile=self.jit_compile)
 
     def _train_function(self):
+        """The compiled training step, built once per Trainer (one model/optimizer pair)."""
+        if self._compiled_train is None:
+            self._compiled_train = self._build_train_function()
+        return self._compiled_train
+
+    def _build_train_function(self):
         import tensorflow as tf
 
         if self.custom_step is not None:
@@ -254,8 +264,7 @@ class Trainer:
             epoch = step // steps_per_epoch
             if progress is None:
                 progress = self._progress_bar(epoch, steps_per_epoch)
-            logs = {k: float(v) for k, v in train_fn(iterator).items()}
-            self.step.assign_add(1)
+            logs = {k: float(v) for k, v in train_fn(iterator, self.step).items()}
             step += 1
             for k, v in logs.items():
                 sums[k] = sums.get(k, 0.0) + v
@@ -303,7 +312,9 @@ class Trainer:
         checks.dataset_matches_model(data, self.model, "evaluation data")
         if self.distributed:
             data = self.strategy.experimental_distribute_dataset(data)
-        eval_fn = self._compile(self._eval_step, tf.distribute.ReduceOp.SUM)
+        if self._compiled_eval is None:
+            self._compiled_eval = self._compile(self._eval_step, tf.distribute.ReduceOp.SUM)
+        eval_fn = self._compiled_eval
         iterator = iter(data)
         totals = {}
         while True:

@@ -1,0 +1,46 @@
+"""Reader for the IDX format of MNIST / Fashion-MNIST (``*-idx3-ubyte[.gz]``).
+
+IDX layout (LeCun et al.): two zero bytes, a type code (0x08 = uint8), the
+number of dimensions ``n``, then ``n`` big-endian uint32 sizes, then the data.
+"""
+
+import gzip
+import pathlib
+import zlib
+
+import numpy as np
+
+_UINT8 = 0x08
+
+
+class IDXError(ValueError):
+    """An IDX file that is not valid (bad magic number, truncated, corrupt)."""
+
+
+def read_idx(path):
+    """Return the array stored in an IDX file (gzipped or not), checking its header and length."""
+    path = pathlib.Path(path)
+    try:
+        raw = path.read_bytes()
+        if raw[:2] == b"\x1f\x8b":
+            raw = gzip.decompress(raw)
+    except FileNotFoundError:
+        raise
+    except (OSError, EOFError, zlib.error) as error:
+        raise IDXError(f"{path} is a corrupt or truncated gzip file ({error}); download it again.") from None
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0:
+        raise IDXError(f"{path} is not an IDX file (bad magic number {raw[:4].hex()}); check the file.")
+    if raw[2] != _UINT8:
+        raise IDXError(f"{path} stores type 0x{raw[2]:02x}; only unsigned bytes (0x08) are supported.")
+    ndim = raw[3]
+    header = 4 + 4 * ndim
+    if len(raw) < header:
+        raise IDXError(f"{path} is truncated inside its header; download it again.")
+    shape = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
+    expected = int(np.prod(shape)) if shape else 0
+    if len(raw) - header != expected:
+        raise IDXError(
+            f"{path} holds {len(raw) - header} data bytes but its header announces {expected} "
+            f"for shape {shape}; the file is truncated or corrupt, download it again."
+        )
+    return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(shape)

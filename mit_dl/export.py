@@ -1,0 +1,120 @@
+"""SavedModel export with self-contained signatures, and its loader (DESIGN.md section 6).
+
+An export is a plain TensorFlow SavedModel directory plus ``metadata.json``.
+Its endpoints take raw inputs (uint8 images, token ids, strings) and hold the
+preprocessing, so ``tf.saved_model.load(path)`` works in a process that has
+TensorFlow but not ``mit_dl``:
+
+    export_savedmodel(model, "saved_models/cnn", endpoints={
+        "classify": Endpoint(classify_uint8, [tf.TensorSpec([None, 28, 28], tf.uint8)]),
+    }, metadata={"data": "fashion_mnist", "test_accuracy": 0.91})
+
+The directory is written to a temporary sibling and renamed into place, so an
+interrupted export never leaves a half-written model behind.
+"""
+
+import dataclasses
+import datetime
+import json
+import os
+import pathlib
+import shutil
+from typing import Callable, Sequence
+
+METADATA_FILE = "metadata.json"
+
+
+@dataclasses.dataclass(frozen=True)
+class Endpoint:
+    """A named serving function: ``fn(*inputs)`` traced with ``input_signature``."""
+
+    fn: Callable
+    input_signature: Sequence
+
+
+def default_endpoint(model):
+    """``serve``: the model called on inputs shaped like ``model.inputs`` (batch free)."""
+    import tensorflow as tf
+
+    if not getattr(model, "inputs", None):
+        raise ValueError(
+            "the model has no known inputs (a subclassed model that was never built); "
+            "call it on data once or pass explicit endpoints."
+        )
+    specs = [tf.TensorSpec((None, *t.shape[1:]), t.dtype, name=getattr(t, "name", None)) for t in model.inputs]
+    if len(specs) == 1:
+        return Endpoint(lambda x: model(x, training=False), specs)
+    return Endpoint(lambda *xs: model(list(xs), training=False), specs)
+
+
+def _library_versions():
+    import keras
+    import tensorflow as tf
+
+    import mit_dl
+
+    return {"mit_dl": mit_dl.__version__, "tensorflow": tf.__version__, "keras": keras.__version__}
+
+
+def export_savedmodel(model, directory, endpoints=None, metadata=None, overwrite=True, extra_trackables=()):
+    """Write ``model`` as a SavedModel with ``endpoints`` and a ``metadata.json``.
+
+    Args:
+        model: the Keras model whose variables the endpoints use.
+        directory: target folder (replaced if ``overwrite``).
+        endpoints: ``name -> Endpoint``; default ``{"serve": default_endpoint(model)}``.
+        metadata: JSON-serialisable facts (data, metrics, hyper-parameters);
+            model name, endpoints, library versions and the date are added.
+        overwrite: replace an existing export; otherwise raise.
+        extra_trackables: more objects the endpoints use (lookup tables, other models).
+
+    Returns:
+        The export's ``pathlib.Path``.
+    """
+    import keras
+
+    directory = pathlib.Path(directory)
+    if directory.exists() and not overwrite:
+        raise FileExistsError(f"{directory} already exists; pass overwrite=True or choose another folder.")
+    endpoints = endpoints or {"serve": default_endpoint(model)}
+    archive = keras.export.ExportArchive()
+    archive.track(model)
+    for trackable in extra_trackables:
+        archive.track(trackable)
+    for name, endpoint in endpoints.items():
+        archive.add_endpoint(name=name, fn=endpoint.fn, input_signature=list(endpoint.input_signature))
+
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    staging = directory.with_name(f".{directory.name}.partial")
+    if staging.exists():
+        shutil.rmtree(staging)
+    archive.write_out(str(staging), verbose=False)
+    info = {
+        "model": model.name,
+        "endpoints": {
+            name: [{"shape": s.shape.as_list(), "dtype": s.dtype.name, "name": s.name} for s in e.input_signature]
+            for name, e in endpoints.items()
+        },
+        "versions": _library_versions(),
+        "exported_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        **(metadata or {}),
+    }
+    (staging / METADATA_FILE).write_text(json.dumps(info, indent=2, default=str) + "\n")
+    if directory.exists():
+        shutil.rmtree(directory)
+    os.replace(staging, directory)
+    return directory
+
+
+def load_savedmodel(directory):
+    """``(loaded, metadata)`` for an export: the SavedModel object and its metadata dict."""
+    import tensorflow as tf
+
+    directory = pathlib.Path(directory)
+    if not (directory / "saved_model.pb").is_file():
+        raise FileNotFoundError(
+            f"{directory} is not a SavedModel export (no saved_model.pb); pass the folder an export wrote."
+        )
+    metadata_path = directory / METADATA_FILE
+    metadata = json.loads(metadata_path.read_text()) if metadata_path.exists() else {}
+    return tf.saved_model.load(str(directory)), metadata
