@@ -49,6 +49,9 @@ class Trainer:
         verbose: ``"auto"`` (a progress bar on a terminal, one line per epoch
             otherwise), ``True``/``1`` (one line per epoch) or ``False``/``0``.
         extra_checkpoint_objects: more trackables to save (e.g. other models).
+        steps_per_execution: steps run inside one compiled call (fewer
+            Python round trips; callbacks then see the mean logs of each
+            call). Calls never cross epoch or checkpoint boundaries.
     """
 
     def __init__(
@@ -67,6 +70,7 @@ class Trainer:
         jit_compile=False,
         verbose="auto",
         extra_checkpoint_objects=None,
+        steps_per_execution=1,
     ):
         import keras
         import tensorflow as tf
@@ -75,6 +79,9 @@ class Trainer:
             raise ValueError("Trainer needs a `loss` for the default step, or a custom `train_step`.")
         if checkpoint_every is not None and (not isinstance(checkpoint_every, int) or checkpoint_every <= 0):
             raise ValueError(f"`checkpoint_every` must be a positive number of steps, received {checkpoint_every!r}.")
+        if isinstance(steps_per_execution, bool) or not isinstance(steps_per_execution, int) or steps_per_execution <= 0:
+            raise ValueError(f"`steps_per_execution` must be a positive integer, received {steps_per_execution!r}.")
+        self.steps_per_execution = steps_per_execution
         self.model = model
         self.optimizers = optimizer if isinstance(optimizer, dict) else {"optimizer": optimizer}
         self.optimizer = None if isinstance(optimizer, dict) else optimizer
@@ -145,36 +152,54 @@ class Trainer:
         sums["_count"] = tf.cast(tf.shape(y)[0], tf.float32)
         return sums
 
-    def _compile(self, replica_fn, reduce_op):
-        """``fn(iterator)``: one distributed step, per-replica results reduced by ``reduce_op``."""
+    def _distributed(self, replica_fn, reduce_op):
+        """``fn(iterator)``: one batch through ``replica_fn`` on every replica, reduced."""
         import tensorflow as tf
 
         strategy = self.strategy
 
-        def step(iterator, counter=None):
+        def one_step(iterator):
             per_replica = strategy.run(replica_fn, args=(next(iterator),))
-            if counter is not None:
-                counter.assign_add(1)
-            return {k: strategy.reduce(reduce_op, v, axis=None) for k, v in per_replica.items()}
+            return {k: tf.cast(strategy.reduce(reduce_op, v, axis=None), tf.float32) for k, v in per_replica.items()}
 
-        if self.run_eagerly:
-            return step
-        return tf.function(step, reduce_retracing=True, jit_compile=self.jit_compile)
+        return one_step
 
-    def _train_function(self):
-        """The compiled training step, built once per Trainer (one model/optimizer pair)."""
-        if self._compiled_train is None:
-            self._compiled_train = self._build_train_function()
-        return self._compiled_train
-
-    def _build_train_function(self):
+    def _compile(self, fn):
         import tensorflow as tf
 
+        if self.run_eagerly:
+            return fn
+        return tf.function(fn, reduce_retracing=True, jit_compile=self.jit_compile)
+
+    def _train_function(self):
+        """The compiled training function, built once per Trainer (one model/optimizer pair).
+
+        ``fn(iterator, counter, n)`` runs ``n`` steps inside one call (``n`` is a
+        tensor, so no retracing), bumps ``counter`` per step and returns the
+        mean of the steps' logs.
+        """
+        import tensorflow as tf
+
+        if self._compiled_train is not None:
+            return self._compiled_train
         if self.custom_step is not None:
             # Custom steps return per-replica means: average them over replicas.
-            return self._compile(self.custom_step, tf.distribute.ReduceOp.MEAN)
-        # Default-step values are already divided by the global batch: sum them.
-        return self._compile(self._default_step, tf.distribute.ReduceOp.SUM)
+            one_step = self._distributed(self.custom_step, tf.distribute.ReduceOp.MEAN)
+        else:
+            # Default-step values are already divided by the global batch: sum them.
+            one_step = self._distributed(self._default_step, tf.distribute.ReduceOp.SUM)
+
+        def train(iterator, counter, n):
+            totals = one_step(iterator)
+            counter.assign_add(1)
+            for _ in tf.range(n - 1):
+                logs = one_step(iterator)
+                counter.assign_add(1)
+                totals = {k: totals[k] + logs[k] for k in totals}
+            return {k: v / tf.cast(n, tf.float32) for k, v in totals.items()}
+
+        self._compiled_train = self._compile(train)
+        return self._compiled_train
 
     # ------------------------------------------------------------ checkpoints
     def _checkpoint_manager(self, iterator):
@@ -231,7 +256,7 @@ class Trainer:
         import tensorflow as tf
 
         steps_per_epoch = checks.steps_per_epoch(train_data, steps_per_epoch)
-        total = checks.total_steps(epochs, steps, steps_per_epoch)
+        budget = checks.total_steps(epochs, steps, steps_per_epoch)
         if self.custom_step is None:
             checks.dataset_matches_model(train_data, self.model, "train_data")
             if validation_data is not None:
@@ -246,6 +271,10 @@ class Trainer:
             iterator = iter(self.strategy.experimental_distribute_dataset(repeated))
         else:
             iterator = iter(repeated)
+        # The budget counts from where this call starts: a second fit() in the
+        # same process trains more, while a restarted process (step 0 before
+        # the restore) continues the interrupted run up to the same total.
+        total = int(self.step.numpy()) + budget
         manager = self._checkpoint_manager(iterator)
         if manager is not None and manager.latest_checkpoint:
             manager.checkpoint.restore(manager.latest_checkpoint)
@@ -264,11 +293,12 @@ class Trainer:
             epoch = step // steps_per_epoch
             if progress is None:
                 progress = self._progress_bar(epoch, steps_per_epoch)
-            logs = {k: float(v) for k, v in train_fn(iterator, self.step).items()}
-            step += 1
+            n = self._steps_this_call(step, total, steps_per_epoch)
+            logs = {k: float(v) for k, v in train_fn(iterator, self.step, tf.constant(n)).items()}
+            step += n
             for k, v in logs.items():
-                sums[k] = sums.get(k, 0.0) + v
-            count += 1
+                sums[k] = sums.get(k, 0.0) + v * n
+            count += n
             if progress is not None:
                 progress.update(step - epoch * steps_per_epoch, list(logs.items()))
             for c in callbacks:
@@ -284,6 +314,13 @@ class Trainer:
         for c in callbacks:
             c.on_train_end(self)
         return self.history
+
+    def _steps_this_call(self, step, total, steps_per_epoch):
+        """Steps for one compiled call: ``steps_per_execution``, cut at epoch and checkpoint boundaries."""
+        n = min(self.steps_per_execution, total - step, steps_per_epoch - step % steps_per_epoch)
+        if self.checkpoint_every:
+            n = min(n, self.checkpoint_every - step % self.checkpoint_every)
+        return n
 
     def _end_epoch(self, epoch, logs, callbacks, writer, manager, step):
         import tensorflow as tf
@@ -313,7 +350,7 @@ class Trainer:
         if self.distributed:
             data = self.strategy.experimental_distribute_dataset(data)
         if self._compiled_eval is None:
-            self._compiled_eval = self._compile(self._eval_step, tf.distribute.ReduceOp.SUM)
+            self._compiled_eval = self._compile(self._distributed(self._eval_step, tf.distribute.ReduceOp.SUM))
         eval_fn = self._compiled_eval
         iterator = iter(data)
         totals = {}

@@ -159,3 +159,20 @@ def test_trainer_arguments_are_checked():
         Trainer(_model(), keras.optimizers.SGD(0.1))
     with pytest.raises(ValueError, match="`checkpoint_every` must be a positive number"):
         Trainer(_model(), keras.optimizers.SGD(0.1), loss=LOSS, checkpoint_every=0)
+
+
+def test_several_steps_per_call_give_the_same_training():
+    models = [_model(), _model()]
+    models[1].set_weights(models[0].get_weights())
+    histories = []
+    for model, per_call in zip(models, (1, 5)):
+        trainer = Trainer(model, keras.optimizers.Adam(1e-2), loss=LOSS, metrics=["accuracy"],
+                          steps_per_execution=per_call, verbose=False)
+        histories.append(trainer.fit(_data(), epochs=2))  # 8 steps per epoch: calls of 5 + 3
+        assert int(trainer.step.numpy()) == 16
+    for a, b in zip(models[0].get_weights(), models[1].get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    for key in histories[0]:
+        assert histories[0][key] == pytest.approx(histories[1][key], rel=1e-5)
+    with pytest.raises(ValueError, match="`steps_per_execution` must be a positive integer"):
+        Trainer(_model(), keras.optimizers.SGD(0.1), loss=LOSS, steps_per_execution=0)

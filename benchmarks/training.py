@@ -1,0 +1,124 @@
+"""Trainer vs model.fit vs an eager GradientTape loop, in one process.
+
+Run: python -m benchmarks.training [--steps 60] [--repeats 5]
+
+Two workloads: the course's MNIST CNN (Conv24-pool-Conv36-pool-Dense128-
+Dense10, batch 64) on real Fashion-MNIST from ../shared/data (or $MIT_DL_DATA),
+and a 64x64x3 convolutional VAE with the course's DB-VAE sizes (batch 32, deterministic synthetic images:
+speed does not depend on the pixel values). Each contender trains its own
+copy of the model with its own optimizer; contenders alternate (A-B-C, then
+C-B-A) and every repeat runs the same number of steps. Results:
+benchmarks/results/training.json.
+"""
+
+import argparse
+import datetime
+import os
+import pathlib
+import platform
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from benchmarks.timing import alternate, write_results  # noqa: E402
+from mit_dl.data.idx import read_idx  # noqa: E402
+from mit_dl.models.classifiers import cnn_classifier  # noqa: E402
+from mit_dl.models.vae import conv_vae  # noqa: E402
+from mit_dl.training import Trainer  # noqa: E402
+
+
+def fashion_mnist(batch):
+    folder = pathlib.Path(os.environ.get("MIT_DL_DATA", pathlib.Path(__file__).resolve().parents[2] / "shared" / "data"))
+    folder = folder / "fashion-mnist" if (folder / "fashion-mnist").is_dir() else folder
+    images = read_idx(folder / "train-images-idx3-ubyte.gz")[..., None]
+    labels = read_idx(folder / "train-labels-idx1-ubyte.gz").astype("int32")
+    data = tf.data.Dataset.from_tensor_slices((images, labels)).shuffle(10_000, seed=0).batch(batch)
+    # uint8 through the shuffle buffer, scaled to [0, 1] once per batch.
+    data = data.map(lambda x, y: (tf.cast(x, tf.float32) / 255.0, y))
+    return data.repeat().prefetch(2)
+
+
+def synthetic_images(batch):
+    images = np.random.default_rng(0).random((512, 64, 64, 3), dtype=np.float32)
+    return tf.data.Dataset.from_tensor_slices((images, images)).batch(batch).repeat().prefetch(2)
+
+
+def contenders(make_model, loss, data, steps, steps_per_execution):
+    def fresh():
+        model = make_model()
+        return model, keras.optimizers.Adam(1e-3)
+
+    model_a, opt_a = fresh()
+    trainer = Trainer(model_a, opt_a, loss=loss, verbose=False, steps_per_execution=steps_per_execution)
+
+    model_b, opt_b = fresh()
+    model_b.compile(optimizer=opt_b, loss=loss, steps_per_execution=steps_per_execution)
+
+    model_c, opt_c = fresh()
+    loss_fn = keras.losses.get(loss) if isinstance(loss, str) else loss
+    eager_iterator = iter(data)
+
+    def eager_loop():
+        for _ in range(steps):
+            x, y = next(eager_iterator)
+            with tf.GradientTape() as tape:
+                total = tf.reduce_mean(loss_fn(y, model_c(x, training=True)))
+                if model_c.losses:
+                    total += tf.add_n(model_c.losses)
+            grads = tape.gradient(total, model_c.trainable_variables)
+            opt_c.apply_gradients(zip(grads, model_c.trainable_variables))
+
+    return {
+        "Trainer": lambda: trainer.fit(data, steps=steps, steps_per_epoch=steps),
+        "model.fit": lambda: model_b.fit(data, epochs=1, steps_per_epoch=steps, verbose=0, shuffle=False),
+        "eager loop": eager_loop,
+    }
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=60, help="steps per repeat")
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--steps-per-execution", type=int, default=1,
+                        help="steps per compiled call, for both Trainer and model.fit (default 1)")
+    args = parser.parse_args()
+    workloads = {
+        "MNIST CNN, Fashion-MNIST, batch 64": (
+            lambda: cnn_classifier(), keras.losses.SparseCategoricalCrossentropy(from_logits=True), fashion_mnist(64)),
+        # The course's DB-VAE sizes: encoder convs 12/24/48/72, mirrored decoder, latent 100.
+        "64x64 conv VAE (12/24/48/72), batch 32": (
+            lambda: conv_vae(filters=(12, 24, 48, 72), latent_dim=100, seed=0), "mse", synthetic_images(32)),
+    }
+    rows = []
+    for name, (make_model, loss, data) in workloads.items():
+        keras.utils.set_random_seed(0)
+        runs = contenders(make_model, loss, data, args.steps, args.steps_per_execution)
+        seconds = alternate(runs, repeats=args.repeats, iterations=1, warmup=1)
+        rate = {k: args.steps / v for k, v in seconds.items()}
+        row = {
+            "workload": name,
+            "steps_per_second": rate,
+            "trainer_vs_model_fit": rate["Trainer"] / rate["model.fit"],
+            "trainer_vs_eager": rate["Trainer"] / rate["eager loop"],
+        }
+        rows.append(row)
+        print(f"{name}: Trainer {rate['Trainer']:.1f} steps/s, model.fit {rate['model.fit']:.1f}, "
+              f"eager {rate['eager loop']:.1f} -> Trainer/fit {row['trainer_vs_model_fit']:.2f}x, "
+              f"Trainer/eager {row['trainer_vs_eager']:.2f}x")
+    suffix = "" if args.steps_per_execution == 1 else f"_spe{args.steps_per_execution}"
+    path = write_results(f"training{suffix}", {
+        "steps_per_execution": args.steps_per_execution,
+        "what": "training steps per second, median of repeats; each repeat = --steps steps per contender",
+        "steps_per_repeat": args.steps, "repeats": args.repeats,
+        "machine": f"{platform.machine()} {os.cpu_count()} cores, {platform.python_version()}",
+        "tensorflow": tf.__version__, "keras": keras.__version__,
+        "date": datetime.date.today().isoformat(), "rows": rows,
+    })
+    print(f"written {path}")
+
+
+if __name__ == "__main__":
+    main()
