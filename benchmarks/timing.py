@@ -8,7 +8,7 @@ import time
 RESULTS = pathlib.Path(__file__).parent / "results"
 
 
-def alternate(contenders, repeats=7, iterations=20, warmup=3):
+def alternate(contenders, repeats=7, iterations=20, warmup=3, best=False):
     """Time each ``name -> callable`` in turn, ``repeats`` rounds of ``iterations`` calls.
 
     Contenders alternate inside every round, in A-B / B-A order, so that
@@ -26,7 +26,10 @@ def alternate(contenders, repeats=7, iterations=20, warmup=3):
             for _ in range(iterations):
                 fn()
             samples[name].append((time.perf_counter() - start) / iterations)
-    return {name: statistics.median(times) for name, times in samples.items()}
+    medians = {name: statistics.median(times) for name, times in samples.items()}
+    if best:
+        return medians, {name: min(times) for name, times in samples.items()}
+    return medians
 
 
 def write_results(name, payload):

@@ -22,6 +22,7 @@ def run(out_dir, steps=500, batch_size=32, sequence_length=64, seed=0, log=print
     import tensorflow as tf
 
     from mit_dl.models.char_models import attention_char_model, rnn_char_model
+    from mit_dl.training import Trainer
 
     out_dir = pathlib.Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -42,15 +43,18 @@ def run(out_dir, steps=500, batch_size=32, sequence_length=64, seed=0, log=print
 
     models = {"MyRNNCell RNN": rnn_char_model(len(vocab)), "self-attention": attention_char_model(len(vocab))}
     for name, model in models.items():
-        model.compile(
-            optimizer=keras.optimizers.Adam(3e-3),
+        trainer = Trainer(
+            model,
+            keras.optimizers.Adam(3e-3),
             loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+            steps_per_execution=10,
+            verbose=False,
         )
-        before = model.evaluate(val, verbose=0) / math.log(2)
+        before = trainer.evaluate(val)["loss"] / math.log(2)
         start = time.perf_counter()
-        model.fit(train.take(steps), verbose=0, shuffle=False)
+        trainer.fit(train, steps=steps)
         seconds = time.perf_counter() - start
-        after = model.evaluate(val, verbose=0) / math.log(2)
+        after = trainer.evaluate(val)["loss"] / math.log(2)
         metrics["models"][name] = {
             "val_bits_per_char_before": before,
             "val_bits_per_char_after": after,

@@ -25,7 +25,8 @@ class Trainer:
 
     Args:
         model: a Keras model (created under ``strategy.scope()`` when a
-            strategy is given).
+            strategy is given). Under the ``mixed_float16`` policy the default
+            step wraps the optimizer in ``keras.optimizers.LossScaleOptimizer``.
         optimizer: a Keras optimizer, or a dict ``name -> optimizer`` when a
             custom ``train_step`` uses several (all are checkpointed).
         loss: Keras loss (name, function or ``keras.losses.Loss``) for the
@@ -43,7 +44,9 @@ class Trainer:
         checkpoint_every: also save every this many steps (default: at the
             end of every epoch only).
         max_checkpoints: checkpoints kept.
-        log_dir: write ``tf.summary`` scalars here (TensorBoard).
+        log_dir: write ``tf.summary`` scalars (TensorBoard) and
+            ``history.json`` here; the history is also kept beside the
+            checkpoints so that a resumed run continues it.
         run_eagerly: run steps eagerly (for debugging with print/pdb).
         jit_compile: XLA-compile the step (faster on GPUs, slower on CPUs).
         verbose: ``"auto"`` (a progress bar on a terminal, one line per epoch
@@ -83,6 +86,11 @@ class Trainer:
             raise ValueError(f"`steps_per_execution` must be a positive integer, received {steps_per_execution!r}.")
         self.steps_per_execution = steps_per_execution
         self.model = model
+        if train_step is None and keras.config.dtype_policy().name == "mixed_float16" and not isinstance(
+            optimizer, keras.optimizers.LossScaleOptimizer
+        ):
+            # float16 gradients underflow without loss scaling (bfloat16 needs none).
+            optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
         self.optimizers = optimizer if isinstance(optimizer, dict) else {"optimizer": optimizer}
         self.optimizer = None if isinstance(optimizer, dict) else optimizer
         self.loss_fn = keras.losses.get(loss) if isinstance(loss, str) else loss
@@ -250,8 +258,16 @@ class Trainer:
         """Train; returns the history ``{metric: [value per epoch]}``.
 
         Give ``epochs`` (passes over ``train_data``) or ``steps`` (a budget of
-        steps; epochs are then ``steps_per_epoch`` long). Everything is
-        checked before the first step.
+        steps; epochs are then ``steps_per_epoch`` long, by default one pass
+        over the data). Data, model and arguments are checked before the
+        first step. The dataset is iterated once, repeated, so shuffling
+        continues across epochs exactly as in an uninterrupted run.
+
+        With a ``checkpoint_dir`` holding a checkpoint, training resumes from
+        it (weights, optimizer slots, step, RNG and data position) and runs
+        to the same total number of steps as the interrupted run. The
+        training metrics of the epoch that was interrupted average only the
+        steps run after the restart.
         """
         import tensorflow as tf
 
@@ -335,6 +351,8 @@ class Trainer:
         self._say(f"epoch {epoch + 1} (step {step}): " + ", ".join(f"{k} {v:.4f}" for k, v in logs.items()))
         for c in callbacks:
             c.on_epoch_end(self, epoch, logs)
+        if self.log_dir:
+            history_io.write(self.log_dir, self.history)
         if manager is not None:
             history_io.write(self.checkpoint_dir, self.history)
             if not (self.checkpoint_every and step % self.checkpoint_every == 0):

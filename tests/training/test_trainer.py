@@ -176,3 +176,24 @@ def test_several_steps_per_call_give_the_same_training():
         assert histories[0][key] == pytest.approx(histories[1][key], rel=1e-5)
     with pytest.raises(ValueError, match="`steps_per_execution` must be a positive integer"):
         Trainer(_model(), keras.optimizers.SGD(0.1), loss=LOSS, steps_per_execution=0)
+
+
+def test_output_off_a_terminal_is_one_line_per_epoch(capsys):
+    trainer = Trainer(_model(), keras.optimizers.Adam(1e-2), loss=LOSS, metrics=["accuracy"])  # verbose="auto"
+    trainer.fit(_data(), epochs=3)
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 3
+    assert lines[0].startswith("epoch 1 (step 8): loss ") and "accuracy" in lines[0]
+
+
+@pytest.mark.parametrize("policy", ["mixed_float16", "mixed_bfloat16"])
+def test_trains_under_mixed_precision(policy):
+    keras.config.set_dtype_policy(policy)
+    model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(16, activation="relu"),
+                              keras.layers.Dense(2, dtype="float32")])
+    trainer = Trainer(model, keras.optimizers.Adam(1e-2), loss=LOSS, verbose=False)
+    if policy == "mixed_float16":
+        assert isinstance(trainer.optimizer, keras.optimizers.LossScaleOptimizer)
+    history = trainer.fit(_data(), epochs=6)
+    assert history["loss"][-1] < 0.5 * history["loss"][0]
+    assert model.layers[0].kernel.dtype == "float32"
