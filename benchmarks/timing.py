@@ -1,7 +1,10 @@
 """Shared A/B timing: alternate the contenders in one process, report medians."""
 
+import datetime
 import json
+import os
 import pathlib
+import platform
 import statistics
 import time
 
@@ -33,7 +36,19 @@ def alternate(contenders, repeats=7, iterations=20, warmup=3, best=False):
 
 
 def write_results(name, payload):
+    """Write ``benchmarks/results/<name>.json`` with the machine, versions and date added."""
+    import keras
+    import tensorflow as tf
+
+    payload = {
+        **payload,
+        "machine": f"{platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}",
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "date": datetime.date.today().isoformat(),
+    }
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / f"{name}.json"
     path.write_text(json.dumps(payload, indent=2) + "\n")
+    print(f"written {path}")
     return path

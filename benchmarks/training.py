@@ -12,10 +12,8 @@ benchmarks/results/training.json.
 """
 
 import argparse
-import datetime
 import os
 import pathlib
-import platform
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -115,15 +113,12 @@ def main():
                   f"eager {r['eager loop']:.1f} -> Trainer/fit {r['Trainer'] / r['model.fit']:.2f}x, "
                   f"Trainer/eager {r['Trainer'] / r['eager loop']:.2f}x")
     suffix = "" if args.steps_per_execution == 1 else f"_spe{args.steps_per_execution}"
-    path = write_results(f"training{suffix}", {
+    write_results(f"training{suffix}", {
         "steps_per_execution": args.steps_per_execution,
         "what": "training steps per second, median of repeats; each repeat = --steps steps per contender",
         "steps_per_repeat": args.steps, "repeats": args.repeats,
-        "machine": f"{platform.machine()} {os.cpu_count()} cores, {platform.python_version()}",
-        "tensorflow": tf.__version__, "keras": keras.__version__,
-        "date": datetime.date.today().isoformat(), "rows": rows,
+        "rows": rows,
     })
-    print(f"written {path}")
 
 
 if __name__ == "__main__":
