@@ -40,7 +40,9 @@ class Trainer:
             TPU); default: the current one (a single device).
         checkpoint_dir: where ``tf.train.CheckpointManager`` keeps model,
             optimizer(s), step counter, RNG state and the data iterator. If it
-            holds a checkpoint, ``fit`` resumes from it.
+            holds a checkpoint, ``fit`` resumes from it. With a custom
+            ``train_step``, build each optimizer first
+            (``optimizer.build(variables)``) so its slots are restored.
         checkpoint_every: also save every this many steps (default: at the
             end of every epoch only).
         max_checkpoints: checkpoints kept.
@@ -283,19 +285,24 @@ class Trainer:
 
         self._build_optimizers()
         repeated = train_data.repeat() if train_data.cardinality() != tf.data.INFINITE_CARDINALITY else train_data
-        if self.distributed:
-            iterator = iter(self.strategy.experimental_distribute_dataset(repeated))
-        else:
-            iterator = iter(repeated)
         # The budget counts from where this call starts: a second fit() in the
         # same process trains more, while a restarted process (step 0 before
         # the restore) continues the interrupted run up to the same total.
-        total = int(self.step.numpy()) + budget
+        start = int(self.step.numpy())
+        total = start + budget
+        # Data position: a local iterator is saved in the checkpoint (shuffle
+        # buffer and offset). Distributed iterators cannot be saved, so there
+        # the resumed run skips the batches the interrupted run consumed; the
+        # seeded pipeline then yields the same batches in the same order.
+        iterator = None if self.distributed else iter(repeated)
         manager = self._checkpoint_manager(iterator)
         if manager is not None and manager.latest_checkpoint:
             manager.checkpoint.restore(manager.latest_checkpoint)
             self.history = history_io.read(self.checkpoint_dir)
             self._say(f"resumed from {manager.latest_checkpoint} at step {int(self.step.numpy())}")
+        if self.distributed:
+            consumed = int(self.step.numpy()) - start
+            iterator = iter(self.strategy.experimental_distribute_dataset(repeated.skip(consumed)))
 
         train_fn = self._last_train_function = self._train_function()
         writer = tf.summary.create_file_writer(str(self.log_dir)) if self.log_dir else None

@@ -4,6 +4,11 @@
         Configures 2 logical CPUs, trains the same model from the same weights
         on the same data once on one device and once under MirroredStrategy
         (same global batch), and writes both loss curves.
+    python distributed_job.py mirrored_checkpointed OUT.npz STEPS CHECKPOINT_DIR
+        Trains under MirroredStrategy (2 logical CPUs) with dropout and a
+        shuffled dataset up to STEPS total, checkpointing into
+        CHECKPOINT_DIR (resuming from it when it holds a checkpoint), and
+        writes the final weights.
     python distributed_job.py worker OUT.npz
         One worker of a MultiWorkerMirroredStrategy (TF_CONFIG set by the
         caller); writes its final weights and loss curve.
@@ -32,22 +37,24 @@ def data():
     return ds.with_options(options)
 
 
-def train(strategy=None):
+def train(strategy=None, steps=STEPS, checkpoint_dir=None, dropout=0.0, shuffle=False):
     import keras
 
     from mit_dl.training import Trainer
 
     scope = strategy.scope() if strategy else tf.distribute.get_strategy().scope()
     with scope:
-        model = keras.Sequential([keras.Input((6,)), keras.layers.Dense(16, activation="tanh"), keras.layers.Dense(2)])
+        model = keras.Sequential([keras.Input((6,)), keras.layers.Dense(16, activation="tanh"),
+                                  keras.layers.Dropout(dropout), keras.layers.Dense(2)])
         init = np.random.default_rng(1)
         model.set_weights([init.normal(scale=0.5, size=w.shape).astype("float32") for w in model.get_weights()])
         optimizer = keras.optimizers.SGD(0.1)
     trainer = Trainer(
         model, optimizer, loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-        strategy=strategy, verbose=False,
+        strategy=strategy, verbose=False, checkpoint_dir=checkpoint_dir, checkpoint_every=2 if checkpoint_dir else None,
     )
-    history = trainer.fit(data(), steps=STEPS, steps_per_epoch=4)
+    dataset = data().unbatch().shuffle(256, seed=5).batch(GLOBAL_BATCH) if shuffle else data()
+    history = trainer.fit(dataset, steps=steps, steps_per_epoch=8 if shuffle else 4)
     return model, history["loss"]
 
 
@@ -61,6 +68,17 @@ def mirrored(out):
         json.dump({"single": single, "mirrored": mirrored_losses, "replicas": strategy.num_replicas_in_sync}, f)
 
 
+def mirrored_checkpointed(out, steps, checkpoint_dir):
+    from mit_dl.training import enable_determinism
+
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+    enable_determinism(11)
+    strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
+    model, _ = train(strategy, steps=int(steps), checkpoint_dir=checkpoint_dir, dropout=0.3, shuffle=True)
+    np.savez(out, *model.get_weights())
+
+
 def worker(out):
     strategy = tf.distribute.MultiWorkerMirroredStrategy()
     model, losses = train(strategy)
@@ -68,4 +86,5 @@ def worker(out):
 
 
 if __name__ == "__main__":
-    {"mirrored": mirrored, "worker": worker}[sys.argv[1]](sys.argv[2])
+    modes = {"mirrored": mirrored, "mirrored_checkpointed": mirrored_checkpointed, "worker": worker}
+    modes[sys.argv[1]](*sys.argv[2:])

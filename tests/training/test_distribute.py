@@ -59,3 +59,20 @@ def test_two_multi_worker_mirrored_workers_end_identical(tmp_path):
     for key in weights:
         np.testing.assert_array_equal(first[key], second[key])
     assert first["losses"][-1] < 0.5 * first["losses"][0]
+
+
+def test_mirrored_run_resumes_from_its_checkpoint_to_the_same_weights(tmp_path):
+    """10 steps, stop, rerun the same command to 20 == 20 steps in one go (dropout, shuffled data)."""
+    def run(out, steps, checkpoints):
+        result = subprocess.run(
+            [sys.executable, str(JOB), "mirrored_checkpointed", str(tmp_path / out), str(steps), str(tmp_path / checkpoints)],
+            env=_env(), capture_output=True, text=True, timeout=600,
+        )
+        assert result.returncode == 0, result.stderr[-3000:]
+        return np.load(tmp_path / out)
+
+    straight = run("straight.npz", 20, "ckpt_straight")
+    run("first_half.npz", 10, "ckpt_resumed")
+    resumed = run("resumed.npz", 20, "ckpt_resumed")
+    for key in straight.files:
+        np.testing.assert_allclose(resumed[key], straight[key], atol=1e-6, rtol=0)
