@@ -248,12 +248,20 @@ class Trainer:
         return path
 
     def _build_optimizers(self):
-        # Keras optimizers create their slots lazily; build them now so that a
-        # restore fills real variables instead of deferring.
+        # Keras optimizers create their slots lazily, and a checkpoint restore
+        # does not wait for them (the slot values would be silently lost), so
+        # every optimizer must exist in full before a restore.
         if self.custom_step is None:
             with self.strategy.scope():
                 if not self.optimizer.built:
                     self.optimizer.build(self.model.trainable_variables)
+        elif self.checkpoint_dir is not None:
+            unbuilt = sorted(name for name, o in self.optimizers.items() if not o.built)
+            if unbuilt:
+                raise ValueError(
+                    f"optimizer(s) {unbuilt} of the custom train_step are not built; call "
+                    "optimizer.build(its_model.trainable_variables) before fit so checkpoints can restore their state."
+                )
 
     # -------------------------------------------------------------------- fit
     def fit(self, train_data, epochs=None, steps=None, steps_per_epoch=None, validation_data=None, callbacks=()):

@@ -83,6 +83,10 @@ def test_custom_step_with_two_optimizers_trains_both_and_checkpoints_both(tmp_pa
     before = [generator.get_weights()[0].copy(), critic.get_weights()[0].copy()]
     trainer = Trainer(generator, optimizers, train_step=step, checkpoint_dir=tmp_path,
                       extra_checkpoint_objects={"critic": critic}, verbose=False)
+    with pytest.raises(ValueError, match=r"optimizer\(s\) \['critic_optimizer', 'generator_optimizer'\] .* are not built"):
+        trainer.fit(real, epochs=2)
+    optimizers["generator_optimizer"].build(generator.trainable_variables)
+    optimizers["critic_optimizer"].build(critic.trainable_variables)
     history = trainer.fit(real, epochs=2)
     assert set(history) == {"critic_loss", "generator_loss"}
     assert all(int(o.iterations) == 16 for o in optimizers.values())
@@ -93,10 +97,16 @@ def test_custom_step_with_two_optimizers_trains_both_and_checkpoints_both(tmp_pa
     assert any(n.startswith("critic_optimizer/") for n in saved)
     assert any(n.startswith("generator_optimizer/") for n in saved)
     snapshot = critic.get_weights()
+    slots = [v.numpy().copy() for v in optimizers["critic_optimizer"].variables]
     critic.set_weights([np.zeros_like(w) for w in snapshot])
+    for v in optimizers["critic_optimizer"].variables:
+        v.assign(np.zeros(v.shape, v.dtype))
     trainer.restore()
     for a, b in zip(critic.get_weights(), snapshot):
         np.testing.assert_array_equal(a, b)
+    for v, want in zip(optimizers["critic_optimizer"].variables, slots):
+        np.testing.assert_array_equal(v.numpy(), want)
+    assert sum(np.abs(s).sum() for s in slots[2:]) > 0  # Adam's moments are really in there
 
 
 def test_nan_guard_stops_with_the_step_and_keeps_the_last_good_checkpoint(tmp_path):
