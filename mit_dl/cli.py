@@ -35,6 +35,28 @@ def _cmd_demo(args):
     print(f"run directory: {out.resolve()}")
 
 
+def _cmd_images_train(args):
+    from mit_dl.workflows import images
+
+    if args.epochs <= 0:
+        raise UsageError(f"--epochs must be a positive number, received {args.epochs}.")
+    out = pathlib.Path(args.out) if args.out else _default_run_dir(f"images-{args.dataset}-{args.model}")
+    images.train(args.dataset, args.model, epochs=args.epochs, batch_size=args.batch_size, data_dir=args.data,
+                 out_dir=out, seed=args.seed, holdout_from_test=args.split_test)
+    print(f"run directory: {out.resolve()}")
+
+
+def _cmd_images_evaluate(args):
+    from mit_dl.workflows import images
+
+    report = images.evaluate_export(args.model, dataset=args.dataset, data_dir=args.data)
+    low, high = report["accuracy_95ci"]
+    print(f"{report['dataset']} test set ({report['examples']} images, {report['source']}): "
+          f"accuracy {100 * report['accuracy']:.2f}% (95% CI {100 * low:.2f}-{100 * high:.2f})")
+    for name, accuracy in report["per_class_accuracy"].items():
+        print(f"  {name:12s} {100 * accuracy:6.2f}%")
+
+
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="mit-dl", description="MIT 6.S191 companion: lecture layers, labs, training, export."
@@ -50,6 +72,25 @@ def build_parser():
     demo.add_argument("--steps", type=int, default=500, help="training steps per model (default 500)")
     demo.add_argument("--seed", type=int, default=0)
     demo.set_defaults(handler=_cmd_demo)
+
+    images = commands.add_parser("images", help="lab 2 part 1: digit and clothing classifiers")
+    image_actions = images.add_subparsers(dest="action", metavar="ACTION", required=True)
+    train = image_actions.add_parser("train", help="train, evaluate, plot and export a classifier")
+    train.add_argument("--dataset", choices=["mnist", "fashion_mnist"], default="fashion_mnist")
+    train.add_argument("--model", choices=["dense", "cnn"], default="cnn")
+    train.add_argument("--epochs", type=int, default=5, help="default 5, the course's recipe")
+    train.add_argument("--batch-size", type=int, default=64)
+    train.add_argument("--data", help="folder with the IDX files (default: $MIT_DL_DATA, caches, download)")
+    train.add_argument("--split-test", type=int, metavar="K",
+                       help="train on K images of the test split and test on the rest (real MNIST offline)")
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--out", help="run directory (default: runs/images-<dataset>-<model>-<time>)")
+    train.set_defaults(handler=_cmd_images_train)
+    evaluate = image_actions.add_parser("evaluate", help="accuracy of an exported classifier on a test set")
+    evaluate.add_argument("--model", required=True, help="the exported SavedModel folder")
+    evaluate.add_argument("--dataset", choices=["mnist", "fashion_mnist"], help="default: from metadata.json")
+    evaluate.add_argument("--data", help="folder with the IDX files")
+    evaluate.set_defaults(handler=_cmd_images_evaluate)
     return parser
 
 

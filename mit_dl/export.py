@@ -92,7 +92,8 @@ def export_savedmodel(model, directory, endpoints=None, metadata=None, overwrite
     info = {
         "model": model.name,
         "endpoints": {
-            name: [{"shape": s.shape.as_list(), "dtype": s.dtype.name, "name": s.name} for s in e.input_signature]
+            name: [{"shape": None if s.shape.rank is None else s.shape.as_list(), "dtype": s.dtype.name, "name": s.name}
+                   for s in e.input_signature]
             for name, e in endpoints.items()
         },
         "versions": _library_versions(),
@@ -118,3 +119,40 @@ def load_savedmodel(directory):
     metadata_path = directory / METADATA_FILE
     metadata = json.loads(metadata_path.read_text()) if metadata_path.exists() else {}
     return tf.saved_model.load(str(directory)), metadata
+
+
+def image_classifier_endpoint(model, height, width, channels, output="softmax"):
+    """``classify(images uint8)`` -> ``{"probabilities", "class_ids"}`` with preprocessing inside.
+
+    Accepts ``[N, H, W, C]`` and, for one channel, ``[N, H, W]``. Wrong rank,
+    size or channel count fail inside the signature with a message saying
+    what was expected (the caller may not have mit_dl to explain it).
+    ``output``: ``"softmax"`` for multi-class logits, ``"sigmoid"`` for one logit.
+    """
+    import tensorflow as tf
+
+    expected = f"uint8 images [N, {height}, {width}, {channels}]" + (
+        f" or [N, {height}, {width}]" if channels == 1 else ""
+    )
+
+    def classify(images):
+        shape, rank = tf.shape(images), tf.rank(images)
+        # Branches run only for their rank, so the comparisons have matching lengths.
+        ok = tf.case(
+            [
+                (tf.equal(rank, 4), lambda: tf.reduce_all(tf.equal(shape[1:], [height, width, channels]))),
+                (tf.equal(rank, 3) & (channels == 1), lambda: tf.reduce_all(tf.equal(shape[1:], [height, width]))),
+            ],
+            default=lambda: tf.constant(False),
+        )
+        check = tf.debugging.Assert(ok, [f"classify expects {expected}; received shape", shape])
+        with tf.control_dependencies([check]):  # check before the reshape can fail less clearly
+            images = tf.reshape(images, [-1, height, width, channels])
+        logits = model(tf.cast(images, tf.float32) / 255.0, training=False)
+        if output == "sigmoid":
+            probabilities = tf.sigmoid(tf.cast(logits, tf.float32))
+            return {"probabilities": probabilities, "class_ids": tf.cast(probabilities[:, 0] > 0.5, tf.int64)}
+        probabilities = tf.nn.softmax(tf.cast(logits, tf.float32))
+        return {"probabilities": probabilities, "class_ids": tf.argmax(probabilities, axis=-1)}
+
+    return Endpoint(classify, [tf.TensorSpec(None, tf.uint8, name="images")])

@@ -4,13 +4,19 @@
 2. files that installed packages ship (music21 corpus, scikit-image);
 3. local caches: ``~/tensorflow_datasets``, ``~/.keras/datasets`` and Debian's
    ``/usr/share/datasets``;
-4. a tensorflow-datasets download, for users who are online.
+4. a tensorflow-datasets download, for users who are online (skipped at once
+   when the download host cannot be reached, instead of tfds' minutes of
+   retries).
 """
 
 import os
 import pathlib
+import socket
 
 ENV_VARIABLE = "MIT_DL_DATA"
+OFFLINE_VARIABLE = "MIT_DL_OFFLINE"  # set to 1 to never try a download
+DEBIAN_DATASETS = pathlib.Path("/usr/share/datasets")
+DOWNLOAD_HOST = ("storage.googleapis.com", 443)  # where tensorflow-datasets downloads from
 
 
 def local_search_paths(data_dir=None):
@@ -21,14 +27,21 @@ def local_search_paths(data_dir=None):
     if os.environ.get(ENV_VARIABLE):
         paths.append(pathlib.Path(os.environ[ENV_VARIABLE]).expanduser())
     home = pathlib.Path.home()
-    paths += [
-        home / "tensorflow_datasets",
-        home / ".keras" / "datasets",
-        pathlib.Path("/usr/share/datasets"),
-    ]
+    paths += [home / "tensorflow_datasets", home / ".keras" / "datasets", DEBIAN_DATASETS]
     return paths
 
 
 def describe_search_paths(data_dir=None):
     """``[(path, exists)]`` for `mit-dl info`."""
     return [(str(p), p.is_dir()) for p in local_search_paths(data_dir)]
+
+
+def downloads_possible(timeout=3.0):
+    """False when downloads are switched off or the download host does not answer quickly."""
+    if os.environ.get(OFFLINE_VARIABLE, "") not in ("", "0"):
+        return False
+    try:
+        with socket.create_connection(DOWNLOAD_HOST, timeout=timeout):
+            return True
+    except OSError:
+        return False

@@ -1,0 +1,74 @@
+"""Figures written as PNG files (matplotlib, Agg backend: no display needed)."""
+
+import pathlib
+
+import numpy as np
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _save(fig, path):
+    path = pathlib.Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110, bbox_inches="tight")
+    _pyplot().close(fig)
+    return path
+
+
+def prediction_grid(images, probabilities, labels, class_names, path, columns=6):
+    """Test images with the predicted class and probability; mistakes in red."""
+    plt = _pyplot()
+    n = len(images)
+    rows = max(1, -(-n // columns))
+    fig, axes = plt.subplots(rows, columns, figsize=(2.0 * columns, 2.3 * rows), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, image, p, label in zip(axes.flat, images, probabilities, labels):
+        guess = int(np.argmax(p))
+        ax.imshow(np.squeeze(image), cmap="gray")
+        colour = "tab:blue" if guess == int(label) else "tab:red"
+        ax.set_title(f"{class_names[guess]} {100 * p[guess]:.0f}%\n(true: {class_names[int(label)]})",
+                     color=colour, fontsize=8)
+    return _save(fig, path)
+
+
+def confusion_matrix(matrix, class_names, path, title="Confusion matrix"):
+    plt = _pyplot()
+    matrix = np.asarray(matrix)
+    fig, ax = plt.subplots(figsize=(7, 6))
+    im = ax.imshow(matrix, cmap="Blues")
+    fig.colorbar(im, ax=ax)
+    ax.set_xticks(range(len(class_names)), class_names, rotation=45, ha="right", fontsize=8)
+    ax.set_yticks(range(len(class_names)), class_names, fontsize=8)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.set_title(title)
+    threshold = matrix.max() / 2 if matrix.size else 0
+    for (i, j), value in np.ndenumerate(matrix):
+        ax.text(j, i, str(value), ha="center", va="center", fontsize=6,
+                color="white" if value > threshold else "black")
+    return _save(fig, path)
+
+
+def training_curves(history, path, title="Training"):
+    """One panel per metric family: ``loss``/``val_loss``, ``accuracy``/``val_accuracy``, ..."""
+    plt = _pyplot()
+    families = sorted({k.removeprefix("val_") for k in history})
+    fig, axes = plt.subplots(1, len(families), figsize=(4.5 * len(families), 3.5), squeeze=False)
+    for ax, family in zip(axes[0], families):
+        for key in (family, f"val_{family}"):
+            if key in history:
+                values = history[key]
+                ax.plot(range(1, len(values) + 1), values, marker="o", label=key)
+        ax.set_xlabel("epoch")
+        ax.set_title(family)
+        ax.legend()
+    fig.suptitle(title)
+    return _save(fig, path)
