@@ -1,17 +1,13 @@
 """The installed package: light import, version, the `mit-dl` command."""
 
 import json
-import os
 import math
-import pathlib
-import shutil
-import subprocess
 import sys
 
 import pytest
 
 import mit_dl
-from support import run_fresh_python
+from support import run_fresh_python, run_mit_dl
 
 
 def test_import_is_light_and_lazy():
@@ -38,33 +34,23 @@ def test_version_matches_installed_metadata():
     assert importlib.metadata.version("mit_dl") == mit_dl.__version__
 
 
-def _mit_dl(*args, timeout=600, env=None):
-    # The console script installed beside this interpreter (the venv's bin/).
-    beside = pathlib.Path(sys.executable).parent / "mit-dl"
-    exe = str(beside) if beside.exists() else shutil.which("mit-dl")
-    if exe is None:
-        pytest.fail("the `mit-dl` console script is not installed; run pip install -e .")
-    return subprocess.run([exe, *args], capture_output=True, text=True, timeout=timeout,
-                          env={**os.environ, **(env or {})})
-
-
 def test_cli_version_and_info():
-    result = _mit_dl("--version")
+    result = run_mit_dl("--version")
     assert result.returncode == 0 and result.stdout.strip() == f"mit_dl {mit_dl.__version__}"
-    info = _mit_dl("info")
+    info = run_mit_dl("info")
     assert info.returncode == 0, info.stderr
     for expected in ("tensorflow", "keras", "tensorflow-probability", "CPU", "MIT_DL_DATA"):
         assert expected in info.stdout
 
 
 def test_cli_bad_argument_is_one_clear_line():
-    result = _mit_dl("demo", "--steps", "0")
+    result = run_mit_dl("demo", "--steps", "0")
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == ["mit-dl: error: --steps must be a positive number, received 0."]
 
 
 def test_demo_trains_exports_and_reloads(tmp_path):
-    result = _mit_dl("demo", "--steps", "60", "--out", str(tmp_path), env={"MIT_DL_OFFLINE": "1", "MIT_DL_DATA": "", "HOME": str(tmp_path)})
+    result = run_mit_dl("demo", "--steps", "60", "--out", str(tmp_path), env={"MIT_DL_OFFLINE": "1", "MIT_DL_DATA": "", "HOME": str(tmp_path)})
     assert result.returncode == 0, result.stderr[-3000:]
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     assert metrics["uniform_bits_per_char"] == pytest.approx(math.log2(94), abs=1.5)

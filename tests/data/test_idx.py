@@ -6,20 +6,13 @@ import numpy as np
 import pytest
 
 from mit_dl.data.idx import IDXError, read_idx
-from support import shared_data
-
-
-def _write_idx(path, array, compress=True):
-    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(int(d).to_bytes(4, "big") for d in array.shape)
-    raw = header + array.astype(np.uint8).tobytes()
-    path.write_bytes(gzip.compress(raw) if compress else raw)
-    return raw
+from support import shared_data, write_idx
 
 
 @pytest.mark.parametrize("compress", [True, False])
 def test_round_trip(tmp_path, compress):
     array = np.arange(2 * 3 * 4, dtype=np.uint8).reshape(2, 3, 4)
-    _write_idx(tmp_path / "a.idx", array, compress)
+    write_idx(tmp_path / "a.idx", array, compress)
     np.testing.assert_array_equal(read_idx(tmp_path / "a.idx"), array)
 
 
@@ -32,7 +25,7 @@ def test_reads_the_real_fashion_mnist_files():
 
 
 def test_truncated_data_is_reported(tmp_path):
-    raw = _write_idx(tmp_path / "a", np.zeros((4, 5), np.uint8), compress=False)
+    raw = write_idx(tmp_path / "a", np.zeros((4, 5), np.uint8), compress=False)
     (tmp_path / "a").write_bytes(raw[:-3])
     with pytest.raises(IDXError, match="holds 17 data bytes but its header announces 20"):
         read_idx(tmp_path / "a")

@@ -1,17 +1,10 @@
 """MNIST / Fashion-MNIST loaders: every local source, the tfds path (mocked), errors."""
 
-import gzip
-
 import numpy as np
 import pytest
 
 from mit_dl.data import images, locations
-from support import shared_data
-
-
-def _write_idx(path, array):
-    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(int(d).to_bytes(4, "big") for d in array.shape)
-    path.write_bytes(gzip.compress(header + array.astype(np.uint8).tobytes()))
+from support import shared_data, write_idx
 
 
 def _fake_split(folder, split, n=12, seed=0):
@@ -20,8 +13,8 @@ def _fake_split(folder, split, n=12, seed=0):
     y = rng.integers(0, 10, n, dtype=np.uint8)
     folder.mkdir(parents=True, exist_ok=True)
     prefix = images.SPLITS[split]
-    _write_idx(folder / f"{prefix}-images-idx3-ubyte.gz", x)
-    _write_idx(folder / f"{prefix}-labels-idx1-ubyte.gz", y)
+    write_idx(folder / f"{prefix}-images-idx3-ubyte.gz", x)
+    write_idx(folder / f"{prefix}-labels-idx1-ubyte.gz", y)
     return x, y
 
 
@@ -90,7 +83,7 @@ def test_missing_dataset_names_the_ways_to_provide_it(isolated):
 def test_mismatched_files_and_bad_names_are_reported(isolated):
     folder = isolated / "bad"
     _fake_split(folder, "train", n=12)
-    _write_idx(folder / "train-labels-idx1-ubyte.gz", np.zeros(5, np.uint8))
+    write_idx(folder / "train-labels-idx1-ubyte.gz", np.zeros(5, np.uint8))
     with pytest.raises(ValueError, match="5 labels for 12 images"):
         images.load_arrays("mnist", "train", data_dir=folder)
     with pytest.raises(ValueError, match="unknown dataset 'cifar'"):

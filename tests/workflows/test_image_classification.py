@@ -5,16 +5,13 @@ The CNN is trained once per module with the course recipe (Adam 1e-3, batch
 """
 
 import json
-import os
-import pathlib
-import subprocess
 import sys
 
 import numpy as np
 import pytest
 
 from mit_dl.data import images as image_data
-from support import run_fresh_python, shared_data
+from support import run_fresh_python, run_mit_dl, shared_data
 
 CI_EPOCHS = 10  # the course recipe reaches ~89.5% at 5 epochs, ~90.5% at 9-10 (seeds 0, 1)
 
@@ -93,27 +90,21 @@ def test_exported_classify_matches_the_model_in_a_fresh_process(trained_run):
     assert metadata["dataset"] == "fashion_mnist" and metadata["test_accuracy"] >= 0.90
 
 
-def _mit_dl(*args, env=None):
-    exe = pathlib.Path(sys.executable).parent / "mit-dl"
-    return subprocess.run([str(exe), *args], capture_output=True, text=True, timeout=600,
-                          env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **(env or {})})
-
-
 def test_cli_evaluate_reports_accuracy_of_the_export(trained_run):
     out, metrics, data_dir = trained_run
-    result = _mit_dl("images", "evaluate", "--model", str(out / "saved_model"), "--data", str(data_dir))
+    result = run_mit_dl("images", "evaluate", "--model", str(out / "saved_model"), "--data", str(data_dir))
     assert result.returncode == 0, result.stderr[-2000:]
     assert f"accuracy {100 * metrics['test']['accuracy']:.2f}%" in result.stdout
     assert "Ankle boot" in result.stdout
 
 
 def test_cli_errors_are_one_line(tmp_path):
-    missing = _mit_dl("images", "train", "--dataset", "mnist", "--data", str(tmp_path),
+    missing = run_mit_dl("images", "train", "--dataset", "mnist", "--data", str(tmp_path),
                       env={"HOME": str(tmp_path), "MIT_DL_OFFLINE": "1", "MIT_DL_DATA": ""})
     assert missing.returncode == 2
     lines = missing.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("mit-dl: error: mnist (train) not found locally"), missing.stderr
-    bad = _mit_dl("images", "train", "--epochs", "0")
+    bad = run_mit_dl("images", "train", "--epochs", "0")
     assert bad.returncode == 2 and bad.stderr.strip() == "mit-dl: error: --epochs must be a positive number, received 0."
-    no_model = _mit_dl("images", "evaluate", "--model", str(tmp_path))
+    no_model = run_mit_dl("images", "evaluate", "--model", str(tmp_path))
     assert no_model.returncode == 2 and "is not a SavedModel export" in no_model.stderr
