@@ -50,10 +50,12 @@ def contenders(make_model, loss, data, steps, steps_per_execution):
         return model, keras.optimizers.Adam(1e-3)
 
     model_a, opt_a = fresh()
-    trainer = Trainer(model_a, opt_a, loss=loss, verbose=False, steps_per_execution=steps_per_execution)
+    # None: each engine's own default ("auto" for the Trainer, 1 for model.fit).
+    trainer = Trainer(model_a, opt_a, loss=loss, verbose=False,
+                      steps_per_execution=steps_per_execution or "auto")
 
     model_b, opt_b = fresh()
-    model_b.compile(optimizer=opt_b, loss=loss, steps_per_execution=steps_per_execution)
+    model_b.compile(optimizer=opt_b, loss=loss, steps_per_execution=steps_per_execution or 1)
 
     model_c, opt_c = fresh()
     loss_fn = keras.losses.get(loss) if isinstance(loss, str) else loss
@@ -80,8 +82,9 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=60, help="steps per repeat")
     parser.add_argument("--repeats", type=int, default=9)
-    parser.add_argument("--steps-per-execution", type=int, default=1,
-                        help="steps per compiled call, for both Trainer and model.fit (default 1)")
+    parser.add_argument("--steps-per-execution", type=int, default=None,
+                        help="steps per compiled call for both Trainer and model.fit "
+                             "(default: each one's default, \"auto\" for the Trainer and 1 for model.fit)")
     args = parser.parse_args()
     workloads = {
         "MNIST CNN, Fashion-MNIST, batch 64": (
@@ -112,9 +115,9 @@ def main():
             print(f"  {label:6s}: Trainer {r['Trainer']:.1f} steps/s, model.fit {r['model.fit']:.1f}, "
                   f"eager {r['eager loop']:.1f} -> Trainer/fit {r['Trainer'] / r['model.fit']:.2f}x, "
                   f"Trainer/eager {r['Trainer'] / r['eager loop']:.2f}x")
-    suffix = "" if args.steps_per_execution == 1 else f"_spe{args.steps_per_execution}"
+    suffix = "" if args.steps_per_execution is None else f"_spe{args.steps_per_execution}"
     write_results(f"training{suffix}", {
-        "steps_per_execution": args.steps_per_execution,
+        "steps_per_execution": args.steps_per_execution or "defaults: Trainer auto, model.fit 1",
         "what": "training steps per second, median of repeats; each repeat = --steps steps per contender",
         "steps_per_repeat": args.steps, "repeats": args.repeats,
         "rows": rows,

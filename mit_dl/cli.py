@@ -1,4 +1,4 @@
-"""The `mit-dl` command: `mit-dl --version`, `mit-dl info`, `mit-dl demo`."""
+"""The `mit-dl` command: `--version`, `info`, `demo`, `images train|evaluate`, `music train|generate`."""
 
 import argparse
 import datetime
@@ -57,6 +57,26 @@ def _cmd_images_evaluate(args):
         print(f"  {name:12s} {100 * accuracy:6.2f}%")
 
 
+def _cmd_music_train(args):
+    from mit_dl.workflows import music
+
+    out = pathlib.Path(args.out) if args.out else pathlib.Path("runs") / f"music-{args.preset}"
+    print(f"run directory: {out.resolve()} (run the same command again to resume)")
+    if args.checkpoint_every <= 0:
+        raise UsageError(f"--checkpoint-every must be a positive number, received {args.checkpoint_every}.")
+    music.train(args.preset, data=args.data, steps=args.steps, out_dir=out, seed=args.seed,
+                checkpoint_every=args.checkpoint_every)
+
+
+def _cmd_music_generate(args):
+    from mit_dl.workflows import music
+
+    soundfont = {"auto": "auto", "none": None}.get(args.soundfont, args.soundfont)
+    music.generate(args.model, songs_count=args.songs, temperature=args.temperature, seed=args.seed,
+                   out_dir=args.out, length=args.length, soundfont=soundfont,
+                   seed_text=args.seed_text.replace("\\n", "\n") if args.seed_text else None)
+
+
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="mit-dl", description="MIT 6.S191 companion: lecture layers, labs, training, export."
@@ -91,7 +111,63 @@ def build_parser():
     evaluate.add_argument("--dataset", choices=["mnist", "fashion_mnist"], help="default: from metadata.json")
     evaluate.add_argument("--data", help="folder with the IDX files")
     evaluate.set_defaults(handler=_cmd_images_evaluate)
+
+    music = commands.add_parser("music", help="lab 1 part 2: an LSTM that writes Irish folk tunes")
+    music_actions = music.add_subparsers(dest="action", metavar="ACTION", required=True)
+    train = music_actions.add_parser("train", help="train, checkpoint and export the song generator")
+    train.add_argument("--preset", choices=["quick", "lab"], default="quick",
+                       help="quick: ~5 min on 2 CPU cores; lab: the course's LSTM(1024), 3000 steps")
+    train.add_argument("--data", help="an .abc file or folder (default: O'Neill's 1850 tunes from music21)")
+    train.add_argument("--steps", type=int, help="training steps (default: the preset's)")
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--checkpoint-every", type=int, default=500, help="steps between checkpoints (default 500)")
+    train.add_argument("--out", help="run directory (default: runs/music-<preset>)")
+    train.set_defaults(handler=_cmd_music_train)
+    generate = music_actions.add_parser("generate", help="write songs as .abc, .mid and .wav and judge them")
+    generate.add_argument("--model", required=True, help="the exported generator (<run>/generator)")
+    generate.add_argument("--songs", type=int, default=10, help="samples to draw, one song each (default 10)")
+    generate.add_argument("--temperature", type=float, default=1.0)
+    generate.add_argument("--seed", type=int, default=0)
+    generate.add_argument("--seed-text", help="text every sample starts from, \\n for a new line (default 'X:')")
+    generate.add_argument("--length", type=int, help="characters per sample (default: 2x a long training tune)")
+    generate.add_argument("--soundfont", default="auto",
+                          help="a .sf2 file, 'auto' (a system General MIDI soundfont if found) or 'none'")
+    generate.add_argument("--out", help="output folder (default: <run>/songs-t<T>-s<S>)")
+    generate.set_defaults(handler=_cmd_music_generate)
     return parser
+
+
+def _import_tensorflow_quietly():
+    """Import TensorFlow and start its devices with C++ start-up chatter hidden.
+
+    TensorFlow's runtime writes lines such as "Could not find cuda drivers"
+    straight to file descriptor 2 before ``TF_CPP_MIN_LOG_LEVEL`` applies, so
+    the descriptor itself is pointed at /dev/null meanwhile. Python errors
+    still surface as exceptions after it is restored.
+    """
+    level = os.environ.get("TF_CPP_MIN_LOG_LEVEL", "0")
+    if not level.isdigit() or int(level) < 2 or "tensorflow" in sys.modules:
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        import tensorflow as tf
+
+        tf.config.list_logical_devices()  # device start-up messages happen here
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+def _expected_runtime_errors():
+    """Failures with a one-sentence remedy (diverged training, missing audio pieces)."""
+    from mit_dl.music.audio import AudioError
+    from mit_dl.training.callbacks import TrainingDiverged
+
+    return AudioError, TrainingDiverged
 
 
 def main(argv=None):
@@ -102,8 +178,10 @@ def main(argv=None):
         parser.print_help()
         return 2
     try:
+        if args.command in ("demo", "images", "music"):
+            _import_tensorflow_quietly()
         args.handler(args)
-    except (UsageError, ValueError, FileNotFoundError) as error:
+    except (UsageError, ValueError, FileNotFoundError, *_expected_runtime_errors()) as error:
         print(f"mit-dl: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

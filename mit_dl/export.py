@@ -56,7 +56,8 @@ def _library_versions():
     return {"mit_dl": mit_dl.__version__, "tensorflow": tf.__version__, "keras": keras.__version__}
 
 
-def export_savedmodel(model, directory, endpoints=None, metadata=None, overwrite=True, extra_trackables=()):
+def export_savedmodel(model, directory, endpoints=None, metadata=None, overwrite=True, extra_trackables=(),
+                      extra_files=None):
     """Write ``model`` as a SavedModel with ``endpoints`` and a ``metadata.json``.
 
     Args:
@@ -67,6 +68,8 @@ def export_savedmodel(model, directory, endpoints=None, metadata=None, overwrite
             model name, endpoints, library versions and the date are added.
         overwrite: replace an existing export; otherwise raise.
         extra_trackables: more objects the endpoints use (lookup tables, other models).
+        extra_files: ``file name -> text`` written beside ``metadata.json``
+            (e.g. the training tunes a generator is compared against).
 
     Returns:
         The export's ``pathlib.Path``.
@@ -101,6 +104,8 @@ def export_savedmodel(model, directory, endpoints=None, metadata=None, overwrite
         **(metadata or {}),
     }
     (staging / METADATA_FILE).write_text(json.dumps(info, indent=2, default=str) + "\n")
+    for name, text in (extra_files or {}).items():
+        (staging / name).write_text(text, encoding="utf-8")
     if directory.exists():
         shutil.rmtree(directory)
     os.replace(staging, directory)

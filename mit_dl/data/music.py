@@ -123,11 +123,13 @@ def join_tunes(tunes):
     return "\n\n".join(tunes)
 
 
-def next_character_dataset(ids, sequence_length, batch_size, seed=0, shuffle=True):
+def next_character_dataset(ids, sequence_length, batch_size, seed=0, shuffle=True, stride=1, drop_remainder=True):
     """Batches of ``(text[i:i+L], text[i+1:i+L+1])`` as a seeded tf.data pipeline.
 
-    Every start offset ``i`` is a training example (the lab draws random
-    offsets); shuffling is seeded, batches have a fixed size.
+    Every ``stride``-th start offset ``i`` is an example: ``stride=1`` for
+    training (the lab draws random offsets), ``stride=L`` for validation
+    (every character scored once). Shuffling is seeded; training batches
+    have a fixed size, ``drop_remainder=False`` keeps the last partial one.
     """
     import tensorflow as tf
 
@@ -137,7 +139,7 @@ def next_character_dataset(ids, sequence_length, batch_size, seed=0, shuffle=Tru
             "use more tunes or a shorter sequence length."
         )
     text = tf.constant(ids, dtype=tf.int32)
-    starts = tf.data.Dataset.range(len(ids) - sequence_length)
+    starts = tf.data.Dataset.range(0, len(ids) - sequence_length, stride)
     if shuffle:
         # Shuffling offsets (not windows) keeps the buffer to one int per example.
         starts = starts.shuffle(len(ids), seed=seed, reshuffle_each_iteration=True)
@@ -146,4 +148,4 @@ def next_character_dataset(ids, sequence_length, batch_size, seed=0, shuffle=Tru
         num_parallel_calls=tf.data.AUTOTUNE,
         deterministic=True,
     )
-    return data.batch(batch_size, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
+    return data.batch(batch_size, drop_remainder=drop_remainder).prefetch(tf.data.AUTOTUNE)

@@ -15,6 +15,7 @@ the loop, callbacks, checkpoints and distribution.
 
 import pathlib
 import sys
+import time
 
 from mit_dl.training import callbacks as callbacks_lib
 from mit_dl.training import checks, history as history_io
@@ -56,8 +57,16 @@ class Trainer:
         extra_checkpoint_objects: more trackables to save (e.g. other models).
         steps_per_execution: steps run inside one compiled call (fewer
             Python round trips; callbacks then see the mean logs of each
-            call). Calls never cross epoch or checkpoint boundaries.
+            call). ``"auto"`` (default) sizes calls to about
+            ``AUTO_CALL_SECONDS`` of work from the measured step time, so
+            millisecond steps are grouped while slow steps still update the
+            progress bar every step. Calls never cross epoch or checkpoint
+            boundaries, and a call stops at the first non-finite loss, so the
+            NaN guard names the exact step whatever the grouping.
     """
+
+    AUTO_CALL_SECONDS = 0.25
+    AUTO_MAX_STEPS = 50
 
     def __init__(
         self,
@@ -75,7 +84,7 @@ class Trainer:
         jit_compile=False,
         verbose="auto",
         extra_checkpoint_objects=None,
-        steps_per_execution=1,
+        steps_per_execution="auto",
     ):
         import keras
         import tensorflow as tf
@@ -84,9 +93,14 @@ class Trainer:
             raise ValueError("Trainer needs a `loss` for the default step, or a custom `train_step`.")
         if checkpoint_every is not None and (not isinstance(checkpoint_every, int) or checkpoint_every <= 0):
             raise ValueError(f"`checkpoint_every` must be a positive number of steps, received {checkpoint_every!r}.")
-        if isinstance(steps_per_execution, bool) or not isinstance(steps_per_execution, int) or steps_per_execution <= 0:
-            raise ValueError(f"`steps_per_execution` must be a positive integer, received {steps_per_execution!r}.")
+        if steps_per_execution != "auto" and (
+            isinstance(steps_per_execution, bool) or not isinstance(steps_per_execution, int) or steps_per_execution <= 0
+        ):
+            raise ValueError(
+                f'`steps_per_execution` must be a positive integer or "auto", received {steps_per_execution!r}.'
+            )
         self.steps_per_execution = steps_per_execution
+        self._auto_steps = 1  # grows once a call has been timed
         self.model = model
         if train_step is None and keras.config.dtype_policy().name == "mixed_float16" and not isinstance(
             optimizer, keras.optimizers.LossScaleOptimizer
@@ -167,6 +181,9 @@ class Trainer:
         import tensorflow as tf
 
         strategy = self.strategy
+        if self.jit_compile and not self.run_eagerly:
+            # XLA compiles the math only: the iterator read stays outside it.
+            replica_fn = tf.function(replica_fn, jit_compile=True, reduce_retracing=True)
 
         def one_step(iterator):
             per_replica = strategy.run(replica_fn, args=(next(iterator),))
@@ -179,14 +196,16 @@ class Trainer:
 
         if self.run_eagerly:
             return fn
-        return tf.function(fn, reduce_retracing=True, jit_compile=self.jit_compile)
+        return tf.function(fn, reduce_retracing=True)
 
     def _train_function(self):
         """The compiled training function, built once per Trainer (one model/optimizer pair).
 
-        ``fn(iterator, counter, n)`` runs ``n`` steps inside one call (``n`` is a
-        tensor, so no retracing), bumps ``counter`` per step and returns the
-        mean of the steps' logs.
+        ``fn(iterator, counter, n)`` runs up to ``n`` steps inside one call
+        (``n`` is a tensor, so no retracing), bumps ``counter`` per step and
+        returns the mean of the steps' logs and ``_steps``, the steps run: the
+        call ends early after a step with a non-finite log, whose NaN/Inf then
+        propagates into the mean.
         """
         import tensorflow as tf
 
@@ -199,16 +218,24 @@ class Trainer:
             # Default-step values are already divided by the global batch: sum them.
             one_step = self._distributed(self._default_step, tf.distribute.ReduceOp.SUM)
 
+        def all_finite(logs):
+            return tf.reduce_all(tf.stack([tf.reduce_all(tf.math.is_finite(v)) for v in logs.values()]))
+
         def train(iterator, counter, n):
-            totals = one_step(iterator)
+            logs = one_step(iterator)
             counter.assign_add(1)
-            for _ in tf.range(n - 1):
+            totals, done = logs, tf.constant(1)
+            while done < n and all_finite(logs):
                 logs = one_step(iterator)
                 counter.assign_add(1)
                 totals = {k: totals[k] + logs[k] for k in totals}
-            return {k: v / tf.cast(n, tf.float32) for k, v in totals.items()}
+                done += 1
+            means = {k: v / tf.cast(done, tf.float32) for k, v in totals.items()}
+            means["_steps"] = done
+            return means
 
         self._compiled_train = self._compile(train)
+        self._first_call_pending = True
         return self._compiled_train
 
     # ------------------------------------------------------------ checkpoints
@@ -325,7 +352,10 @@ class Trainer:
             if progress is None:
                 progress = self._progress_bar(epoch, steps_per_epoch)
             n = self._steps_this_call(step, total, steps_per_epoch)
+            started = time.perf_counter()
             logs = {k: float(v) for k, v in train_fn(iterator, self.step, tf.constant(n)).items()}
+            n = int(logs.pop("_steps"))
+            self._tune_auto_steps(n, time.perf_counter() - started)
             step += n
             for k, v in logs.items():
                 sums[k] = sums.get(k, 0.0) + v * n
@@ -348,10 +378,19 @@ class Trainer:
 
     def _steps_this_call(self, step, total, steps_per_epoch):
         """Steps for one compiled call: ``steps_per_execution``, cut at epoch and checkpoint boundaries."""
-        n = min(self.steps_per_execution, total - step, steps_per_epoch - step % steps_per_epoch)
+        wanted = self._auto_steps if self.steps_per_execution == "auto" else self.steps_per_execution
+        n = min(wanted, total - step, steps_per_epoch - step % steps_per_epoch)
         if self.checkpoint_every:
             n = min(n, self.checkpoint_every - step % self.checkpoint_every)
         return n
+
+    def _tune_auto_steps(self, steps, seconds):
+        """For ``"auto"``: size the next calls to about ``AUTO_CALL_SECONDS`` of measured work."""
+        if self.steps_per_execution != "auto" or self._first_call_pending:
+            self._first_call_pending = False  # the first call includes tracing: not a step time
+            return
+        per_step = max(seconds / steps, 1e-6)
+        self._auto_steps = int(min(self.AUTO_MAX_STEPS, max(1, self.AUTO_CALL_SECONDS // per_step)))
 
     def _end_epoch(self, epoch, logs, callbacks, writer, manager, step):
         import tensorflow as tf

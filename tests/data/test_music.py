@@ -58,12 +58,22 @@ def test_batches_are_shifted_by_one():
         music.next_character_dataset(ids, 100, 4)
 
 
-@pytest.mark.parametrize("make", ["missing", "empty_dir", "not_abc"])
+def test_validation_windows_cover_the_text_once_with_a_stride():
+    ids = np.arange(41, dtype="int32")
+    batches = list(music.next_character_dataset(ids, 10, 2, shuffle=False, stride=10))
+    starts = [int(x[0]) for batch, _ in batches for x in batch]
+    assert starts == [0, 10, 20, 30]
+
+
+@pytest.mark.parametrize("make", ["missing", "empty_dir", "empty_file", "not_abc"])
 def test_bad_sources_raise_a_clear_error(tmp_path, make):
     if make == "missing":
         source, match = tmp_path / "nope.abc", "does not exist"
     elif make == "empty_dir":
         source, match = tmp_path, "no .abc files found"
+    elif make == "empty_file":
+        source, match = tmp_path / "empty.abc", "no ABC tunes"
+        source.write_text("")
     else:
         source = tmp_path / "x.abc"
         source.write_text("just some text\nwithout tunes\n")

@@ -125,6 +125,23 @@ def test_nan_guard_stops_with_the_step_and_keeps_the_last_good_checkpoint(tmp_pa
     assert all(np.all(np.isfinite(w)) for w in model.get_weights())
 
 
+def test_grouped_steps_stop_at_the_exact_diverging_step():
+    """A call of many steps ends at the first non-finite loss: same step as one step per call."""
+    x = np.full((64, 1), 1e3, "float32")
+    data = tf.data.Dataset.from_tensor_slices((x, x)).batch(8)
+    failed = {}
+    for per_call in (1, 16):
+        keras.utils.set_random_seed(0)
+        model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
+        trainer = Trainer(model, keras.optimizers.SGD(10.0), loss="mse", steps_per_execution=per_call, verbose=False)
+        with pytest.raises(TrainingDiverged) as error:
+            trainer.fit(data, epochs=5)
+        failed[per_call] = int(str(error.value).split("step ")[1].split(":")[0])
+        assert int(trainer.step.numpy()) == failed[per_call]  # no step ran after the bad one
+    assert 1 < failed[1] < 16
+    assert failed[16] == failed[1]
+
+
 def test_early_stopping_restores_the_best_weights():
     train, val = _data(), _data(seed=1)
     trainer = Trainer(_model(), keras.optimizers.Adam(0.3), loss=LOSS, verbose=False)  # too high: val loss wobbles
@@ -172,18 +189,21 @@ def test_trainer_arguments_are_checked():
 
 
 def test_several_steps_per_call_give_the_same_training():
-    models = [_model(), _model()]
-    models[1].set_weights(models[0].get_weights())
+    models = [_model(), _model(), _model()]
+    for model in models[1:]:
+        model.set_weights(models[0].get_weights())
     histories = []
-    for model, per_call in zip(models, (1, 5)):
+    for model, per_call in zip(models, (1, 5, "auto")):
         trainer = Trainer(model, keras.optimizers.Adam(1e-2), loss=LOSS, metrics=["accuracy"],
                           steps_per_execution=per_call, verbose=False)
         histories.append(trainer.fit(_data(), epochs=2))  # 8 steps per epoch: calls of 5 + 3
         assert int(trainer.step.numpy()) == 16
-    for a, b in zip(models[0].get_weights(), models[1].get_weights()):
-        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
-    for key in histories[0]:
-        assert histories[0][key] == pytest.approx(histories[1][key], rel=1e-5)
+    assert trainer._auto_steps > 1  # millisecond steps: "auto" groups them
+    for other, history in zip(models[1:], histories[1:]):
+        for a, b in zip(models[0].get_weights(), other.get_weights()):
+            np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+        for key in histories[0]:
+            assert histories[0][key] == pytest.approx(history[key], rel=1e-5)
     with pytest.raises(ValueError, match="`steps_per_execution` must be a positive integer"):
         Trainer(_model(), keras.optimizers.SGD(0.1), loss=LOSS, steps_per_execution=0)
 

@@ -1,0 +1,154 @@
+"""ABC -> MIDI (music21) -> WAV, with no shell and no Colab.
+
+Two renderers:
+
+- ``synth``: a small additive synthesiser in NumPy (four harmonics with a
+  plucked-string envelope). It always works, anywhere.
+- ``soundfont``: real General MIDI instruments through the FluidSynth library
+  (``pyfluidsynth``, the system's ``libfluidsynth``) and a ``.sf2`` soundfont,
+  e.g. Debian's ``timgm6mb-soundfont``:
+  ``apt-get install libfluidsynth3 timgm6mb-soundfont``.
+
+``render_wav(..., soundfont="auto")`` uses the soundfont renderer when both
+pieces are present and the synthesiser otherwise.
+"""
+
+import os
+import pathlib
+import wave
+
+import numpy as np
+
+SAMPLE_RATE = 22050
+# Debian / Ubuntu packages of General MIDI soundfonts, most compact first.
+SOUNDFONT_LOCATIONS = (
+    "/usr/share/sounds/sf2/TimGM6mb.sf2",
+    "/usr/share/sounds/sf2/FluidR3_GM.sf2",
+    "/usr/share/sounds/sf2/default-GM.sf2",
+    "/usr/share/soundfonts/default.sf2",
+    "/usr/share/soundfonts/FluidR3_GM.sf2",
+)
+
+
+class AudioError(RuntimeError):
+    """Audio cannot be rendered as asked (missing soundfont or FluidSynth)."""
+
+
+def abc_to_midi(song, midi_path):
+    """Write one ABC tune as a MIDI file with music21; returns the path."""
+    from mit_dl.music import songs
+
+    score = songs.parse_song(song)
+    songs._write_midi(score, midi_path)
+    return pathlib.Path(midi_path)
+
+
+def find_soundfont(path=None):
+    """A General MIDI ``.sf2`` to use: ``path``, else ``$MIT_DL_SOUNDFONT``, else a system one, else None."""
+    if path is not None:
+        path = pathlib.Path(path).expanduser()
+        if not path.is_file():
+            raise AudioError(f"soundfont {path} does not exist; pass the path of a .sf2 file.")
+        return path
+    for candidate in (os.environ.get("MIT_DL_SOUNDFONT"), *SOUNDFONT_LOCATIONS):
+        if candidate and pathlib.Path(candidate).is_file():
+            return pathlib.Path(candidate)
+    return None
+
+
+def fluidsynth_available():
+    """True when pyfluidsynth imports and finds the FluidSynth shared library."""
+    try:
+        import fluidsynth  # noqa: F401  (raises when libfluidsynth is missing)
+    except Exception:
+        return False
+    return True
+
+
+def read_notes(midi_path):
+    """``(notes, programs)`` of a MIDI file; notes are rows ``start_s, end_s, pitch, velocity``."""
+    import pretty_midi
+
+    midi = pretty_midi.PrettyMIDI(str(midi_path))
+    rows = [(n.start, n.end, n.pitch, n.velocity) for inst in midi.instruments if not inst.is_drum
+            for n in inst.notes]
+    return np.array(rows, dtype=np.float64).reshape(-1, 4), midi
+
+
+def synthesise(notes, sample_rate=SAMPLE_RATE, release=0.08):
+    """Mono float32 audio in [-1, 1] for note rows ``start_s, end_s, pitch, velocity``.
+
+    Each note is ``sum_k a_k sin(2 pi k f t)`` over four harmonics of
+    ``f = 440 * 2 ** ((pitch - 69) / 12)``, shaped by a 5 ms attack, an
+    exponential decay while held and a short release.
+    """
+    if len(notes) == 0:
+        return np.zeros(0, np.float32)
+    end = notes[:, 1].max() + release
+    audio = np.zeros(int(np.ceil(end * sample_rate)) + 1, np.float64)
+    harmonics = np.array([1.0, 0.5, 0.3, 0.15])
+    for start, stop, pitch, velocity in notes:
+        held = max(stop - start, 0.01)
+        t = np.arange(int((held + release) * sample_rate)) / sample_rate
+        frequency = 440.0 * 2.0 ** ((pitch - 69.0) / 12.0)
+        tone = sum(a * np.sin(2 * np.pi * (k + 1) * frequency * t) for k, a in enumerate(harmonics))
+        envelope = np.minimum(t / 0.005, 1.0) * np.exp(-t / 0.5)
+        envelope *= np.clip((held + release - t) / release, 0.0, 1.0)  # fade out after the note ends
+        first = int(start * sample_rate)
+        segment = audio[first : first + len(t)]
+        segment += (velocity / 127.0) * (tone * envelope)[: len(segment)]
+    peak = np.abs(audio).max()
+    return (audio / peak * 0.9 if peak > 0 else audio).astype(np.float32)
+
+
+def render_with_soundfont(midi, soundfont, sample_rate=SAMPLE_RATE):
+    """Audio of a ``pretty_midi.PrettyMIDI`` through FluidSynth and a ``.sf2`` soundfont."""
+    if not fluidsynth_available():
+        raise AudioError(
+            "rendering with a soundfont needs the FluidSynth library: install it "
+            "(Debian/Ubuntu: apt-get install libfluidsynth3) or use the built-in synthesiser."
+        )
+    audio = midi.fluidsynth(fs=sample_rate, synthesizer=str(soundfont))
+    peak = np.abs(audio).max() if audio.size else 0.0
+    return (audio / peak * 0.9 if peak > 0 else audio).astype(np.float32)
+
+
+def write_wav(path, audio, sample_rate=SAMPLE_RATE):
+    """16-bit mono PCM WAV with the standard library's ``wave``."""
+    path = pathlib.Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pcm = (np.clip(audio, -1.0, 1.0) * 32767).astype("<i2")
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(sample_rate)
+        out.writeframes(pcm.tobytes())
+    return path
+
+
+def read_wav(path):
+    """``(audio float32 in [-1, 1], sample_rate)`` of a 16-bit mono WAV."""
+    with wave.open(str(path), "rb") as source:
+        rate, frames = source.getframerate(), source.readframes(source.getnframes())
+    return np.frombuffer(frames, "<i2").astype(np.float32) / 32767.0, rate
+
+
+def render_wav(midi_path, wav_path, soundfont="auto", sample_rate=SAMPLE_RATE):
+    """MIDI file -> WAV file. Returns ``{"renderer", "seconds", "soundfont"}``.
+
+    ``soundfont``: ``"auto"`` (a soundfont if one and FluidSynth are found,
+    else the synthesiser), ``None`` (always the synthesiser) or a ``.sf2`` path.
+    """
+    notes, midi = read_notes(midi_path)
+    font = None
+    if soundfont == "auto":
+        font = find_soundfont() if fluidsynth_available() else None
+    elif soundfont is not None:
+        font = find_soundfont(soundfont)
+    if font is not None:
+        audio, renderer = render_with_soundfont(midi, font, sample_rate), "soundfont"
+    else:
+        audio, renderer = synthesise(notes, sample_rate), "synth"
+    write_wav(wav_path, audio, sample_rate)
+    return {"renderer": renderer, "seconds": len(audio) / sample_rate, "soundfont": str(font) if font else None,
+            "notes": int(len(notes))}

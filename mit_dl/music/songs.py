@@ -1,0 +1,107 @@
+"""Songs in generated ABC text: extraction and validation with music21.
+
+The training text joins tunes with a blank line (`mit_dl.data.music.join_tunes`),
+so a model that learned the format writes ``X:...`` blocks separated by blank
+lines. A *complete* song is such a block that starts with ``X:``, has a key
+line ``K:`` followed by at least one line of music, and is closed by a blank
+line (a block cut off by the end of the generated text is incomplete).
+"""
+
+import dataclasses
+import pathlib
+import tempfile
+import warnings
+
+
+@dataclasses.dataclass
+class SongCheck:
+    """What music21 made of one song."""
+
+    valid: bool
+    notes: int = 0
+    seconds: float = 0.0
+    error: str = ""
+
+
+def extract_songs(text):
+    """Complete songs in ``text`` (see the module docstring), in order; ``[]`` when there are none."""
+    blocks = text.split("\n\n")
+    songs = []
+    for block in blocks[:-1]:  # the last block was not closed by a blank line
+        block = block.strip("\n")
+        if not block.startswith("X:"):
+            continue
+        lines = block.splitlines()
+        keys = [i for i, line in enumerate(lines) if line.startswith("K:")]
+        if keys and keys[0] < len(lines) - 1:
+            songs.append(block)
+    return songs
+
+
+def header_and_body(song):
+    """Split a tune at its first ``K:`` line: (header lines incl. ``K:``, music lines)."""
+    lines = song.splitlines()
+    for i, line in enumerate(lines):
+        if line.startswith("K:"):
+            return "\n".join(lines[: i + 1]), "\n".join(lines[i + 1 :])
+    return song, ""
+
+
+def parse_song(song):
+    """A music21 score of one ABC tune (raises whatever music21 raises)."""
+    import music21
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        parsed = music21.converter.parse(song, format="abc")
+    if isinstance(parsed, music21.stream.Opus):
+        parsed = parsed.scores[0]
+    return parsed
+
+
+def check_song(song, midi_path=None):
+    """Validate one song: music21 parses it, finds notes, and writes a MIDI file.
+
+    Any music21 failure makes the song invalid (with the error kept), never
+    an exception. ``midi_path`` keeps the MIDI file; otherwise it is written
+    to a temporary folder and removed.
+    """
+    try:
+        score = parse_song(song)
+        notes = len(score.flatten().notes)
+        if notes == 0:
+            return SongCheck(False, error="no notes")
+        seconds = float(score.highestTime) * 60.0 / _tempo_bpm(score)
+        if midi_path is None:
+            with tempfile.TemporaryDirectory() as folder:
+                _write_midi(score, pathlib.Path(folder) / "song.mid")
+        else:
+            _write_midi(score, midi_path)
+        return SongCheck(True, notes, seconds)
+    except Exception as error:  # music21 raises many unrelated types for bad ABC
+        return SongCheck(False, error=f"{type(error).__name__}: {error}"[:300])
+
+
+def _tempo_bpm(score):
+    marks = score.flatten().getElementsByClass("MetronomeMark")
+    return float(marks[0].getQuarterBPM()) if marks else 120.0  # music21's MIDI default
+
+
+def _write_midi(score, path):
+    path = pathlib.Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    score.write("midi", fp=str(path))
+    if not path.is_file() or path.stat().st_size == 0:
+        raise OSError(f"music21 wrote no MIDI data to {path}")
+
+
+def valid_song_rate(songs, attempts=None):
+    """``(rate, checks)``: valid songs over ``attempts`` (default: the number of songs).
+
+    Pass ``attempts`` when some samples produced no complete song: they count
+    as failures.
+    """
+    checks = [check_song(song) for song in songs]
+    attempts = len(songs) if attempts is None else attempts
+    rate = sum(c.valid for c in checks) / attempts if attempts else 0.0
+    return rate, checks

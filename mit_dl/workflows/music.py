@@ -1,0 +1,233 @@
+"""Lab 1 part 2 end to end: train the folk-tune LSTM, export it, generate and listen.
+
+``train`` writes a run directory::
+
+    checkpoints/         Trainer checkpoints (running the same command again resumes)
+    logs/                TensorBoard scalars and history.json
+    generator/           SavedModel with ``generate(seed_text, length, temperature, seed)``,
+                         metadata.json (vocabulary, preset, losses) and the
+                         training / held-out tunes used to judge generated songs
+    metrics.json         losses per character (nats and bits), speed, data summary
+
+``generate`` loads such a SavedModel (it needs nothing else), samples songs
+and writes ``song_XX.abc`` / ``.mid`` / ``.wav`` and ``summary.json``.
+"""
+
+import json
+import math
+import pathlib
+import time
+
+from mit_dl.data import music as music_data
+from mit_dl.music import audio, novelty, songs
+
+TRAIN_TUNES_FILE = "training_tunes.abc"
+HELD_OUT_TUNES_FILE = "held_out_tunes.abc"
+SEED_TEXT = "X:"
+EVAL_EVERY = 500  # steps between validation passes (one "epoch" of the Trainer)
+
+
+def prepare_data(data=None, validation_fraction=0.1, seed=0):
+    """Tunes split by tune, the vocabulary of the training text, and both texts as ids."""
+    tunes = music_data.load_tunes(data)
+    if len(tunes) < 2:
+        raise music_data.MusicDataError(
+            f"found only {len(tunes)} tune in {data}; training needs at least two (one is held out)."
+        )
+    train_tunes, val_tunes = music_data.split_by_tune(tunes, validation_fraction, seed=seed)
+    train_text = music_data.join_tunes(train_tunes)
+    vocab = music_data.Vocabulary.from_text(train_text)
+    # Held-out characters never seen in training cannot be scored: drop them.
+    val_text = "".join(c for c in music_data.join_tunes(val_tunes) if c in vocab.characters)
+    return {"tunes": tunes, "train_tunes": train_tunes, "val_tunes": val_tunes, "vocab": vocab,
+            "train_ids": vocab.encode(train_text), "val_ids": vocab.encode(val_text)}
+
+
+def train(preset="quick", data=None, steps=None, out_dir="runs/music-quick", seed=0, checkpoint_every=EVAL_EVERY,
+          log=print):
+    """Train a preset on ``data`` (default: O'Neill's tunes); returns the metrics dict.
+
+    Validation loss is measured every ``EVAL_EVERY`` steps; checkpoints are
+    written every ``checkpoint_every`` steps, and calling again with the same
+    ``out_dir`` resumes from the newest one.
+    """
+    import keras
+
+    from mit_dl.export import export_savedmodel
+    from mit_dl.models.music import PRESETS, CompiledSampler, build_music_model, generator_endpoint
+    from mit_dl.training import Trainer
+
+    if preset not in PRESETS:
+        raise ValueError(f"unknown preset {preset!r}; choose one of {sorted(PRESETS)}.")
+    config = dict(PRESETS[preset])
+    steps = config["steps"] if steps is None else steps
+    if steps <= 0:
+        raise ValueError(f"steps must be a positive number, received {steps}.")
+    out = pathlib.Path(out_dir)
+    prepared = prepare_data(data, seed=seed)
+    vocab, length, batch = prepared["vocab"], config["sequence_length"], config["batch_size"]
+    log(f"data: {len(prepared['tunes'])} tunes, {len(prepared['train_tunes'])} train / "
+        f"{len(prepared['val_tunes'])} held out, {len(prepared['train_ids'])} training characters, "
+        f"vocabulary {len(vocab)}")
+
+    keras.utils.set_random_seed(seed)
+    train_data = music_data.next_character_dataset(prepared["train_ids"], length, batch, seed=seed)
+    val_data = music_data.next_character_dataset(prepared["val_ids"], length, 64, shuffle=False, stride=length,
+                                                 drop_remainder=False)
+    model = build_music_model(len(vocab), config["embedding_dim"], config["rnn_units"])
+    trainer = Trainer(
+        model, keras.optimizers.Adam(config["learning_rate"]),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        checkpoint_dir=out / "checkpoints", checkpoint_every=checkpoint_every, log_dir=out / "logs",
+    )
+    log(f"model: {preset} preset, {model.count_params():,} parameters; {steps} steps of batch {batch} x {length}")
+    started = time.perf_counter()
+    history = trainer.fit(train_data, steps=steps, steps_per_epoch=min(EVAL_EVERY, steps), validation_data=val_data)
+    seconds = time.perf_counter() - started
+
+    val_loss = history["val_loss"][-1]
+    per_char = {
+        "train_nats": history["loss"][-1], "train_bits": history["loss"][-1] / math.log(2),
+        "val_nats": val_loss, "val_bits": val_loss / math.log(2),
+        "uniform_nats": math.log(len(vocab)), "uniform_bits": math.log2(len(vocab)),
+    }
+    log(f"loss per character: train {per_char['train_bits']:.3f} bits, held-out {per_char['val_bits']:.3f} bits "
+        f"({per_char['val_nats']:.3f} nats; uniform guess {per_char['uniform_bits']:.2f} bits)")
+
+    sampler = CompiledSampler(model)
+    endpoint, table = generator_endpoint(sampler, vocab.characters)
+    export_savedmodel(
+        model, out / "generator", endpoints={"generate": endpoint}, extra_trackables=[table, sampler],
+        metadata={"vocabulary": vocab.characters, "preset": preset, "config": config, "steps": steps,
+                  "seed": seed, "seed_text": SEED_TEXT, "data": str(data) if data else music_data.DEFAULT_CORPUS,
+                  "loss_per_character": per_char},
+        extra_files={TRAIN_TUNES_FILE: music_data.join_tunes(prepared["train_tunes"]) + "\n",
+                     HELD_OUT_TUNES_FILE: music_data.join_tunes(prepared["val_tunes"]) + "\n"},
+    )
+    metrics = {"preset": preset, "config": config, "steps": steps, "seed": seed,
+               "data": str(data) if data else music_data.DEFAULT_CORPUS,
+               "tunes": {"train": len(prepared["train_tunes"]), "held_out": len(prepared["val_tunes"])},
+               "vocabulary_size": len(vocab), "loss_per_character": per_char, "history": history,
+               "seconds_this_run": seconds}
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
+    log(f"exported the generator to {out / 'generator'}")
+    return metrics
+
+
+def generate_texts(generator, count, length, temperature, seed, seed_text=SEED_TEXT):
+    """``count`` samples from an exported ``generate`` signature, sample ``i`` drawn with ``seed + i``."""
+    import tensorflow as tf
+
+    texts = []
+    for i in range(count):
+        out = generator.generate(tf.constant(seed_text), tf.constant(length, tf.int32),
+                                 tf.constant(temperature, tf.float32), tf.constant(seed + i, tf.int64))
+        texts.append(seed_text + out["text"].numpy().decode("utf-8"))
+    return texts
+
+
+def judge_songs(candidates, attempts, out_dir=None, reference=None, soundfont="auto", prefix="song"):
+    """Validate songs, measure novelty and (with ``out_dir``) write .abc/.mid/.wav files.
+
+    ``candidates``: one song (or ``None`` when a sample had no complete song)
+    per attempt. Returns the summary dict.
+    """
+    entries, novelty_reports = [], []
+    for i, song in enumerate(candidates):
+        entry = {"sample": i}
+        if song is None:
+            entry.update(valid=False, error="no complete song in the generated text")
+            entries.append(entry)
+            continue
+        stem = pathlib.Path(out_dir) / f"{prefix}_{i:02d}" if out_dir else None
+        if stem is not None:
+            stem.parent.mkdir(parents=True, exist_ok=True)
+            stem.with_suffix(".abc").write_text(song + "\n", encoding="utf-8")
+        check = songs.check_song(song, midi_path=stem.with_suffix(".mid") if stem else None)
+        entry.update(valid=check.valid, notes=check.notes, seconds=round(check.seconds, 2))
+        if check.error:
+            entry["error"] = check.error
+        if check.valid and stem is not None:
+            entry["audio"] = audio.render_wav(stem.with_suffix(".mid"), stem.with_suffix(".wav"), soundfont=soundfont)
+        if reference is not None:
+            entry["novelty"] = reference.report(song)
+            if check.valid:
+                novelty_reports.append(entry["novelty"])
+        entries.append(entry)
+    valid = sum(e["valid"] for e in entries)
+    return {"attempts": attempts, "complete": sum(s is not None for s in candidates), "valid": valid,
+            "valid_rate": valid / attempts if attempts else 0.0,
+            "novelty_of_valid_songs": novelty.summarise(novelty_reports), "songs": entries}
+
+
+def generate(model_dir, songs_count=10, temperature=1.0, seed=0, out_dir=None, length=None, soundfont="auto",
+             seed_text=None, baseline=True, log=print):
+    """Sample songs from an exported generator, judge them and write the files; returns the summary.
+
+    Each sample starts from ``seed_text`` (default ``"X:"``, the start of a
+    tune) and its first complete song is judged; a sample without one counts
+    as a failed song. ``baseline`` also judges the held-out real tunes the
+    same way, for the generated/real valid-rate ratio.
+    """
+    from mit_dl.export import load_savedmodel
+
+    if songs_count <= 0:
+        raise ValueError(f"--songs must be a positive number, received {songs_count}.")
+    if temperature <= 0:
+        raise ValueError(f"--temperature must be above 0, received {temperature}.")
+    if soundfont not in ("auto", None):
+        soundfont = audio.find_soundfont(soundfont)  # a missing file fails now, not after sampling
+        if not audio.fluidsynth_available():
+            raise audio.AudioError("a soundfont needs the FluidSynth library (Debian/Ubuntu: apt-get install "
+                                   "libfluidsynth3); pass --soundfont none for the built-in synthesiser.")
+    model_dir = pathlib.Path(model_dir)
+    generator, metadata = load_savedmodel(model_dir)
+    if not hasattr(generator, "generate"):
+        raise ValueError(f"{model_dir} has no `generate` signature; pass the generator a music run exported.")
+    seed_text = seed_text if seed_text is not None else metadata.get("seed_text", SEED_TEXT)
+    if not seed_text:
+        raise ValueError("the seed text is empty; give at least one character, e.g. 'X:'.")
+    if "vocabulary" in metadata:
+        music_data.Vocabulary(metadata["vocabulary"]).encode(seed_text)  # lists unknown characters
+    train_path, held_out_path = model_dir / TRAIN_TUNES_FILE, model_dir / HELD_OUT_TUNES_FILE
+    train_tunes = music_data.split_tunes(train_path.read_text(encoding="utf-8")) if train_path.exists() else []
+    reference = novelty.TrainingText(train_tunes) if train_tunes else None
+    if length is None:
+        # Long enough for nearly every tune: twice the 99th-percentile training tune.
+        lengths = sorted(len(t) for t in train_tunes) or [1000]
+        length = 2 * lengths[int(0.99 * (len(lengths) - 1))]
+    out = pathlib.Path(out_dir) if out_dir else model_dir.parent / f"songs-t{temperature:g}-s{seed}"
+
+    started = time.perf_counter()
+    texts = generate_texts(generator, songs_count, length, temperature, seed, seed_text)
+    seconds = time.perf_counter() - started
+    log(f"generated {songs_count} x {length} characters in {seconds:.1f} s")
+    out.mkdir(parents=True, exist_ok=True)
+    for i, text in enumerate(texts):
+        (out / f"sample_{i:02d}.txt").write_text(text, encoding="utf-8")
+    candidates = [next(iter(songs.extract_songs(t)), None) for t in texts]
+    summary = judge_songs(candidates, songs_count, out, reference, soundfont)
+    summary.update(model=str(model_dir), temperature=temperature, seed=seed, length=length, seed_text=seed_text,
+                   generation_seconds=seconds)
+    if baseline and held_out_path.exists():
+        held_out = music_data.split_tunes(held_out_path.read_text(encoding="utf-8"))
+        real = judge_songs(held_out, len(held_out), reference=reference)
+        summary["held_out_real_tunes"] = {k: real[k] for k in ("attempts", "valid", "valid_rate",
+                                                               "novelty_of_valid_songs")}
+        summary["valid_rate_vs_real"] = summary["valid_rate"] / real["valid_rate"] if real["valid_rate"] else None
+    (out / "summary.json").write_text(json.dumps(summary, indent=2))
+    missing = summary["attempts"] - summary["complete"]
+    log(f"{summary['valid']}/{songs_count} songs valid ({100 * summary['valid_rate']:.0f}%)"
+        + (f"; {missing} sample(s) held no complete song" if missing else ""))
+    if "held_out_real_tunes" in summary:
+        real = summary["held_out_real_tunes"]
+        log(f"real held-out tunes, same check: {real['valid']}/{real['attempts']} valid "
+            f"({100 * real['valid_rate']:.0f}%); generated/real = {summary['valid_rate_vs_real']:.2f}")
+    copied = summary["novelty_of_valid_songs"]
+    if copied.get("songs"):
+        log(f"novelty: longest passage copied from training tunes {copied['mean_longest_copy_chars']:.0f} chars "
+            f"on average, {100 * copied['mean_ngram16_copied']:.0f}% of 16-character runs seen in training, "
+            f"{copied['verbatim_copies']} verbatim copies")
+    log(f"files: {out}")
+    summary["out_dir"] = str(out)
+    return summary

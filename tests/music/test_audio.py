@@ -1,0 +1,60 @@
+"""ABC -> MIDI -> WAV with the NumPy synthesiser and, where installed, a soundfont."""
+
+import os
+
+import numpy as np
+import pytest
+
+from mit_dl.music import audio, songs
+
+TUNE = "X:1\nT:Test\nM:6/8\nL:1/8\nQ:1/4=120\nK:G\nGAB cde|d2B c2A|GAB AGF|G3 G3|"
+
+
+def _under_ci():
+    return os.environ.get("CI", "").lower() not in ("", "0", "false")
+
+
+def test_synthesiser_plays_the_pitch_of_the_note():
+    notes = np.array([[0.0, 1.0, 69, 100]])  # A4 for one second
+    sound = audio.synthesise(notes, sample_rate=8000)
+    spectrum = np.abs(np.fft.rfft(sound))
+    peak_hz = np.argmax(spectrum) * 8000 / len(sound)
+    assert abs(peak_hz - 440) < 2
+    assert np.abs(sound).max() == pytest.approx(0.9, abs=1e-3)
+
+
+def test_abc_to_midi_to_wav_is_audible_and_as_long_as_the_tune(tmp_path):
+    midi = audio.abc_to_midi(TUNE, tmp_path / "tune.mid")
+    info = audio.render_wav(midi, tmp_path / "tune.wav", soundfont=None)
+    assert info["renderer"] == "synth" and info["notes"] == 18
+    sound, rate = audio.read_wav(tmp_path / "tune.wav")
+    assert rate == audio.SAMPLE_RATE
+    expected = songs.check_song(TUNE).seconds  # 24 eighths at 120 bpm = 6 s
+    assert expected == pytest.approx(6.0)
+    assert expected <= len(sound) / rate <= expected + 0.2
+    assert np.sqrt(np.mean(sound ** 2)) > 0.05  # not silent
+    # Sound throughout: every quarter second has energy.
+    count, size = int(expected * 4), rate // 4
+    quarters = sound[: count * size].reshape(count, size)
+    assert (np.sqrt(np.mean(quarters ** 2, axis=1)) > 0.01).all()
+
+
+def test_soundfont_rendering_gives_real_instrument_audio(tmp_path):
+    font = audio.find_soundfont()
+    if font is None or not audio.fluidsynth_available():
+        if _under_ci():
+            pytest.fail("CI installs libfluidsynth3 and timgm6mb-soundfont (.ci/run); they were not found")
+        pytest.skip("no FluidSynth library or General MIDI soundfont on this machine")
+    midi = audio.abc_to_midi(TUNE, tmp_path / "tune.mid")
+    info = audio.render_wav(midi, tmp_path / "tune.wav")  # "auto" picks the soundfont
+    assert info["renderer"] == "soundfont" and info["soundfont"] == str(font)
+    sound, rate = audio.read_wav(tmp_path / "tune.wav")
+    assert len(sound) / rate >= 6.0
+    assert np.sqrt(np.mean(sound[: 3 * rate] ** 2)) > 0.05
+    synth = audio.synthesise(audio.read_notes(midi)[0])
+    assert not np.allclose(sound[: len(synth)], synth, atol=0.05)  # a different instrument, not the sine synth
+
+
+def test_missing_soundfont_is_a_clear_error(tmp_path):
+    with pytest.raises(audio.AudioError, match="does not exist; pass the path of a .sf2 file"):
+        audio.find_soundfont(tmp_path / "nope.sf2")

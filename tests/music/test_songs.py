@@ -1,0 +1,71 @@
+"""Songs in generated text: extraction, music21 validation, novelty."""
+
+import pytest
+
+from mit_dl.data import music as music_data
+from mit_dl.music import novelty, songs
+
+TUNE = "X:1\nT:Test\nM:6/8\nL:1/8\nK:G\nGAB cde|d2B c2A|GAB AGF|G3 G3|"
+GENERATED = (
+    "X:3\nT:Cut header only\nK:D\n\n"         # a key line but no music: not complete
+    f"{TUNE}\n\n"                              # complete
+    "T:no X line\nK:G\nABC\n\n"                # does not start with X:
+    "X:9\nT:Second\nK:D\nDEF|ABc|\n\n"         # complete
+    "X:10\nT:cut off\nK:G\nGAB"                # not closed by a blank line
+)
+
+
+def test_extract_songs_keeps_complete_blocks_only():
+    assert songs.extract_songs(GENERATED) == [TUNE, "X:9\nT:Second\nK:D\nDEF|ABc|"]
+
+
+def test_text_without_a_complete_song_gives_an_empty_list():
+    assert songs.extract_songs("") == []
+    assert songs.extract_songs("GAB cde|d2B c2A|" * 20) == []
+    assert songs.extract_songs("X:1\nT:never ends\nK:G\nGABc") == []
+
+
+def test_a_real_tune_is_valid_and_writes_midi(tmp_path):
+    check = songs.check_song(TUNE, midi_path=tmp_path / "t.mid")
+    assert check.valid and check.error == ""
+    assert check.notes == 18
+    assert check.seconds == pytest.approx(24 * 0.5 * 60 / 120)  # 24 eighth notes at music21's 120 bpm
+    assert (tmp_path / "t.mid").read_bytes()[:4] == b"MThd"
+
+
+@pytest.mark.parametrize("song, reason", [
+    ("X:1\nT:No notes\nK:G\n|||", "no notes"),
+    ("X:1\nT:Garbage\nK:G\n(((]]]zz9/0/0/^^^^__|", ""),
+    ("X:1\nT:Bad meter\nM:0/0\nK:G\nGAB|", ""),
+])
+def test_tunes_music21_cannot_use_are_invalid_not_a_crash(song, reason):
+    check = songs.check_song(song)
+    assert not check.valid
+    assert check.error and reason in check.error
+
+
+def test_valid_rate_counts_missing_songs_as_failures():
+    rate, checks = songs.valid_song_rate([TUNE, "X:1\nT:No notes\nK:G\n|||"], attempts=4)
+    assert rate == 0.25 and [c.valid for c in checks] == [True, False]
+
+
+def test_novelty_separates_copies_from_new_music():
+    tunes = music_data.load_tunes()[:200]
+    reference = novelty.TrainingText(tunes[:150])
+    copied = reference.report(tunes[10])
+    assert copied["verbatim"] and copied["ngram16_copied"] == 1.0
+    assert copied["longest_copy_fraction"] == 1.0
+    new = reference.report(TUNE.replace("GAB cde", "zzz zzz"))
+    assert not new["verbatim"] and new["ngram16_copied"] == 0.0
+    assert new["longest_copy_chars"] < 12
+    held_out = [reference.report(t) for t in tunes[150:]]
+    summary = novelty.summarise(held_out)
+    assert summary["songs"] == 50 and 0.0 < summary["mean_ngram16_copied"] < 1.0
+    assert summary["verbatim_copies"] < 5  # real different tunes rarely coincide
+
+
+def test_longest_copy_is_exact():
+    reference = novelty.TrainingText(["X:1\nK:C\nabcdefgh|ABCD"], n=4)
+    assert reference.longest_copy("zzcdefzzABCDz") == 4
+    assert reference.longest_copy("xyz") == 0
+    assert reference.longest_copy("defgh|A") == 7

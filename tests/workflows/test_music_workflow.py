@@ -1,0 +1,133 @@
+"""`mit-dl music train|generate` end to end: resume, export, songs, audio, bad input."""
+
+import json
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from mit_dl.data import music as music_data
+from mit_dl.music import audio
+from mit_dl.workflows import music
+from support import run_fresh_python, run_mit_dl
+
+STEPS = 150
+
+
+@pytest.fixture(scope="module")
+def tune_file(tmp_path_factory):
+    """120 real tunes: a small corpus so each test run trains in seconds."""
+    path = tmp_path_factory.mktemp("data") / "tunes.abc"
+    path.write_text(music_data.join_tunes(music_data.load_tunes()[:120]) + "\n")
+    return path
+
+
+def _train_args(tune_file, out):
+    return ["music", "train", "--preset", "quick", "--data", str(tune_file), "--steps", str(STEPS),
+            "--checkpoint-every", "25", "--out", str(out)]
+
+
+@pytest.fixture(scope="module")
+def straight_run(tune_file, tmp_path_factory):
+    out = tmp_path_factory.mktemp("straight")
+    result = run_mit_dl(*_train_args(tune_file, out))
+    assert result.returncode == 0, result.stderr[-3000:]
+    return out
+
+
+def test_training_writes_checkpoints_metrics_and_the_generator(straight_run):
+    metrics = json.loads((straight_run / "metrics.json").read_text())
+    per_char = metrics["loss_per_character"]
+    assert metrics["steps"] == STEPS and metrics["tunes"]["held_out"] == 12
+    assert per_char["val_bits"] == pytest.approx(per_char["val_nats"] / 0.6931471805599453)
+    assert per_char["val_nats"] < 0.8 * per_char["uniform_nats"]  # learned well beyond a uniform guess
+    assert (straight_run / "checkpoints" / "checkpoint").exists()
+    assert json.loads((straight_run / "logs" / "history.json").read_text())["val_loss"]
+    meta = json.loads((straight_run / "generator" / "metadata.json").read_text())
+    assert meta["preset"] == "quick" and len(meta["vocabulary"]) == metrics["vocabulary_size"]
+    held_out = music_data.split_tunes((straight_run / "generator" / music.HELD_OUT_TUNES_FILE).read_text())
+    trained_on = music_data.split_tunes((straight_run / "generator" / music.TRAIN_TUNES_FILE).read_text())
+    assert len(held_out) == 12 and len(trained_on) == 108 and not set(held_out) & set(trained_on)
+
+
+def test_killed_training_resumes_and_ends_like_an_uninterrupted_run(tune_file, straight_run, tmp_path):
+    out = tmp_path / "killed"
+    command = [str(__import__("pathlib").Path(sys.executable).parent / "mit-dl"), *_train_args(tune_file, out)]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 300
+    while not list((out / "checkpoints").glob("ckpt-50.index")) and time.time() < deadline:
+        time.sleep(0.2)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert list((out / "checkpoints").glob("ckpt-50.index")), "no checkpoint appeared before the kill"
+    assert not (out / "metrics.json").exists()  # it really died mid-run
+    result = run_mit_dl(*_train_args(tune_file, out))
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "resumed from" in result.stdout
+    resumed = json.loads((out / "metrics.json").read_text())["loss_per_character"]
+    straight = json.loads((straight_run / "metrics.json").read_text())["loss_per_character"]
+    assert resumed["val_nats"] == pytest.approx(straight["val_nats"], rel=1e-5)
+
+
+def test_generate_reports_samples_without_a_complete_song(straight_run, tmp_path):
+    """150 steps are too few to write whole tunes: reported in the summary, not a crash."""
+    result = run_mit_dl("music", "generate", "--model", str(straight_run / "generator"), "--songs", "3",
+                        "--length", "300", "--seed", "1", "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr[-3000:]
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["attempts"] == 3 and len(summary["songs"]) == 3
+    assert summary["valid"] == sum(s["valid"] for s in summary["songs"])
+    missing = [s for s in summary["songs"] if s.get("error") == "no complete song in the generated text"]
+    assert len(missing) == 3 - summary["complete"]
+    assert "held no complete song" in result.stdout or summary["complete"] == 3
+    texts = sorted(tmp_path.glob("sample_*.txt"))
+    assert len(texts) == 3 and all(t.read_text().startswith("X:") and len(t.read_text()) == 302 for t in texts)
+    real = summary["held_out_real_tunes"]
+    assert real["attempts"] == 12 and real["valid_rate"] > 0.5
+
+
+def test_generation_is_reproducible_from_the_export_alone(straight_run):
+    code = f"""
+        import sys, tensorflow as tf
+        g = tf.saved_model.load({str(straight_run / 'generator')!r})
+        args = (tf.constant("X:"), tf.constant(80), tf.constant(1.0), tf.constant(5, tf.int64))
+        a, b = g.generate(*args)["text"].numpy(), g.generate(*args)["text"].numpy()
+        assert a == b and len(a.decode()) == 80
+        assert not any(m.startswith("mit_dl") for m in sys.modules)
+        print(a.decode())
+    """
+    assert run_fresh_python(code).strip()
+
+
+def test_valid_songs_are_written_as_abc_midi_and_wav(tmp_path):
+    tunes = music_data.load_tunes()[:3]
+    summary = music.judge_songs(tunes + [None], 4, out_dir=tmp_path, soundfont=None)
+    assert summary["complete"] == 3 and summary["attempts"] == 4
+    valid = [s for s in summary["songs"] if s["valid"]]
+    assert summary["valid"] == len(valid) >= 2
+    for entry in valid:
+        stem = tmp_path / f"song_{entry['sample']:02d}"
+        assert stem.with_suffix(".abc").read_text().startswith("X:")
+        assert stem.with_suffix(".mid").read_bytes()[:4] == b"MThd"
+        sound, rate = audio.read_wav(stem.with_suffix(".wav"))
+        assert abs(len(sound) / rate - entry["seconds"]) < 1.0 and abs(sound).max() > 0.5
+    assert summary["songs"][3] == {"sample": 3, "valid": False, "error": "no complete song in the generated text"}
+
+
+@pytest.mark.parametrize("args, message", [
+    (["music", "generate", "--model", "{run}/generator", "--seed-text", "X:1 €¥"], "['¥', '€'] are not in the vocabulary"),
+    (["music", "generate", "--model", "{run}/generator", "--songs", "0"], "--songs must be a positive number"),
+    (["music", "generate", "--model", "{run}/nothing"], "is not a SavedModel export"),
+    (["music", "generate", "--model", "{run}/generator", "--soundfont", "{run}/x.sf2"], "x.sf2 does not exist; pass the path of a .sf2 file"),
+    (["music", "train", "--data", "{run}/no-such.abc"], "does not exist; pass an .abc file or a folder"),
+    (["music", "train", "--data", "{run}/empty-folder"], "no .abc files found"),
+    (["music", "train", "--steps", "0", "--out", "{run}/x"], "steps must be a positive number"),
+])
+def test_cli_errors_are_one_line(straight_run, args, message):
+    (straight_run / "empty-folder").mkdir(exist_ok=True)
+    result = run_mit_dl(*[a.format(run=straight_run) for a in args])
+    assert result.returncode == 2
+    assert result.stderr.startswith("mit-dl: error:") and message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
