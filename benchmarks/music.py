@@ -1,13 +1,19 @@
-"""Compiled music sampler vs a per-character Python loop over the same model.
+"""Music LSTM: our compiled sampler and Trainer vs the course's way, in one process.
 
-Run: python -m benchmarks.music [--units 1024] [--length 500] [--repeats 5]
+Run: python -m benchmarks.music [--units 1024] [--length 500] [--repeats 5] [--train-steps 10]
 
-Both generate ``length`` characters from the same (untrained, lab-sized)
-Embedding-LSTM-Dense model with the same stateless random draws. Baselines:
-the course's approach (a Python loop calling the model eagerly for each
-character) and that loop made as fast as it can be (each step a
-tf.function). Ours runs the whole loop inside one tf.function
-(tf.while_loop). Results:
+Sampling (characters per second, one song of ``length`` characters from the
+same lab-sized Embedding-LSTM-Dense weights, the same stateless random draws):
+
+- ours: the whole loop inside one tf.function (`CompiledSampler`);
+- the course's: a stateful ``Sequential`` copy of the model (batch 1) called
+  eagerly once per character, a categorical draw per character;
+- that per-character loop made as fast as it can be (each step a tf.function).
+
+Training (steps per second, lab preset: batch 8 x 100 characters, Adam 5e-3)
+on O'Neill's tunes: our `Trainer` vs the course's ``Sequential`` model
+(stateful LSTM) with a ``@tf.function`` GradientTape step fed NumPy batches
+drawn at random offsets. Contenders alternate; results:
 benchmarks/results/music.json.
 """
 
@@ -16,15 +22,48 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from benchmarks.timing import alternate, write_results  # noqa: E402
-from mit_dl.models.music import CompiledSampler, build_music_model  # noqa: E402
+from mit_dl.data import music as music_data  # noqa: E402
+from mit_dl.models.music import PRESETS, CompiledSampler, build_music_model  # noqa: E402
+from mit_dl.training import Trainer  # noqa: E402
 
 
-def python_loop_sampler(sampler, compiled_step=True):
-    """Per-character Python loop; ``compiled_step=False`` is the course's eager model call per character."""
-    step = tf.function(sampler._step) if compiled_step else sampler._step
+def course_model(vocab_size, embedding_dim, rnn_units, batch_size):
+    """The lab's ``build_model``: a Sequential with a stateful LSTM for a fixed batch size."""
+    return keras.Sequential([
+        keras.Input(batch_shape=(batch_size, None), dtype="int32"),
+        keras.layers.Embedding(vocab_size, embedding_dim),
+        keras.layers.LSTM(rnn_units, return_sequences=True, recurrent_initializer="glorot_uniform",
+                          recurrent_activation="sigmoid", stateful=True),
+        keras.layers.Dense(vocab_size),
+    ])
+
+
+def course_sampler(model):
+    """The lab's ``generate_text``: reset the state, feed the seed, then one eager call per character."""
+    lstm = model.layers[1]
+
+    def generate(seed_ids, length, temperature, seed):
+        lstm.reset_state()
+        predictions = model(seed_ids)[:, -1]
+        out = []
+        for i in range(length):
+            draw = tf.random.stateless_categorical(predictions / temperature, 1, seed=tf.constant([seed, i], tf.int64))
+            token = int(draw[0, 0])
+            out.append(token)
+            predictions = model(tf.constant([[token]], tf.int32))[:, -1]
+        return np.array([out])
+
+    return generate
+
+
+def compiled_step_loop(sampler):
+    """The per-character Python loop with each LSTM step compiled: the best a Python loop can do."""
+    step = tf.function(sampler._step)
 
     def generate(seed_ids, length, temperature, seed):
         logits, state = sampler.prime(seed_ids)
@@ -34,9 +73,83 @@ def python_loop_sampler(sampler, compiled_step=True):
             ids = tf.random.stateless_categorical(logits / temperature, 1, seed=draw_seed, dtype=tf.int32)[:, 0]
             out.append(ids)
             logits, state = step(ids, state)
-        return tf.stack(out, 1)
+        return tf.stack(out, 1).numpy()
 
     return generate
+
+
+def sampling(args):
+    model = build_music_model(90, 256, args.units)
+    sampler = CompiledSampler(model)
+    course = course_model(90, 256, args.units, batch_size=1)
+    course.set_weights(model.get_weights())
+    contenders = {
+        "compiled (ours)": lambda: sampler.generate_ids(SEED_IDS, args.length, 1.0, 3).numpy(),
+        "python loop, eager stateful model (course)": lambda: course_sampler(course)(SEED_IDS, args.length, 1.0, 3),
+        "python loop, compiled step": lambda: compiled_step_loop(sampler)(SEED_IDS, args.length, 1.0, 3),
+    }
+    outputs = {name: fn() for name, fn in contenders.items()}
+    same = {name: float((out == outputs["compiled (ours)"]).mean()) for name, out in outputs.items()}
+    medians = alternate(contenders, repeats=args.repeats, iterations=1, warmup=1)
+    rate = {k: args.length / v for k, v in medians.items()}
+    speedups = {k: rate["compiled (ours)"] / v for k, v in rate.items() if k != "compiled (ours)"}
+    print(f"sampling: LSTM({args.units}), {args.length} characters")
+    for name, value in rate.items():
+        extra = f" -> ours is {speedups[name]:.2f}x faster" if name in speedups else ""
+        print(f"  {name:44s} {value:8.0f} chars/s (same characters as ours: {100 * same[name]:.0f}%){extra}")
+    return {"chars_per_second": rate, "speedup_of_compiled": speedups, "identical_output_fraction": same}
+
+
+def training(args):
+    lab = dict(PRESETS["lab"], rnn_units=args.units)
+    tunes = music_data.load_tunes()
+    vocab = music_data.Vocabulary.from_text(music_data.join_tunes(tunes))
+    ids = vocab.encode(music_data.join_tunes(tunes))
+    length, batch = lab["sequence_length"], lab["batch_size"]
+    loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+
+    keras.utils.set_random_seed(0)
+    ours = build_music_model(len(vocab), lab["embedding_dim"], lab["rnn_units"])
+    trainer = Trainer(ours, keras.optimizers.Adam(lab["learning_rate"]), loss=loss_fn, verbose=False)
+    data = music_data.next_character_dataset(ids, length, batch, seed=0).repeat()
+
+    course = course_model(len(vocab), lab["embedding_dim"], lab["rnn_units"], batch)
+    course.set_weights(ours.get_weights())
+    optimizer = keras.optimizers.Adam(lab["learning_rate"])
+    rng = np.random.default_rng(0)
+
+    @tf.function
+    def train_step(x, y):
+        with tf.GradientTape() as tape:
+            loss = loss_fn(y, course(x))
+        grads = tape.gradient(loss, course.trainable_variables)
+        optimizer.apply_gradients(zip(grads, course.trainable_variables))
+        return loss
+
+    def get_batch():
+        starts = rng.choice(len(ids) - length - 1, batch)
+        x = np.stack([ids[i:i + length] for i in starts])
+        y = np.stack([ids[i + 1:i + length + 1] for i in starts])
+        return x, y
+
+    def course_loop():
+        for _ in range(args.train_steps):
+            train_step(*get_batch()).numpy()
+
+    medians = alternate({
+        "Trainer (ours)": lambda: trainer.fit(data, steps=args.train_steps, steps_per_epoch=args.train_steps),
+        "Sequential + tf.function step (course)": course_loop,
+    }, repeats=args.repeats, iterations=1, warmup=1)
+    rate = {k: args.train_steps / v for k, v in medians.items()}
+    ratio = rate["Trainer (ours)"] / rate["Sequential + tf.function step (course)"]
+    print(f"training: lab preset with LSTM({args.units}), batch {batch} x {length}")
+    for name, value in rate.items():
+        print(f"  {name:44s} {value:8.2f} steps/s")
+    print(f"  Trainer / course step: {ratio:.2f}x")
+    return {"steps_per_second": rate, "trainer_vs_course": ratio, "steps_per_repeat": args.train_steps}
+
+
+SEED_IDS = tf.constant([[1, 2, 3, 4, 5]], tf.int32)
 
 
 def main():
@@ -44,29 +157,12 @@ def main():
     parser.add_argument("--units", type=int, default=1024)
     parser.add_argument("--length", type=int, default=500)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--train-steps", type=int, default=10, help="training steps per contender per repeat")
     args = parser.parse_args()
-    model = build_music_model(90, 256, args.units)
-    sampler = CompiledSampler(model)
-    loop = python_loop_sampler(sampler)
-    seed_ids = tf.constant([[1, 2, 3, 4, 5]], tf.int32)
-    compiled_ids = sampler.generate_ids(seed_ids, args.length, 1.0, 3).numpy()
-    loop_ids = loop(seed_ids, args.length, 1.0, 3).numpy()
-    same = float((compiled_ids == loop_ids).mean())
-    eager = python_loop_sampler(sampler, compiled_step=False)
-    medians = alternate({
-        "compiled": lambda: sampler.generate_ids(seed_ids, args.length, 1.0, 3).numpy(),
-        "python loop, compiled step": lambda: loop(seed_ids, args.length, 1.0, 3).numpy(),
-        "python loop, eager step (course)": lambda: eager(seed_ids, args.length, 1.0, 3).numpy(),
-    }, repeats=args.repeats, iterations=1, warmup=1)
-    rate = {k: args.length / v for k, v in medians.items()}
-    speedups = {k: rate["compiled"] / v for k, v in rate.items() if k != "compiled"}
-    print(f"LSTM({args.units}), {args.length} characters (same characters: {100 * same:.0f}%)")
-    for name, value in rate.items():
-        extra = f" -> compiled is {speedups[name]:.2f}x faster" if name in speedups else ""
-        print(f"  {name:34s} {value:8.0f} chars/s{extra}")
-    write_results("music", {"what": "characters per second generating one song, median of repeats",
-                            "units": args.units, "length": args.length, "repeats": args.repeats,
-                            "chars_per_second": rate, "speedup": speedups, "identical_output_fraction": same})
+    results = {"units": args.units, "length": args.length, "repeats": args.repeats,
+               "what": "medians of alternating repeats in one process",
+               "sampling": sampling(args), "training": training(args)}
+    write_results("music", results)
 
 
 if __name__ == "__main__":

@@ -123,6 +123,25 @@ def join_tunes(tunes):
     return "\n\n".join(tunes)
 
 
+def _shuffled_range(count, seed):
+    """``0..count-1`` in a seeded random order that changes at every repetition.
+
+    A stateless permutation (``index_shuffle``) instead of a shuffle buffer:
+    no buffer to fill (one offset per character of the corpus would take
+    seconds at every start and resume) and a tiny iterator checkpoint. Each
+    pass of ``.repeat()`` draws a new permutation key from a seeded stream.
+    """
+    import tensorflow as tf
+
+    def one_pass(key):
+        pair = tf.stack([key, tf.constant(seed, tf.int64)])
+        return tf.data.Dataset.range(count).map(
+            lambda i: tf.random.experimental.index_shuffle(i, pair, count - 1))
+
+    keys = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).take(1)
+    return keys.flat_map(one_pass).apply(tf.data.experimental.assert_cardinality(count))
+
+
 def next_character_dataset(ids, sequence_length, batch_size, seed=0, shuffle=True, stride=1, drop_remainder=True):
     """Batches of ``(text[i:i+L], text[i+1:i+L+1])`` as a seeded tf.data pipeline.
 
@@ -139,10 +158,9 @@ def next_character_dataset(ids, sequence_length, batch_size, seed=0, shuffle=Tru
             "use more tunes or a shorter sequence length."
         )
     text = tf.constant(ids, dtype=tf.int32)
-    starts = tf.data.Dataset.range(0, len(ids) - sequence_length, stride)
-    if shuffle:
-        # Shuffling offsets (not windows) keeps the buffer to one int per example.
-        starts = starts.shuffle(len(ids), seed=seed, reshuffle_each_iteration=True)
+    count = len(range(0, len(ids) - sequence_length, stride))
+    starts = _shuffled_range(count, seed) if shuffle else tf.data.Dataset.range(count)
+    starts = starts.map(lambda i: i * stride)
     data = starts.map(
         lambda i: (text[i : i + sequence_length], text[i + 1 : i + sequence_length + 1]),
         num_parallel_calls=tf.data.AUTOTUNE,

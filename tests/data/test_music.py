@@ -58,6 +58,24 @@ def test_batches_are_shifted_by_one():
         music.next_character_dataset(ids, 100, 4)
 
 
+def _first_ids(data):
+    return [int(x[0]) for batch, _ in data for x in batch]
+
+
+def test_shuffled_passes_are_seeded_permutations_that_change_every_pass():
+    ids = np.arange(61, dtype="int32")
+    data = music.next_character_dataset(ids, 10, 5, seed=3)
+    assert int(data.cardinality()) == 10  # known without a pass over the data
+    two_passes = _first_ids(data.repeat(2))
+    first, second = two_passes[:50], two_passes[50:]
+    # 51 start offsets, 10 full batches of 5: each pass is 50 distinct offsets, shuffled.
+    assert len(set(first)) == len(set(second)) == 50 and set(first) | set(second) <= set(range(51))
+    assert first != sorted(first)
+    assert first != second  # reshuffled on the second pass
+    assert _first_ids(music.next_character_dataset(ids, 10, 5, seed=3).repeat(2)) == two_passes
+    assert _first_ids(music.next_character_dataset(ids, 10, 5, seed=4)) != first
+
+
 def test_validation_windows_cover_the_text_once_with_a_stride():
     ids = np.arange(41, dtype="int32")
     batches = list(music.next_character_dataset(ids, 10, 2, shuffle=False, stride=10))
