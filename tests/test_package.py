@@ -60,6 +60,11 @@ def test_demo_trains_exports_and_reloads(tmp_path):
     assert metrics["savedmodel_max_abs_error"] < 1e-5
     assert (tmp_path / "rnn_sample.abc").read_text().startswith("X:1\n")
     assert (tmp_path / "attention_char_model" / "saved_model.pb").is_file()
+    # Lab 1 part 2 in brief: the lab LSTM learned something, was exported, and sampled three songs.
+    assert metrics["music"]["val_bits_per_char"] < metrics["uniform_bits_per_char"]
+    assert (tmp_path / "music" / "generator" / "saved_model.pb").is_file()
+    summary = json.loads((tmp_path / "music" / "songs" / "summary.json").read_text())
+    assert summary["attempts"] == 3 and len(list((tmp_path / "music" / "songs").glob("sample_*.txt"))) == 3
     assert f"run directory: {tmp_path}" in result.stdout
     # No Fashion-MNIST reachable (offline, no data folder): a clear skip, not a failure.
     assert "image classification skipped: fashion_mnist (train) not found locally" in result.stdout
