@@ -7,7 +7,9 @@ line ``K:`` followed by at least one line of music, and is closed by a blank
 line (a block cut off by the end of the generated text is incomplete).
 """
 
+import contextlib
 import dataclasses
+import io
 import pathlib
 import tempfile
 import warnings
@@ -51,7 +53,10 @@ def parse_song(song):
     """A music21 score of one ABC tune (raises whatever music21 raises)."""
     import music21
 
-    with warnings.catch_warnings():
+    # music21 prints "abcFormat: WARNING ..." lines for odd tokens; the
+    # outcome (a score or an exception) is what counts, so keep them quiet.
+    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()), \
+            contextlib.redirect_stderr(io.StringIO()):
         warnings.simplefilter("ignore")
         parsed = music21.converter.parse(song, format="abc")
     if isinstance(parsed, music21.stream.Opus):
