@@ -89,3 +89,96 @@ def course_sampling_probabilities(latent_means, bins=10, smoothing=0.001):
         p = 1.0 / smoothed[index - 1]
         probabilities = np.maximum(probabilities, p / p.sum())
     return probabilities / probabilities.sum()
+
+
+def latent_means(model, images, batch_size=512):
+    """Latent means ``[N, D]`` of uint8 images from a `DBVAE`, in one compiled batched pass.
+
+    Same preprocessing as training (RGB, ``/255``) and inference-mode
+    BatchNorm, so the histograms describe what the classifier sees.
+    """
+    import tensorflow as tf
+
+    encode = getattr(model, "_compiled_latent_means", None)
+    if encode is None:
+        @tf.function(reduce_retracing=True)
+        def encode(batch):
+            return model.encode(tf.cast(batch, tf.float32) / 255.0, training=False)[1]
+
+        model._compiled_latent_means = encode
+    data = tf.data.Dataset.from_tensor_slices(images).batch(batch_size).prefetch(2)
+    return tf.concat([encode(batch) for batch in data], axis=0)
+
+
+def resampled_batches(faces, non_faces, probabilities, batch_size=32, seed=0):
+    """Endless ``(images in [0, 1], labels)`` batches: half faces drawn by ``probabilities``, half non-faces.
+
+    ``probabilities`` is a ``tf.Variable`` of shape ``[len(faces)]``; each
+    batch reads its current value, so assigning new probabilities (see
+    `ResampleEvery`) changes the batches that follow without rebuilding the
+    pipeline. Non-faces are drawn uniformly. Draws are stateless, keyed by a
+    seeded stream: the same seed gives the same batches.
+    """
+    import tensorflow as tf
+
+    faces = tf.constant(faces)
+    non_faces = tf.constant(non_faces)
+    n_faces = batch_size // 2
+    n_other = batch_size - n_faces
+    labels = tf.concat([tf.ones([n_faces], tf.int32), tf.zeros([n_other], tf.int32)], 0)
+
+    def draw(key):
+        pair = tf.stack([key, tf.constant(seed, tf.int64)])
+        logits = tf.math.log(tf.convert_to_tensor(probabilities))[None, :]
+        face_index = tf.random.stateless_categorical(logits, n_faces, seed=pair)[0]
+        other_index = tf.random.stateless_uniform([n_other], seed=pair + 1, maxval=tf.shape(non_faces, tf.int64)[0],
+                                                  dtype=tf.int64)
+        images = tf.concat([tf.gather(faces, face_index), tf.gather(non_faces, other_index)], 0)
+        return tf.cast(images, tf.float32) / 255.0, labels
+
+    return tf.data.Dataset.random(seed=seed).map(draw).prefetch(2)
+
+
+def _callback_base():
+    from mit_dl.training.callbacks import Callback
+
+    return Callback
+
+
+class ResampleEvery(_callback_base()):
+    """Trainer callback: recompute the faces' sampling probabilities on a schedule.
+
+    Uniform until ``warmup_steps`` (the encoder knows nothing yet), then from
+    the current encoder at ``warmup_steps`` and every ``every_steps`` after,
+    written into the ``probabilities`` variable that `resampled_batches`
+    reads. The trainer stops its compiled calls at those steps, and the
+    schedule depends on the step alone, so a resumed run (with the variable
+    in the checkpoint) resamples exactly where an uninterrupted one does.
+    """
+
+    def __init__(self, model, faces, probabilities, every_steps, warmup_steps=0, bins=10, smoothing=0.001,
+                 combine="product", log=None):
+        if every_steps <= 0 or warmup_steps < 0:
+            raise ValueError("every_steps must be positive and warmup_steps >= 0.")
+        self.model, self.faces, self.probabilities = model, faces, probabilities
+        self.every, self.warmup = every_steps, warmup_steps
+        self.options = {"bins": bins, "smoothing": smoothing, "combine": combine}
+        self.log = log
+        self.updates = []  # steps at which the probabilities were recomputed
+
+    def steps_until_event(self, step):
+        if step < self.warmup:
+            return self.warmup - step
+        return self.every - (step - self.warmup) % self.every
+
+    def on_step_end(self, trainer, step, logs):
+        if step >= self.warmup and (step - self.warmup) % self.every == 0:
+            self.update(step)
+
+    def update(self, step=None):
+        mu = latent_means(self.model, self.faces)
+        self.probabilities.assign(sampling_probabilities(mu, **self.options))
+        self.updates.append(step)
+        if self.log:
+            p = self.probabilities.numpy()
+            self.log(f"resampled at step {step}: max/mean face probability {p.max() * len(p):.1f}x")

@@ -70,3 +70,84 @@ def test_bad_arguments(kwargs, match):
         debias.sampling_probabilities(np.zeros((4, 2)), **kwargs)
     with pytest.raises(ValueError, match="non-empty \\[N, D\\]"):
         debias.sampling_probabilities(np.zeros(4))
+
+
+def _resampling_data(n_faces=100):
+    faces = np.arange(n_faces, dtype=np.uint8)[:, None, None, None] * np.ones((1, 4, 4, 3), np.uint8)
+    non_faces = np.full((30, 4, 4, 3), 255, np.uint8)
+    return faces, non_faces
+
+
+def test_resampled_batches_follow_the_current_probabilities():
+    import tensorflow as tf
+
+    faces, non_faces = _resampling_data()
+    probabilities = tf.Variable(np.full(100, 0.01, np.float32))
+    iterator = iter(debias.resampled_batches(faces, non_faces, probabilities, batch_size=64, seed=1))
+    x, y = next(iterator)
+    assert x.shape == (64, 4, 4, 3) and y.numpy().tolist() == [1] * 32 + [0] * 32
+    assert float(tf.reduce_max(x[32:])) == 1.0  # non-faces are the white images
+    uniform_ids = np.concatenate([np.round(next(iterator)[0][:32, 0, 0, 0].numpy() * 255) for _ in range(20)])
+    assert len(set(uniform_ids.astype(int))) > 80  # uniform draws reach most faces
+    rare_first = np.full(100, 1e-6, np.float32)
+    rare_first[:5] = 1.0
+    probabilities.assign(rare_first / rare_first.sum())
+    for _ in range(3):  # batches already prefetched were drawn with the old probabilities
+        next(iterator)
+    drawn = np.concatenate([np.round(next(iterator)[0][:32, 0, 0, 0].numpy() * 255) for _ in range(10)])
+    assert (drawn < 5).mean() > 0.99
+
+
+def test_resampled_batches_are_reproducible_with_a_seed():
+    import tensorflow as tf
+
+    faces, non_faces = _resampling_data()
+    probabilities = tf.Variable(np.full(100, 0.01, np.float32))
+    a = [x.numpy() for x, _ in debias.resampled_batches(faces, non_faces, probabilities, 16, seed=3).take(3)]
+    b = [x.numpy() for x, _ in debias.resampled_batches(faces, non_faces, probabilities, 16, seed=3).take(3)]
+    c = [x.numpy() for x, _ in debias.resampled_batches(faces, non_faces, probabilities, 16, seed=4).take(3)]
+    np.testing.assert_array_equal(np.stack(a), np.stack(b))
+    assert not np.array_equal(np.stack(a), np.stack(c))
+
+
+def test_latent_means_of_a_dbvae_in_batches():
+    from mit_dl.models.dbvae import DBVAE
+
+    model = DBVAE(latent_dim=4, seed=0)
+    images = rng(6).integers(0, 256, (37, 64, 64, 3), dtype=np.uint8)
+    mu = debias.latent_means(model, images, batch_size=16).numpy()
+    expected = model.encode(images.astype(np.float32) / 255.0)[1].numpy()
+    np.testing.assert_allclose(mu, expected, rtol=1e-4, atol=1e-5)
+
+
+def test_resample_callback_fires_at_exact_steps_under_grouped_calls():
+    import keras
+    import tensorflow as tf
+
+    from mit_dl.models.dbvae import DBVAE, dbvae_losses
+    from mit_dl.training import Trainer
+
+    faces = rng(7).integers(0, 256, (40, 64, 64, 3), dtype=np.uint8)
+    non_faces = rng(8).integers(0, 256, (40, 64, 64, 3), dtype=np.uint8)
+    model = DBVAE(latent_dim=4, seed=0)
+    probabilities = tf.Variable(np.full(40, 1 / 40, np.float32))
+    optimizer = keras.optimizers.Adam(1e-3)
+    model.build((None, 64, 64, 3))
+
+    def step(batch):
+        x, y = batch
+        with tf.GradientTape() as tape:
+            logit, mu, logvar = model.encode(x, training=True)
+            recon = model.decoder(model.sampling([mu, logvar], training=True), training=True)
+            loss = tf.reduce_mean(dbvae_losses(x, y, logit, mu, logvar, recon)[0])
+        variables = model.trainable_variables
+        optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
+        return {"loss": loss}
+
+    callback = debias.ResampleEvery(model, faces, probabilities, every_steps=3, warmup_steps=2)
+    trainer = Trainer(model, {"optimizer": optimizer}, train_step=step, steps_per_execution=10, verbose=False)
+    data = debias.resampled_batches(faces, non_faces, probabilities, batch_size=8, seed=0)
+    trainer.fit(data, steps=9, steps_per_epoch=9, callbacks=[callback])
+    assert callback.updates == [2, 5, 8]
+    p = probabilities.numpy()
+    assert p.sum() == pytest.approx(1.0, abs=1e-5) and not np.allclose(p, 1 / 40)

@@ -78,6 +78,10 @@ class DBVAE(keras.Model):
         self.decoder = face_decoder(latent_dim, image_size)
         self.sampling = Sampling(seed=seed)
 
+    def build(self, input_shape=None):
+        # Encoder and decoder are Sequential models with Input layers: built on creation.
+        self.built = True
+
     def encode(self, images, training=False):
         out = self.encoder(images, training=training)
         logit = out[:, :1]

@@ -15,6 +15,14 @@ class Callback:
     def on_train_begin(self, trainer):
         pass
 
+    def steps_until_event(self, step):
+        """Steps from ``step`` to this callback's next scheduled action, or None.
+
+        The trainer ends a multi-step compiled call there, so ``on_step_end``
+        sees that exact step whatever ``steps_per_execution`` groups.
+        """
+        return None
+
     def on_step_end(self, trainer, step, logs):
         pass
 

@@ -351,7 +351,7 @@ class Trainer:
             epoch = step // steps_per_epoch
             if progress is None:
                 progress = self._progress_bar(epoch, steps_per_epoch)
-            n = self._steps_this_call(step, total, steps_per_epoch)
+            n = self._steps_this_call(step, total, steps_per_epoch, callbacks)
             started = time.perf_counter()
             logs = {k: float(v) for k, v in train_fn(iterator, self.step, tf.constant(n)).items()}
             n = int(logs.pop("_steps"))
@@ -376,12 +376,16 @@ class Trainer:
             c.on_train_end(self)
         return self.history
 
-    def _steps_this_call(self, step, total, steps_per_epoch):
-        """Steps for one compiled call: ``steps_per_execution``, cut at epoch and checkpoint boundaries."""
+    def _steps_this_call(self, step, total, steps_per_epoch, callbacks=()):
+        """Steps for one compiled call: ``steps_per_execution``, cut at epoch, checkpoint and callback events."""
         wanted = self._auto_steps if self.steps_per_execution == "auto" else self.steps_per_execution
         n = min(wanted, total - step, steps_per_epoch - step % steps_per_epoch)
         if self.checkpoint_every:
             n = min(n, self.checkpoint_every - step % self.checkpoint_every)
+        for c in callbacks:
+            until = c.steps_until_event(step)
+            if until:
+                n = min(n, until)
         return n
 
     def _tune_auto_steps(self, steps, seconds):
