@@ -41,3 +41,38 @@ def classification_report(labels, probabilities, class_names):
         "per_class_accuracy": per_class,
         "confusion_matrix": matrix.tolist(),
     }
+
+
+def group_report(labels, face_probabilities, groups, threshold=0.5):
+    """Per-group accuracy of a binary detector, with 95% intervals, and the fairness summary.
+
+    ``groups``: one name per example (e.g. ``"face/dark/dim/hat"``). Returns
+    overall accuracy, per-group ``{accuracy, 95ci, examples,
+    mean_face_probability}`` (the last is the course notebook's measure),
+    the worst group, and the gap between best and worst group accuracy.
+    """
+    labels = np.asarray(labels).reshape(-1)
+    p = np.asarray(face_probabilities, np.float64).reshape(-1)
+    groups = np.asarray(groups).reshape(-1)
+    if not len(labels) == len(p) == len(groups):
+        raise ValueError(f"{len(labels)} labels, {len(p)} probabilities and {len(groups)} groups; they must match.")
+    if len(labels) == 0:
+        raise ValueError("no examples to evaluate; pass at least one image.")
+    correct = (p >= threshold).astype(int) == labels
+    per_group = {}
+    for name in sorted(set(groups.tolist())):
+        member = groups == name
+        hits, total = int(correct[member].sum()), int(member.sum())
+        per_group[name] = {"accuracy": hits / total, "accuracy_95ci": wilson_interval(hits, total),
+                           "examples": total, "mean_face_probability": float(p[member].mean())}
+    accuracies = {name: g["accuracy"] for name, g in per_group.items()}
+    worst = min(accuracies, key=accuracies.get)
+    return {
+        "examples": len(labels),
+        "accuracy": float(correct.mean()),
+        "accuracy_95ci": wilson_interval(int(correct.sum()), len(labels)),
+        "groups": per_group,
+        "worst_group": worst,
+        "worst_group_accuracy": accuracies[worst],
+        "best_minus_worst": max(accuracies.values()) - accuracies[worst],
+    }
