@@ -161,3 +161,29 @@ def image_classifier_endpoint(model, height, width, channels, output="softmax"):
         return {"probabilities": probabilities, "class_ids": tf.argmax(probabilities, axis=-1)}
 
     return Endpoint(classify, [tf.TensorSpec(None, tf.uint8, name="images")])
+
+
+def face_detector_endpoint(model, size=64):
+    """``detect(images uint8 [N, size, size, 3])`` -> ``{"probability": [N], "is_face": [N]}``.
+
+    ``model`` maps images in [0, 1] to one face logit (the face CNN or a
+    DB-VAE); the same shape checks as `image_classifier_endpoint`.
+    """
+    inner = image_classifier_endpoint(model, size, size, 3, output="sigmoid")
+
+    def detect(images):
+        out = inner.fn(images)
+        return {"probability": out["probabilities"][:, 0], "is_face": out["class_ids"]}
+
+    return Endpoint(detect, inner.input_signature)
+
+
+def decoder_endpoint(decoder, latent_dim):
+    """``decode(z float32 [N, latent_dim])`` -> ``{"images": uint8 [N, H, W, 3]}`` from a [0, 1] decoder."""
+    import tensorflow as tf
+
+    def decode(z):
+        images = decoder(z, training=False)
+        return {"images": tf.cast(tf.round(tf.clip_by_value(images, 0.0, 1.0) * 255.0), tf.uint8)}
+
+    return Endpoint(decode, [tf.TensorSpec([None, latent_dim], tf.float32, name="z")])

@@ -75,3 +75,34 @@ def test_export_errors(tmp_path):
         export_savedmodel(model, tmp_path / "once", overwrite=False)
     with pytest.raises(FileNotFoundError, match="is not a SavedModel export"):
         load_savedmodel(tmp_path / "nothing")
+
+
+def test_face_detector_and_decoder_exports_match_in_a_fresh_process(tmp_path):
+    from mit_dl.export import decoder_endpoint, face_detector_endpoint
+    from mit_dl.models.dbvae import DBVAE
+
+    model = DBVAE(latent_dim=6, seed=0)
+    images = np.random.default_rng(0).integers(0, 256, (3, 64, 64, 3), dtype=np.uint8)
+    z = np.random.default_rng(1).normal(size=(2, 6)).astype(np.float32)
+    expected_p = tf.sigmoid(model(images.astype(np.float32) / 255.0))[:, 0].numpy()
+    expected_images = np.round(model.decoder(z).numpy() * 255).astype(np.uint8)
+    path = export_savedmodel(model, tmp_path / "dbvae", endpoints={
+        "detect": face_detector_endpoint(model), "decode": decoder_endpoint(model.decoder, 6)})
+    np.save(tmp_path / "images.npy", images)
+    np.save(tmp_path / "z.npy", z)
+    out = run_fresh_python(f"""
+        import json, sys, numpy as np, tensorflow as tf
+        m = tf.saved_model.load({str(path)!r})
+        p = m.detect(tf.constant(np.load({str(tmp_path / 'images.npy')!r})))["probability"].numpy()
+        d = m.decode(tf.constant(np.load({str(tmp_path / 'z.npy')!r})))["images"].numpy()
+        try:
+            m.detect(tf.zeros([1, 32, 32, 3], tf.uint8)); error = "none"
+        except Exception as e:
+            error = str(e)
+        assert not any(k.startswith("mit_dl") for k in sys.modules)
+        print(json.dumps({{"p": p.tolist(), "d": d.astype(int).tolist(), "error": error}}))
+    """)
+    served = json.loads(out.strip().splitlines()[-1])
+    np.testing.assert_allclose(served["p"], expected_p, rtol=1e-5, atol=1e-6)
+    assert np.abs(np.array(served["d"]) - expected_images.astype(int)).max() <= 1
+    assert "expects uint8 images [N, 64, 64, 3]" in served["error"]
