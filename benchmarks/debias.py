@@ -1,0 +1,131 @@
+"""One DB-VAE resampling recompute: ours vs the course notebook's, on the same data and weights.
+
+Run: python -m benchmarks.debias [--faces 20000] [--latent 100] [--batch 32] [--repeats 3]
+
+A recompute = latent means of every training face from the encoder, the
+per-dimension histograms, and the face draws for one epoch of batches.
+
+- ours: `mit_dl.debias.latent_means` (one compiled, batched pass),
+  `sampling_probabilities` (all dimensions at once in TensorFlow, the
+  course's max rule here so both compute the same numbers), and the epoch's
+  draws with one ``tf.random.stateless_categorical`` call per batch, as
+  `resampled_batches` does;
+- the course's: the encoder called eagerly on batches of 1024, a NumPy
+  histogram loop over the latent dimensions, and ``np.random.choice(...,
+  replace=False, p=p)`` for every batch.
+
+Images are deterministic random uint8 (speed does not depend on pixel values).
+Also times one DB-VAE training step against one standard-classifier step.
+Results: benchmarks/results/debias.json.
+"""
+
+import argparse
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from benchmarks.timing import alternate, write_results  # noqa: E402
+from mit_dl import debias  # noqa: E402
+from mit_dl.models.dbvae import DBVAE, dbvae_losses, face_classifier  # noqa: E402
+
+
+def course_recompute(model, faces, batch):
+    mu = np.zeros((len(faces), model.latent_dim))
+    for start in range(0, len(faces), 1024):
+        chunk = faces[start:start + 1024].astype(np.float32) / 255.0
+        mu[start:start + 1024] = model.encode(chunk)[1].numpy()
+    p = debias.course_sampling_probabilities(mu)
+    rng = np.random.default_rng(0)
+    for _ in range(len(faces) // batch):
+        rng.choice(len(faces), size=batch // 2, replace=False, p=p)
+
+
+def our_recompute(model, faces, batch):
+    p = debias.sampling_probabilities(debias.latent_means(model, faces), combine="max")
+    draw = _compiled_draws()
+    draw(tf.math.log(p)[None, :], tf.constant(len(faces) // batch), tf.constant(batch // 2))
+
+
+_DRAWS = {}
+
+
+def _compiled_draws():
+    if "fn" not in _DRAWS:
+        @tf.function
+        def draws(logits, batches, per_batch):
+            for i in tf.range(batches):
+                tf.random.stateless_categorical(logits, per_batch, seed=tf.stack([tf.cast(i, tf.int64), 0]))
+            return batches
+
+        _DRAWS["fn"] = draws
+    return _DRAWS["fn"]
+
+
+def step_times(latent, batch, repeats):
+    """Seconds per training step: DB-VAE (custom step) vs the standard CNN (sigmoid cross-entropy)."""
+    x = tf.constant(np.random.default_rng(1).random((batch, 64, 64, 3), np.float32))
+    y = tf.constant(np.r_[np.ones(batch // 2), np.zeros(batch - batch // 2)].astype(np.int32))
+    cnn, vae = face_classifier(), DBVAE(latent_dim=latent, seed=0)
+    cnn_opt, vae_opt = keras.optimizers.Adam(5e-4), keras.optimizers.Adam(5e-4)
+
+    @tf.function
+    def cnn_step():
+        with tf.GradientTape() as tape:
+            logits = cnn(x, training=True)[:, 0]
+            loss = tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(tf.cast(y, tf.float32), logits))
+        cnn_opt.apply_gradients(zip(tape.gradient(loss, cnn.trainable_variables), cnn.trainable_variables))
+        return loss
+
+    @tf.function
+    def vae_step():
+        with tf.GradientTape() as tape:
+            logit, mu, logvar = vae.encode(x, training=True)
+            recon = vae.decoder(vae.sampling([mu, logvar], training=True), training=True)
+            loss = tf.reduce_mean(dbvae_losses(x, y, logit, mu, logvar, recon)[0])
+        vae_opt.apply_gradients(zip(tape.gradient(loss, vae.trainable_variables), vae.trainable_variables))
+        return loss
+
+    return alternate({"standard CNN step": lambda: cnn_step().numpy(), "DB-VAE step": lambda: vae_step().numpy()},
+                     repeats=repeats, iterations=20, warmup=2)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--faces", type=int, default=20000)
+    parser.add_argument("--latent", type=int, default=100)
+    parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    faces = np.random.default_rng(0).integers(0, 256, (args.faces, 64, 64, 3), dtype=np.uint8)
+    model = DBVAE(latent_dim=args.latent, seed=0)
+    mu_ours = debias.latent_means(model, faces).numpy()
+    mu_course = np.concatenate([model.encode(faces[i:i + 1024].astype(np.float32) / 255.0)[1].numpy()
+                                for i in range(0, len(faces), 1024)])
+    p_ours = debias.sampling_probabilities(mu_ours, combine="max").numpy()
+    p_course = debias.course_sampling_probabilities(mu_course)
+    agreement = float(np.max(np.abs(p_ours - p_course)) / p_course.max())
+    medians = alternate({"ours": lambda: our_recompute(model, faces, args.batch),
+                         "course": lambda: course_recompute(model, faces, args.batch)},
+                        repeats=args.repeats, iterations=1, warmup=1)
+    speedup = medians["course"] / medians["ours"]
+    steps = step_times(args.latent, args.batch, args.repeats + 2)
+    step_ratio = steps["DB-VAE step"] / steps["standard CNN step"]
+    print(f"one recompute, {args.faces} faces, latent {args.latent}, {args.faces // args.batch} batches of draws:")
+    print(f"  ours {medians['ours']:.2f} s, course {medians['course']:.2f} s -> ours is {speedup:.1f}x faster "
+          f"(probabilities agree to {agreement:.1e} of the largest)")
+    print(f"training step, batch {args.batch}: standard CNN {1000 * steps['standard CNN step']:.1f} ms, "
+          f"DB-VAE {1000 * steps['DB-VAE step']:.1f} ms ({step_ratio:.2f}x)")
+    write_results("debias", {
+        "what": "seconds per resampling recompute (median of alternating repeats) and per training step",
+        "faces": args.faces, "latent_dim": args.latent, "batch": args.batch, "repeats": args.repeats,
+        "recompute_seconds": medians, "speedup": speedup, "max_relative_probability_difference": agreement,
+        "step_seconds": steps, "dbvae_step_vs_cnn_step": step_ratio,
+    })
+
+
+if __name__ == "__main__":
+    main()
