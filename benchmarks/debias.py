@@ -46,23 +46,15 @@ def course_recompute(model, faces, batch):
 
 def our_recompute(model, faces, batch):
     p = debias.sampling_probabilities(debias.latent_means(model, faces), combine="max")
-    draw = _compiled_draws()
-    draw(tf.math.log(p)[None, :], tf.constant(len(faces) // batch), tf.constant(batch // 2))
+    epoch_draws(tf.math.log(p)[None, :], tf.constant(len(faces) // batch), tf.constant(batch // 2))
 
 
-_DRAWS = {}
-
-
-def _compiled_draws():
-    if "fn" not in _DRAWS:
-        @tf.function
-        def draws(logits, batches, per_batch):
-            for i in tf.range(batches):
-                tf.random.stateless_categorical(logits, per_batch, seed=tf.stack([tf.cast(i, tf.int64), 0]))
-            return batches
-
-        _DRAWS["fn"] = draws
-    return _DRAWS["fn"]
+@tf.function
+def epoch_draws(logits, batches, per_batch):
+    """One epoch of face draws, one stateless categorical call per batch (as `resampled_batches` does)."""
+    for i in tf.range(batches):
+        tf.random.stateless_categorical(logits, per_batch, seed=tf.stack([tf.cast(i, tf.int64), 0]))
+    return batches
 
 
 def step_times(latent, batch, repeats):

@@ -14,7 +14,11 @@ dimensions), and the product is taken in log space so that 100+ dimensions
 neither overflow nor underflow.
 """
 
+import weakref
+
 import numpy as np
+
+from mit_dl.training.callbacks import Callback
 
 COMBINE_RULES = ("product", "max")
 
@@ -91,6 +95,9 @@ def course_sampling_probabilities(latent_means, bins=10, smoothing=0.001):
     return probabilities / probabilities.sum()
 
 
+_COMPILED_ENCODERS = weakref.WeakKeyDictionary()
+
+
 def latent_means(model, images, batch_size=512):
     """Latent means ``[N, D]`` of uint8 images from a `DBVAE`, in one compiled batched pass.
 
@@ -99,13 +106,13 @@ def latent_means(model, images, batch_size=512):
     """
     import tensorflow as tf
 
-    encode = getattr(model, "_compiled_latent_means", None)
-    if encode is None:
+    encode = _COMPILED_ENCODERS.get(model)
+    if encode is None:  # compiled once per model, reused at every recompute
         @tf.function(reduce_retracing=True)
         def encode(batch):
             return model.encode(tf.cast(batch, tf.float32) / 255.0, training=False)[1]
 
-        model._compiled_latent_means = encode
+        _COMPILED_ENCODERS[model] = encode
     data = tf.data.Dataset.from_tensor_slices(images).batch(batch_size).prefetch(2)
     return tf.concat([encode(batch) for batch in data], axis=0)
 
@@ -139,13 +146,7 @@ def resampled_batches(faces, non_faces, probabilities, batch_size=32, seed=0):
     return tf.data.Dataset.random(seed=seed).map(draw).prefetch(2)
 
 
-def _callback_base():
-    from mit_dl.training.callbacks import Callback
-
-    return Callback
-
-
-class ResampleEvery(_callback_base()):
+class ResampleEvery(Callback):
     """Trainer callback: recompute the faces' sampling probabilities on a schedule.
 
     Uniform until ``warmup_steps`` (the encoder knows nothing yet), then from

@@ -56,10 +56,17 @@ def shared_data(name):
 
     folder = SHARED_DATA / name
     if not folder.is_dir():
-        if os.environ.get("CI", "").lower() not in ("", "0", "false"):  # CI must never skip real-data tests
-            pytest.fail(f"CI must provide the real data at {folder}")
-        pytest.skip(f"real data not present at {folder}")
+        skip_outside_ci(f"real data not present at {folder}")
     return folder
+
+
+def skip_outside_ci(reason):
+    """Skip on a user's machine that lacks an optional resource; fail under CI, which must provide it."""
+    import pytest
+
+    if os.environ.get("CI", "").lower() not in ("", "0", "false"):
+        pytest.fail(f"CI must provide this: {reason}")
+    pytest.skip(reason)
 
 
 def write_idx(path, array, compress=True):

@@ -39,7 +39,7 @@ def abc_to_midi(song, midi_path):
     from mit_dl.music import songs
 
     score = songs.parse_song(song)
-    songs._write_midi(score, midi_path)
+    songs.write_midi(score, midi_path)
     return pathlib.Path(midi_path)
 
 

@@ -79,9 +79,9 @@ def check_song(song, midi_path=None):
         seconds = float(score.highestTime) * 60.0 / _tempo_bpm(score)
         if midi_path is None:
             with tempfile.TemporaryDirectory() as folder:
-                _write_midi(score, pathlib.Path(folder) / "song.mid")
+                write_midi(score, pathlib.Path(folder) / "song.mid")
         else:
-            _write_midi(score, midi_path)
+            write_midi(score, midi_path)
         return SongCheck(True, notes, seconds)
     except Exception as error:  # music21 raises many unrelated types for bad ABC
         return SongCheck(False, error=f"{type(error).__name__}: {error}"[:300])
@@ -92,21 +92,9 @@ def _tempo_bpm(score):
     return float(marks[0].getQuarterBPM()) if marks else 120.0  # music21's MIDI default
 
 
-def _write_midi(score, path):
+def write_midi(score, path):
     path = pathlib.Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     score.write("midi", fp=str(path))
     if not path.is_file() or path.stat().st_size == 0:
         raise OSError(f"music21 wrote no MIDI data to {path}")
-
-
-def valid_song_rate(songs, attempts=None):
-    """``(rate, checks)``: valid songs over ``attempts`` (default: the number of songs).
-
-    Pass ``attempts`` when some samples produced no complete song: they count
-    as failures.
-    """
-    checks = [check_song(song) for song in songs]
-    attempts = len(songs) if attempts is None else attempts
-    rate = sum(c.valid for c in checks) / attempts if attempts else 0.0
-    return rate, checks

@@ -1,17 +1,12 @@
 """ABC -> MIDI -> WAV with the NumPy synthesiser and, where installed, a soundfont."""
 
-import os
-
 import numpy as np
 import pytest
 
 from mit_dl.music import audio, songs
+from support import skip_outside_ci
 
 TUNE = "X:1\nT:Test\nM:6/8\nL:1/8\nQ:1/4=120\nK:G\nGAB cde|d2B c2A|GAB AGF|G3 G3|"
-
-
-def _under_ci():
-    return os.environ.get("CI", "").lower() not in ("", "0", "false")
 
 
 def test_synthesiser_plays_the_pitch_of_the_note():
@@ -42,9 +37,8 @@ def test_abc_to_midi_to_wav_is_audible_and_as_long_as_the_tune(tmp_path):
 def test_soundfont_rendering_gives_real_instrument_audio(tmp_path):
     font = audio.find_soundfont()
     if font is None or not audio.fluidsynth_available():
-        if _under_ci():
-            pytest.fail("CI installs libfluidsynth3 and timgm6mb-soundfont (.ci/run); they were not found")
-        pytest.skip("no FluidSynth library or General MIDI soundfont on this machine")
+        skip_outside_ci("no FluidSynth library or General MIDI soundfont (.ci/run installs "
+                        "libfluidsynth3 and timgm6mb-soundfont)")
     midi = audio.abc_to_midi(TUNE, tmp_path / "tune.mid")
     info = audio.render_wav(midi, tmp_path / "tune.wav")  # "auto" picks the soundfont
     assert info["renderer"] == "soundfont" and info["soundfont"] == str(font)

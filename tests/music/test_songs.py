@@ -45,8 +45,11 @@ def test_tunes_music21_cannot_use_are_invalid_not_a_crash(song, reason):
 
 
 def test_valid_rate_counts_missing_songs_as_failures():
-    rate, checks = songs.valid_song_rate([TUNE, "X:1\nT:No notes\nK:G\n|||"], attempts=4)
-    assert rate == 0.25 and [c.valid for c in checks] == [True, False]
+    from mit_dl.workflows.music import judge_songs
+
+    summary = judge_songs([TUNE, "X:1\nT:No notes\nK:G\n|||", None, None], attempts=4)
+    assert summary["valid_rate"] == 0.25 and summary["complete"] == 2
+    assert [s["valid"] for s in summary["songs"]] == [True, False, False, False]
 
 
 def test_novelty_separates_copies_from_new_music():
