@@ -1,4 +1,5 @@
-"""The `mit-dl` command: `--version`, `info`, `demo`, `images train|evaluate`, `music train|generate`."""
+"""The `mit-dl` command: `--version`, `info`, `demo`, `images train|evaluate`, `music train|generate`,
+`faces train|evaluate|compare`."""
 
 import argparse
 import datetime
@@ -77,6 +78,48 @@ def _cmd_music_generate(args):
                    seed_text=args.seed_text.replace("\\n", "\n") if args.seed_text else None)
 
 
+def _face_data(value):
+    if value in ("synthetic", "lfw") or value.endswith((".h5", ".hdf5")):
+        return value
+    raise UsageError(f"--data must be 'synthetic', 'lfw' or the course's train_face.h5 file, received {value!r}.")
+
+
+def _cmd_faces_train(args):
+    from mit_dl.workflows import faces
+
+    data = _face_data(args.data)
+    out = pathlib.Path(args.out) if args.out else _default_run_dir(f"faces-{args.model}")
+    print(f"run directory: {out.resolve()} (run the same command again to resume)")
+    faces.train(args.model, data, args.preset, steps=args.steps, seed=args.seed, out_dir=out,
+                combine=args.combine)
+
+
+def _cmd_faces_evaluate(args):
+    from mit_dl.workflows import faces
+
+    report = faces.evaluate_export(args.model, test_faces=args.test_faces)
+    low, high = report["accuracy_95ci"]
+    print(f"{report['source']} ({report['examples']} images): accuracy {100 * report['accuracy']:.1f}% "
+          f"(95% CI {100 * low:.1f}-{100 * high:.1f})")
+    print(f"{'group':30s} {'accuracy':>9s} {'95% CI':>13s} {'mean P(face)':>13s}")
+    for name, group in report["groups"].items():
+        low, high = group["accuracy_95ci"]
+        print(f"{name:30s} {100 * group['accuracy']:8.1f}% {100 * low:5.1f}-{100 * high:5.1f}% "
+              f"{group['mean_face_probability']:13.3f}")
+    print(f"worst face group: {report['worst_face_group']} {100 * report['worst_face_group_accuracy']:.1f}%; "
+          f"best - worst group: {100 * report['best_minus_worst']:.1f} points")
+
+
+def _cmd_faces_compare(args):
+    from mit_dl.workflows import faces
+
+    if not args.seeds:
+        raise UsageError("--seeds needs at least one seed.")
+    out = pathlib.Path(args.out) if args.out else _default_run_dir("faces-compare")
+    faces.compare(args.seeds, _face_data(args.data), args.preset, out_dir=out, combine=args.combine)
+    print(f"run directory: {out.resolve()}")
+
+
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="mit-dl", description="MIT 6.S191 companion: lecture layers, labs, training, export."
@@ -134,6 +177,34 @@ def build_parser():
                           help="a .sf2 file, 'auto' (a system General MIDI soundfont if found) or 'none'")
     generate.add_argument("--out", help="output folder (default: <run>/songs-t<T>-s<S>)")
     generate.set_defaults(handler=_cmd_music_generate)
+
+    faces = commands.add_parser("faces", help="lab 2 part 2: face detection and a debiasing VAE (DB-VAE)")
+    face_actions = faces.add_subparsers(dest="action", metavar="ACTION", required=True)
+    data_help = "synthetic (default: the benchmark with hidden groups), lfw, or the course's train_face.h5"
+    preset_help = "quick: ~4,000 synthetic images, 600 steps; full: 8,000 images, 1,500 steps (the README's)"
+    combine_help = "how the DB-VAE joins latent dimensions: max (the course's, default) or product (the paper's)"
+    train = face_actions.add_parser("train", help="train, evaluate per group, plot and export a face detector")
+    train.add_argument("--model", choices=["cnn", "dbvae"], default="dbvae")
+    train.add_argument("--data", default="synthetic", help=data_help)
+    train.add_argument("--preset", choices=["quick", "full"], default="quick", help=preset_help)
+    train.add_argument("--steps", type=int, help="training steps (default: the preset's)")
+    train.add_argument("--combine", choices=["max", "product"], default="max", help=combine_help)
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--out", help="run directory (default: runs/faces-<model>-<time>)")
+    train.set_defaults(handler=_cmd_faces_train)
+    evaluate = face_actions.add_parser("evaluate", help="per-group accuracy of an exported face detector")
+    evaluate.add_argument("--model", required=True, help="the exported detector (<run>/detector)")
+    evaluate.add_argument("--test-faces", help="a folder of test faces, one sub-folder per group "
+                                               "(default: the held-out data the detector was trained against)")
+    evaluate.set_defaults(handler=_cmd_faces_evaluate)
+    compare = face_actions.add_parser("compare", help="train the standard CNN and the DB-VAE on the same data "
+                                                      "for each seed; write the table and plots")
+    compare.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    compare.add_argument("--data", default="synthetic", help=data_help)
+    compare.add_argument("--preset", choices=["quick", "full"], default="full", help=preset_help)
+    compare.add_argument("--combine", choices=["max", "product"], default="max", help=combine_help)
+    compare.add_argument("--out", help="run directory (default: runs/faces-compare-<time>)")
+    compare.set_defaults(handler=_cmd_faces_compare)
     return parser
 
 
@@ -178,7 +249,7 @@ def main(argv=None):
         parser.print_help()
         return 2
     try:
-        if args.command in ("demo", "images", "music"):
+        if args.command in ("demo", "images", "music", "faces"):
             _import_tensorflow_quietly()
         args.handler(args)
     except (UsageError, ValueError, FileNotFoundError, *_expected_runtime_errors()) as error:

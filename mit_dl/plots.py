@@ -72,3 +72,42 @@ def training_curves(history, path, title="Training"):
         ax.legend()
     fig.suptitle(title)
     return _save(fig, path)
+
+
+def image_grid(images, titles, path, columns=8, title=None):
+    """uint8 RGB (or grey) images in rows of ``columns``, each with its title."""
+    plt = _pyplot()
+    rows = max(1, -(-len(images) // columns))
+    fig, axes = plt.subplots(rows, columns, figsize=(1.6 * columns, 1.9 * rows), squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    for ax, image, caption in zip(axes.flat, images, titles):
+        ax.imshow(np.squeeze(image), cmap="gray" if np.ndim(np.squeeze(image)) == 2 else None)
+        ax.set_title(caption, fontsize=7)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    return _save(fig, path)
+
+
+def group_accuracy(reports, path, title="Per-group accuracy"):
+    """Horizontal bars of per-group accuracy with 95% intervals, one colour per model.
+
+    ``reports``: ``{model name: mit_dl.evaluation.group_report(...)}`` over the same groups.
+    """
+    plt = _pyplot()
+    groups = list(next(iter(reports.values()))["groups"])
+    height = 0.8 / len(reports)
+    fig, ax = plt.subplots(figsize=(8, 0.32 * len(groups) * max(1, len(reports) / 1.5) + 1.2))
+    for k, (name, report) in enumerate(reports.items()):
+        accuracy = np.array([report["groups"][g]["accuracy"] for g in groups])
+        interval = np.array([report["groups"][g]["accuracy_95ci"] for g in groups])
+        errors = np.clip(np.stack([accuracy - interval[:, 0], interval[:, 1] - accuracy]), 0, None)
+        ax.barh(np.arange(len(groups)) + k * height, 100 * accuracy, height, xerr=100 * errors, capsize=2,
+                label=f"{name} (overall {100 * report['accuracy']:.1f}%)")
+    ax.set_yticks(np.arange(len(groups)) + height * (len(reports) - 1) / 2, groups, fontsize=7)
+    ax.invert_yaxis()
+    ax.set_xlim(0, 100)
+    ax.set_xlabel("accuracy (%)")
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=2)
+    return _save(fig, path)

@@ -69,9 +69,11 @@ class FaceData:
         return len(self.labels)
 
     def group_names(self):
-        """``"face/light/bright/hat"``-style name of every image's group."""
+        """``"face/light/bright/hat"``-style name of every image's group (``"face"`` / ``"non-face"`` for
+        real data, whose attributes are unknown)."""
         kinds = np.where(self.labels == 1, "face", "non-face")
-        parts = [kinds] + [np.array(ATTRIBUTES[name])[self.attributes[name]] for name in ATTRIBUTES]
+        parts = [kinds] + [np.array(ATTRIBUTES[name])[self.attributes[name]]
+                           for name in ATTRIBUTES if name in self.attributes]
         return np.array(["/".join(p) for p in zip(*parts)])
 
 

@@ -55,6 +55,11 @@ class Trainer:
         verbose: ``"auto"`` (a progress bar on a terminal, one line per epoch
             otherwise), ``True``/``1`` (one line per epoch) or ``False``/``0``.
         extra_checkpoint_objects: more trackables to save (e.g. other models).
+        checkpoint_data: save the data iterator in checkpoints (default).
+            Pipelines that read variables (e.g. the DB-VAE's resampling
+            probabilities) cannot be saved: with ``False`` a resumed run
+            skips the batches already consumed instead, which gives the same
+            batches for a seeded pipeline.
         steps_per_execution: steps run inside one compiled call (fewer
             Python round trips; callbacks then see the mean logs of each
             call). ``"auto"`` (default) sizes calls to about
@@ -85,6 +90,7 @@ class Trainer:
         verbose="auto",
         extra_checkpoint_objects=None,
         steps_per_execution="auto",
+        checkpoint_data=True,
     ):
         import keras
         import tensorflow as tf
@@ -114,6 +120,8 @@ class Trainer:
         self.custom_step = train_step
         self.strategy = strategy or tf.distribute.get_strategy()
         self.distributed = strategy is not None
+        # Distributed iterators cannot be saved either.
+        self._save_iterator = checkpoint_data and not self.distributed
         self.run_eagerly = run_eagerly
         self.jit_compile = jit_compile
         self.verbose = verbose
@@ -326,18 +334,20 @@ class Trainer:
         start = int(self.step.numpy())
         total = start + budget
         # Data position: a local iterator is saved in the checkpoint (shuffle
-        # buffer and offset). Distributed iterators cannot be saved, so there
-        # the resumed run skips the batches the interrupted run consumed; the
-        # seeded pipeline then yields the same batches in the same order.
-        iterator = None if self.distributed else iter(repeated)
+        # buffer and offset). When it cannot be (distributed, or a pipeline
+        # reading variables), the resumed run skips the batches the
+        # interrupted run consumed; the seeded pipeline then yields the same
+        # batches in the same order.
+        iterator = iter(repeated) if self._save_iterator else None
         manager = self._checkpoint_manager(iterator)
         if manager is not None and manager.latest_checkpoint:
             manager.checkpoint.restore(manager.latest_checkpoint)
             self.history = history_io.read(self.checkpoint_dir)
             self._say(f"resumed from {manager.latest_checkpoint} at step {int(self.step.numpy())}")
-        if self.distributed:
-            consumed = int(self.step.numpy()) - start
-            iterator = iter(self.strategy.experimental_distribute_dataset(repeated.skip(consumed)))
+        if not self._save_iterator:
+            remaining = repeated.skip(int(self.step.numpy()) - start)
+            iterator = iter(self.strategy.experimental_distribute_dataset(remaining) if self.distributed
+                            else remaining)
 
         train_fn = self._last_train_function = self._train_function()
         writer = tf.summary.create_file_writer(str(self.log_dir)) if self.log_dir else None

@@ -1,6 +1,10 @@
 """A training job for the kill-and-resume test (run as a script).
 
-usage: python resume_job.py CHECKPOINT_DIR LOG_FILE WEIGHTS_FILE [SLEEP_SECONDS]
+usage: python resume_job.py CHECKPOINT_DIR LOG_FILE WEIGHTS_FILE SLEEP_SECONDS [skip-data]
+
+With ``skip-data`` the data iterator is not checkpointed
+(``Trainer(checkpoint_data=False)``): the resumed run skips the consumed
+batches instead.
 
 Trains a small model with dropout on a shuffled dataset for 3 epochs of 12
 steps, checkpointing after every step. Each step appends "step loss" to
@@ -31,7 +35,7 @@ class StepLog(Callback):
         time.sleep(self.sleep)
 
 
-def main(checkpoint_dir, log_file, weights_file, sleep=0.0):
+def main(checkpoint_dir, log_file, weights_file, sleep=0.0, checkpoint_data=True):
     enable_determinism(7)
     rng = np.random.default_rng(0)
     x = rng.normal(size=(384, 10)).astype("float32")
@@ -46,11 +50,11 @@ def main(checkpoint_dir, log_file, weights_file, sleep=0.0):
     trainer = Trainer(
         model, keras.optimizers.Adam(1e-2),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-        checkpoint_dir=checkpoint_dir, checkpoint_every=1, verbose=False,
+        checkpoint_dir=checkpoint_dir, checkpoint_every=1, verbose=False, checkpoint_data=checkpoint_data,
     )
     trainer.fit(data, epochs=3, callbacks=[StepLog(log_file, sleep)])
     np.savez(weights_file, *model.get_weights())
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4]) if len(sys.argv) > 4 else 0.0)
+    main(sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4]), checkpoint_data=sys.argv[5:] != ["skip-data"])

@@ -8,14 +8,17 @@ import sys
 import time
 
 import numpy as np
+import pytest
 
 JOB = pathlib.Path(__file__).with_name("resume_job.py")
 STEPS = 36  # 3 epochs of 12 steps
 
 
-def _run(directory, sleep="0"):
+def _run(directory, data_position, sleep="0"):
+    extra = [] if data_position == "checkpointed" else ["skip-data"]
     return subprocess.Popen(
-        [sys.executable, str(JOB), str(directory / "ckpt"), str(directory / "log"), str(directory / "w.npz"), sleep],
+        [sys.executable, str(JOB), str(directory / "ckpt"), str(directory / "log"), str(directory / "w.npz"), sleep,
+         *extra],
         env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", CUDA_VISIBLE_DEVICES=""),
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )
@@ -28,14 +31,15 @@ def _log(directory):
     return [tuple(line.split()) for line in path.read_text().splitlines() if line.strip()]
 
 
-def test_killed_run_resumes_to_the_same_weights(tmp_path):
+@pytest.mark.parametrize("data_position", ["checkpointed", "skipped"])
+def test_killed_run_resumes_to_the_same_weights(tmp_path, data_position):
     reference, resumed = tmp_path / "reference", tmp_path / "resumed"
     reference.mkdir(), resumed.mkdir()
-    job = _run(reference)
+    job = _run(reference, data_position)
     _, err = job.communicate(timeout=600)
     assert job.returncode == 0, err[-3000:]
 
-    job = _run(resumed, sleep="0.1")
+    job = _run(resumed, data_position, sleep="0.1")
     deadline = time.time() + 300
     while len(_log(resumed)) < 17 and time.time() < deadline:  # step 17: inside epoch 2
         time.sleep(0.02)
@@ -45,7 +49,7 @@ def test_killed_run_resumes_to_the_same_weights(tmp_path):
     killed_at = len(_log(resumed))
     assert 12 < killed_at < STEPS, "the kill must land in the middle of training"
 
-    job = _run(resumed)
+    job = _run(resumed, data_position)
     out, err = job.communicate(timeout=600)
     assert job.returncode == 0, err[-3000:]
 
