@@ -69,3 +69,9 @@ def test_demo_trains_exports_and_reloads(tmp_path):
     # No Fashion-MNIST reachable (offline, no data folder): a clear skip, not a failure.
     assert "image classification skipped: fashion_mnist (train) not found locally" in result.stdout
     assert "skipped" in metrics["images"]
+    # Lab 2 part 2 in brief: both face detectors trained on the same data, compared and exported.
+    faces = json.loads((tmp_path / "faces" / "comparison.json").read_text())
+    assert faces["steps"] == 60 and faces["mean"] == metrics["faces"]["mean"]
+    for model in ("cnn", "dbvae"):
+        assert (tmp_path / "faces" / "seed-0" / model / "detector" / "saved_model.pb").is_file()
+    assert "| seed | CNN overall |" in result.stdout

@@ -308,18 +308,19 @@ def evaluate_export(model_dir, test_faces=None):
 
 
 def compare(seeds=(0, 1, 2), data="synthetic", preset="full", out_dir="runs/faces-compare", combine="max",
-            log=print):
+            steps=None, log=print):
     """Train the CNN and the DB-VAE on the same data for each seed; write the table and the plot."""
     out = pathlib.Path(out_dir)
     runs = {}
     for seed in seeds:
         for model_name in MODELS:
             log(f"seed {seed}: training {model_name}")
-            runs[(seed, model_name)] = train(model_name, data, preset, seed=seed, combine=combine,
+            runs[(seed, model_name)] = train(model_name, data, preset, steps=steps, seed=seed, combine=combine,
                                              out_dir=out / f"seed-{seed}" / model_name, log=log)["test"]
     rows = [_row(seed, runs[(seed, "cnn")], runs[(seed, "dbvae")]) for seed in seeds]
     mean = {key: float(np.mean([row[key] for row in rows])) for key in rows[0] if key != "seed"}
-    summary = {"data": str(data), "preset": preset, "combine": combine, "seeds": list(seeds), "per_seed": rows,
+    summary = {"data": str(data), "preset": preset, "steps": steps or PRESETS[preset]["steps"], "combine": combine,
+               "seeds": list(seeds), "per_seed": rows,
                "mean": mean,
                "mean_group_accuracy": {m: _mean_groups([runs[(s, m)] for s in seeds]) for m in MODELS}}
     out.mkdir(parents=True, exist_ok=True)
