@@ -49,9 +49,36 @@ def header_and_body(song):
     return song, ""
 
 
+def with_default_note_length(song):
+    """Add the ABC 2.1 default ``L:`` header when a tune has none (music21 does not apply it).
+
+    The standard (section 3.1.7): without ``L:`` the unit note length is 1/16
+    when the meter ``M:`` as a fraction is below 3/4, else 1/8 (``M:C`` is
+    4/4, ``M:C|`` 2/2, no or free meter 1/8). Tunes with ``L:`` are returned unchanged.
+    """
+    header, body = header_and_body(song)
+    lines = header.splitlines()
+    if any(line.startswith("L:") for line in lines) or not body:
+        return song
+    meters = [line[2:].strip() for line in lines if line.startswith("M:")]
+    meter = {"C": "4/4", "C|": "2/2"}.get(meters[-1] if meters else "", meters[-1] if meters else "")
+    try:
+        numerator, denominator = (int(part) for part in meter.split("/"))
+        short = numerator / denominator < 0.75
+    except (ValueError, ZeroDivisionError):
+        short = False  # free or unreadable meter: the standard's 1/8
+    lines.insert(len(lines) - 1, "L:1/16" if short else "L:1/8")  # before the K: line
+    return "\n".join(lines) + "\n" + body
+
+
 def parse_song(song):
-    """A music21 score of one ABC tune (raises whatever music21 raises)."""
+    """A music21 score of one ABC tune (raises whatever music21 raises).
+
+    A tune without ``L:`` gets the standard's default first (`with_default_note_length`).
+    """
     import music21
+
+    song = with_default_note_length(song)
 
     # music21 prints "abcFormat: WARNING ..." lines for odd tokens; the
     # outcome (a score or an exception) is what counts, so keep them quiet.
@@ -92,7 +119,27 @@ def _tempo_bpm(score):
     return float(marks[0].getQuarterBPM()) if marks else 120.0  # music21's MIDI default
 
 
+def _unshare_context_marks(score):
+    """Give every time/key signature and tempo mark its own object.
+
+    music21's ABC reader can put one such object at several places in a score
+    (e.g. around repeats); its MIDI writer then fails with "object ... is
+    already found in this Stream" (real O'Neill tunes included). A copy at
+    each further place keeps the music identical.
+    """
+    import copy
+
+    seen = set()
+    for stream in list(score.recurse(streamsOnly=True, includeSelf=True)):
+        for element in list(stream.getElementsByClass(["TimeSignature", "KeySignature", "MetronomeMark"])):
+            if id(element) in seen:
+                stream.replace(element, copy.deepcopy(element))
+            else:
+                seen.add(id(element))
+
+
 def write_midi(score, path):
+    _unshare_context_marks(score)
     path = pathlib.Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     score.write("midi", fp=str(path))

@@ -35,13 +35,34 @@ def test_a_real_tune_is_valid_and_writes_midi(tmp_path):
 
 @pytest.mark.parametrize("song, reason", [
     ("X:1\nT:No notes\nK:G\n|||", "no notes"),
-    ("X:1\nT:Garbage\nK:G\n(((]]]zz9/0/0/^^^^__|", ""),
+    ("X:952 by Jig\nT:Garbled number\nL:1/8\nK:G\nGAB cde|", "invalid literal"),
+    ("X:1\nT:Bad chord\nL:1/8\nK:G\n[G2 AB ABc|B2 c B2 G|", "Bad chord"),
     ("X:1\nT:Bad meter\nM:0/0\nK:G\nGAB|", ""),
 ])
 def test_tunes_music21_cannot_use_are_invalid_not_a_crash(song, reason):
     check = songs.check_song(song)
     assert not check.valid
     assert check.error and reason in check.error
+
+
+@pytest.mark.parametrize("meter, unit, eighths", [("6/8", "L:1/8", 24), ("2/4", "L:1/16", 12), ("C", "L:1/8", 24)])
+def test_missing_note_length_gets_the_abc_standard_default(meter, unit, eighths):
+    without = f"X:1\nT:No L\nM:{meter}\nK:G\nGAB cde|d2B c2A|GAB AGF|G3 G3|"
+    completed = songs.with_default_note_length(without)
+    assert completed.splitlines()[3:5] == [unit, "K:G"]
+    assert songs.with_default_note_length(TUNE) == TUNE  # an explicit L: stays
+    check = songs.check_song(without)
+    assert check.valid, check.error
+    assert check.seconds == pytest.approx(eighths * 0.5 * 60 / 120)
+
+
+def test_a_real_tune_music21_shares_a_time_signature_in_writes_midi(tmp_path):
+    # O'Neill's 266 (music21 corpus): music21 puts one TimeSignature object at
+    # two places, and its own MIDI writer used to fail on it.
+    tune = next(t for t in music_data.load_tunes() if t.startswith("X: 266\nT: The Old Blind Bard"))
+    check = songs.check_song(tune, midi_path=tmp_path / "266.mid")
+    assert check.valid, check.error
+    assert check.notes > 50 and (tmp_path / "266.mid").read_bytes()[:4] == b"MThd"
 
 
 def test_valid_rate_counts_missing_songs_as_failures():
