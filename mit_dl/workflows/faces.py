@@ -195,11 +195,11 @@ def train(model_name="dbvae", data="synthetic", preset="quick", steps=None, seed
         raise ValueError(f"unknown model {model_name!r}; choose one of {MODELS}.")
     if combine not in debias.COMBINE_RULES:
         raise ValueError(f"combine must be one of {debias.COMBINE_RULES}, received {combine!r}.")
+    if steps is not None and steps <= 0:
+        raise ValueError(f"--steps must be a positive number, received {steps}.")
     train_data, test_data, source = load_data(data, preset, seed)
     schedule = dict(PRESETS[preset])
     steps = steps or schedule["steps"]
-    if steps <= 0:
-        raise ValueError(f"--steps must be a positive number, received {steps}.")
     out = pathlib.Path(out_dir)
     log(f"data: {source}; {int(train_data.labels.sum())} faces + {int((1 - train_data.labels).sum())} non-faces "
         f"for training, {len(test_data)} test images")

@@ -145,6 +145,8 @@ def test_cli_rejects_unknown_data_before_training(tmp_path):
     assert result.returncode == 2
     assert "--data must be 'synthetic', 'lfw' or the course's train_face.h5" in result.stderr
     assert not (tmp_path / "run").exists()
+    result = run_mit_dl("faces", "train", "--steps", "0", "--out", str(tmp_path / "run"))
+    assert result.returncode == 2 and "--steps must be a positive number, received 0." in result.stderr
 
 
 def test_compare_writes_the_table_from_both_models(tmp_path, monkeypatch):
