@@ -31,8 +31,8 @@ PRESETS = {
 # The course's hyperparameters.
 HYPERPARAMETERS = {"batch_size": 32, "latent_dim": 100, "learning_rate": 5e-4, "kl_weight": 0.005}
 HELD_OUT_FRACTION = 0.3  # of real data (lfw, h5), stratified by label
-# The attribute values that are rare among training faces (see mit_dl.data.faces).
-RARE_VALUES = (("skin", "dark"), ("accessory", "hat"))
+# The latent traversal follows the dimension most correlated with this rare attribute value.
+TRAVERSED_ATTRIBUTE = "skin=dark"
 
 
 def load_data(data="synthetic", preset="quick", seed=0):
@@ -175,12 +175,6 @@ def evaluate(model, test):
                                              test.group_names()))
 
 
-def rare_indicators(data):
-    """``{"skin=dark": bool [N], ...}`` for the attribute values that are rare in training."""
-    return {f"{name}={value}": data.attributes[name] == face_data.ATTRIBUTES[name].index(value)
-            for name, value in RARE_VALUES if name in data.attributes}
-
-
 def attribute_indicators(data):
     """One boolean column per attribute value except each attribute's first (the reference value)."""
     return {f"{name}={value}": data.attributes[name] == i
@@ -262,11 +256,10 @@ def _dbvae_figures(model, train_data, test_data, probabilities, out):
     test_face_data = face_data.FaceData(test_faces, np.ones(len(test_faces), np.int32),
                                         {k: v[test_data.labels == 1] for k, v in test_data.attributes.items()})
     correlations = evaluation.latent_correlations(mean, attribute_indicators(test_face_data))
-    rare = rare_indicators(test_face_data)
-    if rare:
-        first = next(iter(rare))
-        dimension = correlations[first][0]["dimension"]
-        label = f"dimension {dimension}, r = {correlations[first][0]['r']:+.2f} with {first}"
+    if TRAVERSED_ATTRIBUTE in correlations:
+        best = correlations[TRAVERSED_ATTRIBUTE][0]
+        dimension = best["dimension"]
+        label = f"dimension {dimension}, r = {best['r']:+.2f} with {TRAVERSED_ATTRIBUTE}"
     else:  # no attributes (real data): the most spread-out dimension
         dimension = int(np.argmax(mean.std(0)))
         label = f"dimension {dimension}, the one with the largest spread"
