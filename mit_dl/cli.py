@@ -1,5 +1,5 @@
 """The `mit-dl` command: `--version`, `info`, `demo`, `images train|evaluate`, `music train|generate`,
-`faces train|evaluate|compare`."""
+`faces train|evaluate|compare`, `labs check`."""
 
 import argparse
 import datetime
@@ -120,6 +120,25 @@ def _cmd_faces_compare(args):
     print(f"run directory: {out.resolve()}")
 
 
+def _cmd_labs_check(args):
+    from mit_dl.labs import runner
+
+    failed = 0
+    for path in args.notebooks:
+        print(f"running {path} ({'full' if args.full else 'quick'} mode) ...", flush=True)
+        report = runner.run_notebook(path, quick=not args.full, workdir=args.workdir, timeout=args.timeout)
+        print(report.summary(), flush=True)
+        if args.save_executed:
+            import nbformat
+
+            out = pathlib.Path(args.save_executed)
+            out = out / pathlib.Path(path).name if out.is_dir() else out
+            nbformat.write(report.notebook, out)
+            print(f"executed notebook: {out}")
+        failed += not report.passed
+    return 1 if failed else 0
+
+
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="mit-dl", description="MIT 6.S191 companion: lecture layers, labs, training, export."
@@ -205,6 +224,17 @@ def build_parser():
     compare.add_argument("--combine", choices=["max", "product"], default="max", help=combine_help)
     compare.add_argument("--out", help="run directory (default: runs/faces-compare-<time>)")
     compare.set_defaults(handler=_cmd_faces_compare)
+
+    labs = commands.add_parser("labs", help="the learner notebooks in labs/ and their graders")
+    lab_actions = labs.add_subparsers(dest="action", metavar="ACTION", required=True)
+    check = lab_actions.add_parser("check", help="run notebooks top to bottom and report every checker "
+                                                 "(exit status 1 unless all pass)")
+    check.add_argument("notebooks", nargs="+", metavar="NOTEBOOK.ipynb")
+    check.add_argument("--full", action="store_true", help="the course's settings instead of quick mode")
+    check.add_argument("--workdir", help="run the notebook here, keeping its outputs (default: a temporary folder)")
+    check.add_argument("--save-executed", metavar="PATH", help="write the executed notebook (a file or a folder)")
+    check.add_argument("--timeout", type=int, default=1800, help="seconds allowed per cell (default 1800)")
+    check.set_defaults(handler=_cmd_labs_check)
     return parser
 
 
@@ -249,16 +279,16 @@ def main(argv=None):
         parser.print_help()
         return 2
     try:
-        if args.command in ("demo", "images", "music", "faces"):
+        if args.command in ("demo", "images", "music", "faces", "labs"):
             _import_tensorflow_quietly()
-        args.handler(args)
+        code = args.handler(args)
     except (UsageError, ValueError, FileNotFoundError, *_expected_runtime_errors()) as error:
         print(f"mit-dl: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("mit-dl: interrupted", file=sys.stderr)
         return 130
-    return 0
+    return code or 0
 
 
 if __name__ == "__main__":

@@ -160,15 +160,18 @@ class ResampleEvery(Callback):
     reads. The trainer stops its compiled calls at those steps, and the
     schedule depends on the step alone, so a resumed run (with the variable
     in the checkpoint) resamples exactly where an uninterrupted one does.
+    ``probabilities_fn(mu, bins, smoothing)`` (NumPy ``mu``) replaces
+    `sampling_probabilities` and ``combine``, e.g. with a learner's own.
     """
 
     def __init__(self, model, faces, probabilities, every_steps, warmup_steps=0, bins=10, smoothing=0.001,
-                 combine="product", log=None):
+                 combine="product", probabilities_fn=None, log=None):
         if every_steps <= 0 or warmup_steps < 0:
             raise ValueError("every_steps must be positive and warmup_steps >= 0.")
         self.model, self.faces, self.probabilities = model, faces, probabilities
         self.every, self.warmup = every_steps, warmup_steps
         self.options = {"bins": bins, "smoothing": smoothing, "combine": combine}
+        self.probabilities_fn = probabilities_fn
         self.log = log
         self.updates = []  # steps at which the probabilities were recomputed
 
@@ -183,7 +186,11 @@ class ResampleEvery(Callback):
 
     def update(self, step=None):
         mu = latent_means(self.model, self.faces)
-        self.probabilities.assign(sampling_probabilities(mu, **self.options))
+        if self.probabilities_fn is None:
+            self.probabilities.assign(sampling_probabilities(mu, **self.options))
+        else:
+            chosen = self.probabilities_fn(mu.numpy(), self.options["bins"], self.options["smoothing"])
+            self.probabilities.assign(np.asarray(chosen, np.float32))
         self.updates.append(step)
         if self.log:
             p = self.probabilities.numpy()

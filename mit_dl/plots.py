@@ -1,33 +1,36 @@
-"""Figures written as PNG files (matplotlib, Agg backend: no display needed)."""
+"""Figures written as PNG files.
+
+Figures are built with matplotlib's object API (``Figure``, no pyplot), so
+nothing needs a display and the global backend is left alone: in Jupyter,
+``plt.plot`` keeps drawing inline after these functions ran, and
+``IPython.display.Image(path)`` shows the files they write.
+"""
 
 import pathlib
 
 import numpy as np
 
 
-def _pyplot():
-    import matplotlib
+def _figure(rows=1, columns=1, figsize=None, squeeze=True):
+    """``(figure, axes)`` like ``pyplot.subplots``, without touching pyplot's state."""
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+    fig = Figure(figsize=figsize)
+    return fig, fig.subplots(rows, columns, squeeze=squeeze)
 
 
 def _save(fig, path):
     path = pathlib.Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110, bbox_inches="tight")
-    _pyplot().close(fig)
     return path
 
 
 def prediction_grid(images, probabilities, labels, class_names, path, columns=6):
     """Test images with the predicted class and probability; mistakes in red."""
-    plt = _pyplot()
     n = len(images)
     rows = max(1, -(-n // columns))
-    fig, axes = plt.subplots(rows, columns, figsize=(2.0 * columns, 2.3 * rows), squeeze=False)
+    fig, axes = _figure(rows, columns, figsize=(2.0 * columns, 2.3 * rows), squeeze=False)
     for ax in axes.flat:
         ax.axis("off")
     for ax, image, p, label in zip(axes.flat, images, probabilities, labels):
@@ -40,9 +43,8 @@ def prediction_grid(images, probabilities, labels, class_names, path, columns=6)
 
 
 def confusion_matrix(matrix, class_names, path, title="Confusion matrix"):
-    plt = _pyplot()
     matrix = np.asarray(matrix)
-    fig, ax = plt.subplots(figsize=(7, 6))
+    fig, ax = _figure(figsize=(7, 6))
     im = ax.imshow(matrix, cmap="Blues")
     fig.colorbar(im, ax=ax)
     ax.set_xticks(range(len(class_names)), class_names, rotation=45, ha="right", fontsize=8)
@@ -59,9 +61,8 @@ def confusion_matrix(matrix, class_names, path, title="Confusion matrix"):
 
 def training_curves(history, path, title="Training"):
     """One panel per metric family: ``loss``/``val_loss``, ``accuracy``/``val_accuracy``, ..."""
-    plt = _pyplot()
     families = sorted({k.removeprefix("val_") for k in history})
-    fig, axes = plt.subplots(1, len(families), figsize=(4.5 * len(families), 3.5), squeeze=False)
+    fig, axes = _figure(1, len(families), figsize=(4.5 * len(families), 3.5), squeeze=False)
     for ax, family in zip(axes[0], families):
         for key in (family, f"val_{family}"):
             if key in history:
@@ -76,9 +77,8 @@ def training_curves(history, path, title="Training"):
 
 def image_grid(images, titles, path, columns=8, title=None):
     """uint8 RGB (or grey) images in rows of ``columns``, each with its title."""
-    plt = _pyplot()
     rows = max(1, -(-len(images) // columns))
-    fig, axes = plt.subplots(rows, columns, figsize=(1.6 * columns, 1.9 * rows), squeeze=False)
+    fig, axes = _figure(rows, columns, figsize=(1.6 * columns, 1.9 * rows), squeeze=False)
     for ax in axes.flat:
         ax.axis("off")
     for ax, image, caption in zip(axes.flat, images, titles):
@@ -94,10 +94,9 @@ def group_accuracy(reports, path, title="Per-group accuracy"):
 
     ``reports``: ``{model name: mit_dl.evaluation.group_report(...)}`` over the same groups.
     """
-    plt = _pyplot()
     groups = list(next(iter(reports.values()))["groups"])
     height = 0.8 / len(reports)
-    fig, ax = plt.subplots(figsize=(8, 0.32 * len(groups) * max(1, len(reports) / 1.5) + 1.2))
+    fig, ax = _figure(figsize=(8, 0.32 * len(groups) * max(1, len(reports) / 1.5) + 1.2))
     for k, (name, report) in enumerate(reports.items()):
         accuracy = np.array([report["groups"][g]["accuracy"] for g in groups])
         interval = np.array([report["groups"][g]["accuracy_95ci"] for g in groups])

@@ -71,7 +71,7 @@ def held_out_split(images, labels, fraction, seed):
 
 def train_model(model_name, train, steps, warmup_steps=500, resample_every=250, combine="max", seed=0,
                 checkpoint_dir=None, batch_size=32, latent_dim=100, learning_rate=5e-4, kl_weight=0.005,
-                augment=False, decay=False, steps_per_epoch=250, log=print):
+                augment=False, decay=False, steps_per_epoch=250, loss_fn=None, probabilities_fn=None, log=print):
     """Train ``"cnn"`` or ``"dbvae"`` on a `FaceData` split; returns ``(model, history, resampling)``.
 
     ``resampling`` holds the final face sampling probabilities and the steps
@@ -81,7 +81,10 @@ def train_model(model_name, train, steps, warmup_steps=500, resample_every=250, 
     a handful of faces, and the DB-VAE then trains on those alone.
     ``augment`` adds random flips, shifts, brightness and contrast (for small
     real data sets such as ``lfw_subset``, whose 140 training images a CNN
-    otherwise memorises).
+    otherwise memorises). ``loss_fn(x, x_recon, y, y_logit, mu, logvar) ->
+    [N]`` and ``probabilities_fn(mu, bins, smoothing) -> [N]`` replace the
+    DB-VAE's loss and sampling probabilities (the lab notebook passes the
+    learner's own).
     """
     import keras
     import tensorflow as tf
@@ -122,15 +125,21 @@ def train_model(model_name, train, steps, warmup_steps=500, resample_every=250, 
         with tf.GradientTape() as tape:
             logit, mean, log_variance = model.encode(x, training=True)
             reconstruction = model.decoder(model.sampling([mean, log_variance], training=True), training=True)
-            total, classification, vae = dbvae_losses(x, y, logit, mean, log_variance, reconstruction, kl_weight)
-            loss = tf.reduce_mean(total)
+            if loss_fn is not None:
+                loss = tf.reduce_mean(loss_fn(x, reconstruction, tf.cast(y, tf.float32), logit, mean, log_variance))
+            else:
+                total, classification, vae = dbvae_losses(x, y, logit, mean, log_variance, reconstruction, kl_weight)
+                loss = tf.reduce_mean(total)
         optimizer.apply_gradients(zip(tape.gradient(loss, model.trainable_variables), model.trainable_variables))
+        if loss_fn is not None:
+            return {"loss": loss}
         is_face = tf.cast(y, vae.dtype)
         return {"loss": loss, "classification": tf.reduce_mean(classification),
                 "vae_faces": tf.reduce_sum(vae * is_face) / tf.maximum(tf.reduce_sum(is_face), 1.0)}
 
     resample = debias.ResampleEvery(model, faces, probabilities, every_steps=resample_every,
-                                    warmup_steps=warmup_steps, combine=combine, log=log)
+                                    warmup_steps=warmup_steps, combine=combine, probabilities_fn=probabilities_fn,
+                                    log=log)
     trainer = Trainer(model, {"optimizer": optimizer}, train_step=step,
                       extra_checkpoint_objects={"face_sampling_probabilities": probabilities}, **common)
     history = trainer.fit(batches, steps=steps, steps_per_epoch=steps_per_epoch, callbacks=[resample])
@@ -213,7 +222,7 @@ def train(model_name="dbvae", data="synthetic", preset="quick", steps=None, seed
                          title=f"{model_name} on {source}: per-group accuracy")
     if model_name == "dbvae":
         metrics["resampled_at_steps"] = resampling["resampled_at_steps"]
-        metrics["latent"] = _dbvae_figures(model, train_data, test_data, resampling["probabilities"], out)
+        metrics["latent"] = dbvae_figures(model, train_data, test_data, resampling["probabilities"], out)
     if export:
         _export(model, model_name, out, {k: metrics[k] for k in ("model", "data", "preset", "seed", "steps")}
                 | {"test_accuracy": report["accuracy"], "source": source})
@@ -234,7 +243,7 @@ def _export(model, model_name, out, metadata):
                           metadata={**metadata, "latent_dim": model.latent_dim})
 
 
-def _dbvae_figures(model, train_data, test_data, probabilities, out):
+def dbvae_figures(model, train_data, test_data, probabilities, out):
     """Reconstructions, most/least likely faces to be drawn, and a latent traversal; returns the latent report."""
     test_faces = test_data.images[test_data.labels == 1]
     mean = debias.latent_means(model, test_faces).numpy()

@@ -1,0 +1,175 @@
+"""What every lab checker shares: the result type, the report file, learner-code calls.
+
+A checker runs the learner's code on deterministic inputs, compares with
+the reference math and returns a `CheckResult`: a pass, or a failure that
+says what was expected, what was received and the likely mistake. A
+checker never raises because of the learner's code (a `# TODO` still in
+place is reported as "not implemented yet"), so a notebook keeps running.
+
+When ``$MIT_DL_LABS_REPORT`` names a file (``mit-dl labs check`` sets it
+for the notebook's kernel), each result is also appended to it as one JSON
+line.
+"""
+
+import dataclasses
+import functools
+import json
+import os
+import re
+import traceback
+
+import numpy as np
+
+REPORT_VARIABLE = "MIT_DL_LABS_REPORT"
+NOT_IMPLEMENTED = "Not implemented yet"  # how every exercise's TODO line starts its error
+QUICK_VARIABLE = "MIT_DL_LABS_QUICK"
+
+
+def quick_mode(default=True):
+    """``True`` for the notebooks' quick settings (minutes on a laptop CPU), ``False`` for the course's.
+
+    ``$MIT_DL_LABS_QUICK`` (``1``/``0``) overrides ``default``; ``mit-dl labs
+    check`` and the tests set it to ``1``.
+    """
+    value = os.environ.get(QUICK_VARIABLE)
+    if value is None:
+        return default
+    return value.strip().lower() not in ("0", "false", "no", "")
+
+
+@dataclasses.dataclass(frozen=True)
+class CheckResult:
+    """The outcome of one checker; shown as one line (or a short paragraph) in a notebook."""
+
+    check: str
+    passed: bool
+    message: str
+
+    def __str__(self):
+        mark = "PASSED" if self.passed else "NOT YET"
+        return f"[{mark}] {self.check}: {self.message}"
+
+    __repr__ = __str__
+
+    def __bool__(self):
+        return self.passed
+
+
+class Mistake(Exception):
+    """Raised inside a checker to fail it with a learner-facing explanation."""
+
+
+class NotImplementedYet(Exception):
+    """The learner's code still raises the exercise's ``NotImplementedError``."""
+
+
+def checker(function):
+    """Turn ``function(*args)`` (which raises `Mistake` on a wrong answer) into a checker returning `CheckResult`."""
+
+    @functools.wraps(function)
+    def run(*args, **kwargs):
+        name = function.__name__
+        try:
+            function(*args, **kwargs)
+        except Mistake as mistake:
+            result = CheckResult(name, False, str(mistake))
+        except NotImplementedYet as missing:
+            result = CheckResult(name, False, str(missing))
+        else:
+            result = CheckResult(name, True, function.__doc__.strip().splitlines()[0])
+        _record(result)
+        return result
+
+    return run
+
+
+def call_learner(description, function, *args, on_error_hint="", **kwargs):
+    """Call the learner's ``function``; turn its exceptions into a `Mistake` / `NotImplementedYet`.
+
+    ``description`` names the call in messages, e.g. ``"OurDenseLayer(3)(x)"``;
+    ``on_error_hint`` is added when the call raises (the usual cause).
+    """
+    try:
+        return function(*args, **kwargs)
+    except NotImplementedError as missing:
+        raise NotImplementedYet(f"{description} is not implemented yet ({todo_hint(missing)}).") from None
+    except Mistake:
+        raise
+    except Exception as error:  # the learner's bug, reported instead of raised
+        where = _learner_frame(error)
+        hint = f" Likely mistake: {on_error_hint}" if on_error_hint else ""
+        raise Mistake(f"{description} raised {type(error).__name__}: {_error_message(error)}{where}.{hint}") from None
+
+
+def values(tensor, description):
+    """A learner's result as a float64 NumPy array (a clear `Mistake` when it is not numeric)."""
+    try:
+        return np.asarray(tensor, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise Mistake(f"{description} should be a tensor or array of numbers, received {type(tensor).__name__}.") from None
+
+
+def matches(received, expected, rtol=1e-4, atol=1e-5):
+    received, expected = np.asarray(received, np.float64), np.asarray(expected, np.float64)
+    return received.shape == expected.shape and np.allclose(received, expected, rtol=rtol, atol=atol)
+
+
+def expect_shape(received, shape, description, hint=""):
+    if tuple(np.shape(received)) != tuple(shape):
+        raise Mistake(f"{description} should have shape {tuple(shape)}, received {tuple(np.shape(received))}.{hint}")
+
+
+def explain_mismatch(received, expected, description, wrong_answers=()):
+    """Raise a `Mistake` unless ``received`` equals ``expected``.
+
+    ``wrong_answers``: ``(values a typical mistake produces, its explanation)``
+    pairs; the first one ``received`` matches names the likely mistake.
+    """
+    if matches(received, expected):
+        return
+    summary = f"{description}: expected {_short(expected)}, received {_short(received)}."
+    for wrong, explanation in wrong_answers:
+        if matches(received, wrong):
+            raise Mistake(f"{summary} Likely mistake: {explanation}")
+    raise Mistake(summary)
+
+
+def _short(array):
+    array = np.asarray(array, np.float64)
+    text = np.array2string(array.ravel()[:6], precision=4, separator=", ")
+    more = f" ... ({array.size} values)" if array.size > 6 else ""
+    return f"{text}{more} with shape {array.shape}" if array.ndim else text
+
+
+def todo_hint(error):
+    """The TODO's hint from an exercise's ``NotImplementedError`` (Keras may wrap it in more lines)."""
+    lines = str(error).strip().splitlines()
+    line = next((l for l in lines if NOT_IMPLEMENTED in l), lines[0] if lines else "")
+    line = line.split(f"{NOT_IMPLEMENTED}: ", 1)[-1]
+    return line.replace(" Replace this line with your code.", "").strip().rstrip(".")
+
+
+def _error_message(error, limit=300):
+    """The informative line of an error (Keras wraps errors from ``call`` in a generic first line)."""
+    text = re.sub(r"\x1b\[[0-9;]*m", "", str(error))
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    lines = [line for line in lines if not line.startswith("Exception encountered when calling")] or [""]
+    line = lines[0].rstrip(".")
+    return line if len(line) <= limit else line[:limit] + "..."
+
+
+def _learner_frame(error):
+    """`` (in <cell/file> line N)`` for the innermost frame outside TensorFlow, Keras and mit_dl."""
+    frames = traceback.extract_tb(error.__traceback__)
+    for frame in reversed(frames):
+        path = frame.filename.replace("\\", "/")
+        if not any(part in path for part in ("/tensorflow/", "/keras/", "/mit_dl/", "/numpy/")):
+            return f" (at line {frame.lineno}: {frame.line.strip()})" if frame.line else ""
+    return ""
+
+
+def _record(result):
+    path = os.environ.get(REPORT_VARIABLE)
+    if path:
+        with open(path, "a", encoding="utf-8") as report:
+            report.write(json.dumps(dataclasses.asdict(result)) + "\n")

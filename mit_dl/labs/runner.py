@@ -1,0 +1,137 @@
+"""Run a lab notebook and collect every checker's result (``mit-dl labs check NOTEBOOK.ipynb``).
+
+The notebook runs top to bottom in a fresh Jupyter kernel (nbclient) in
+quick mode, continuing after errors so that every checker gets its chance.
+Checkers append their results to a report file the kernel finds in
+``$MIT_DL_LABS_REPORT``; a checker the notebook calls but that never
+reported is "not run", with the error of the cell that stopped it.
+"""
+
+import dataclasses
+import json
+import os
+import pathlib
+import re
+import tempfile
+import time
+
+from mit_dl.labs.grading import NOT_IMPLEMENTED, QUICK_VARIABLE, REPORT_VARIABLE, CheckResult
+
+CHECK_CALL = re.compile(r"\blab\d\.(check_\w+)\s*\(")
+
+
+class NotebookError(ValueError):
+    """The file is not a notebook that can be run."""
+
+
+@dataclasses.dataclass
+class CellError:
+    cell: int  # 1-based position among all cells
+    name: str
+    value: str
+
+    def __str__(self):
+        return f"cell {self.cell} raised {self.name}: {self.value}"
+
+
+@dataclasses.dataclass
+class NotebookReport:
+    path: str
+    results: list  # CheckResult per expected check, in notebook order ("not run" ones failed)
+    errors: list  # CellError of every cell that raised
+    seconds: float
+    notebook: object = None  # the executed nbformat notebook
+
+    @property
+    def passed(self):
+        return bool(self.results) and all(r.passed for r in self.results) and not self.errors
+
+    def summary(self):
+        passed = sum(r.passed for r in self.results)
+        lines = [f"{self.path}: {passed}/{len(self.results)} checks passed, {len(self.errors)} cell errors "
+                 f"({self.seconds:.0f} s)"]
+        lines += [f"  {r}" for r in self.results]
+        lines += [f"  error: {e}" for e in self.errors]
+        return "\n".join(lines)
+
+
+def read_notebook(path):
+    import nbformat
+
+    path = pathlib.Path(path)
+    if not path.is_file():
+        raise NotebookError(f"{path} does not exist; give the path of a .ipynb notebook.")
+    try:
+        return nbformat.read(path, as_version=4)
+    except Exception as error:  # nbformat raises several unrelated types for unreadable files
+        raise NotebookError(f"{path} is not a readable Jupyter notebook ({error}); give a .ipynb file.") from None
+
+
+def expected_checks(notebook):
+    """Checker names the notebook's code calls, in order, each once."""
+    names = []
+    for cell in notebook.cells:
+        if cell.cell_type == "code":
+            names += [n for n in CHECK_CALL.findall(cell.source) if n not in names]
+    return names
+
+
+def cell_errors(notebook):
+    errors = []
+    for index, cell in enumerate(notebook.cells, start=1):
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "error":
+                errors.append(CellError(index, output["ename"], _message(output["evalue"])))
+    return errors
+
+
+def run_notebook(path, quick=True, workdir=None, timeout=1800):
+    """Execute the notebook at ``path``; returns a `NotebookReport`.
+
+    ``workdir``: where the notebook runs (its outputs go there); default a
+    temporary folder removed afterwards. ``timeout``: seconds per cell.
+    """
+    from nbclient import NotebookClient
+
+    notebook = read_notebook(path)
+    start = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="mit_dl_labs_") as scratch:
+        report_file = pathlib.Path(scratch) / "checks.jsonl"
+        report_file.touch()
+        cwd = pathlib.Path(workdir) if workdir else pathlib.Path(scratch) / "run"
+        cwd.mkdir(parents=True, exist_ok=True)
+        saved = {k: os.environ.get(k) for k in (REPORT_VARIABLE, QUICK_VARIABLE)}
+        os.environ[REPORT_VARIABLE] = str(report_file)  # the kernel inherits this process's environment
+        os.environ[QUICK_VARIABLE] = "1" if quick else "0"
+        try:
+            client = NotebookClient(notebook, timeout=timeout, kernel_name="python3", allow_errors=True,
+                                    resources={"metadata": {"path": str(cwd)}})
+            client.execute()
+        finally:
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+        reported = {}
+        for line in report_file.read_text().splitlines():
+            entry = json.loads(line)
+            reported[entry["check"]] = CheckResult(**entry)  # the last call of a checker counts
+    errors = cell_errors(notebook)
+    results = [reported[name] if name in reported else _not_run(name, notebook, errors)
+               for name in expected_checks(notebook)]
+    return NotebookReport(str(path), results, errors, time.monotonic() - start, notebook)
+
+
+def _not_run(name, notebook, errors):
+    """A failed result for a checker that never reported, naming the error of the cell that calls it."""
+    calling = next((i for i, c in enumerate(notebook.cells, start=1)
+                    if c.cell_type == "code" and name in CHECK_CALL.findall(c.source)), None)
+    cause = next((e for e in errors if e.cell == calling), None)
+    return CheckResult(name, False, f"not run: {cause}" if cause else "not run")
+
+
+def _message(text):
+    """The useful line of an error value: the exercise's "Not implemented yet" line if any, else the first."""
+    lines = re.sub(r"\x1b\[[0-9;]*m", "", text or "").strip().splitlines()  # IPython colours error values
+    return next((line for line in lines if NOT_IMPLEMENTED in line), lines[0] if lines else "")

@@ -1,0 +1,138 @@
+"""The learner notebooks: built from their sources, solutions run clean in quick mode, exercises fail clearly."""
+
+import ast
+import pathlib
+import re
+
+import nbformat
+import pytest
+
+from mit_dl.labs import notebooks, runner
+from support import run_mit_dl, shared_data
+
+LABS = pathlib.Path(__file__).resolve().parents[2] / "labs"
+SOURCES = notebooks.sources(LABS)
+IDS = [f"{s.parent.name}/{s.stem}" for s in SOURCES]
+# Tests run every solution notebook in quick mode; learners get the same with `mit-dl labs check`.
+NOTEBOOK_TIMEOUT = 900
+
+
+def test_both_labs_have_both_parts():
+    assert IDS == ["lab1/part1_intro", "lab1/part2_music", "lab2/part1_images", "lab2/part2_debiasing"]
+
+
+@pytest.mark.parametrize("source", SOURCES, ids=IDS)
+def test_notebooks_are_up_to_date_with_their_source(source):
+    for kind in notebooks.KINDS:
+        path = notebooks.notebook_path(source, kind)
+        assert path.read_text() == notebooks.render(notebooks.build(source, kind)), (
+            f"{path.name} is stale: run python -m mit_dl.labs.notebooks labs")
+
+
+@pytest.mark.parametrize("source", SOURCES, ids=IDS)
+def test_exercises_have_a_clear_todo_for_every_solution(source):
+    todos = len(re.findall(r"# TODO: .+\n\s*### BEGIN SOLUTION", source.read_text()))
+    assert todos >= 3
+    exercise = nbformat.read(notebooks.notebook_path(source, "exercise"), as_version=4)
+    solution = nbformat.read(notebooks.notebook_path(source, "solution"), as_version=4)
+    for notebook in (exercise, solution):
+        nbformat.validate(notebook)
+        code = "\n".join(c.source for c in notebook.cells if c.cell_type == "code")
+        ast.parse(code)  # every cell is valid Python
+        # Runs anywhere: no shell escapes, no Colab imports, no GPU requirement.
+        assert not re.search(r"^\s*!|google\.colab|assert .*GPU|%tensorflow_version", code, re.MULTILINE)
+        assert len(runner.expected_checks(notebook)) >= 3
+    exercise_code = "\n".join(c.source for c in exercise.cells)
+    assert len(re.findall(r"raise NotImplementedError\(['\"]Not implemented yet: ", exercise_code)) == todos
+    assert "### BEGIN SOLUTION" not in exercise_code
+    assert "NotImplementedError" not in "\n".join(c.source for c in solution.cells if c.cell_type == "code")
+
+
+def test_render_code_turns_solutions_into_todos():
+    code = "def f(x):\n    # TODO: double x\n    ### BEGIN SOLUTION\n    y = 2 * x\n    ### END SOLUTION\n    return y"
+    assert notebooks.render_code(code, "solution") == "def f(x):\n    # double x\n    y = 2 * x\n    return y"
+    exercise = notebooks.render_code(code, "exercise")
+    assert "y = 2 * x" not in exercise
+    namespace = {}
+    exec(exercise, namespace)
+    with pytest.raises(NotImplementedError, match="Not implemented yet: double x. Replace this line"):
+        namespace["f"](1)
+    with pytest.raises(notebooks.SourceError, match="no '### END SOLUTION'"):
+        notebooks.render_code("# TODO: a\n### BEGIN SOLUTION\nx = 1", "exercise")
+    with pytest.raises(notebooks.SourceError, match="must follow"):
+        notebooks.render_code("### BEGIN SOLUTION\nx = 1\n### END SOLUTION", "exercise")
+
+
+def data_environment(monkeypatch, source):
+    if source.stem == "part1_images":  # MNIST from the shared data folder (the kernel inherits the variable)
+        monkeypatch.setenv("MIT_DL_DATA", str(shared_data("mnist").parent))
+
+
+@pytest.mark.parametrize("source", SOURCES, ids=IDS)
+def test_solution_notebook_runs_top_to_bottom_and_passes_every_check(source, tmp_path, monkeypatch):
+    data_environment(monkeypatch, source)
+    report = runner.run_notebook(notebooks.notebook_path(source, "solution"), quick=True, workdir=tmp_path,
+                                 timeout=NOTEBOOK_TIMEOUT)
+    assert report.errors == [], report.summary()
+    assert len(report.results) >= 3 and all(r.passed for r in report.results), report.summary()
+    assert report.passed
+
+
+def names_defined(cell_source):
+    """Names a cell binds at top level (assignments, defs, classes, imports, loop targets)."""
+    names = set()
+    for node in ast.walk(ast.parse(cell_source)):
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names.add(node.id)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            names.update((a.asname or a.name).split(".")[0] for a in node.names)
+    return names
+
+
+@pytest.mark.parametrize("source", SOURCES, ids=IDS)
+def test_exercise_notebook_reports_todos_as_not_implemented(source, tmp_path, monkeypatch):
+    data_environment(monkeypatch, source)
+    report = runner.run_notebook(notebooks.notebook_path(source, "exercise"), quick=True, workdir=tmp_path,
+                                 timeout=NOTEBOOK_TIMEOUT)
+    assert not report.passed
+    for result in report.results:
+        assert not result.passed and "is not implemented yet" in result.message, result
+    # Every error is an exercise's own "Not implemented yet", or a later cell missing a name that a cell
+    # which stopped at a TODO would have defined: never a cryptic error from inside the libraries.
+    cells = report.notebook.cells
+    missing = set()
+    for error in report.errors:
+        if error.name == "NotImplementedError":
+            assert error.value.startswith("Not implemented yet: "), error
+        else:
+            assert error.name == "NameError", error
+            name = re.search(r"name '(\w+)' is not defined", error.value).group(1)
+            assert name in missing, f"{error}: not downstream of a TODO"
+        missing |= names_defined(cells[error.cell - 1].source)
+    assert any(e.name == "NotImplementedError" for e in report.errors)
+
+
+def test_labs_check_command_reports_each_exercise(tmp_path):
+    exercise = nbformat.read(LABS / "lab1" / "part1_intro_exercise.ipynb", as_version=4)
+    for cell in exercise.cells:  # a learner who solved one exercise
+        if "def func(a, b):" in cell.source:
+            cell.source = re.sub(r"raise NotImplementedError\(.*\)", "e = (a + b) * (b - 1)", cell.source)
+    learner = tmp_path / "my_lab1.ipynb"
+    nbformat.write(exercise, learner)
+    result = run_mit_dl("labs", "check", str(learner), "--save-executed", str(tmp_path / "executed.ipynb"),
+                        timeout=NOTEBOOK_TIMEOUT)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "1/7 checks passed" in result.stdout
+    assert "[PASSED] check_computation_graph" in result.stdout
+    assert re.search(r"\[NOT YET\] check_dense_layer: OurDenseLayer\(3\)\.build\(.*\) is not implemented yet "
+                     r"\(create self\.W", result.stdout), result.stdout
+    assert (tmp_path / "executed.ipynb").exists()
+
+
+def test_labs_check_command_rejects_a_missing_notebook(tmp_path):
+    result = run_mit_dl("labs", "check", str(tmp_path / "nothing.ipynb"))
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"mit-dl: error: {tmp_path / 'nothing.ipynb'} does not exist; give the path of a .ipynb notebook."]
