@@ -92,7 +92,8 @@ def call_learner(description, function, *args, on_error_hint="", **kwargs):
     try:
         return function(*args, **kwargs)
     except NotImplementedError as missing:
-        raise NotImplementedYet(f"{description} is not implemented yet ({todo_hint(missing)}).") from None
+        hint = todo_hint(missing) or _error_message(missing)
+        raise NotImplementedYet(f"{description} is not implemented yet ({hint}).") from None
     except Mistake:
         raise
     except Exception as error:  # the learner's bug, reported instead of raised
@@ -142,11 +143,11 @@ def _short(array):
 
 
 def todo_hint(error):
-    """The TODO's hint from an exercise's ``NotImplementedError`` (Keras may wrap it in more lines)."""
-    lines = str(error).strip().splitlines()
-    line = next((l for l in lines if NOT_IMPLEMENTED in l), lines[0] if lines else "")
-    line = line.split(f"{NOT_IMPLEMENTED}: ", 1)[-1]
-    return line.replace(" Replace this line with your code.", "").strip().rstrip(".")
+    """The TODO's hint in an exercise's ``NotImplementedError`` (Keras or tf.function may wrap it), else ``None``."""
+    found = re.search(NOT_IMPLEMENTED + r": ([^'\"\n]*)", str(error))
+    if found is None:
+        return None
+    return found.group(1).replace(" Replace this line with your code.", "").strip().rstrip(".")
 
 
 def _error_message(error, limit=300):

@@ -15,7 +15,7 @@ import re
 import tempfile
 import time
 
-from mit_dl.labs.grading import NOT_IMPLEMENTED, QUICK_VARIABLE, REPORT_VARIABLE, CheckResult
+from mit_dl.labs.grading import NOT_IMPLEMENTED, QUICK_VARIABLE, REPORT_VARIABLE, CheckResult, todo_hint
 
 CHECK_CALL = re.compile(r"\blab\d\.(check_\w+)\s*\(")
 
@@ -132,6 +132,9 @@ def _not_run(name, notebook, errors):
 
 
 def _message(text):
-    """The useful line of an error value: the exercise's "Not implemented yet" line if any, else the first."""
+    """The useful line of an error value: an exercise's "Not implemented yet: <hint>" if any, else the first line."""
+    hint = todo_hint(text)
+    if hint is not None:
+        return f"{NOT_IMPLEMENTED}: {hint}."
     lines = re.sub(r"\x1b\[[0-9;]*m", "", text or "").strip().splitlines()  # IPython colours error values
-    return next((line for line in lines if NOT_IMPLEMENTED in line), lines[0] if lines else "")
+    return lines[0] if lines else ""
