@@ -64,7 +64,7 @@ display(Audio(str(OUT / "real_tune.wav")))
 text = music_data.join_tunes(train_tunes)
 vocab = music_data.Vocabulary.from_text(text)
 char2idx = {c: i for i, c in enumerate(vocab.characters)}
-idx2char = np.array(vocab.characters)
+idx2char = vocab.characters
 print(f"{len(text):,} characters, {len(vocab)} distinct")
 
 
@@ -235,10 +235,10 @@ print(texts[0][:400])
 candidates = [(songs.extract_songs(t) or [None])[0] for t in texts]
 summary = music_workflow.judge_songs(candidates, attempts, out_dir=OUT)
 print(f"{summary['valid']}/{attempts} generated songs are valid")
-played = [OUT / f"song_{e['sample']:02d}.wav" for e in summary["songs"] if e["valid"]]
-if played:
-    print((OUT / f"song_{summary['songs'][0]['sample']:02d}.abc").read_text() if summary["songs"][0]["valid"] else "")
-    display(Audio(str(played[0])))
+valid = [e["sample"] for e in summary["songs"] if e["valid"]]
+if valid:
+    print((OUT / f"song_{valid[0]:02d}.abc").read_text())
+    display(Audio(str(OUT / f"song_{valid[0]:02d}.wav")))
 else:
     print("No valid song yet: the quick model is small and short-trained. Set QUICK = False (or train longer) "
           "for tunes; `mit-dl music train --preset lab` does it from the command line.")
