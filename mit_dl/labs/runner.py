@@ -12,6 +12,7 @@ import json
 import os
 import pathlib
 import re
+import subprocess
 import tempfile
 import time
 
@@ -106,7 +107,9 @@ def run_notebook(path, quick=True, workdir=None, timeout=1800):
         try:
             client = NotebookClient(notebook, timeout=timeout, kernel_name="python3", allow_errors=True,
                                     resources={"metadata": {"path": str(cwd)}})
-            client.execute()
+            # The kernel's own stderr carries only TensorFlow's C++ start-up chatter; cell errors and
+            # warnings reach the notebook's outputs.
+            client.execute(stderr=subprocess.DEVNULL)
         finally:
             for key, value in saved.items():
                 if value is None:

@@ -129,6 +129,7 @@ def test_labs_check_command_reports_each_exercise(tmp_path):
     assert re.search(r"\[NOT YET\] check_dense_layer: OurDenseLayer\(3\)\.build\(.*\) is not implemented yet "
                      r"\(create self\.W", result.stdout), result.stdout
     assert (tmp_path / "executed.ipynb").exists()
+    assert "absl" not in result.stderr and "Kernel is running" not in result.stderr  # no start-up chatter
 
 
 def test_labs_check_command_rejects_a_missing_notebook(tmp_path):
