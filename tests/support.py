@@ -92,3 +92,16 @@ def run_mit_dl(*args, timeout=600, env=None):
         pytest.fail("the `mit-dl` console script is not installed; run pip install -e .")
     return subprocess.run([exe, *args], capture_output=True, text=True, timeout=timeout,
                           env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **(env or {})})
+
+
+def failed(result, *fragments):
+    """Assert a lab checker's `CheckResult` failed and its message contains every fragment; return it."""
+    assert not result.passed, result
+    for fragment in fragments:
+        assert fragment in result.message, result.message
+    return result
+
+
+def todo(*args, **kwargs):
+    """An exercise the learner has not written yet, as the exercise notebooks ship it."""
+    raise NotImplementedError("Not implemented yet: write it. Replace this line with your code.")

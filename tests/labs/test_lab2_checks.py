@@ -7,17 +7,7 @@ import tensorflow as tf
 
 from mit_dl.debias import course_sampling_probabilities
 from mit_dl.labs import lab2
-
-
-def failed(result, *fragments):
-    assert not result.passed, result
-    for fragment in fragments:
-        assert fragment in result.message, result.message
-    return result
-
-
-def todo(*args, **kwargs):
-    raise NotImplementedError("Not implemented yet: write it. Replace this line with your code.")
+from support import failed, todo
 
 
 def fc_model(flatten=True, hidden_activation="relu", output_activation=None, hidden=128):
