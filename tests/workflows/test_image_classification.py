@@ -106,5 +106,60 @@ def test_cli_errors_are_one_line(tmp_path):
     assert len(lines) == 1 and lines[0].startswith("mit-dl: error: mnist (train) not found locally"), missing.stderr
     bad = run_mit_dl("images", "train", "--epochs", "0")
     assert bad.returncode == 2 and bad.stderr.strip() == "mit-dl: error: --epochs must be a positive number, received 0."
+    bad = run_mit_dl("images", "train", "--validation", "-5")
+    assert bad.returncode == 2
+    assert bad.stderr.strip() == "mit-dl: error: --validation must be a positive number of images, received -5."
     no_model = run_mit_dl("images", "evaluate", "--model", str(tmp_path))
     assert no_model.returncode == 2 and "is not a SavedModel export" in no_model.stderr
+
+
+def _tiny_train_split(folder, n=40):
+    """A training split of ``n`` IDX images whose first pixel is their index (no test split)."""
+    from support import write_idx
+
+    x = np.zeros((n, 28, 28), np.uint8)
+    x[:, 0, 0] = np.arange(n)
+    folder.mkdir(parents=True, exist_ok=True)
+    write_idx(folder / "train-images-idx3-ubyte.gz", x)
+    write_idx(folder / "train-labels-idx1-ubyte.gz", np.arange(n) % 10)
+    return folder
+
+
+def test_validation_split_holds_training_images_out_without_reading_the_test_set(tmp_path, monkeypatch):
+    from mit_dl.workflows import images
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("MIT_DL_OFFLINE", "1")
+    folder = _tiny_train_split(tmp_path / "data")  # no test files: reading them would fail
+    (train_x, _), (val_x, val_y), source = images.load_split("mnist", folder, validation=10, seed=3)
+    assert len(train_x) == 30 and len(val_x) == 10 and "validation split 30/10" in source
+    assert set(train_x[:, 0, 0]).isdisjoint(val_x[:, 0, 0])
+    assert sorted(np.concatenate([train_x, val_x])[:, 0, 0]) == list(range(40))
+    np.testing.assert_array_equal(val_y, val_x[:, 0, 0] % 10)
+    with pytest.raises(ValueError, match="--validation must be between 1 and 39, received 40"):
+        images.load_split("mnist", folder, validation=40)
+    with pytest.raises(ValueError, match="cannot be combined"):
+        images.load_split("mnist", folder, holdout_from_test=5, validation=5)
+
+    metrics = images.train("mnist", "dense", epochs=1, batch_size=8, data_dir=folder, out_dir=tmp_path / "run",
+                           validation=10, recipe="cosine", export=False, log=lambda _: None)
+    assert metrics["evaluated_on"] == "validation" and metrics["test"]["examples"] == 10
+    assert metrics["recipe"] == "cosine" and metrics["recipe_settings"]["schedule"] == "cosine"
+
+
+@pytest.mark.parametrize("model_name", ["dense", "cnn"])
+def test_cosine_recipe_decays_the_course_optimiser_from_its_peak_to_zero(model_name):
+    from mit_dl.workflows.images import RECIPES, _model_and_optimizer
+
+    _, course = _model_and_optimizer(model_name, "course")
+    _, cosine = _model_and_optimizer(model_name, "cosine", total_steps=500)
+    assert type(cosine) is type(course)
+    peak = RECIPES["cosine"][model_name]["learning_rate"]
+    assert peak > float(course.learning_rate)
+    rates = []
+    for step in (0, 250, 500):
+        cosine.iterations.assign(step)
+        rates.append(float(cosine.learning_rate))
+    np.testing.assert_allclose(rates, [peak, peak / 2, 0.0], atol=1e-9)
+    with pytest.raises(ValueError, match="unknown recipe 'fast'; choose one of"):
+        _model_and_optimizer(model_name, "fast")
