@@ -46,7 +46,7 @@ def _cmd_images_train(args):
         raise UsageError(f"--validation must be a positive number of images, received {args.validation}.")
     images.train(args.dataset, args.model, epochs=args.epochs, batch_size=args.batch_size, data_dir=args.data,
                  out_dir=out, seed=args.seed, holdout_from_test=args.split_test, validation=args.validation,
-                 recipe=args.recipe)
+                 recipe=args.recipe, learning_rate=args.learning_rate)
     print(f"run directory: {out.resolve()}")
 
 
@@ -166,6 +166,8 @@ def build_parser():
     train.add_argument("--recipe", choices=["course", "cosine"], default="course",
                        help="course: the lab's constant learning rates (default); cosine: higher peak rate "
                             "decayed to zero over the run (README: +1.5 points on Fashion-MNIST)")
+    train.add_argument("--learning-rate", type=float, metavar="RATE",
+                       help="replace the recipe's (peak) learning rate, e.g. to compare rates with --validation")
     train.add_argument("--epochs", type=int, default=5, help="default 5, the course's recipe")
     train.add_argument("--batch-size", type=int, default=64)
     train.add_argument("--data", help="folder with the IDX files (default: $MIT_DL_DATA, caches, download)")
