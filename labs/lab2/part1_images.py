@@ -186,3 +186,7 @@ print(f"dense network {100 * fc_report['accuracy']:.2f}% vs CNN {100 * cnn_repor
 # %% [markdown]
 # Going further: `mit-dl images train --dataset fashion_mnist --model cnn` trains with checkpoints,
 # writes these plots and exports a SavedModel that takes raw uint8 images.
+# Fashion-MNIST is harder than digits: the course's recipe reaches about 89.7% there in 5 epochs.
+# `--recipe cosine` keeps the model, optimiser, batch size and epochs but starts from a higher
+# learning rate and lowers it to zero along a cosine, which gives about 91.1% (README); choose such
+# settings on held-out training images (`--validation 5000`), never on the test set.
