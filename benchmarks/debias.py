@@ -135,7 +135,8 @@ def main():
     write_results("debias", {
         "what": "seconds per resampling recompute (median of alternating repeats) and per training step",
         "faces": args.faces, "latent_dim": args.latent, "batch": args.batch, "repeats": args.repeats,
-        "recompute_seconds": medians, "speedup": speedup, "part_seconds": parts, "max_relative_probability_difference": agreement,
+        "recompute_seconds": medians, "speedup": speedup, "part_seconds": parts,
+        "max_relative_probability_difference": agreement,
         "step_seconds": steps, "dbvae_step_vs_cnn_step": step_ratio,
     })
 

@@ -41,9 +41,9 @@ def _cmd_images_train(args):
 
     if args.epochs <= 0:
         raise UsageError(f"--epochs must be a positive number, received {args.epochs}.")
-    out = pathlib.Path(args.out) if args.out else _default_run_dir(f"images-{args.dataset}-{args.model}")
     if args.validation is not None and args.validation <= 0:
         raise UsageError(f"--validation must be a positive number of images, received {args.validation}.")
+    out = pathlib.Path(args.out) if args.out else _default_run_dir(f"images-{args.dataset}-{args.model}")
     images.train(args.dataset, args.model, epochs=args.epochs, batch_size=args.batch_size, data_dir=args.data,
                  out_dir=out, seed=args.seed, holdout_from_test=args.split_test, validation=args.validation,
                  recipe=args.recipe, learning_rate=args.learning_rate)

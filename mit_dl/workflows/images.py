@@ -36,16 +36,17 @@ def recipe_settings(model_name, recipe="course", learning_rate=None):
     return settings
 
 
-def _model_and_optimizer(model_name, recipe="course", total_steps=None, learning_rate=None):
-    """The classifier and its optimiser under ``recipe``; a cosine schedule needs ``total_steps``."""
+def _model_and_optimizer(model_name, settings, total_steps=None):
+    """The classifier and its optimiser from `recipe_settings`; a cosine schedule needs ``total_steps``."""
     import keras
 
     from mit_dl.models import classifiers
 
-    settings = recipe_settings(model_name, recipe, learning_rate)
     learning_rate = settings["learning_rate"]
     if settings["schedule"] == "cosine":
-        learning_rate = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=total_steps or 1)
+        if not total_steps:
+            raise ValueError("a cosine schedule needs the run's total number of steps.")
+        learning_rate = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=total_steps)
     optimizer = getattr(keras.optimizers, settings["optimizer"])(learning_rate)
     return getattr(classifiers, BUILDERS[model_name])(), optimizer
 
@@ -88,8 +89,9 @@ def train(dataset="fashion_mnist", model_name="cnn", epochs=5, batch_size=64, da
           log=print):
     """Train one classifier; write checkpoints, plots, metrics.json and the SavedModel to ``out_dir``.
 
-    ``learning_rate`` replaces the recipe's (peak) rate. With ``validation=k`` the reported "test" figures are those of the ``k``
-    held-out training images (see `load_split`).
+    ``learning_rate`` replaces the recipe's (peak) rate. With ``validation=k``
+    the reported "test" figures are those of the ``k`` held-out training
+    images (see `load_split`).
     """
     settings = recipe_settings(model_name, recipe, learning_rate)
     # Data first: a missing dataset is reported before TensorFlow is even imported.
@@ -104,7 +106,7 @@ def train(dataset="fashion_mnist", model_name="cnn", epochs=5, batch_size=64, da
     log(f"data: {dataset} from {source}: {len(train_x)} train / {len(test_x)} {evaluated_on} images")
     keras.utils.set_random_seed(seed)
     steps_per_epoch = -(-len(train_x) // batch_size)
-    model, optimizer = _model_and_optimizer(model_name, recipe, epochs * steps_per_epoch, learning_rate)
+    model, optimizer = _model_and_optimizer(model_name, settings, total_steps=epochs * steps_per_epoch)
     trainer = Trainer(
         model, optimizer, loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         metrics=["accuracy"], checkpoint_dir=out / "checkpoints", log_dir=out / "logs",
@@ -128,7 +130,8 @@ def train(dataset="fashion_mnist", model_name="cnn", epochs=5, batch_size=64, da
     if export:
         export_savedmodel(model, out / "saved_model",
                           endpoints={"classify": image_classifier_endpoint(model, 28, 28, 1)},
-                          metadata={"dataset": dataset, "class_names": names, f"{evaluated_on}_accuracy": report["accuracy"],
+                          metadata={"dataset": dataset, "class_names": names,
+                                    f"{evaluated_on}_accuracy": report["accuracy"],
                                     "recipe": recipe, "recipe_settings": settings,
                                     "epochs": epochs, "seed": seed, "holdout_from_test": holdout_from_test,
                                     "validation": validation, "data_source": source})

@@ -51,10 +51,10 @@ def test_exported_classify_matches_the_model_in_a_fresh_process(trained_run):
     import tensorflow as tf
 
     from mit_dl.training import Trainer
-    from mit_dl.workflows.images import _model_and_optimizer, predict_probabilities
+    from mit_dl.workflows.images import _model_and_optimizer, predict_probabilities, recipe_settings
 
     # Rebuild the trained model from its checkpoint to get in-process outputs.
-    model, optimizer = _model_and_optimizer("cnn", CI_RECIPE, total_steps=1)
+    model, optimizer = _model_and_optimizer("cnn", recipe_settings("cnn", CI_RECIPE), total_steps=1)
     Trainer(model, optimizer, loss="sparse_categorical_crossentropy", checkpoint_dir=out / "checkpoints").restore()
     x, _, _ = image_data.load_arrays("fashion_mnist", "test", data_dir=data_dir, download=False)
     expected = predict_probabilities(model, x[:64])
@@ -114,7 +114,8 @@ def test_cli_errors_are_one_line(tmp_path):
     assert bad.returncode == 2
     assert bad.stderr.strip() == "mit-dl: error: --validation must be a positive number of images, received -5."
     bad = run_mit_dl("images", "train", "--learning-rate", "0")
-    assert bad.returncode == 2 and bad.stderr.strip() == "mit-dl: error: --learning-rate must be a positive number, received 0.0."
+    assert bad.returncode == 2
+    assert bad.stderr.strip() == "mit-dl: error: --learning-rate must be a positive number, received 0.0."
     no_model = run_mit_dl("images", "evaluate", "--model", str(tmp_path))
     assert no_model.returncode == 2 and "is not a SavedModel export" in no_model.stderr
 
@@ -156,10 +157,10 @@ def test_validation_split_holds_training_images_out_without_reading_the_test_set
 
 @pytest.mark.parametrize("model_name", ["dense", "cnn"])
 def test_cosine_recipe_decays_the_course_optimiser_from_its_peak_to_zero(model_name):
-    from mit_dl.workflows.images import RECIPES, _model_and_optimizer
+    from mit_dl.workflows.images import RECIPES, _model_and_optimizer, recipe_settings
 
-    _, course = _model_and_optimizer(model_name, "course")
-    _, cosine = _model_and_optimizer(model_name, "cosine", total_steps=500)
+    _, course = _model_and_optimizer(model_name, recipe_settings(model_name, "course"))
+    _, cosine = _model_and_optimizer(model_name, recipe_settings(model_name, "cosine"), total_steps=500)
     assert type(cosine) is type(course)
     peak = RECIPES["cosine"][model_name]["learning_rate"]
     assert peak > float(course.learning_rate)
@@ -169,6 +170,8 @@ def test_cosine_recipe_decays_the_course_optimiser_from_its_peak_to_zero(model_n
         rates.append(float(cosine.learning_rate))
     np.testing.assert_allclose(rates, [peak, peak / 2, 0.0], atol=1e-9)
     with pytest.raises(ValueError, match="unknown recipe 'fast'; choose one of"):
-        _model_and_optimizer(model_name, "fast")
-    _, custom = _model_and_optimizer(model_name, "cosine", total_steps=500, learning_rate=0.25)
+        recipe_settings(model_name, "fast")
+    with pytest.raises(ValueError, match="needs the run's total number of steps"):
+        _model_and_optimizer(model_name, recipe_settings(model_name, "cosine"))
+    _, custom = _model_and_optimizer(model_name, recipe_settings(model_name, "cosine", 0.25), total_steps=500)
     assert float(custom.learning_rate) == pytest.approx(0.25) and RECIPES["cosine"][model_name]["learning_rate"] == peak
