@@ -2,6 +2,9 @@
 
 The notebook runs top to bottom in a fresh Jupyter kernel (nbclient) in
 quick mode, continuing after errors so that every checker gets its chance.
+The kernel runs this interpreter (the one that has ``mit_dl``), whatever
+kernelspec named ``python3`` the machine has; a kernel that dies (a crash in
+native code, running out of memory) is reported as the error of its cell.
 Checkers append their results to a report file the kernel finds in
 ``$MIT_DL_LABS_REPORT``; a checker the notebook calls but that never
 reported is "not run", with the error of the cell that stopped it.
@@ -13,6 +16,7 @@ import os
 import pathlib
 import re
 import subprocess
+import sys
 import tempfile
 import time
 
@@ -93,9 +97,11 @@ def run_notebook(path, quick=True, workdir=None, timeout=1800):
     temporary folder removed afterwards. ``timeout``: seconds per cell.
     """
     from nbclient import NotebookClient
+    from nbclient.exceptions import DeadKernelError
 
     notebook = read_notebook(path)
     start = time.monotonic()
+    died = None
     with tempfile.TemporaryDirectory(prefix="mit_dl_labs_") as scratch:
         report_file = pathlib.Path(scratch) / "checks.jsonl"
         report_file.touch()
@@ -105,11 +111,14 @@ def run_notebook(path, quick=True, workdir=None, timeout=1800):
         os.environ[REPORT_VARIABLE] = str(report_file)  # the kernel inherits this process's environment
         os.environ[QUICK_VARIABLE] = "1" if quick else "0"
         try:
-            client = NotebookClient(notebook, timeout=timeout, kernel_name="python3", allow_errors=True,
-                                    resources={"metadata": {"path": str(cwd)}})
-            # The kernel's own stderr carries only TensorFlow's C++ start-up chatter; cell errors and
-            # warnings reach the notebook's outputs.
-            client.execute(stderr=subprocess.DEVNULL)
+            client = NotebookClient(notebook, km=_this_interpreter_kernel(scratch), timeout=timeout,
+                                    allow_errors=True, resources={"metadata": {"path": str(cwd)}})
+            # The kernel process's own stderr carries only start-up chatter (TensorFlow's C++ lines,
+            # Jupyter's transport warning); cell errors and warnings reach the notebook's outputs.
+            # cleanup_kc: shut the kernel down afterwards although the manager is ours, not nbclient's.
+            client.execute(cleanup_kc=True, stderr=subprocess.DEVNULL)
+        except DeadKernelError:
+            died = _last_started_cell(notebook)
         finally:
             for key, value in saved.items():
                 if value is None:
@@ -121,16 +130,45 @@ def run_notebook(path, quick=True, workdir=None, timeout=1800):
             entry = json.loads(line)
             reported[entry["check"]] = CheckResult(**entry)  # the last call of a checker counts
     errors = cell_errors(notebook)
+    if died is not None:
+        errors.append(CellError(died, "DeadKernelError", "the kernel died while running this cell (a crash in "
+                                "native code or running out of memory); the cells after it did not run"))
     results = [reported[name] if name in reported else _not_run(name, notebook, errors)
                for name in expected_checks(notebook)]
     return NotebookReport(str(path), results, errors, time.monotonic() - start, notebook)
 
 
+def _this_interpreter_kernel(folder):
+    """A kernel manager whose ``python3`` kernel is ``sys.executable`` (a spec written in ``folder``).
+
+    Jupyter's own ``python3`` kernelspec may belong to another environment
+    (a conda base, ``ipython kernel install --user`` from elsewhere), where
+    ``import mit_dl`` fails.
+    """
+    from jupyter_client.kernelspec import KernelSpecManager
+    from jupyter_client.manager import AsyncKernelManager
+
+    spec = pathlib.Path(folder) / "kernels" / "python3"  # named python3 so nbclient keeps IPython history in memory
+    spec.mkdir(parents=True)
+    (spec / "kernel.json").write_text(json.dumps({
+        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": f"Python {sys.version.split()[0]} (mit_dl)", "language": "python"}))
+    return AsyncKernelManager(kernel_name="python3", kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(spec.parent)]))
+
+
+def _last_started_cell(notebook):
+    """1-based position of the last code cell the kernel started (it has an execution count)."""
+    started = [i for i, c in enumerate(notebook.cells, start=1)
+               if c.cell_type == "code" and c.get("execution_count") is not None]
+    return started[-1] if started else 1
+
+
 def _not_run(name, notebook, errors):
-    """A failed result for a checker that never reported, naming the error of the cell that calls it."""
+    """A failed result for a checker that never reported, naming the error of the cell that calls it
+    (or the kernel's death, after which no cell ran)."""
     calling = next((i for i, c in enumerate(notebook.cells, start=1)
                     if c.cell_type == "code" and name in CHECK_CALL.findall(c.source)), None)
-    cause = next((e for e in errors if e.cell == calling), None)
+    cause = next((e for e in errors if e.cell == calling or e.name == "DeadKernelError"), None)
     return CheckResult(name, False, f"not run: {cause}" if cause else "not run")
 
 

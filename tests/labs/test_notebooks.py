@@ -1,8 +1,10 @@
 """The learner notebooks: built from their sources, solutions run clean in quick mode, exercises fail clearly."""
 
 import ast
+import json
 import pathlib
 import re
+import sys
 
 import nbformat
 import pytest
@@ -137,3 +139,36 @@ def test_labs_check_command_rejects_a_missing_notebook(tmp_path):
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
         f"mit-dl: error: {tmp_path / 'nothing.ipynb'} does not exist; give the path of a .ipynb notebook."]
+
+
+def _tiny_notebook(folder, *sources):
+    path = folder / "tiny.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in sources]), path)
+    return path
+
+
+def test_the_kernel_is_this_interpreter_even_when_jupyters_python3_is_another(tmp_path, monkeypatch):
+    # A `python3` kernelspec from another environment, found first on Jupyter's path, cannot start.
+    foreign = tmp_path / "jupyter" / "kernels" / "python3"
+    foreign.mkdir(parents=True)
+    (foreign / "kernel.json").write_text(json.dumps({
+        "argv": [sys.executable, "-c", "raise SystemExit('not the environment that has mit_dl')"],
+        "display_name": "foreign", "language": "python"}))
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
+    path = _tiny_notebook(tmp_path, "import sys, mit_dl\nprint(sys.executable)")
+    report = runner.run_notebook(path, workdir=tmp_path / "run", timeout=120)
+    assert report.errors == []
+    assert report.notebook.cells[0].outputs[0]["text"].strip() == sys.executable
+
+
+def test_a_dying_kernel_is_reported_as_the_error_of_its_cell(tmp_path):
+    path = _tiny_notebook(tmp_path, "print('first')", "import os\nos._exit(1)",
+                          "from mit_dl.labs import lab1\nlab1.check_tensors(None)")
+    report = runner.run_notebook(path, workdir=tmp_path / "run", timeout=120)
+    assert not report.passed
+    assert [(e.cell, e.name) for e in report.errors] == [(2, "DeadKernelError")]
+    assert "the kernel died while running this cell" in report.errors[0].value
+    assert [(r.check, r.passed) for r in report.results] == [("check_tensors", False)]
+    assert "not run: cell 2 raised DeadKernelError" in report.results[0].message
+    assert report.notebook.cells[0].outputs[0]["text"] == "first\n"
+    assert report.notebook.cells[2].get("execution_count") is None
