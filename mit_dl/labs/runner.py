@@ -102,6 +102,7 @@ def run_notebook(path, quick=True, workdir=None, timeout=1800):
     notebook = read_notebook(path)
     start = time.monotonic()
     died = None
+    sent = []  # 1-based positions of the cells sent to the kernel, in order
     with tempfile.TemporaryDirectory(prefix="mit_dl_labs_") as scratch:
         report_file = pathlib.Path(scratch) / "checks.jsonl"
         report_file.touch()
@@ -111,14 +112,17 @@ def run_notebook(path, quick=True, workdir=None, timeout=1800):
         os.environ[REPORT_VARIABLE] = str(report_file)  # the kernel inherits this process's environment
         os.environ[QUICK_VARIABLE] = "1" if quick else "0"
         try:
+            # on_cell_execute runs just before a cell is sent: the execution count arrives later on
+            # another channel and is lost when the kernel dies at once, so it cannot say which cell died.
             client = NotebookClient(notebook, km=_this_interpreter_kernel(scratch), timeout=timeout,
-                                    allow_errors=True, resources={"metadata": {"path": str(cwd)}})
+                                    allow_errors=True, resources={"metadata": {"path": str(cwd)}},
+                                    on_cell_execute=lambda cell, cell_index: sent.append(cell_index + 1))
             # The kernel process's own stderr carries only start-up chatter (TensorFlow's C++ lines,
             # Jupyter's transport warning); cell errors and warnings reach the notebook's outputs.
             # cleanup_kc: shut the kernel down afterwards although the manager is ours, not nbclient's.
             client.execute(cleanup_kc=True, stderr=subprocess.DEVNULL)
         except DeadKernelError:
-            died = _last_started_cell(notebook)
+            died = sent[-1] if sent else 1
         finally:
             for key, value in saved.items():
                 if value is None:
@@ -154,13 +158,6 @@ def _this_interpreter_kernel(folder):
         "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
         "display_name": f"Python {sys.version.split()[0]} (mit_dl)", "language": "python"}))
     return AsyncKernelManager(kernel_name="python3", kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(spec.parent)]))
-
-
-def _last_started_cell(notebook):
-    """1-based position of the last code cell the kernel started (it has an execution count)."""
-    started = [i for i, c in enumerate(notebook.cells, start=1)
-               if c.cell_type == "code" and c.get("execution_count") is not None]
-    return started[-1] if started else 1
 
 
 def _not_run(name, notebook, errors):
