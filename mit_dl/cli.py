@@ -69,7 +69,7 @@ def _cmd_music_train(args):
     if args.checkpoint_every <= 0:
         raise UsageError(f"--checkpoint-every must be a positive number, received {args.checkpoint_every}.")
     music.train(args.preset, data=args.data, steps=args.steps, out_dir=out, seed=args.seed,
-                checkpoint_every=args.checkpoint_every)
+                checkpoint_every=args.checkpoint_every, headers=args.headers)
 
 
 def _cmd_music_generate(args):
@@ -193,6 +193,9 @@ def build_parser():
     train.add_argument("--steps", type=int, help="training steps (default: the preset's)")
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--checkpoint-every", type=int, default=500, help="steps between checkpoints (default 500)")
+    train.add_argument("--headers", choices=["musical", "all"], default="musical",
+                       help="tune header lines to train on: 'musical' drops book/notes/transcriber lines (B: N: Z: "
+                            "and other bibliographic fields), 'all' keeps them (default musical)")
     train.add_argument("--out", help="run directory (default: runs/music-<preset>)")
     train.set_defaults(handler=_cmd_music_train)
     generate = music_actions.add_parser("generate", help="write songs as .abc, .mid and .wav and judge them")

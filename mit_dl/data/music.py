@@ -13,6 +13,11 @@ DEFAULT_CORPUS = "oneills1850"
 # A tune starts at a reference-number line "X:<n>" (ABC standard 2.1, 3.1.1).
 _TUNE_START = re.compile(r"^X:", re.MULTILINE)
 
+# Header fields that say where a tune comes from, not how it sounds (ABC 2.1, 3.1): area, book,
+# composer, discography, file URL, group, history, notes, origin, source, transcription.
+BIBLIOGRAPHIC_FIELDS = frozenset("ABCDFGHNOSZ")
+HEADER_CHOICES = ("musical", "all")
+
 
 class MusicDataError(ValueError):
     """A music source that cannot be used (missing, empty, not ABC)."""
@@ -65,11 +70,35 @@ def split_tunes(text):
     return tunes
 
 
-def load_tunes(source=None):
-    """All tunes of a source (see `abc_files`), in file order."""
+def without_bibliographic_fields(tune):
+    """A tune without the header lines of `BIBLIOGRAPHIC_FIELDS` (the music and playback fields stay).
+
+    O'Neill's tunes carry book (``B:``), transcriber (``Z:``) and notes
+    (``N:``) lines, a quarter of the text, which the course's
+    ``irish.abc`` mostly lacks; a character model spends capacity on them
+    and garbles neighbouring fields (an ``X:`` line that runs on into a
+    note). ``X:``, ``T:``, ``R:``, ``M:``, ``L:``, ``Q:``, ``K:`` and the
+    music are unchanged.
+    """
+    lines = tune.splitlines()
+    key = next((i for i, line in enumerate(lines) if line.startswith("K:")), len(lines))
+    header = [line for line in lines[:key] if not (line[1:2] == ":" and line[0] in BIBLIOGRAPHIC_FIELDS)]
+    return "\n".join(header + lines[key:])
+
+
+def load_tunes(source=None, headers="musical"):
+    """All tunes of a source (see `abc_files`), in file order.
+
+    ``headers``: ``"musical"`` drops the bibliographic header lines
+    (`without_bibliographic_fields`), ``"all"`` keeps every line.
+    """
+    if headers not in HEADER_CHOICES:
+        raise ValueError(f"headers must be one of {HEADER_CHOICES}, received {headers!r}.")
     tunes = []
     for path in abc_files(source):
         tunes += split_tunes(path.read_text(encoding="utf-8", errors="replace"))
+    if headers == "musical":
+        tunes = [without_bibliographic_fields(tune) for tune in tunes]
     if not tunes:
         raise MusicDataError(
             f"no ABC tunes (blocks starting 'X:' with a 'K:' line) found in {source}; "

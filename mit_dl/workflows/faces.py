@@ -21,6 +21,7 @@ import numpy as np
 from mit_dl import debias, evaluation, plots
 from mit_dl.data import face_sources
 from mit_dl.data import faces as face_data
+from mit_dl.workflows.run_directory import check_settings
 
 MODELS = ("cnn", "dbvae")
 # Synthetic image counts and schedules; "full" is the README's comparison.
@@ -204,6 +205,8 @@ def train(model_name="dbvae", data="synthetic", preset="quick", steps=None, seed
     schedule = dict(PRESETS[preset])
     steps = steps or schedule["steps"]
     out = pathlib.Path(out_dir)
+    check_settings(out, {"model": model_name, "data": str(data), "preset": preset, "seed": seed,
+                         "combine": combine if model_name == "dbvae" else None})
     log(f"data: {source}; {int(train_data.labels.sum())} faces + {int((1 - train_data.labels).sum())} non-faces "
         f"for training, {len(test_data)} test images")
     # Small real sets (lfw: 140 training images) need augmentation and a

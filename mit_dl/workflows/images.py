@@ -7,6 +7,7 @@ import numpy as np
 
 from mit_dl import evaluation, plots
 from mit_dl.data import images as image_data
+from mit_dl.workflows.run_directory import check_settings
 
 # "course": the lab's recipes, constant learning rates (dense: SGD 0.1, CNN:
 # Adam 1e-3). "cosine": the same optimisers, model, batch size and epochs, with
@@ -102,6 +103,10 @@ def train(dataset="fashion_mnist", model_name="cnn", epochs=5, batch_size=64, da
     from mit_dl.training import Trainer
 
     out = pathlib.Path(out_dir)
+    # The epochs stay out: a resume may add some (a cosine schedule then stretches over them).
+    check_settings(out, {"dataset": dataset, "model": model_name, "recipe": recipe, "learning_rate": learning_rate,
+                         "batch_size": batch_size, "seed": seed, "split_test": holdout_from_test,
+                         "validation": validation})
     evaluated_on = "validation" if validation else "test"
     log(f"data: {dataset} from {source}: {len(train_x)} train / {len(test_x)} {evaluated_on} images")
     keras.utils.set_random_seed(seed)

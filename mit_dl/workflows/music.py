@@ -8,6 +8,7 @@
                          metadata.json (vocabulary, preset, losses) and the
                          training / held-out tunes used to judge generated songs
     metrics.json         losses per character (nats and bits), speed, data summary
+    settings.json        preset, data, seed, headers, vocabulary (a resume must match them)
 
 ``generate`` loads such a SavedModel (it needs nothing else), samples songs
 and writes ``song_XX.abc`` / ``.mid`` / ``.wav`` and ``summary.json``.
@@ -20,6 +21,7 @@ import time
 
 from mit_dl.data import music as music_data
 from mit_dl.music import audio, novelty, songs
+from mit_dl.workflows.run_directory import check_settings
 
 TRAIN_TUNES_FILE = "training_tunes.abc"
 HELD_OUT_TUNES_FILE = "held_out_tunes.abc"
@@ -27,9 +29,12 @@ SEED_TEXT = "X:"
 EVAL_EVERY = 500  # steps between validation passes (one "epoch" of the Trainer)
 
 
-def prepare_data(data=None, validation_fraction=0.1, seed=0):
-    """Tunes split by tune, the vocabulary of the training text, and both texts as ids."""
-    tunes = music_data.load_tunes(data)
+def prepare_data(data=None, validation_fraction=0.1, seed=0, headers="musical"):
+    """Tunes split by tune, the vocabulary of the training text, and both texts as ids.
+
+    ``headers``: which header lines the tunes keep (`mit_dl.data.music.load_tunes`).
+    """
+    tunes = music_data.load_tunes(data, headers=headers)
     if len(tunes) < 2:
         raise music_data.MusicDataError(
             f"found only {len(tunes)} tune in {data}; training needs at least two (one is held out)."
@@ -44,7 +49,7 @@ def prepare_data(data=None, validation_fraction=0.1, seed=0):
 
 
 def train(preset="quick", data=None, steps=None, out_dir="runs/music-quick", seed=0, checkpoint_every=EVAL_EVERY,
-          log=print):
+          headers="musical", log=print):
     """Train a preset on ``data`` (default: O'Neill's tunes); returns the metrics dict.
 
     Validation loss is measured every ``EVAL_EVERY`` steps; checkpoints are
@@ -64,12 +69,15 @@ def train(preset="quick", data=None, steps=None, out_dir="runs/music-quick", see
     if steps <= 0:
         raise ValueError(f"steps must be a positive number, received {steps}.")
     out = pathlib.Path(out_dir)
-    prepared = prepare_data(data, seed=seed)
+    prepared = prepare_data(data, seed=seed, headers=headers)
     vocab, length, batch = prepared["vocab"], config["sequence_length"], config["batch_size"]
     log(f"data: {len(prepared['tunes'])} tunes, {len(prepared['train_tunes'])} train / "
         f"{len(prepared['val_tunes'])} held out, {len(prepared['train_ids'])} training characters, "
         f"vocabulary {len(vocab)}")
 
+    source = str(pathlib.Path(data).resolve()) if data else music_data.DEFAULT_CORPUS
+    check_settings(out, {"preset": preset, "data": source, "seed": seed, "headers": headers,
+                         "vocabulary": vocab.characters})
     keras.utils.set_random_seed(seed)
     train_data = music_data.next_character_dataset(prepared["train_ids"], length, batch, seed=seed)
     val_data = music_data.next_character_dataset(prepared["val_ids"], length, 64, shuffle=False, stride=length,
@@ -100,12 +108,12 @@ def train(preset="quick", data=None, steps=None, out_dir="runs/music-quick", see
         model, out / "generator", endpoints={"generate": endpoint}, extra_trackables=[table, sampler],
         metadata={"vocabulary": vocab.characters, "preset": preset, "config": config, "steps": steps,
                   "seed": seed, "seed_text": SEED_TEXT, "data": str(data) if data else music_data.DEFAULT_CORPUS,
-                  "loss_per_character": per_char},
+                  "headers": headers, "loss_per_character": per_char},
         extra_files={TRAIN_TUNES_FILE: music_data.join_tunes(prepared["train_tunes"]) + "\n",
                      HELD_OUT_TUNES_FILE: music_data.join_tunes(prepared["val_tunes"]) + "\n"},
     )
     metrics = {"preset": preset, "config": config, "steps": steps, "seed": seed,
-               "data": str(data) if data else music_data.DEFAULT_CORPUS,
+               "data": str(data) if data else music_data.DEFAULT_CORPUS, "headers": headers,
                "tunes": {"train": len(prepared["train_tunes"]), "held_out": len(prepared["val_tunes"])},
                "vocabulary_size": len(vocab), "loss_per_character": per_char, "history": history,
                "seconds_this_run": seconds}

@@ -33,6 +33,30 @@ def test_default_corpus_is_oneills_collection():
     assert all(t.startswith("X:") and "\nK:" in t for t in tunes)
 
 
+def test_musical_headers_drop_bibliographic_lines_only(tmp_path):
+    tune = ("X:7\nT:Real Thing, The\nR:hornpipe\nN:\"Collected by Ennis\"\nB:O'Neill's 1570\n"
+            "Z:Transcribed by M. Hogan\nM:2/4\nL:1/16\nK:D\nN:a body line is music, kept\nd>B A2 |")
+    assert music.without_bibliographic_fields(tune) == (
+        "X:7\nT:Real Thing, The\nR:hornpipe\nM:2/4\nL:1/16\nK:D\nN:a body line is music, kept\nd>B A2 |")
+    path = tmp_path / "one.abc"
+    path.write_text(tune)
+    assert music.load_tunes(path, headers="all") == [tune]
+    assert music.load_tunes(path) == [music.without_bibliographic_fields(tune)]  # the default
+    with pytest.raises(ValueError, match="headers must be one of"):
+        music.load_tunes(path, headers="some")
+
+
+def test_oneills_tunes_lose_only_bibliographic_header_lines():
+    full, musical = music.load_tunes(headers="all"), music.load_tunes()
+    assert len(full) == len(musical)
+    for before, after in zip(full, musical):
+        lines = before.splitlines()
+        key = next(i for i, line in enumerate(lines) if line.startswith("K:"))
+        removed = [line for line in lines[:key] if line[:2] in {"B:", "N:", "Z:", "S:", "C:", "D:", "O:"}]
+        assert after.splitlines() == [line for line in lines if line not in removed or lines.index(line) > key]
+    assert sum(map(len, musical)) < 0.8 * sum(map(len, full))  # book/notes/transcriber lines: a quarter of the text
+
+
 def test_split_by_tune_is_seeded_and_disjoint():
     tunes = [f"X:{i}\nK:C\nC" for i in range(50)]
     train, val = music.split_by_tune(tunes, 0.2, seed=1)

@@ -71,6 +71,17 @@ def test_killed_training_resumes_and_ends_like_an_uninterrupted_run(tune_file, s
     assert resumed["val_nats"] == pytest.approx(straight["val_nats"], rel=1e-5)
 
 
+def test_resuming_with_other_headers_is_refused_before_training(tune_file, straight_run):
+    settings = json.loads((straight_run / "settings.json").read_text())
+    assert settings["headers"] == "musical" and settings["vocabulary"] == json.loads(
+        (straight_run / "generator" / "metadata.json").read_text())["vocabulary"]
+    result = run_mit_dl(*_train_args(tune_file, straight_run), "--headers", "all")
+    assert result.returncode == 2
+    assert "headers: 'musical' then, 'all' now" in result.stderr and "Traceback" not in result.stderr
+    trained_on = (straight_run / "generator" / music.TRAIN_TUNES_FILE).read_text()
+    assert "\nK:" in trained_on and not any(line.startswith(("B:", "N:", "Z:")) for line in trained_on.splitlines())
+
+
 def test_generate_reports_samples_without_a_complete_song(straight_run, tmp_path):
     """150 steps are too few to write whole tunes: reported in the summary, not a crash."""
     result = run_mit_dl("music", "generate", "--model", str(straight_run / "generator"), "--songs", "3",
