@@ -34,7 +34,9 @@ OUT.mkdir(exist_ok=True)
 # ## 2.1 The data
 #
 # Each tune is one block of ABC text: header lines (`X:` number, `T:` title, `M:` meter, `L:` note
-# length, `K:` key) and then the notes. The tunes are split by tune into training and held-out sets.
+# length, `K:` key) and then the notes. O'Neill's tunes also carry lines about their source (book
+# `B:`, notes `N:`, transcriber `Z:`); they are dropped here, as they say nothing about the music.
+# The tunes are split by tune into training and held-out sets.
 
 # %%
 data = music_workflow.prepare_data(seed=0)
