@@ -34,6 +34,10 @@ class AudioError(RuntimeError):
     """Audio cannot be rendered as asked (missing soundfont or FluidSynth)."""
 
 
+class UnreadableMidiError(AudioError):
+    """A MIDI file that a MIDI reader rejects (e.g. repeats that music21 expanded to hours of music)."""
+
+
 def abc_to_midi(song, midi_path):
     """Write one ABC tune as a MIDI file with music21; returns the path."""
     from mit_dl.music import songs
@@ -69,7 +73,10 @@ def read_notes(midi_path):
     """``(notes, programs)`` of a MIDI file; notes are rows ``start_s, end_s, pitch, velocity``."""
     import pretty_midi
 
-    midi = pretty_midi.PrettyMIDI(str(midi_path))
+    try:
+        midi = pretty_midi.PrettyMIDI(str(midi_path))
+    except Exception as error:  # pretty_midi/mido raise ValueError, OSError, EOFError, ... for bad files
+        raise UnreadableMidiError(f"{midi_path} cannot be read as MIDI ({error}); no audio was written.") from error
     rows = [(n.start, n.end, n.pitch, n.velocity) for inst in midi.instruments if not inst.is_drum
             for n in inst.notes]
     return np.array(rows, dtype=np.float64).reshape(-1, 4), midi

@@ -156,7 +156,11 @@ def judge_songs(candidates, attempts, out_dir=None, reference=None, soundfont="a
         if check.error:
             entry["error"] = check.error
         if check.valid and stem is not None:
-            entry["audio"] = audio.render_wav(stem.with_suffix(".mid"), stem.with_suffix(".wav"), soundfont=soundfont)
+            try:
+                entry["audio"] = audio.render_wav(stem.with_suffix(".mid"), stem.with_suffix(".wav"),
+                                                  soundfont=soundfont)
+            except audio.UnreadableMidiError as error:  # valid by the check, but not playable: reported
+                entry["audio_error"] = str(error)
         if reference is not None:
             entry["novelty"] = reference.report(song)
             if check.valid:
@@ -165,6 +169,7 @@ def judge_songs(candidates, attempts, out_dir=None, reference=None, soundfont="a
     valid = sum(e["valid"] for e in entries)
     return {"attempts": attempts, "complete": sum(s is not None for s in candidates), "valid": valid,
             "valid_rate": valid / attempts if attempts else 0.0,
+            "valid_without_audio": sum("audio_error" in e for e in entries),
             "novelty_of_valid_songs": novelty.summarise(novelty_reports), "songs": entries}
 
 
@@ -227,6 +232,9 @@ def generate(model_dir, songs_count=10, temperature=1.0, seed=0, out_dir=None, l
     missing = summary["attempts"] - summary["complete"]
     log(f"{summary['valid']}/{songs_count} songs valid ({100 * summary['valid_rate']:.0f}%)"
         + (f"; {missing} sample(s) held no complete song" if missing else ""))
+    if summary["valid_without_audio"]:
+        log(f"{summary['valid_without_audio']} valid song(s) wrote a MIDI file that a MIDI reader rejects "
+            "(see audio_error in summary.json); they have no .wav")
     if "held_out_real_tunes" in summary:
         real = summary["held_out_real_tunes"]
         log(f"real held-out tunes, same check: {real['valid']}/{real['attempts']} valid "

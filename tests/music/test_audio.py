@@ -49,6 +49,14 @@ def test_soundfont_rendering_gives_real_instrument_audio(tmp_path):
     assert not np.allclose(sound[: len(synth)], synth, atol=0.05)  # a different instrument, not the sine synth
 
 
+def test_a_file_no_midi_reader_accepts_is_a_clear_error(tmp_path):
+    bad = tmp_path / "bad.mid"
+    bad.write_bytes(b"MThd not really a MIDI file")
+    with pytest.raises(audio.UnreadableMidiError, match="bad.mid cannot be read as MIDI .*; no audio was written"):
+        audio.render_wav(bad, tmp_path / "bad.wav", soundfont=None)
+    assert not (tmp_path / "bad.wav").exists()
+
+
 def test_missing_soundfont_is_a_clear_error(tmp_path):
     with pytest.raises(audio.AudioError, match="does not exist; pass the path of a .sf2 file"):
         audio.find_soundfont(tmp_path / "nope.sf2")
