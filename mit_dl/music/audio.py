@@ -20,6 +20,7 @@ import wave
 import numpy as np
 
 SAMPLE_RATE = 22050
+POLYPHONY = 4096  # simultaneous FluidSynth voices
 # Debian / Ubuntu packages of General MIDI soundfonts, most compact first.
 SOUNDFONT_LOCATIONS = (
     "/usr/share/sounds/sf2/TimGM6mb.sf2",
@@ -115,7 +116,16 @@ def render_with_soundfont(midi, soundfont, sample_rate=SAMPLE_RATE):
             "rendering with a soundfont needs the FluidSynth library: install it "
             "(Debian/Ubuntu: apt-get install libfluidsynth3) or use the built-in synthesiser."
         )
-    audio = midi.fluidsynth(fs=sample_rate, synthesizer=str(soundfont))
+    import fluidsynth
+
+    # More voices than FluidSynth's default 256: a generated tune can stack hundreds of notes on one
+    # instant, which would otherwise print a "Ringbuffer full" warning per note.
+    synth = fluidsynth.Synth(samplerate=float(sample_rate), **{"synth.polyphony": POLYPHONY})
+    try:
+        font_id = synth.sfload(str(soundfont))
+        audio = midi.fluidsynth(fs=sample_rate, synthesizer=synth, sfid=font_id)
+    finally:
+        synth.delete()
     peak = np.abs(audio).max() if audio.size else 0.0
     return (audio / peak * 0.9 if peak > 0 else audio).astype(np.float32)
 

@@ -9,6 +9,15 @@ from support import skip_outside_ci
 TUNE = "X:1\nT:Test\nM:6/8\nL:1/8\nQ:1/4=120\nK:G\nGAB cde|d2B c2A|GAB AGF|G3 G3|"
 
 
+def require_soundfont():
+    """The system's soundfont; skipped on a user's machine without FluidSynth, a failure under CI."""
+    font = audio.find_soundfont()
+    if font is None or not audio.fluidsynth_available():
+        skip_outside_ci("no FluidSynth library or General MIDI soundfont (.ci/run installs "
+                        "libfluidsynth3 and timgm6mb-soundfont)")
+    return font
+
+
 def test_synthesiser_plays_the_pitch_of_the_note():
     notes = np.array([[0.0, 1.0, 69, 100]])  # A4 for one second
     sound = audio.synthesise(notes, sample_rate=8000)
@@ -35,10 +44,7 @@ def test_abc_to_midi_to_wav_is_audible_and_as_long_as_the_tune(tmp_path):
 
 
 def test_soundfont_rendering_gives_real_instrument_audio(tmp_path):
-    font = audio.find_soundfont()
-    if font is None or not audio.fluidsynth_available():
-        skip_outside_ci("no FluidSynth library or General MIDI soundfont (.ci/run installs "
-                        "libfluidsynth3 and timgm6mb-soundfont)")
+    font = require_soundfont()
     midi = audio.abc_to_midi(TUNE, tmp_path / "tune.mid")
     info = audio.render_wav(midi, tmp_path / "tune.wav")  # "auto" picks the soundfont
     assert info["renderer"] == "soundfont" and info["soundfont"] == str(font)
@@ -47,6 +53,24 @@ def test_soundfont_rendering_gives_real_instrument_audio(tmp_path):
     assert np.sqrt(np.mean(sound[: 3 * rate] ** 2)) > 0.05
     synth = audio.synthesise(audio.read_notes(midi)[0])
     assert not np.allclose(sound[: len(synth)], synth, atol=0.05)  # a different instrument, not the sine synth
+
+
+def test_hundreds_of_simultaneous_notes_render_without_fluidsynth_warnings(tmp_path, capfd):
+    import pretty_midi
+
+    require_soundfont()
+    midi = pretty_midi.PrettyMIDI()
+    piano = pretty_midi.Instrument(program=0)
+    # 50 copies of each of 12 notes at one instant, as a generated song had (music21 stacked them)
+    piano.notes = [pretty_midi.Note(90, 60 + i % 12, 0.5, 1.0) for i in range(600)]
+    midi.instruments.append(piano)
+    midi.write(str(tmp_path / "pile.mid"))
+    capfd.readouterr()
+    info = audio.render_wav(tmp_path / "pile.mid", tmp_path / "pile.wav")
+    assert info["renderer"] == "soundfont" and info["notes"] == 600
+    sound, rate = audio.read_wav(tmp_path / "pile.wav")
+    assert np.abs(sound[int(0.6 * rate):int(0.9 * rate)]).max() > 0.1
+    assert "polyphony" not in capfd.readouterr().err
 
 
 def test_a_file_no_midi_reader_accepts_is_a_clear_error(tmp_path):
