@@ -69,7 +69,7 @@ def _cmd_music_train(args):
     if args.checkpoint_every <= 0:
         raise UsageError(f"--checkpoint-every must be a positive number, received {args.checkpoint_every}.")
     music.train(args.preset, data=args.data, steps=args.steps, out_dir=out, seed=args.seed,
-                checkpoint_every=args.checkpoint_every, headers=args.headers)
+                checkpoint_every=args.checkpoint_every, headers=args.headers, precision=args.precision)
 
 
 def _cmd_music_generate(args):
@@ -196,6 +196,8 @@ def build_parser():
     train.add_argument("--headers", choices=["musical", "all"], default="musical",
                        help="tune header lines to train on: 'musical' drops book/notes/transcriber lines (B: N: Z: "
                             "and other bibliographic fields), 'all' keeps them (default musical)")
+    train.add_argument("--precision", choices=["float32", "mixed_float16", "mixed_bfloat16"], default="float32",
+                       help="mixed_float16 on NVIDIA GPUs, mixed_bfloat16 on TPUs (default float32)")
     train.add_argument("--out", help="run directory (default: runs/music-<preset>)")
     train.set_defaults(handler=_cmd_music_train)
     generate = music_actions.add_parser("generate", help="write songs as .abc, .mid and .wav and judge them")

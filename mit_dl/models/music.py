@@ -27,7 +27,8 @@ def build_music_model(vocab_size, embedding_dim=256, rnn_units=1024):
     tokens = keras.Input((None,), dtype="int32", name="tokens")
     x = keras.layers.Embedding(vocab_size, embedding_dim, name="embedding")(tokens)
     x = keras.layers.LSTM(rnn_units, return_sequences=True, name="lstm")(x)
-    logits = keras.layers.Dense(vocab_size, name="logits")(x)
+    # float32 logits under a mixed-precision policy: a stable softmax / loss and sampling as in float32.
+    logits = keras.layers.Dense(vocab_size, dtype="float32", name="logits")(x)
     return keras.Model(tokens, logits, name="music_lstm")
 
 
@@ -50,7 +51,8 @@ class CompiledSampler(tf.Module):
     def prime(self, seed_ids):
         """Run the seed text ``[B, T]`` through the LSTM; logits of its last step and the state."""
         batch = tf.shape(seed_ids)[0]
-        state = [tf.zeros((batch, self.units)), tf.zeros((batch, self.units))]
+        zeros = tf.zeros((batch, self.units), self.lstm.cell.compute_dtype)  # float16 under mixed_float16
+        state = [zeros, zeros]
         logits = tf.zeros((batch, self.dense.units))
 
         def body(t, logits, h, c):

@@ -49,13 +49,21 @@ def prepare_data(data=None, validation_fraction=0.1, seed=0, headers="musical"):
 
 
 def train(preset="quick", data=None, steps=None, out_dir="runs/music-quick", seed=0, checkpoint_every=EVAL_EVERY,
-          headers="musical", log=print):
+          headers="musical", precision="float32", log=print):
     """Train a preset on ``data`` (default: O'Neill's tunes); returns the metrics dict.
 
     Validation loss is measured every ``EVAL_EVERY`` steps; checkpoints are
     written every ``checkpoint_every`` steps, and calling again with the same
-    ``out_dir`` resumes from the newest one.
+    ``out_dir`` resumes from the newest one. ``precision``: one of
+    `mit_dl.training.precision.PRECISIONS` (mixed precision for GPUs).
     """
+    from mit_dl.training.precision import precision_policy
+
+    with precision_policy(precision):
+        return _train(preset, data, steps, out_dir, seed, checkpoint_every, headers, precision, log)
+
+
+def _train(preset, data, steps, out_dir, seed, checkpoint_every, headers, precision, log):
     import keras
 
     from mit_dl.export import export_savedmodel
@@ -76,8 +84,10 @@ def train(preset="quick", data=None, steps=None, out_dir="runs/music-quick", see
         f"vocabulary {len(vocab)}")
 
     source = str(pathlib.Path(data).resolve()) if data else music_data.DEFAULT_CORPUS
-    check_settings(out, {"preset": preset, "data": source, "seed": seed, "headers": headers,
-                         "vocabulary": vocab.characters})
+    settings = {"preset": preset, "data": source, "seed": seed, "headers": headers, "vocabulary": vocab.characters}
+    if precision != "float32":  # (run directories from before this setting hold float32 runs)
+        settings["precision"] = precision  # the optimizer's checkpoint differs with loss scaling
+    check_settings(out, settings)
     keras.utils.set_random_seed(seed)
     train_data = music_data.next_character_dataset(prepared["train_ids"], length, batch, seed=seed)
     val_data = music_data.next_character_dataset(prepared["val_ids"], length, 64, shuffle=False, stride=length,
@@ -88,7 +98,8 @@ def train(preset="quick", data=None, steps=None, out_dir="runs/music-quick", see
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         checkpoint_dir=out / "checkpoints", checkpoint_every=checkpoint_every, log_dir=out / "logs",
     )
-    log(f"model: {preset} preset, {model.count_params():,} parameters; {steps} steps of batch {batch} x {length}")
+    log(f"model: {preset} preset, {model.count_params():,} parameters; {steps} steps of batch {batch} x {length}"
+        + ("" if precision == "float32" else f"; {precision} precision"))
     started = time.perf_counter()
     history = trainer.fit(train_data, steps=steps, steps_per_epoch=min(EVAL_EVERY, steps), validation_data=val_data)
     seconds = time.perf_counter() - started
@@ -108,12 +119,13 @@ def train(preset="quick", data=None, steps=None, out_dir="runs/music-quick", see
         model, out / "generator", endpoints={"generate": endpoint}, extra_trackables=[table, sampler],
         metadata={"vocabulary": vocab.characters, "preset": preset, "config": config, "steps": steps,
                   "seed": seed, "seed_text": SEED_TEXT, "data": str(data) if data else music_data.DEFAULT_CORPUS,
-                  "headers": headers, "loss_per_character": per_char},
+                  "headers": headers, "precision": precision, "loss_per_character": per_char},
         extra_files={TRAIN_TUNES_FILE: music_data.join_tunes(prepared["train_tunes"]) + "\n",
                      HELD_OUT_TUNES_FILE: music_data.join_tunes(prepared["val_tunes"]) + "\n"},
     )
     metrics = {"preset": preset, "config": config, "steps": steps, "seed": seed,
                "data": str(data) if data else music_data.DEFAULT_CORPUS, "headers": headers,
+               "precision": precision,
                "tunes": {"train": len(prepared["train_tunes"]), "held_out": len(prepared["val_tunes"])},
                "vocabulary_size": len(vocab), "loss_per_character": per_char, "history": history,
                "seconds_this_run": seconds}

@@ -82,6 +82,30 @@ def test_resuming_with_other_headers_is_refused_before_training(tune_file, strai
     assert "\nK:" in trained_on and not any(line.startswith(("B:", "N:", "Z:")) for line in trained_on.splitlines())
 
 
+def test_mixed_float16_training_scales_the_loss_exports_and_refuses_a_float32_resume(tune_file, tmp_path):
+    import tensorflow as tf
+
+    out = tmp_path / "mixed"
+    result = run_mit_dl(*_train_args(tune_file, out), "--precision", "mixed_float16")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "mixed_float16 precision" in result.stdout
+    metrics = json.loads((out / "metrics.json").read_text())
+    per_char = metrics["loss_per_character"]
+    assert metrics["precision"] == "mixed_float16" and per_char["val_nats"] < 0.8 * per_char["uniform_nats"]
+    saved = [name for name, _ in tf.train.list_variables(str(out / "checkpoints"))]
+    assert any("dynamic_scale" in name for name in saved)  # the Trainer wrapped Adam in loss scaling
+    code = f"""
+        import tensorflow as tf
+        g = tf.saved_model.load({str(out / 'generator')!r})
+        args = (tf.constant("X:"), tf.constant(80), tf.constant(1.0), tf.constant(3, tf.int64))
+        a, b = g.generate(*args)["text"].numpy(), g.generate(*args)["text"].numpy()
+        assert a == b and len(a.decode()) == 80
+    """
+    run_fresh_python(code)
+    refused = run_mit_dl(*_train_args(tune_file, out))
+    assert refused.returncode == 2 and "precision: 'mixed_float16' then, None now" in refused.stderr
+
+
 def test_generate_reports_samples_without_a_complete_song(straight_run, tmp_path):
     """150 steps are too few to write whole tunes: reported in the summary, not a crash."""
     result = run_mit_dl("music", "generate", "--model", str(straight_run / "generator"), "--songs", "3",

@@ -1,0 +1,28 @@
+"""`precision_policy`: the train commands' mixed-precision switch."""
+
+import keras
+import pytest
+
+from mit_dl.training.precision import PRECISIONS, precision_policy
+
+
+@pytest.mark.parametrize("name", PRECISIONS)
+def test_models_built_inside_compute_in_the_policy_and_the_old_policy_returns(name):
+    with precision_policy(name):
+        layer = keras.layers.Dense(2)
+        layer.build((None, 3))
+    assert layer.compute_dtype == name.removeprefix("mixed_") and layer.variable_dtype == "float32"
+    assert keras.config.dtype_policy().name == "float32"
+
+
+def test_the_old_policy_returns_after_an_error():
+    with pytest.raises(RuntimeError):
+        with precision_policy("mixed_bfloat16"):
+            raise RuntimeError("training failed")
+    assert keras.config.dtype_policy().name == "float32"
+
+
+def test_an_unknown_precision_is_a_clear_error():
+    with pytest.raises(ValueError, match="precision must be one of float32, mixed_float16, mixed_bfloat16"):
+        with precision_policy("float16"):
+            pass
