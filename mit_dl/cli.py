@@ -9,6 +9,10 @@ import sys
 
 import mit_dl
 
+# mit_dl.training.precision.PRECISIONS, spelled out so that `mit-dl --help` does not import TensorFlow.
+PRECISION_CHOICES = ("float32", "mixed_float16", "mixed_bfloat16")
+PRECISION_HELP = "mixed_float16 on NVIDIA GPUs, mixed_bfloat16 on TPUs and recent CPUs (default float32)"
+
 
 class UsageError(Exception):
     """An expected failure, reported to the user as one line."""
@@ -46,7 +50,7 @@ def _cmd_images_train(args):
     out = pathlib.Path(args.out) if args.out else _default_run_dir(f"images-{args.dataset}-{args.model}")
     images.train(args.dataset, args.model, epochs=args.epochs, batch_size=args.batch_size, data_dir=args.data,
                  out_dir=out, seed=args.seed, holdout_from_test=args.split_test, validation=args.validation,
-                 recipe=args.recipe, learning_rate=args.learning_rate)
+                 recipe=args.recipe, learning_rate=args.learning_rate, precision=args.precision)
     print(f"run directory: {out.resolve()}")
 
 
@@ -176,6 +180,7 @@ def build_parser():
     train.add_argument("--validation", type=int, metavar="K",
                        help="hold K training images out and report accuracy on them instead of the test set")
     train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--precision", choices=PRECISION_CHOICES, default="float32", help=PRECISION_HELP)
     train.add_argument("--out", help="run directory (default: runs/images-<dataset>-<model>-<time>)")
     train.set_defaults(handler=_cmd_images_train)
     evaluate = image_actions.add_parser("evaluate", help="accuracy of an exported classifier on a test set")
@@ -196,8 +201,7 @@ def build_parser():
     train.add_argument("--headers", choices=["musical", "all"], default="musical",
                        help="tune header lines to train on: 'musical' drops book/notes/transcriber lines (B: N: Z: "
                             "and other bibliographic fields), 'all' keeps them (default musical)")
-    train.add_argument("--precision", choices=["float32", "mixed_float16", "mixed_bfloat16"], default="float32",
-                       help="mixed_float16 on NVIDIA GPUs, mixed_bfloat16 on TPUs (default float32)")
+    train.add_argument("--precision", choices=PRECISION_CHOICES, default="float32", help=PRECISION_HELP)
     train.add_argument("--out", help="run directory (default: runs/music-<preset>)")
     train.set_defaults(handler=_cmd_music_train)
     generate = music_actions.add_parser("generate", help="write songs as .abc, .mid and .wav and judge them")

@@ -10,7 +10,7 @@ def dense_classifier(input_shape=(28, 28, 1), classes=10):
             keras.Input(input_shape),
             keras.layers.Flatten(),
             keras.layers.Dense(128, activation="relu"),
-            keras.layers.Dense(classes),
+            keras.layers.Dense(classes, dtype="float32"),  # float32 logits under mixed precision
         ],
         name="dense_classifier",
     )
@@ -28,7 +28,7 @@ def cnn_classifier(input_shape=(28, 28, 1), classes=10):
             keras.layers.MaxPooling2D(2),
             keras.layers.Flatten(),
             keras.layers.Dense(128, activation="relu"),
-            keras.layers.Dense(classes),
+            keras.layers.Dense(classes, dtype="float32"),  # float32 logits under mixed precision
         ],
         name="cnn_classifier",
     )

@@ -87,12 +87,13 @@ def predict_probabilities(model, images, batch_size=512):
 
 def train(dataset="fashion_mnist", model_name="cnn", epochs=5, batch_size=64, data_dir=None, out_dir="runs/images",
           seed=0, holdout_from_test=None, validation=None, recipe="course", learning_rate=None, export=True,
-          log=print):
+          precision="float32", log=print):
     """Train one classifier; write checkpoints, plots, metrics.json and the SavedModel to ``out_dir``.
 
     ``learning_rate`` replaces the recipe's (peak) rate. With ``validation=k``
     the reported "test" figures are those of the ``k`` held-out training
-    images (see `load_split`).
+    images (see `load_split`). ``precision``: one of
+    `mit_dl.training.precision.PRECISIONS` (mixed precision for GPUs).
     """
     settings = recipe_settings(model_name, recipe, learning_rate)
     # Data first: a missing dataset is reported before TensorFlow is even imported.
@@ -101,24 +102,29 @@ def train(dataset="fashion_mnist", model_name="cnn", epochs=5, batch_size=64, da
 
     from mit_dl.export import export_savedmodel, image_classifier_endpoint
     from mit_dl.training import Trainer
+    from mit_dl.training.precision import precision_policy
 
     out = pathlib.Path(out_dir)
     # The epochs stay out: a resume may add some (a cosine schedule then stretches over them).
-    check_settings(out, {"dataset": dataset, "model": model_name, "recipe": recipe, "learning_rate": learning_rate,
-                         "batch_size": batch_size, "seed": seed, "split_test": holdout_from_test,
-                         "validation": validation})
+    settings_to_keep = {"dataset": dataset, "model": model_name, "recipe": recipe, "learning_rate": learning_rate,
+                        "batch_size": batch_size, "seed": seed, "split_test": holdout_from_test,
+                        "validation": validation}
+    if precision != "float32":  # (run directories from before this setting hold float32 runs)
+        settings_to_keep["precision"] = precision  # the optimizer's checkpoint differs with loss scaling
+    check_settings(out, settings_to_keep)
     evaluated_on = "validation" if validation else "test"
     log(f"data: {dataset} from {source}: {len(train_x)} train / {len(test_x)} {evaluated_on} images")
     keras.utils.set_random_seed(seed)
     steps_per_epoch = -(-len(train_x) // batch_size)
-    model, optimizer = _model_and_optimizer(model_name, settings, total_steps=epochs * steps_per_epoch)
-    trainer = Trainer(
-        model, optimizer, loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-        metrics=["accuracy"], checkpoint_dir=out / "checkpoints", log_dir=out / "logs",
-    )
-    train_data = image_data.to_dataset(train_x, train_y, batch_size, shuffle=True, seed=seed)
-    test_data = image_data.to_dataset(test_x, test_y, 512)
-    history = trainer.fit(train_data, epochs=epochs, validation_data=test_data)
+    with precision_policy(precision):
+        model, optimizer = _model_and_optimizer(model_name, settings, total_steps=epochs * steps_per_epoch)
+        trainer = Trainer(
+            model, optimizer, loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+            metrics=["accuracy"], checkpoint_dir=out / "checkpoints", log_dir=out / "logs",
+        )
+        train_data = image_data.to_dataset(train_x, train_y, batch_size, shuffle=True, seed=seed)
+        test_data = image_data.to_dataset(test_x, test_y, 512)
+        history = trainer.fit(train_data, epochs=epochs, validation_data=test_data)
 
     names = image_data.CLASS_NAMES[dataset]
     probabilities = predict_probabilities(model, test_x)
@@ -131,7 +137,8 @@ def train(dataset="fashion_mnist", model_name="cnn", epochs=5, batch_size=64, da
     plots.training_curves(history, out / "training_curves.png", title=f"{model_name} on {dataset}")
     metrics = {"dataset": dataset, "source": source, "model": model_name, "recipe": recipe,
                "recipe_settings": settings, "epochs": epochs, "batch_size": batch_size,
-               "seed": seed, "evaluated_on": evaluated_on, "history": history, "test": report}
+               "seed": seed, "precision": precision, "evaluated_on": evaluated_on, "history": history,
+               "test": report}
     if export:
         export_savedmodel(model, out / "saved_model",
                           endpoints={"classify": image_classifier_endpoint(model, 28, 28, 1)},
@@ -139,7 +146,7 @@ def train(dataset="fashion_mnist", model_name="cnn", epochs=5, batch_size=64, da
                                     f"{evaluated_on}_accuracy": report["accuracy"],
                                     "recipe": recipe, "recipe_settings": settings,
                                     "epochs": epochs, "seed": seed, "holdout_from_test": holdout_from_test,
-                                    "validation": validation, "data_source": source})
+                                    "validation": validation, "precision": precision, "data_source": source})
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
     log(f"{evaluated_on} accuracy {100 * report['accuracy']:.2f}% "
         f"(95% CI {100 * report['accuracy_95ci'][0]:.2f}-{100 * report['accuracy_95ci'][1]:.2f})")

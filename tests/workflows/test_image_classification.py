@@ -155,6 +155,44 @@ def test_validation_split_holds_training_images_out_without_reading_the_test_set
     assert metrics["recipe_settings"] == {"optimizer": "SGD", "learning_rate": 0.05, "schedule": "cosine"}
 
 
+def test_mixed_float16_training_learns_scales_the_loss_and_exports_float32_probabilities(tmp_path, monkeypatch):
+    import tensorflow as tf
+
+    from mit_dl.workflows import images
+    from support import write_idx
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setenv("MIT_DL_OFFLINE", "1")
+    rng = np.random.default_rng(0)
+    labels = np.arange(300) % 10
+    x = rng.integers(0, 60, (300, 28, 28)).astype(np.uint8)
+    for i, label in enumerate(labels):  # a bright 5x5 patch whose place is the class
+        row, col = divmod(label, 5)
+        x[i, 4 + 10 * row:9 + 10 * row, 2 + 5 * col:7 + 5 * col] = 255
+    folder = tmp_path / "data"
+    folder.mkdir()
+    write_idx(folder / "train-images-idx3-ubyte.gz", x)
+    write_idx(folder / "train-labels-idx1-ubyte.gz", labels)
+    out = tmp_path / "run"
+    metrics = images.train("mnist", "cnn", epochs=3, batch_size=16, data_dir=folder, out_dir=out, validation=60,
+                           recipe="cosine", precision="mixed_float16", log=lambda _: None)
+    assert metrics["precision"] == "mixed_float16" and metrics["test"]["accuracy"] >= 0.9
+    saved = [name for name, _ in tf.train.list_variables(str(out / "checkpoints"))]
+    assert any("dynamic_scale" in name for name in saved)  # the Trainer wrapped Adam in loss scaling
+    code = f"""
+        import numpy as np, tensorflow as tf
+        served = tf.saved_model.load({str(out / 'saved_model')!r})
+        p = served.classify(tf.constant(np.load({str(tmp_path / 'x.npy')!r})))["probabilities"]
+        assert p.dtype == tf.float32 and np.allclose(p.numpy().sum(1), 1, atol=1e-3)
+        print((p.numpy().argmax(1) == np.arange(20) % 10).mean())
+    """
+    np.save(tmp_path / "x.npy", x[:20])
+    assert float(run_fresh_python(code).strip().splitlines()[-1]) >= 0.9
+    with pytest.raises(ValueError, match="precision: 'mixed_float16' then, None now"):
+        images.train("mnist", "cnn", epochs=3, batch_size=16, data_dir=folder, out_dir=out, validation=60,
+                     recipe="cosine", log=lambda _: None)
+
+
 @pytest.mark.parametrize("model_name", ["dense", "cnn"])
 def test_cosine_recipe_decays_the_course_optimiser_from_its_peak_to_zero(model_name):
     from mit_dl.workflows.images import RECIPES, _model_and_optimizer, recipe_settings
