@@ -11,13 +11,28 @@ import contextlib
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 
 
+def check_precision(name):
+    if name not in PRECISIONS:
+        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, received {name!r}.")
+
+
+def precision_setting(name):
+    """The precision as a run directory's settings record it (see `check_settings`).
+
+    Loss scaling changes the optimizer's checkpoint, so a resume must keep
+    the precision. float32 is left out: run directories from before this
+    setting existed hold float32 runs and still resume.
+    """
+    check_precision(name)
+    return {} if name == "float32" else {"precision": name}
+
+
 @contextlib.contextmanager
 def precision_policy(name):
     """Build and train models under the Keras dtype policy ``name``; the previous policy returns on exit."""
     import keras
 
-    if name not in PRECISIONS:
-        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, received {name!r}.")
+    check_precision(name)
     previous = keras.config.dtype_policy()
     keras.config.set_dtype_policy(name)
     try:

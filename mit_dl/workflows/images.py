@@ -102,16 +102,13 @@ def train(dataset="fashion_mnist", model_name="cnn", epochs=5, batch_size=64, da
 
     from mit_dl.export import export_savedmodel, image_classifier_endpoint
     from mit_dl.training import Trainer
-    from mit_dl.training.precision import precision_policy
+    from mit_dl.training.precision import precision_policy, precision_setting
 
     out = pathlib.Path(out_dir)
     # The epochs stay out: a resume may add some (a cosine schedule then stretches over them).
-    settings_to_keep = {"dataset": dataset, "model": model_name, "recipe": recipe, "learning_rate": learning_rate,
-                        "batch_size": batch_size, "seed": seed, "split_test": holdout_from_test,
-                        "validation": validation}
-    if precision != "float32":  # (run directories from before this setting hold float32 runs)
-        settings_to_keep["precision"] = precision  # the optimizer's checkpoint differs with loss scaling
-    check_settings(out, settings_to_keep)
+    check_settings(out, {"dataset": dataset, "model": model_name, "recipe": recipe, "learning_rate": learning_rate,
+                         "batch_size": batch_size, "seed": seed, "split_test": holdout_from_test,
+                         "validation": validation, **precision_setting(precision)})
     evaluated_on = "validation" if validation else "test"
     log(f"data: {dataset} from {source}: {len(train_x)} train / {len(test_x)} {evaluated_on} images")
     keras.utils.set_random_seed(seed)

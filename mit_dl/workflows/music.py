@@ -69,6 +69,7 @@ def _train(preset, data, steps, out_dir, seed, checkpoint_every, headers, precis
     from mit_dl.export import export_savedmodel
     from mit_dl.models.music import PRESETS, CompiledSampler, build_music_model, generator_endpoint
     from mit_dl.training import Trainer
+    from mit_dl.training.precision import precision_setting
 
     if preset not in PRESETS:
         raise ValueError(f"unknown preset {preset!r}; choose one of {sorted(PRESETS)}.")
@@ -84,10 +85,8 @@ def _train(preset, data, steps, out_dir, seed, checkpoint_every, headers, precis
         f"vocabulary {len(vocab)}")
 
     source = str(pathlib.Path(data).resolve()) if data else music_data.DEFAULT_CORPUS
-    settings = {"preset": preset, "data": source, "seed": seed, "headers": headers, "vocabulary": vocab.characters}
-    if precision != "float32":  # (run directories from before this setting hold float32 runs)
-        settings["precision"] = precision  # the optimizer's checkpoint differs with loss scaling
-    check_settings(out, settings)
+    check_settings(out, {"preset": preset, "data": source, "seed": seed, "headers": headers,
+                         "vocabulary": vocab.characters, **precision_setting(precision)})
     keras.utils.set_random_seed(seed)
     train_data = music_data.next_character_dataset(prepared["train_ids"], length, batch, seed=seed)
     val_data = music_data.next_character_dataset(prepared["val_ids"], length, 64, shuffle=False, stride=length,

@@ -3,7 +3,7 @@
 import keras
 import pytest
 
-from mit_dl.training.precision import PRECISIONS, precision_policy
+from mit_dl.training.precision import PRECISIONS, precision_policy, precision_setting
 
 
 @pytest.mark.parametrize("name", PRECISIONS)
@@ -26,3 +26,10 @@ def test_an_unknown_precision_is_a_clear_error():
     with pytest.raises(ValueError, match="precision must be one of float32, mixed_float16, mixed_bfloat16"):
         with precision_policy("float16"):
             pass
+
+
+def test_the_run_settings_name_a_mixed_precision_and_leave_float32_out():
+    assert precision_setting("float32") == {}  # run directories from before the setting stay resumable
+    assert precision_setting("mixed_bfloat16") == {"precision": "mixed_bfloat16"}
+    with pytest.raises(ValueError, match="precision must be one of"):
+        precision_setting("half")
