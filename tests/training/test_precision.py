@@ -33,3 +33,9 @@ def test_the_run_settings_name_a_mixed_precision_and_leave_float32_out():
     assert precision_setting("mixed_bfloat16") == {"precision": "mixed_bfloat16"}
     with pytest.raises(ValueError, match="precision must be one of"):
         precision_setting("half")
+
+
+def test_the_cli_offers_exactly_these_precisions():
+    from mit_dl import cli
+
+    assert cli.PRECISION_CHOICES == PRECISIONS  # spelled out there so that `mit-dl --help` skips TensorFlow
