@@ -133,14 +133,27 @@ def _train(preset, data, steps, out_dir, seed, checkpoint_every, headers, precis
     return metrics
 
 
-def generate_texts(generator, count, length, temperature, seed, seed_text=SEED_TEXT):
-    """``count`` samples from an exported ``generate`` signature, sample ``i`` drawn with ``seed + i``."""
+def sample_seeds(seed, count):
+    """RNG seeds of samples ``0..count-1`` for a run ``seed``.
+
+    Sample ``i``'s seed depends on ``(seed, i)`` only, so ``--songs 100``
+    extends ``--songs 50`` with the same first 50 songs, while two run seeds
+    share no sample (``seed + i`` made seed 1's samples seed 0's shifted by one).
+    """
+    import numpy as np
+
+    return [int(np.random.SeedSequence([seed % 2**64, i]).generate_state(1, np.uint64)[0] >> 1)
+            for i in range(count)]
+
+
+def generate_texts(generator, rng_seeds, length, temperature, seed_text=SEED_TEXT):
+    """One sample from an exported ``generate`` signature per RNG seed (see `sample_seeds`)."""
     import tensorflow as tf
 
     texts = []
-    for i in range(count):
+    for sample_seed in rng_seeds:
         out = generator.generate(tf.constant(seed_text), tf.constant(length, tf.int32),
-                                 tf.constant(temperature, tf.float32), tf.constant(seed + i, tf.int64))
+                                 tf.constant(temperature, tf.float32), tf.constant(sample_seed, tf.int64))
         texts.append(seed_text + out["text"].numpy().decode("utf-8"))
     return texts
 
@@ -223,7 +236,8 @@ def generate(model_dir, songs_count=10, temperature=1.0, seed=0, out_dir=None, l
     out = pathlib.Path(out_dir) if out_dir else model_dir.parent / f"songs-t{temperature:g}-s{seed}"
 
     started = time.perf_counter()
-    texts = generate_texts(generator, songs_count, length, temperature, seed, seed_text)
+    rng_seeds = sample_seeds(seed, songs_count)
+    texts = generate_texts(generator, rng_seeds, length, temperature, seed_text)
     seconds = time.perf_counter() - started
     log(f"generated {songs_count} x {length} characters in {seconds:.1f} s")
     out.mkdir(parents=True, exist_ok=True)
@@ -231,6 +245,8 @@ def generate(model_dir, songs_count=10, temperature=1.0, seed=0, out_dir=None, l
         (out / f"sample_{i:02d}.txt").write_text(text, encoding="utf-8")
     candidates = [next(iter(songs.extract_songs(t)), None) for t in texts]
     summary = judge_songs(candidates, songs_count, out, reference, soundfont)
+    for entry, rng_seed in zip(summary["songs"], rng_seeds):
+        entry["rng_seed"] = rng_seed  # generate(seed_text, length, temperature, rng_seed) redraws the sample
     summary.update(model=str(model_dir), temperature=temperature, seed=seed, length=length, seed_text=seed_text,
                    generation_seconds=seconds)
     if baseline and held_out_path.exists():
