@@ -98,7 +98,7 @@ def _cmd_faces_train(args):
     out = pathlib.Path(args.out) if args.out else _default_run_dir(f"faces-{args.model}")
     print(f"run directory: {out.resolve()} (run the same command again to resume)")
     faces.train(args.model, data, args.preset, steps=args.steps, seed=args.seed, out_dir=out,
-                combine=args.combine)
+                combine=args.combine, precision=args.precision)
 
 
 def _cmd_faces_evaluate(args):
@@ -123,7 +123,8 @@ def _cmd_faces_compare(args):
     if not args.seeds:
         raise UsageError("--seeds needs at least one seed.")
     out = pathlib.Path(args.out) if args.out else _default_run_dir("faces-compare")
-    faces.compare(args.seeds, _face_data(args.data), args.preset, out_dir=out, combine=args.combine)
+    faces.compare(args.seeds, _face_data(args.data), args.preset, out_dir=out, combine=args.combine,
+                  precision=args.precision)
     print(f"run directory: {out.resolve()}")
 
 
@@ -228,6 +229,7 @@ def build_parser():
     train.add_argument("--steps", type=int, help="training steps (default: the preset's)")
     train.add_argument("--combine", choices=["max", "product"], default="max", help=combine_help)
     train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--precision", choices=PRECISION_CHOICES, default="float32", help=PRECISION_HELP)
     train.add_argument("--out", help="run directory (default: runs/faces-<model>-<time>)")
     train.set_defaults(handler=_cmd_faces_train)
     evaluate = face_actions.add_parser("evaluate", help="per-group accuracy of an exported face detector")
@@ -241,6 +243,7 @@ def build_parser():
     compare.add_argument("--data", default="synthetic", help=data_help)
     compare.add_argument("--preset", choices=["quick", "full"], default="full", help=preset_help)
     compare.add_argument("--combine", choices=["max", "product"], default="max", help=combine_help)
+    compare.add_argument("--precision", choices=PRECISION_CHOICES, default="float32", help=PRECISION_HELP)
     compare.add_argument("--out", help="run directory (default: runs/faces-compare-<time>)")
     compare.set_defaults(handler=_cmd_faces_compare)
 

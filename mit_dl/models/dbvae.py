@@ -39,7 +39,8 @@ def face_classifier(outputs=1, image_size=64, name="face_classifier"):
             keras.layers.BatchNormalization(),
             keras.layers.Flatten(),
             keras.layers.Dense(512, activation="relu"),
-            keras.layers.Dense(outputs),
+            # float32 under a mixed policy: the logit, the latent means and the KL stay exact.
+            keras.layers.Dense(outputs, dtype="float32"),
         ],
         name=name,
     )
@@ -56,7 +57,7 @@ def face_decoder(latent_dim, image_size=64):
             keras.layers.Conv2DTranspose(4 * FILTERS, 3, strides=2, padding="same", activation="relu"),
             keras.layers.Conv2DTranspose(2 * FILTERS, 3, strides=2, padding="same", activation="relu"),
             keras.layers.Conv2DTranspose(FILTERS, 5, strides=2, padding="same", activation="relu"),
-            keras.layers.Conv2DTranspose(3, 5, strides=2, padding="same", activation="sigmoid"),
+            keras.layers.Conv2DTranspose(3, 5, strides=2, padding="same", activation="sigmoid", dtype="float32"),
         ],
         name="face_decoder",
     )

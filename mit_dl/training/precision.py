@@ -27,6 +27,23 @@ def precision_setting(name):
     return {} if name == "float32" else {"precision": name}
 
 
+def with_loss_scaling(optimizer):
+    """``optimizer`` in dynamic loss scaling under the ``mixed_float16`` policy, else unchanged.
+
+    float16 gradients underflow without it; bfloat16 has float32's range and
+    needs none. A step using the result computes gradients of
+    ``optimizer.scale_loss(loss)``; ``apply_gradients`` unscales them and
+    skips a step whose gradients overflowed.
+    """
+    import keras
+
+    if keras.config.dtype_policy().name == "mixed_float16" and not isinstance(
+        optimizer, keras.optimizers.LossScaleOptimizer
+    ):
+        return keras.optimizers.LossScaleOptimizer(optimizer)
+    return optimizer
+
+
 @contextlib.contextmanager
 def precision_policy(name):
     """Build and train models under the Keras dtype policy ``name``; the previous policy returns on exit."""

@@ -19,6 +19,7 @@ import time
 
 from mit_dl.training import callbacks as callbacks_lib
 from mit_dl.training import checks, history as history_io
+from mit_dl.training.precision import with_loss_scaling
 
 
 class Trainer:
@@ -108,11 +109,8 @@ class Trainer:
         self.steps_per_execution = steps_per_execution
         self._auto_steps = 1  # grows once a call has been timed
         self.model = model
-        if train_step is None and keras.config.dtype_policy().name == "mixed_float16" and not isinstance(
-            optimizer, keras.optimizers.LossScaleOptimizer
-        ):
-            # float16 gradients underflow without loss scaling (bfloat16 needs none).
-            optimizer = keras.optimizers.LossScaleOptimizer(optimizer)
+        if train_step is None:
+            optimizer = with_loss_scaling(optimizer)
         self.optimizers = optimizer if isinstance(optimizer, dict) else {"optimizer": optimizer}
         self.optimizer = None if isinstance(optimizer, dict) else optimizer
         self.loss_fn = keras.losses.get(loss) if isinstance(loss, str) else loss
@@ -158,7 +156,7 @@ class Trainer:
             loss = tf.nn.compute_average_loss(per_example)
             if self.model.losses:
                 loss += tf.nn.scale_regularization_loss(tf.add_n(self.model.losses))
-            scaled = self.optimizer.scale_loss(loss) if hasattr(self.optimizer, "scale_loss") else loss
+            scaled = self.optimizer.scale_loss(loss)  # inside the tape: loss scaling is a recorded multiply
         variables = self.model.trainable_variables
         grads = tape.gradient(scaled, variables)
         self.optimizer.apply_gradients(zip(grads, variables))

@@ -92,6 +92,7 @@ def train_model(model_name, train, steps, warmup_steps=500, resample_every=250, 
 
     from mit_dl.models.dbvae import DBVAE, dbvae_losses, face_classifier
     from mit_dl.training import Trainer
+    from mit_dl.training.precision import with_loss_scaling
 
     if model_name not in MODELS:
         raise ValueError(f"unknown model {model_name!r}; choose one of {MODELS}.")
@@ -119,6 +120,7 @@ def train_model(model_name, train, steps, warmup_steps=500, resample_every=250, 
         return model, history, {}
 
     model = DBVAE(latent_dim=latent_dim, seed=seed)
+    optimizer = with_loss_scaling(optimizer)  # the custom step below scales its loss itself
     optimizer.build(model.trainable_variables)
 
     def step(batch):
@@ -131,7 +133,9 @@ def train_model(model_name, train, steps, warmup_steps=500, resample_every=250, 
             else:
                 total, classification, vae = dbvae_losses(x, y, logit, mean, log_variance, reconstruction, kl_weight)
                 loss = tf.reduce_mean(total)
-        optimizer.apply_gradients(zip(tape.gradient(loss, model.trainable_variables), model.trainable_variables))
+            scaled = optimizer.scale_loss(loss)  # inside the tape: loss scaling is a recorded multiply
+        gradients = tape.gradient(scaled, model.trainable_variables)
+        optimizer.apply_gradients(zip(gradients, model.trainable_variables))
         if loss_fn is not None:
             return {"loss": loss}
         is_face = tf.cast(y, vae.dtype)
@@ -193,8 +197,14 @@ def attribute_indicators(data):
 
 
 def train(model_name="dbvae", data="synthetic", preset="quick", steps=None, seed=0, out_dir="runs/faces",
-          combine="max", export=True, log=print):
-    """Train one detector; write checkpoints, plots, metrics.json and the SavedModel(s) to ``out_dir``."""
+          combine="max", export=True, precision="float32", log=print):
+    """Train one detector; write checkpoints, plots, metrics.json and the SavedModel(s) to ``out_dir``.
+
+    ``precision``: one of `mit_dl.training.precision.PRECISIONS` (mixed
+    precision for GPUs); logits, latent means and reconstructions stay float32.
+    """
+    from mit_dl.training.precision import precision_policy, precision_setting
+
     if model_name not in MODELS:
         raise ValueError(f"unknown model {model_name!r}; choose one of {MODELS}.")
     if combine not in debias.COMBINE_RULES:
@@ -206,19 +216,21 @@ def train(model_name="dbvae", data="synthetic", preset="quick", steps=None, seed
     steps = steps or schedule["steps"]
     out = pathlib.Path(out_dir)
     check_settings(out, {"model": model_name, "data": str(data), "preset": preset, "seed": seed,
-                         "combine": combine if model_name == "dbvae" else None})
+                         "combine": combine if model_name == "dbvae" else None, **precision_setting(precision)})
     log(f"data: {source}; {int(train_data.labels.sum())} faces + {int((1 - train_data.labels).sum())} non-faces "
         f"for training, {len(test_data)} test images")
     # Small real sets (lfw: 140 training images) need augmentation and a
     # decaying learning rate; the synthetic benchmark keeps the course's recipe.
     real = data != "synthetic"
-    model, history, resampling = train_model(
-        model_name, train_data, steps, warmup_steps=min(schedule["warmup_steps"], steps),
-        resample_every=schedule["resample_every"], combine=combine, seed=seed, checkpoint_dir=out / "checkpoints",
-        augment=real, decay=real, log=log, **HYPERPARAMETERS)
+    with precision_policy(precision):
+        model, history, resampling = train_model(
+            model_name, train_data, steps, warmup_steps=min(schedule["warmup_steps"], steps),
+            resample_every=schedule["resample_every"], combine=combine, seed=seed,
+            checkpoint_dir=out / "checkpoints", augment=real, decay=real, log=log, **HYPERPARAMETERS)
     report = evaluate(model, test_data)
     metrics = {"model": model_name, "data": str(data), "source": source, "preset": preset, "steps": steps,
-               "seed": seed, "combine": combine if model_name == "dbvae" else None, "augment": real,
+               "seed": seed, "combine": combine if model_name == "dbvae" else None, "precision": precision,
+               "augment": real,
                "cosine_decay": real, **HYPERPARAMETERS,
                "history": history, "test": report}
     plots.group_accuracy({model_name: report}, out / "group_accuracy.png",
@@ -313,7 +325,7 @@ def evaluate_export(model_dir, test_faces=None):
 
 
 def compare(seeds=(0, 1, 2), data="synthetic", preset="full", out_dir="runs/faces-compare", combine="max",
-            steps=None, log=print):
+            steps=None, precision="float32", log=print):
     """Train the CNN and the DB-VAE on the same data for each seed; write the table and the plot."""
     out = pathlib.Path(out_dir)
     runs = {}
@@ -321,11 +333,12 @@ def compare(seeds=(0, 1, 2), data="synthetic", preset="full", out_dir="runs/face
         for model_name in MODELS:
             log(f"seed {seed}: training {model_name}")
             runs[(seed, model_name)] = train(model_name, data, preset, steps=steps, seed=seed, combine=combine,
-                                             out_dir=out / f"seed-{seed}" / model_name, log=log)["test"]
+                                             out_dir=out / f"seed-{seed}" / model_name, precision=precision,
+                                             log=log)["test"]
     rows = [_row(seed, runs[(seed, "cnn")], runs[(seed, "dbvae")]) for seed in seeds]
     mean = {key: float(np.mean([row[key] for row in rows])) for key in rows[0] if key != "seed"}
     summary = {"data": str(data), "preset": preset, "steps": steps or PRESETS[preset]["steps"], "combine": combine,
-               "seeds": list(seeds), "per_seed": rows,
+               "precision": precision, "seeds": list(seeds), "per_seed": rows,
                "mean": mean,
                "mean_group_accuracy": {m: _mean_groups([runs[(s, m)] for s in seeds]) for m in MODELS}}
     out.mkdir(parents=True, exist_ok=True)

@@ -8,7 +8,7 @@ import pytest
 from mit_dl import debias
 from mit_dl.data import faces as face_data
 from mit_dl.workflows import faces
-from support import run_mit_dl
+from support import run_fresh_python, run_mit_dl
 
 STEPS, EPOCH = 300, 50
 
@@ -75,6 +75,51 @@ def test_latent_dimensions_track_the_hidden_attributes(trained_dbvae):
     np.testing.assert_allclose(best["r"], np.corrcoef(mean[:, best["dimension"]], dark)[0, 1], rtol=1e-6)
     assert abs(best["r"]) > 0.4, found  # skin tone is written in the latent space after 300 steps
     assert abs(found[0]["r"]) >= abs(found[1]["r"]) >= abs(found[2]["r"])
+
+
+def test_mixed_float16_dbvae_learns_with_float32_logits_latents_and_reconstructions():
+    import keras
+    import tensorflow as tf
+
+    from mit_dl.training.precision import precision_policy
+
+    train = face_data.synthetic_faces(800, "train", seed=6)
+    with precision_policy("mixed_float16"):
+        model, history, resampling = faces.train_model(
+            "dbvae", train, 150, warmup_steps=50, resample_every=50, seed=6, steps_per_epoch=EPOCH,
+            log=lambda _: None)
+    assert keras.config.dtype_policy().name == "float32"
+    assert model.encoder.layers[0].compute_dtype == "float16"
+    logit, mean, log_variance = model.encode(train.images[:4].astype(np.float32) / 255.0)
+    assert {t.dtype for t in (logit, mean, log_variance, model.decoder(mean))} == {tf.float32}
+    assert all(np.isfinite(v).all() for v in history.values() if isinstance(v, list))
+    assert history["classification"][-1] < 0.5 * history["classification"][0]
+    assert history["vae_faces"][-1] < 0.9 * history["vae_faces"][0]
+    assert resampling["resampled_at_steps"] == [50, 100, 150] and np.isfinite(resampling["probabilities"]).all()
+
+
+def test_cli_mixed_float16_run_exports_float32_probabilities_and_refuses_a_float32_resume(tmp_path):
+    import tensorflow as tf
+
+    out = tmp_path / "mixed"
+    args = ("faces", "train", "--model", "dbvae", "--steps", "20", "--out", str(out))
+    result = run_mit_dl(*args, "--precision", "mixed_float16")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert json.loads((out / "metrics.json").read_text())["precision"] == "mixed_float16"
+    saved = [name for name, _ in tf.train.list_variables(str(out / "checkpoints"))]
+    assert any("dynamic_scale" in name for name in saved)  # the DB-VAE step scales its loss
+    code = f"""
+        import numpy as np, tensorflow as tf
+        detector = tf.saved_model.load({str(out / 'detector')!r})
+        p = detector.detect(np.zeros((3, 64, 64, 3), np.uint8))["probability"]
+        assert p.dtype == tf.float32 and p.shape == (3,) and np.all((p >= 0) & (p <= 1))
+        decoder = tf.saved_model.load({str(out / 'decoder')!r})  # kept: its variables live with it
+        decoded = decoder.decode(tf.zeros((2, 100)))["images"]
+        assert decoded.dtype == tf.uint8 and decoded.shape == (2, 64, 64, 3)
+    """
+    run_fresh_python(code)
+    refused = run_mit_dl(*args)
+    assert refused.returncode == 2 and "precision: 'mixed_float16' then, None now" in refused.stderr
 
 
 def test_held_out_split_is_stratified_and_disjoint():
