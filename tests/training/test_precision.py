@@ -3,7 +3,7 @@
 import keras
 import pytest
 
-from mit_dl.training.precision import PRECISIONS, precision_policy, precision_setting
+from mit_dl.training.precision import PRECISIONS, precision_policy, precision_setting, with_loss_scaling
 
 
 @pytest.mark.parametrize("name", PRECISIONS)
@@ -39,3 +39,15 @@ def test_the_cli_offers_exactly_these_precisions():
     from mit_dl import cli
 
     assert cli.PRECISION_CHOICES == PRECISIONS  # spelled out there so that `mit-dl --help` skips TensorFlow
+
+
+@pytest.mark.parametrize("name", PRECISIONS)
+def test_only_float16_wraps_the_optimizer_in_loss_scaling_and_only_once(name):
+    adam = keras.optimizers.Adam()
+    with precision_policy(name):
+        chosen = with_loss_scaling(adam)
+        assert with_loss_scaling(chosen) is chosen
+    if name == "mixed_float16":
+        assert isinstance(chosen, keras.optimizers.LossScaleOptimizer) and chosen.inner_optimizer is adam
+    else:
+        assert chosen is adam
