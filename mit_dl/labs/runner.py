@@ -15,7 +15,6 @@ import json
 import os
 import pathlib
 import re
-import subprocess
 import sys
 import tempfile
 import time
@@ -102,10 +101,11 @@ def run_notebook(path, quick=True, workdir=None, timeout=1800):
     notebook = read_notebook(path)
     start = time.monotonic()
     died = None
-    sent = []  # 1-based positions of the cells sent to the kernel, in order
+    sent = []  # (1-based position, size of the kernel's stderr file then) of each cell sent, in order
     with tempfile.TemporaryDirectory(prefix="mit_dl_labs_") as scratch:
         report_file = pathlib.Path(scratch) / "checks.jsonl"
         report_file.touch()
+        kernel_stderr = pathlib.Path(scratch) / "kernel_stderr.txt"
         cwd = pathlib.Path(workdir) if workdir else pathlib.Path(scratch) / "run"
         cwd.mkdir(parents=True, exist_ok=True)
         saved = {k: os.environ.get(k) for k in (REPORT_VARIABLE, QUICK_VARIABLE)}
@@ -116,13 +116,17 @@ def run_notebook(path, quick=True, workdir=None, timeout=1800):
             # another channel and is lost when the kernel dies at once, so it cannot say which cell died.
             client = NotebookClient(notebook, km=_this_interpreter_kernel(scratch), timeout=timeout,
                                     allow_errors=True, resources={"metadata": {"path": str(cwd)}},
-                                    on_cell_execute=lambda cell, cell_index: sent.append(cell_index + 1))
-            # The kernel process's own stderr carries only start-up chatter (TensorFlow's C++ lines,
-            # Jupyter's transport warning); cell errors and warnings reach the notebook's outputs.
+                                    on_cell_execute=lambda cell, cell_index: sent.append(
+                                        (cell_index + 1, kernel_stderr.stat().st_size)))
+            # The kernel process's own stderr is start-up chatter (TensorFlow's C++ lines, Jupyter's
+            # transport warning) while cells run (their errors and warnings reach the notebook's
+            # outputs), but it holds the last words of a kernel that crashes: kept in a file for that.
             # cleanup_kc: shut the kernel down afterwards although the manager is ours, not nbclient's.
-            client.execute(cleanup_kc=True, stderr=subprocess.DEVNULL)
+            with open(kernel_stderr, "wb") as stderr:
+                client.execute(cleanup_kc=True, stderr=stderr)
         except DeadKernelError:
-            died = sent[-1] if sent else 1
+            died, written_before = sent[-1] if sent else (1, 0)
+            last_words = _last_lines(kernel_stderr, written_before)
         finally:
             for key, value in saved.items():
                 if value is None:
@@ -136,10 +140,20 @@ def run_notebook(path, quick=True, workdir=None, timeout=1800):
     errors = cell_errors(notebook)
     if died is not None:
         errors.append(CellError(died, "DeadKernelError", "the kernel died while running this cell (a crash in "
-                                "native code or running out of memory); the cells after it did not run"))
+                                "native code or running out of memory); the cells after it did not run"
+                                + (f"; the kernel's last stderr lines: {last_words}" if last_words else "")))
     results = [reported[name] if name in reported else _not_run(name, notebook, errors)
                for name in expected_checks(notebook)]
     return NotebookReport(str(path), results, errors, time.monotonic() - start, notebook)
+
+
+def _last_lines(path, start, count=3):
+    """The last ``count`` non-empty lines written to a file after byte ``start``, joined with " | "."""
+    with open(path, "rb") as file:
+        file.seek(start)
+        text = file.read().decode(errors="replace")
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return " | ".join(lines[-count:])
 
 
 def _this_interpreter_kernel(folder):

@@ -162,12 +162,15 @@ def test_the_kernel_is_this_interpreter_even_when_jupyters_python3_is_another(tm
 
 
 def test_a_dying_kernel_is_reported_as_the_error_of_its_cell(tmp_path):
-    path = _tiny_notebook(tmp_path, "print('first')", "import os\nos._exit(1)",
+    path = _tiny_notebook(tmp_path, "print('first')",
+                          "import os\nos.write(2, b'native library: out of device memory\\n')\nos._exit(1)",
                           "from mit_dl.labs import lab1\nlab1.check_tensors(None)")
     report = runner.run_notebook(path, workdir=tmp_path / "run", timeout=120)
     assert not report.passed
     assert [(e.cell, e.name) for e in report.errors] == [(2, "DeadKernelError")]
     assert "the kernel died while running this cell" in report.errors[0].value
+    # What the dying cell wrote to stderr, not the kernel's start-up chatter before it.
+    assert report.errors[0].value.endswith("; the kernel's last stderr lines: native library: out of device memory")
     assert [(r.check, r.passed) for r in report.results] == [("check_tensors", False)]
     assert "not run: cell 2 raised DeadKernelError" in report.results[0].message
     assert report.notebook.cells[0].outputs[0]["text"] == "first\n"
