@@ -113,8 +113,8 @@ def latent_means(model, images, batch_size=1024):
             return model.encode(tf.cast(batch, tf.float32) / 255.0, training=False)[1]
 
         _COMPILED_ENCODERS[model] = encode
-    # Plain slices: a tf.data pipeline over the array copied all of it on every
-    # call and cost 40% more (benchmarks/debias.py, 20,000 faces).
+    # Plain slices: a tf.data pipeline built from the array at each call took
+    # 35-40% longer for 20,000 faces (see the README's benchmarks/debias.py).
     return tf.concat([encode(images[start:start + batch_size]) for start in range(0, len(images), batch_size)],
                      axis=0)
 
