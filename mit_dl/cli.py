@@ -8,6 +8,7 @@ import pathlib
 import sys
 
 import mit_dl
+from mit_dl.environment import quiet_tensorflow_startup
 
 # mit_dl.training.precision.PRECISIONS, spelled out so that `mit-dl --help` does not import TensorFlow.
 PRECISION_CHOICES = ("float32", "mixed_float16", "mixed_bfloat16")
@@ -260,31 +261,6 @@ def build_parser():
     return parser
 
 
-def _import_tensorflow_quietly():
-    """Import TensorFlow and start its devices with C++ start-up chatter hidden.
-
-    TensorFlow's runtime writes lines such as "Could not find cuda drivers"
-    straight to file descriptor 2 before ``TF_CPP_MIN_LOG_LEVEL`` applies, so
-    the descriptor itself is pointed at /dev/null meanwhile. Python errors
-    still surface as exceptions after it is restored.
-    """
-    level = os.environ.get("TF_CPP_MIN_LOG_LEVEL", "0")
-    if not level.isdigit() or int(level) < 2 or "tensorflow" in sys.modules:
-        return
-    sys.stderr.flush()
-    saved = os.dup(2)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 2)
-        import tensorflow as tf
-
-        tf.config.list_logical_devices()  # device start-up messages happen here
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
-
-
 def _expected_runtime_errors():
     """Failures with a one-sentence remedy (diverged training, missing audio pieces)."""
     from mit_dl.music.audio import AudioError
@@ -302,7 +278,7 @@ def main(argv=None):
         return 2
     try:
         if args.command in ("demo", "images", "music", "faces", "labs"):
-            _import_tensorflow_quietly()
+            quiet_tensorflow_startup()
         code = args.handler(args)
     except (UsageError, ValueError, FileNotFoundError, *_expected_runtime_errors()) as error:
         print(f"mit-dl: error: {error}", file=sys.stderr)

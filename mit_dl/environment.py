@@ -1,11 +1,41 @@
-"""What `mit-dl info` reports: library versions, devices, data locations."""
+"""What `mit-dl info` reports (library versions, devices, data locations), and a quiet TensorFlow start."""
 
 import importlib.metadata
+import os
 import platform
+import sys
 
 import mit_dl
 
 PACKAGES = ("tensorflow", "keras", "tensorflow-probability", "tensorflow-datasets", "numpy", "music21")
+
+
+def quiet_tensorflow_startup():
+    """Import TensorFlow and start its devices with its C++ start-up lines hidden.
+
+    TensorFlow's runtime writes lines such as "Could not find cuda drivers"
+    straight to file descriptor 2 before ``TF_CPP_MIN_LOG_LEVEL`` applies (a
+    notebook shows them under its first cell), so the descriptor itself
+    points at /dev/null meanwhile. Python errors still surface as exceptions.
+    Nothing is hidden when TensorFlow is already imported or the user set
+    ``TF_CPP_MIN_LOG_LEVEL`` below 2 (to see those lines); the mit-dl
+    command and the lab notebooks call it first.
+    """
+    level = os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if not level.isdigit() or int(level) < 2 or "tensorflow" in sys.modules:
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        import tensorflow as tf
+
+        tf.config.list_logical_devices()  # device start-up messages happen here
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
 
 
 def package_versions():

@@ -14,6 +14,10 @@
 # automatic differentiation with `tf.GradientTape`, and graph compilation with `tf.function`.
 
 # %%
+from mit_dl.environment import quiet_tensorflow_startup
+
+quiet_tensorflow_startup()  # TensorFlow without its C++ start-up lines (errors still show)
+
 import time
 
 import matplotlib.pyplot as plt

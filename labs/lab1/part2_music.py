@@ -11,6 +11,10 @@
 # `QUICK = False` for the course's model (LSTM 1024, 3,000 steps: best on a GPU).
 
 # %%
+from mit_dl.environment import quiet_tensorflow_startup
+
+quiet_tensorflow_startup()  # TensorFlow without its C++ start-up lines (errors still show)
+
 import pathlib
 
 import matplotlib.pyplot as plt

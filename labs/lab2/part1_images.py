@@ -15,6 +15,10 @@
 # CPU); `QUICK = False` uses all training images for 5 epochs, as the course does.
 
 # %%
+from mit_dl.environment import quiet_tensorflow_startup
+
+quiet_tensorflow_startup()  # TensorFlow without its C++ start-up lines (errors still show)
+
 import pathlib
 
 import matplotlib.pyplot as plt

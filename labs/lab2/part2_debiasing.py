@@ -18,6 +18,10 @@
 # too short for a reliable comparison: see the end); `QUICK = False` uses the README's full setting.
 
 # %%
+from mit_dl.environment import quiet_tensorflow_startup
+
+quiet_tensorflow_startup()  # TensorFlow without its C++ start-up lines (errors still show)
+
 import pathlib
 
 import matplotlib.pyplot as plt

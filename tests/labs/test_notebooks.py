@@ -78,6 +78,9 @@ def test_solution_notebook_runs_top_to_bottom_and_passes_every_check(source, tmp
     assert report.errors == [], report.summary()
     assert len(report.results) >= 3 and all(r.passed for r in report.results), report.summary()
     assert report.passed
+    first_code = next(cell for cell in report.notebook.cells if cell.cell_type == "code")
+    # TensorFlow's C++ start-up lines ("Could not find cuda drivers", ...) stay out of the learner's view.
+    assert [o for o in first_code.outputs if o.get("name") == "stderr"] == [], first_code.outputs
 
 
 def names_defined(cell_source):
