@@ -19,6 +19,7 @@ import math
 import pathlib
 import time
 
+from mit_dl import evaluation
 from mit_dl.data import music as music_data
 from mit_dl.music import audio, novelty, songs
 from mit_dl.workflows.run_directory import check_settings
@@ -193,6 +194,7 @@ def judge_songs(candidates, attempts, out_dir=None, reference=None, soundfont="a
     valid = sum(e["valid"] for e in entries)
     return {"attempts": attempts, "complete": sum(s is not None for s in candidates), "valid": valid,
             "valid_rate": valid / attempts if attempts else 0.0,
+            "valid_rate_95ci": list(evaluation.wilson_interval(valid, attempts)) if attempts else None,
             "valid_without_audio": sum("audio_error" in e for e in entries),
             "novelty_of_valid_songs": novelty.summarise(novelty_reports), "songs": entries}
 
@@ -252,12 +254,14 @@ def generate(model_dir, songs_count=10, temperature=1.0, seed=0, out_dir=None, l
     if baseline and held_out_path.exists():
         held_out = music_data.split_tunes(held_out_path.read_text(encoding="utf-8"))
         real = judge_songs(held_out, len(held_out), reference=reference)
-        summary["held_out_real_tunes"] = {k: real[k] for k in ("attempts", "valid", "valid_rate",
+        summary["held_out_real_tunes"] = {k: real[k] for k in ("attempts", "valid", "valid_rate", "valid_rate_95ci",
                                                                "novelty_of_valid_songs")}
         summary["valid_rate_vs_real"] = summary["valid_rate"] / real["valid_rate"] if real["valid_rate"] else None
     (out / "summary.json").write_text(json.dumps(summary, indent=2))
     missing = summary["attempts"] - summary["complete"]
-    log(f"{summary['valid']}/{songs_count} songs valid ({100 * summary['valid_rate']:.0f}%)"
+    low, high = summary["valid_rate_95ci"]
+    log(f"{summary['valid']}/{songs_count} songs valid ({100 * summary['valid_rate']:.0f}%, 95% CI "
+        f"{100 * low:.0f}-{100 * high:.0f}%)"
         + (f"; {missing} sample(s) held no complete song" if missing else ""))
     if summary["valid_without_audio"]:
         log(f"{summary['valid_without_audio']} valid song(s) wrote a MIDI file that a MIDI reader rejects "

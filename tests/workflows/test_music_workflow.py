@@ -121,6 +121,12 @@ def test_generate_reports_samples_without_a_complete_song(straight_run, tmp_path
     assert len(texts) == 3 and all(t.read_text().startswith("X:") and len(t.read_text()) == 302 for t in texts)
     real = summary["held_out_real_tunes"]
     assert real["attempts"] == 12 and real["valid_rate"] > 0.5
+    for rates in (summary, real):  # Wilson intervals: around the rate, inside [0, 1], wider for 3 than for 12
+        low, high = rates["valid_rate_95ci"]
+        assert 0 <= low <= rates["valid_rate"] <= high <= 1
+    widths = [rates["valid_rate_95ci"][1] - rates["valid_rate_95ci"][0] for rates in (summary, real)]
+    assert widths[0] > widths[1]
+    assert "95% CI" in result.stdout
 
     import tensorflow as tf  # each sample's recorded RNG seed redraws it from the export
 
