@@ -217,8 +217,8 @@ print(f"held-out loss: {nats / np.log(2):.2f} bits per character (uniform: {np.l
 # next character from the softmax of its logits divided by a temperature (lower: safer, higher:
 # wilder), feeds it back in, and repeats while the LSTM carries its state. `mit_dl`'s
 # `CompiledSampler` runs this whole loop inside one `tf.function` (a `tf.while_loop`), tens of
-# times faster than a Python loop; it needs the library's model, so we copy your trained weights
-# into it.
+# times faster than a Python loop; `generate_rows` writes several songs in one loop, each with
+# its own random seed. It needs the library's model, so we copy your trained weights into it.
 
 # %%
 from mit_dl.models.music import CompiledSampler, build_music_model
@@ -228,10 +228,9 @@ generator_model.set_weights(model.get_weights())
 sampler = CompiledSampler(generator_model)
 
 attempts = 3 if QUICK else 10
-texts = []
-for i in range(attempts):
-    ids = sampler.generate_ids(vocab.encode("X:")[None, :], tf.constant(1500), tf.constant(1.0), tf.constant(i, tf.int64))
-    texts.append("X:" + vocab.decode(ids.numpy()[0]))
+seed_ids = np.tile(vocab.encode("X:")[None, :], [attempts, 1])
+ids = sampler.generate_rows(seed_ids, tf.constant(1500), tf.constant(1.0), tf.range(attempts, dtype=tf.int64))
+texts = ["X:" + vocab.decode(row) for row in ids.numpy()]
 print(texts[0][:400])
 
 # %% [markdown]

@@ -67,15 +67,50 @@ class CompiledSampler(tf.Module):
         tf.TensorSpec([None, None], tf.int32), tf.TensorSpec([], tf.int32),
         tf.TensorSpec([], tf.float32), tf.TensorSpec([], tf.int64)])
     def generate_ids(self, seed_ids, length, temperature, seed):
-        """``length`` new ids after ``seed_ids`` ``[B, T]`` (T >= 1); reproducible for a ``seed``."""
+        """``length`` new ids after ``seed_ids`` ``[B, T]`` (T >= 1); reproducible for a ``seed``.
+
+        The batch's rows share one draw per step (seed ``[seed, step]``).
+        """
+        def draw(logits, i):
+            return tf.random.stateless_categorical(logits, 1, seed=tf.stack([seed, tf.cast(i, tf.int64)]),
+                                                   dtype=tf.int32)[:, 0]
+
+        return self._sample(seed_ids, length, temperature, draw)
+
+    @tf.function(input_signature=[
+        tf.TensorSpec([None, None], tf.int32), tf.TensorSpec([], tf.int32),
+        tf.TensorSpec([], tf.float32), tf.TensorSpec([None], tf.int64)])
+    def generate_rows(self, seed_ids, length, temperature, seeds):
+        """Like `generate_ids` with one RNG seed per row: row ``r`` is drawn as ``generate_ids(seed_ids[r:r+1], ..., seeds[r])``.
+
+        Many songs in one loop: the LSTM runs on the whole batch (one matrix
+        product per step instead of one per song) while each row uses the
+        random draws it gets alone. The batched products may round the last
+        bit of a probability differently, which can change a draw and the
+        rest of that song: measured on the lab model, 1 of 150 songs.
+        """
+        def draw_row(row):
+            row_logits, row_seed = row
+            return tf.random.stateless_categorical(row_logits[None], 1, seed=row_seed, dtype=tf.int32)[0, 0]
+
+        def draw(logits, i):
+            row_seeds = tf.stack([seeds, tf.fill(tf.shape(seeds), tf.cast(i, tf.int64))], axis=1)
+            return tf.map_fn(draw_row, (logits, row_seeds), fn_output_signature=tf.int32)
+
+        same_rows = tf.debugging.assert_equal(tf.shape(seeds)[0], tf.shape(seed_ids)[0],
+                                              message="generate_rows needs one seed per row of seed_ids")
+        with tf.control_dependencies([same_rows]):
+            return self._sample(tf.identity(seed_ids), length, temperature, draw)
+
+    def _sample(self, seed_ids, length, temperature, draw):
+        """The sampling loop: ``draw(logits / temperature, step) -> ids [B]`` picks each character."""
         tf.debugging.assert_positive(temperature, message="temperature must be > 0")
         logits, state = self.prime(seed_ids)
         batch = tf.shape(seed_ids)[0]
         output = tf.TensorArray(tf.int32, size=length)
 
         def body(i, logits, h, c, output):
-            draw_seed = tf.stack([seed, tf.cast(i, tf.int64)])
-            ids = tf.random.stateless_categorical(logits / temperature, 1, seed=draw_seed, dtype=tf.int32)[:, 0]
+            ids = draw(logits / temperature, i)
             output = output.write(i, ids)
             logits, (h, c) = self._step(ids, [h, c])
             return i + 1, logits, h, c, output
@@ -84,12 +119,17 @@ class CompiledSampler(tf.Module):
         return tf.reshape(tf.transpose(output.stack()), [batch, length])
 
 
-def generator_endpoint(sampler, characters):
-    """``generate(seed_text, length, temperature, seed) -> {"text"}`` with the vocabulary inside.
+def generator_endpoints(sampler, characters):
+    """The generator's serving signatures, with the vocabulary inside.
 
-    Returns ``(Endpoint, lookup_table)``; export the table with the model
+    - ``generate(seed_text, length, temperature, seed) -> {"text"}``: one song;
+    - ``generate_many(seed_text, length, temperature, seeds[N]) -> {"texts"[N]}``:
+      N songs in one batched loop; text ``i`` is drawn as ``generate(..., seeds[i])``
+      draws it (up to rounding, see `CompiledSampler.generate_rows`).
+
+    Returns ``(endpoints, lookup_table)``; export the table with the model
     (``extra_trackables``). Characters outside the vocabulary, or an empty
-    seed, fail inside the signature with a message listing them.
+    seed, fail inside the signatures with a message listing them.
     """
     from mit_dl.export import Endpoint
 
@@ -98,7 +138,7 @@ def generator_endpoint(sampler, characters):
         tf.lookup.KeyValueTensorInitializer(alphabet, tf.range(len(characters), dtype=tf.int32)), default_value=-1
     )
 
-    def generate(seed_text, length, temperature, seed):
+    def checked_seed_ids(seed_text):
         pieces = tf.strings.unicode_split(seed_text, "UTF-8")
         ids = table.lookup(pieces)
         checks = [
@@ -107,9 +147,22 @@ def generator_endpoint(sampler, characters):
                 "seed_text has characters that are not in the vocabulary:", tf.boolean_mask(pieces, ids < 0)]),
         ]
         with tf.control_dependencies(checks):
-            new_ids = sampler.generate_ids(ids[None], length, temperature, seed)
-        return {"text": tf.strings.reduce_join(tf.gather(alphabet, new_ids[0]))}
+            return tf.identity(ids)
 
-    signature = [tf.TensorSpec([], tf.string, name="seed_text"), tf.TensorSpec([], tf.int32, name="length"),
-                 tf.TensorSpec([], tf.float32, name="temperature"), tf.TensorSpec([], tf.int64, name="seed")]
-    return Endpoint(generate, signature), table
+    def as_text(new_ids):
+        return tf.strings.reduce_join(tf.gather(alphabet, new_ids), axis=-1)
+
+    def generate(seed_text, length, temperature, seed):
+        ids = checked_seed_ids(seed_text)
+        return {"text": as_text(sampler.generate_ids(ids[None], length, temperature, seed)[0])}
+
+    def generate_many(seed_text, length, temperature, seeds):
+        ids = checked_seed_ids(seed_text)
+        rows = tf.tile(ids[None], [tf.shape(seeds)[0], 1])
+        return {"texts": as_text(sampler.generate_rows(rows, length, temperature, seeds))}
+
+    common = [tf.TensorSpec([], tf.string, name="seed_text"), tf.TensorSpec([], tf.int32, name="length"),
+              tf.TensorSpec([], tf.float32, name="temperature")]
+    endpoints = {"generate": Endpoint(generate, [*common, tf.TensorSpec([], tf.int64, name="seed")]),
+                 "generate_many": Endpoint(generate_many, [*common, tf.TensorSpec([None], tf.int64, name="seeds")])}
+    return endpoints, table

@@ -10,7 +10,7 @@ import tensorflow as tf
 
 from mit_dl.data import music
 from mit_dl.export import export_savedmodel
-from mit_dl.models.music import CompiledSampler, build_music_model, generator_endpoint
+from mit_dl.models.music import CompiledSampler, build_music_model, generator_endpoints
 from mit_dl.training import Trainer
 from support import run_fresh_python
 
@@ -44,29 +44,55 @@ def test_compiled_sampler_is_reproducible_and_matches_the_reference_loop():
         ids.append(int(token))
 
 
+def test_rows_with_their_own_seeds_are_drawn_as_if_alone():
+    keras.utils.set_random_seed(1)
+    model = build_music_model(len(CHARS), 16, 32)
+    sampler = CompiledSampler(model)
+    seed_ids = tf.constant([[1, 2, 3]] * 4, tf.int32)
+    seeds = tf.constant([7, 8, 2**40, -3], tf.int64)
+    rows = sampler.generate_rows(seed_ids, 60, 1.0, seeds).numpy()
+    for row, seed in zip(rows, seeds):
+        np.testing.assert_array_equal(row, sampler.generate_ids(seed_ids[:1], 60, 1.0, seed).numpy()[0])
+    assert len({tuple(r) for r in rows}) == 4  # different seeds, different songs
+    with pytest.raises(tf.errors.InvalidArgumentError, match="one seed per row"):
+        sampler.generate_rows(seed_ids, 5, 1.0, seeds[:3])
+
+
 def test_exported_generate_runs_without_mit_dl(tmp_path):
     model = build_music_model(len(CHARS), 16, 32)
     sampler = CompiledSampler(model)
-    endpoint, table = generator_endpoint(sampler, CHARS)
-    expected = endpoint.fn(tf.constant("X:1\n"), tf.constant(25), tf.constant(1.0), tf.constant(3, tf.int64))
-    path = export_savedmodel(model, tmp_path / "generator", endpoints={"generate": endpoint},
+    endpoints, table = generator_endpoints(sampler, CHARS)
+    expected = endpoints["generate"].fn(tf.constant("X:1\n"), tf.constant(25), tf.constant(1.0),
+                                        tf.constant(3, tf.int64))
+    path = export_savedmodel(model, tmp_path / "generator", endpoints=endpoints,
                              extra_trackables=[table, sampler], metadata={"vocabulary": CHARS})
     out = run_fresh_python(f"""
         import json, sys, tensorflow as tf
         g = tf.saved_model.load({str(path)!r})
-        text = g.generate(tf.constant("X:1\\n"), tf.constant(25), tf.constant(1.0), tf.constant(3, tf.int64))["text"]
-        try:
-            g.generate(tf.constant("X:1 #@"), tf.constant(5), tf.constant(1.0), tf.constant(3, tf.int64))
-            error = "no error"
-        except Exception as e:
-            error = str(e)
+        args = (tf.constant("X:1\\n"), tf.constant(25), tf.constant(1.0))
+        text = g.generate(*args, tf.constant(3, tf.int64))["text"]
+        many = g.generate_many(*args, tf.constant([3, 4, 5], tf.int64))["texts"]
+        alone = [g.generate(*args, tf.constant(s, tf.int64))["text"].numpy().decode() for s in (4, 5)]
+        errors = []
+        for call in (lambda: g.generate(tf.constant("X:1 #@"), tf.constant(5), tf.constant(1.0),
+                                        tf.constant(3, tf.int64)),
+                     lambda: g.generate_many(tf.constant("X:1 #@"), tf.constant(5), tf.constant(1.0),
+                                             tf.constant([3], tf.int64))):
+            try:
+                call()
+                errors.append("no error")
+            except Exception as e:
+                errors.append(str(e))
         assert not any(m.startswith("mit_dl") for m in sys.modules)
-        print(json.dumps({{"text": text.numpy().decode(), "error": error}}))
+        print(json.dumps({{"text": text.numpy().decode(), "many": [t.decode() for t in many.numpy()],
+                          "alone": alone, "errors": errors}}))
     """)
     served = json.loads(out.strip().splitlines()[-1])
     assert served["text"] == expected["text"].numpy().decode()
     assert len(served["text"]) == 25 and set(served["text"]) <= set(CHARS)
-    assert "not in the vocabulary" in served["error"] and "#" in served["error"] and "@" in served["error"]
+    assert served["many"] == [served["text"], *served["alone"]]
+    for error in served["errors"]:
+        assert "not in the vocabulary" in error and "#" in error and "@" in error
 
 
 def test_short_training_on_irish_tunes_beats_the_uniform_baseline():

@@ -5,6 +5,7 @@ import signal
 import subprocess
 import sys
 import time
+import types
 
 import pytest
 
@@ -143,6 +144,19 @@ def test_sample_seeds_are_fixed_per_sample_and_not_shared_between_run_seeds():
     assert len(set(first)) == 100 and not set(first) & set(second)
     assert not set(music.sample_seeds(-1, 100)) & set(first)
     assert all(0 <= s < 2**63 for s in first + second)
+
+
+def test_batched_generation_gives_the_songs_drawn_one_at_a_time(straight_run):
+    import tensorflow as tf
+
+    generator = tf.saved_model.load(str(straight_run / "generator"))
+
+    only_generate = types.SimpleNamespace(generate=generator.generate)  # exported before `generate_many`
+    seeds = music.sample_seeds(3, 5)
+    one_by_one = music.generate_texts(only_generate, seeds, 120, 1.0)
+    assert music.generate_texts(generator, seeds, 120, 1.0, batch=2) == one_by_one  # chunks of 2, 2, 1
+    assert music.generate_texts(generator, seeds, 120, 1.0) == one_by_one
+    assert len(set(one_by_one)) == 5 and all(t.startswith("X:") and len(t) == 122 for t in one_by_one)
 
 
 def test_generation_is_reproducible_from_the_export_alone(straight_run):
