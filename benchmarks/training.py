@@ -15,7 +15,9 @@ import argparse
 import os
 import pathlib
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+from mit_dl.environment import quiet_tensorflow_startup
+
+quiet_tensorflow_startup()  # before TensorFlow prints its C++ start-up lines
 
 import keras  # noqa: E402
 import numpy as np  # noqa: E402

@@ -12,7 +12,8 @@ import keras
 import tensorflow as tf
 
 PRESETS = {
-    # The course's hyper-parameters (~0.56 steps/s on 2 CPU cores: 90 minutes).
+    # The course's hyper-parameters (0.56 steps/s on the earlier 2-core CPU: 90 minutes; ~1.9 on a
+    # 2-core AVX-512 CPU: 30 minutes).
     "lab": {"embedding_dim": 256, "rnn_units": 1024, "sequence_length": 100, "batch_size": 8,
             "learning_rate": 5e-3, "steps": 3000},
     # About 5 minutes on 2 CPU cores: LSTM(256) at batch 32 runs ~3.3 steps/s there
@@ -87,7 +88,7 @@ class CompiledSampler(tf.Module):
         product per step instead of one per song) while each row uses the
         random draws it gets alone. The batched products may round the last
         bit of a probability differently, which can change a draw and the
-        rest of that song: measured on the lab model, 1 of 150 songs.
+        rest of that song: measured on the lab model, 2 of 250 songs.
         """
         def draw_row(row):
             row_logits, row_seed = row

@@ -28,8 +28,8 @@ TRAIN_TUNES_FILE = "training_tunes.abc"
 HELD_OUT_TUNES_FILE = "held_out_tunes.abc"
 SEED_TEXT = "X:"
 EVAL_EVERY = 500  # steps between validation passes (one "epoch" of the Trainer)
-# Songs per batched sampler call: ~7x faster per song than one at a time for the lab model on
-# 2 CPU cores; 100 per call is no faster per song.
+# Songs per batched sampler call: for the lab model on 2 CPU cores 5-7x faster per song than one
+# call per song, and 100 per call was no faster per song than 50.
 GENERATION_BATCH = 50
 
 
@@ -158,7 +158,7 @@ def generate_texts(generator, rng_seeds, length, temperature, seed_text=SEED_TEX
     have ``generate``: one call per song). Both draw sample ``i`` with RNG
     seed ``rng_seeds[i]``; they agree except when the batched matrix
     products round a probability differently enough to change a draw
-    (1 of 150 songs of the lab model).
+    (2 of 250 songs of the lab model).
     """
     import tensorflow as tf
 
