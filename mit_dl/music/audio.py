@@ -20,6 +20,9 @@ import wave
 import numpy as np
 
 SAMPLE_RATE = 22050
+# Notes starting at one instant in a tune that plays: O'Neill's are single melody lines with a few
+# 2-3 note chords (at most 3 in the held-out tunes); a guitar strums 6.
+MAX_NOTES_AT_ONCE = 6
 POLYPHONY = 4096  # simultaneous FluidSynth voices
 # Debian / Ubuntu packages of General MIDI soundfonts, most compact first.
 SOUNDFONT_LOCATIONS = (
@@ -81,6 +84,26 @@ def read_notes(midi_path):
     rows = [(n.start, n.end, n.pitch, n.velocity) for inst in midi.instruments if not inst.is_drum
             for n in inst.notes]
     return np.array(rows, dtype=np.float64).reshape(-1, 4), midi
+
+
+def playing_problem(midi_path, max_notes_at_once=MAX_NOTES_AT_ONCE):
+    """Why a MIDI file does not play like a tune, or ``""`` when it does.
+
+    Stricter than "music21 wrote it": a MIDI reader must accept the file (music21
+    can expand stray repeats into millions of ticks), it must hold notes, and
+    at most ``max_notes_at_once`` of them may start at the same instant
+    (broken tuplets or chords can stack hundreds on one beat).
+    """
+    try:
+        notes, _ = read_notes(midi_path)
+    except UnreadableMidiError as error:
+        return str(error)
+    if len(notes) == 0:
+        return "the MIDI file holds no notes"
+    _, together = np.unique(np.round(notes[:, 0], 4), return_counts=True)
+    if together.max() > max_notes_at_once:
+        return f"{together.max()} notes start at the same instant (more than {max_notes_at_once})"
+    return ""
 
 
 def synthesise(notes, sample_rate=SAMPLE_RATE, release=0.08):

@@ -17,6 +17,7 @@ and writes ``song_XX.abc`` / ``.mid`` / ``.wav`` and ``summary.json``.
 import json
 import math
 import pathlib
+import tempfile
 import time
 
 from mit_dl import evaluation
@@ -174,41 +175,50 @@ def generate_texts(generator, rng_seeds, length, temperature, seed_text=SEED_TEX
 
 
 def judge_songs(candidates, attempts, out_dir=None, reference=None, soundfont="auto", prefix="song"):
-    """Validate songs, measure novelty and (with ``out_dir``) write .abc/.mid/.wav files.
+    """Validate songs, check that valid ones play, measure novelty and (with ``out_dir``) write .abc/.mid/.wav.
 
     ``candidates``: one song (or ``None`` when a sample had no complete song)
-    per attempt. Returns the summary dict.
+    per attempt. A valid song (the issue's check, `songs.check_song`) also
+    *plays* when its MIDI file passes `audio.playing_problem`. Returns the summary dict.
     """
     entries, novelty_reports = [], []
-    for i, song in enumerate(candidates):
-        entry = {"sample": i}
-        if song is None:
-            entry.update(valid=False, error="no complete song in the generated text")
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = pathlib.Path(out_dir) if out_dir else pathlib.Path(scratch)
+        for i, song in enumerate(candidates):
+            entry = {"sample": i}
+            if song is None:
+                entry.update(valid=False, plays=False, error="no complete song in the generated text")
+                entries.append(entry)
+                continue
+            stem = folder / f"{prefix}_{i:02d}"
+            if out_dir:
+                stem.parent.mkdir(parents=True, exist_ok=True)
+                stem.with_suffix(".abc").write_text(song + "\n", encoding="utf-8")
+            check = songs.check_song(song, midi_path=stem.with_suffix(".mid"))
+            entry.update(valid=check.valid, notes=check.notes, seconds=round(check.seconds, 2))
+            if check.error:
+                entry["error"] = check.error
+            problem = audio.playing_problem(stem.with_suffix(".mid")) if check.valid else "not valid"
+            entry["plays"] = not problem
+            if check.valid and problem:
+                entry["playing_problem"] = problem
+            if check.valid and out_dir:
+                try:
+                    entry["audio"] = audio.render_wav(stem.with_suffix(".mid"), stem.with_suffix(".wav"),
+                                                      soundfont=soundfont)
+                except audio.UnreadableMidiError as error:  # valid by the check, but not playable: reported
+                    entry["audio_error"] = str(error)
+            if reference is not None:
+                entry["novelty"] = reference.report(song)
+                if check.valid:
+                    novelty_reports.append(entry["novelty"])
             entries.append(entry)
-            continue
-        stem = pathlib.Path(out_dir) / f"{prefix}_{i:02d}" if out_dir else None
-        if stem is not None:
-            stem.parent.mkdir(parents=True, exist_ok=True)
-            stem.with_suffix(".abc").write_text(song + "\n", encoding="utf-8")
-        check = songs.check_song(song, midi_path=stem.with_suffix(".mid") if stem else None)
-        entry.update(valid=check.valid, notes=check.notes, seconds=round(check.seconds, 2))
-        if check.error:
-            entry["error"] = check.error
-        if check.valid and stem is not None:
-            try:
-                entry["audio"] = audio.render_wav(stem.with_suffix(".mid"), stem.with_suffix(".wav"),
-                                                  soundfont=soundfont)
-            except audio.UnreadableMidiError as error:  # valid by the check, but not playable: reported
-                entry["audio_error"] = str(error)
-        if reference is not None:
-            entry["novelty"] = reference.report(song)
-            if check.valid:
-                novelty_reports.append(entry["novelty"])
-        entries.append(entry)
     valid = sum(e["valid"] for e in entries)
+    plays = sum(e["plays"] for e in entries)
     return {"attempts": attempts, "complete": sum(s is not None for s in candidates), "valid": valid,
             "valid_rate": valid / attempts if attempts else 0.0,
             "valid_rate_95ci": list(evaluation.wilson_interval(valid, attempts)) if attempts else None,
+            "plays": plays, "plays_rate": plays / attempts if attempts else 0.0,
             "valid_without_audio": sum("audio_error" in e for e in entries),
             "novelty_of_valid_songs": novelty.summarise(novelty_reports), "songs": entries}
 
@@ -270,7 +280,7 @@ def generate(model_dir, songs_count=10, temperature=1.0, seed=0, out_dir=None, l
         held_out = music_data.split_tunes(held_out_path.read_text(encoding="utf-8"))
         real = judge_songs(held_out, len(held_out), reference=reference)
         summary["held_out_real_tunes"] = {k: real[k] for k in ("attempts", "valid", "valid_rate", "valid_rate_95ci",
-                                                               "novelty_of_valid_songs")}
+                                                               "plays", "plays_rate", "novelty_of_valid_songs")}
         summary["valid_rate_vs_real"] = summary["valid_rate"] / real["valid_rate"] if real["valid_rate"] else None
     (out / "summary.json").write_text(json.dumps(summary, indent=2))
     missing = summary["attempts"] - summary["complete"]
@@ -285,6 +295,9 @@ def generate(model_dir, songs_count=10, temperature=1.0, seed=0, out_dir=None, l
         real = summary["held_out_real_tunes"]
         log(f"real held-out tunes, same check: {real['valid']}/{real['attempts']} valid "
             f"({100 * real['valid_rate']:.0f}%); generated/real = {summary['valid_rate_vs_real']:.2f}")
+    log(f"stricter: {summary['plays']}/{songs_count} songs also play like a tune (a MIDI reader accepts the file, "
+        f"at most {audio.MAX_NOTES_AT_ONCE} notes start together)"
+        + (f"; real held-out tunes {real['plays']}/{real['attempts']}" if "held_out_real_tunes" in summary else ""))
     copied = summary["novelty_of_valid_songs"]
     if copied.get("songs"):
         log(f"novelty: longest passage copied from training tunes {copied['mean_longest_copy_chars']:.0f} chars "

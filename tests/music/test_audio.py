@@ -81,6 +81,28 @@ def test_a_file_no_midi_reader_accepts_is_a_clear_error(tmp_path):
     assert not (tmp_path / "bad.wav").exists()
 
 
+def test_playing_problem_names_what_keeps_a_midi_file_from_playing_like_a_tune(tmp_path):
+    import pretty_midi
+
+    def write(name, notes):
+        midi = pretty_midi.PrettyMIDI()
+        piano = pretty_midi.Instrument(program=0)
+        piano.notes = [pretty_midi.Note(90, pitch, start, start + 0.5) for pitch, start in notes]
+        midi.instruments.append(piano)
+        midi.write(str(tmp_path / name))
+        return tmp_path / name
+
+    melody_with_a_chord = write("tune.mid", [(60, 0.0), (64, 0.0), (67, 0.0), (62, 0.5), (64, 1.0)])
+    assert audio.playing_problem(melody_with_a_chord) == ""
+    assert audio.playing_problem(melody_with_a_chord, max_notes_at_once=2) == (
+        "3 notes start at the same instant (more than 2)")
+    assert audio.playing_problem(write("silent.mid", [])) == "the MIDI file holds no notes"
+    (tmp_path / "bad.mid").write_bytes(b"MThd not really a MIDI file")
+    assert "bad.mid cannot be read as MIDI" in audio.playing_problem(tmp_path / "bad.mid")
+    songs.check_song(TUNE, midi_path=tmp_path / "real.mid")
+    assert audio.playing_problem(tmp_path / "real.mid") == ""
+
+
 def test_missing_soundfont_is_a_clear_error(tmp_path):
     with pytest.raises(audio.AudioError, match="does not exist; pass the path of a .sf2 file"):
         audio.find_soundfont(tmp_path / "nope.sf2")
