@@ -16,7 +16,8 @@ def quiet_tensorflow_startup():
     TensorFlow's runtime writes lines such as "Could not find cuda drivers"
     straight to file descriptor 2 before ``TF_CPP_MIN_LOG_LEVEL`` applies (a
     notebook shows them under its first cell), so the descriptor itself
-    points at /dev/null meanwhile. Python errors still surface as exceptions.
+    points at /dev/null meanwhile (also while a first transpose runs, see
+    below). Python errors still surface as exceptions.
     Nothing is hidden when TensorFlow is already imported or the user set
     ``TF_CPP_MIN_LOG_LEVEL`` below 2 (to see those lines); the mit-dl
     command and the lab notebooks call it first.
@@ -32,6 +33,10 @@ def quiet_tensorflow_startup():
         import tensorflow as tf
 
         tf.config.list_logical_devices()  # device start-up messages happen here
+        # TensorFlow 2.21 logs "oneDNN supports DT_INT32 only on platforms with AVX-512" as an error
+        # the first time a transpose runs, even on AVX-512 CPUs (seen on AMD EPYC); it only says that
+        # Eigen does the transpose. It logs once per process, so let that first time happen here.
+        tf.transpose(tf.zeros((1, 1), tf.int32))
     finally:
         os.dup2(saved, 2)
         os.close(saved)

@@ -2,7 +2,10 @@
 
 import json
 import math
+import os
+import subprocess
 import sys
+import textwrap
 
 import pytest
 
@@ -41,6 +44,22 @@ def test_cli_version_and_info():
     assert info.returncode == 0, info.stderr
     for expected in ("tensorflow", "keras", "tensorflow-probability", "CPU", "MIT_DL_DATA"):
         assert expected in info.stdout
+
+
+def test_the_quiet_start_leaves_stderr_empty_through_the_first_operations():
+    """No C++ start-up lines, nor TensorFlow's once-per-process oneDNN "error" at the first transpose."""
+    code = textwrap.dedent("""
+        from mit_dl.environment import quiet_tensorflow_startup
+        quiet_tensorflow_startup()
+        import tensorflow as tf
+        tf.transpose(tf.zeros((3, 2), tf.int32))
+        tf.function(lambda x: tf.transpose(x) * 2)(tf.zeros((2, 3)))
+        print("ran")
+    """)
+    env = {"PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", "/tmp"), "CUDA_VISIBLE_DEVICES": ""}
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=300)
+    assert result.returncode == 0 and result.stdout.strip() == "ran", result.stderr[-3000:]
+    assert result.stderr == ""
 
 
 def test_cli_bad_argument_is_one_clear_line():
