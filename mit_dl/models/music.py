@@ -125,8 +125,8 @@ def generator_endpoints(sampler, characters):
 
     - ``generate(seed_text, length, temperature, seed) -> {"text"}``: one song;
     - ``generate_many(seed_text, length, temperature, seeds[N]) -> {"texts"[N]}``:
-      N songs in one batched loop; text ``i`` is drawn as ``generate(..., seeds[i])``
-      draws it (up to rounding, see `CompiledSampler.generate_rows`).
+      N songs in one batched loop; text ``i`` is the song ``generate(..., seeds[i])``
+      draws (up to rounding, see `CompiledSampler.generate_rows`).
 
     Returns ``(endpoints, lookup_table)``; export the table with the model
     (``extra_trackables``). Characters outside the vocabulary, or an empty
