@@ -21,7 +21,7 @@ import numpy as np
 
 SAMPLE_RATE = 22050
 # Notes starting at one instant in a tune that plays: O'Neill's are single melody lines with a few
-# 2-3 note chords (at most 3 in the held-out tunes); a guitar strums 6.
+# 2-4 note chords (at most 4 start together in the held-out tunes' MIDI files); a guitar strums 6.
 MAX_NOTES_AT_ONCE = 6
 POLYPHONY = 4096  # simultaneous FluidSynth voices
 # Debian / Ubuntu packages of General MIDI soundfonts, most compact first.
