@@ -82,7 +82,7 @@ def _cmd_music_generate(args):
 
     soundfont = {"auto": "auto", "none": None}.get(args.soundfont, args.soundfont)
     music.generate(args.model, songs_count=args.songs, temperature=args.temperature, seed=args.seed,
-                   out_dir=args.out, length=args.length, soundfont=soundfont,
+                   out_dir=args.out, length=args.length, soundfont=soundfont, batch=args.batch,
                    seed_text=args.seed_text.replace("\\n", "\n") if args.seed_text else None)
 
 
@@ -213,6 +213,8 @@ def build_parser():
     generate.add_argument("--seed", type=int, default=0)
     generate.add_argument("--seed-text", help="text every sample starts from, \\n for a new line (default 'X:')")
     generate.add_argument("--length", type=int, help="characters per sample (default: 2x a long training tune)")
+    generate.add_argument("--batch", type=int,
+                          help="songs per compiled sampler call (default 50; a GPU takes hundreds)")
     generate.add_argument("--soundfont", default="auto",
                           help="a .sf2 file, 'auto' (a system General MIDI soundfont if found) or 'none'")
     generate.add_argument("--out", help="output folder (default: <run>/songs-t<T>-s<S>)")

@@ -224,18 +224,22 @@ def judge_songs(candidates, attempts, out_dir=None, reference=None, soundfont="a
 
 
 def generate(model_dir, songs_count=10, temperature=1.0, seed=0, out_dir=None, length=None, soundfont="auto",
-             seed_text=None, baseline=True, log=print):
+             seed_text=None, baseline=True, batch=None, log=print):
     """Sample songs from an exported generator, judge them and write the files; returns the summary.
 
     Each sample starts from ``seed_text`` (default ``"X:"``, the start of a
     tune) and its first complete song is judged; a sample without one counts
     as a failed song. ``baseline`` also judges the held-out real tunes the
-    same way, for the generated/real valid-rate ratio.
+    same way, for the generated/real valid-rate ratio. ``batch``: songs per
+    sampler call (default `GENERATION_BATCH`).
     """
     from mit_dl.export import load_savedmodel
 
     if songs_count <= 0:
         raise ValueError(f"--songs must be a positive number, received {songs_count}.")
+    batch = GENERATION_BATCH if batch is None else batch
+    if batch <= 0:
+        raise ValueError(f"--batch must be a positive number, received {batch}.")
     if temperature <= 0:
         raise ValueError(f"--temperature must be above 0, received {temperature}.")
     if soundfont not in ("auto", None):
@@ -263,7 +267,7 @@ def generate(model_dir, songs_count=10, temperature=1.0, seed=0, out_dir=None, l
 
     started = time.perf_counter()
     rng_seeds = sample_seeds(seed, songs_count)
-    texts = generate_texts(generator, rng_seeds, length, temperature, seed_text)
+    texts = generate_texts(generator, rng_seeds, length, temperature, seed_text, batch=batch)
     seconds = time.perf_counter() - started
     log(f"generated {songs_count} x {length} characters in {seconds:.1f} s")
     out.mkdir(parents=True, exist_ok=True)

@@ -110,7 +110,7 @@ def test_mixed_float16_training_scales_the_loss_exports_and_refuses_a_float32_re
 def test_generate_reports_samples_without_a_complete_song(straight_run, tmp_path):
     """150 steps are too few to write whole tunes: reported in the summary, not a crash."""
     result = run_mit_dl("music", "generate", "--model", str(straight_run / "generator"), "--songs", "3",
-                        "--length", "300", "--seed", "1", "--out", str(tmp_path))
+                        "--length", "300", "--seed", "1", "--batch", "2", "--out", str(tmp_path))
     assert result.returncode == 0, result.stderr[-3000:]
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["attempts"] == 3 and len(summary["songs"]) == 3
@@ -132,7 +132,7 @@ def test_generate_reports_samples_without_a_complete_song(straight_run, tmp_path
     assert widths[0] > widths[1]
     assert "95% CI" in result.stdout
 
-    import tensorflow as tf  # each sample's recorded RNG seed redraws it from the export
+    import tensorflow as tf  # each sample's recorded RNG seed redraws it from the export (sample 2: 2nd call)
 
     generator = tf.saved_model.load(str(straight_run / "generator"))
     entry = summary["songs"][2]
@@ -239,6 +239,7 @@ def test_a_valid_song_whose_midi_cannot_be_played_is_reported_not_a_crash(tmp_pa
 @pytest.mark.parametrize("args, message", [
     (["music", "generate", "--model", "{run}/generator", "--seed-text", "X:1 €¥"], "['¥', '€'] are not in the vocabulary"),
     (["music", "generate", "--model", "{run}/generator", "--songs", "0"], "--songs must be a positive number"),
+    (["music", "generate", "--model", "{run}/generator", "--batch", "0"], "--batch must be a positive number"),
     (["music", "generate", "--model", "{run}/nothing"], "is not a SavedModel export"),
     (["music", "generate", "--model", "{run}/generator", "--soundfont", "{run}/x.sf2"], "x.sf2 does not exist; pass the path of a .sf2 file"),
     (["music", "train", "--data", "{run}/no-such.abc"], "does not exist; pass an .abc file or a folder"),
