@@ -214,7 +214,7 @@ def build_parser():
     generate.add_argument("--seed-text", help="text every sample starts from, \\n for a new line (default 'X:')")
     generate.add_argument("--length", type=int, help="characters per sample (default: 2x a long training tune)")
     generate.add_argument("--batch", type=int,
-                          help="songs per compiled sampler call (default 50; a GPU takes hundreds)")
+                          help="songs per compiled sampler call (default 50; larger batches suit a GPU)")
     generate.add_argument("--soundfont", default="auto",
                           help="a .sf2 file, 'auto' (a system General MIDI soundfont if found) or 'none'")
     generate.add_argument("--out", help="output folder (default: <run>/songs-t<T>-s<S>)")
