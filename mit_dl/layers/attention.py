@@ -1,7 +1,5 @@
 """`SelfAttention` (one head) and `scaled_dot_product_attention`, lecture 2."""
 
-import math
-
 import keras
 from keras import ops
 

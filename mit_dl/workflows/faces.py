@@ -230,9 +230,7 @@ def train(model_name="dbvae", data="synthetic", preset="quick", steps=None, seed
     report = evaluate(model, test_data)
     metrics = {"model": model_name, "data": str(data), "source": source, "preset": preset, "steps": steps,
                "seed": seed, "combine": combine if model_name == "dbvae" else None, "precision": precision,
-               "augment": real,
-               "cosine_decay": real, **HYPERPARAMETERS,
-               "history": history, "test": report}
+               "augment": real, "cosine_decay": real, **HYPERPARAMETERS, "history": history, "test": report}
     plots.group_accuracy({model_name: report}, out / "group_accuracy.png",
                          title=f"{model_name} on {source}: per-group accuracy")
     if model_name == "dbvae":
