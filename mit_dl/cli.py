@@ -279,8 +279,7 @@ def main(argv=None):
         parser.print_help()
         return 2
     try:
-        if args.command in ("demo", "images", "music", "faces", "labs"):
-            quiet_tensorflow_startup()
+        quiet_tensorflow_startup()
         code = args.handler(args)
     except (UsageError, ValueError, FileNotFoundError, *_expected_runtime_errors()) as error:
         print(f"mit-dl: error: {error}", file=sys.stderr)
