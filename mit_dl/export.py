@@ -118,8 +118,10 @@ def load_savedmodel(directory):
 
     directory = pathlib.Path(directory)
     if not (directory / "saved_model.pb").is_file():
+        inside = sorted(str(p.parent) for p in directory.glob("*/saved_model.pb")) if directory.is_dir() else []
+        hint = f" (this folder holds: {', '.join(inside)})" if inside else ""
         raise FileNotFoundError(
-            f"{directory} is not a SavedModel export (no saved_model.pb); pass the folder an export wrote."
+            f"{directory} is not a SavedModel export (no saved_model.pb); pass the folder an export wrote{hint}."
         )
     metadata_path = directory / METADATA_FILE
     metadata = json.loads(metadata_path.read_text()) if metadata_path.exists() else {}

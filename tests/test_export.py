@@ -75,6 +75,9 @@ def test_export_errors(tmp_path):
         export_savedmodel(model, tmp_path / "once", overwrite=False)
     with pytest.raises(FileNotFoundError, match="is not a SavedModel export"):
         load_savedmodel(tmp_path / "nothing")
+    # A run directory instead of its export: the error names the export inside.
+    with pytest.raises(FileNotFoundError, match=r"this folder holds: .*once\)\.$"):
+        load_savedmodel(tmp_path)
 
 
 def test_face_detector_and_decoder_exports_match_in_a_fresh_process(tmp_path):
