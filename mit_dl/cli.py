@@ -83,7 +83,7 @@ def _cmd_music_generate(args):
     soundfont = {"auto": "auto", "none": None}.get(args.soundfont, args.soundfont)
     music.generate(args.model, songs_count=args.songs, temperature=args.temperature, seed=args.seed,
                    out_dir=args.out, length=args.length, soundfont=soundfont, batch=args.batch,
-                   seed_text=args.seed_text.replace("\\n", "\n") if args.seed_text else None)
+                   every_song=args.every_song, seed_text=args.seed_text.replace("\\n", "\n") if args.seed_text else None)
 
 
 def _face_data(value):
@@ -217,6 +217,8 @@ def build_parser():
                           help="songs per compiled sampler call (default 50; larger batches suit a GPU)")
     generate.add_argument("--soundfont", default="auto",
                           help="a .sf2 file, 'auto' (a system General MIDI soundfont if found) or 'none'")
+    generate.add_argument("--every-song", action="store_true",
+                          help="also judge each sample's later complete songs (the course plays them all)")
     generate.add_argument("--out", help="output folder (default: <run>/songs-t<T>-s<S>)")
     generate.set_defaults(handler=_cmd_music_generate)
 

@@ -11,9 +11,11 @@
     settings.json        preset, data, seed, headers, vocabulary (a resume must match them)
 
 ``generate`` loads such a SavedModel (it needs nothing else), samples songs
-and writes ``song_XX.abc`` / ``.mid`` / ``.wav`` and ``summary.json``.
+and writes ``song_XX.abc`` / ``.mid`` / ``.wav`` and ``summary.json``
+(with ``every_song``, also ``song_XX_K.*`` for the K-th song of sample XX).
 """
 
+import bisect
 import json
 import math
 import pathlib
@@ -32,6 +34,9 @@ EVAL_EVERY = 500  # steps between validation passes (one "epoch" of the Trainer)
 # Songs per batched sampler call: for the lab model on 2 CPU cores 5-7x faster per song than one
 # call per song, and 100 per call was no faster per song than 50.
 GENERATION_BATCH = 50
+# Ranges of music length (characters of a tune's music lines) for valid rates by length: validity
+# falls with length, and which songs get judged depends on it (see `judge_later_songs`).
+LENGTH_EDGES = (150, 250, 400)
 
 
 def prepare_data(data=None, validation_fraction=0.1, seed=0, headers="musical"):
@@ -174,12 +179,13 @@ def generate_texts(generator, rng_seeds, length, temperature, seed_text=SEED_TEX
     return texts
 
 
-def judge_songs(candidates, attempts, out_dir=None, reference=None, soundfont="auto", prefix="song"):
+def judge_songs(candidates, attempts, out_dir=None, reference=None, soundfont="auto", names=None):
     """Validate songs, check that valid ones play, measure novelty and (with ``out_dir``) write .abc/.mid/.wav.
 
     ``candidates``: one song (or ``None`` when a sample had no complete song)
-    per attempt. A valid song (the issue's check, `songs.check_song`) also
-    *plays* when its MIDI file passes `audio.playing_problem`. Returns the summary dict.
+    per attempt; ``names``: their file names (default ``song_00``, ``song_01``, ...).
+    A valid song (the issue's check, `songs.check_song`) also *plays* when
+    its MIDI file passes `audio.playing_problem`. Returns the summary dict.
     """
     entries, novelty_reports = [], []
     with tempfile.TemporaryDirectory() as scratch:
@@ -190,12 +196,13 @@ def judge_songs(candidates, attempts, out_dir=None, reference=None, soundfont="a
                 entry.update(valid=False, plays=False, error="no complete song in the generated text")
                 entries.append(entry)
                 continue
-            stem = folder / f"{prefix}_{i:02d}"
+            stem = folder / (names[i] if names else f"song_{i:02d}")
             if out_dir:
                 stem.parent.mkdir(parents=True, exist_ok=True)
                 stem.with_suffix(".abc").write_text(song + "\n", encoding="utf-8")
             check = songs.check_song(song, midi_path=stem.with_suffix(".mid"))
-            entry.update(valid=check.valid, notes=check.notes, seconds=round(check.seconds, 2))
+            entry.update(valid=check.valid, notes=check.notes, seconds=round(check.seconds, 2),
+                         music_chars=len(songs.header_and_body(song)[1]))
             if check.error:
                 entry["error"] = check.error
             problem = audio.playing_problem(stem.with_suffix(".mid")) if check.valid else "not valid"
@@ -223,15 +230,58 @@ def judge_songs(candidates, attempts, out_dir=None, reference=None, soundfont="a
             "novelty_of_valid_songs": novelty.summarise(novelty_reports), "songs": entries}
 
 
+def valid_by_length(entries, edges=LENGTH_EDGES):
+    """``[valid, songs]`` per range of music length (``< edges[0]``, ..., ``>= edges[-1]``) of judged songs."""
+    counts = [[0, 0] for _ in range(len(edges) + 1)]
+    for entry in entries:
+        if "music_chars" in entry:  # a sample with no complete song has no length
+            bucket = counts[bisect.bisect_right(edges, entry["music_chars"])]
+            bucket[0] += entry["valid"]
+            bucket[1] += 1
+    return counts
+
+
+def rate_at_lengths_of(counts, reference_counts):
+    """Valid rate of ``counts`` with its length ranges weighted as in ``reference_counts`` (both `valid_by_length`).
+
+    Ranges empty in either are left out. ``None`` when no range is shared.
+    """
+    shared = [(c, r) for c, r in zip(counts, reference_counts) if c[1] and r[1]]
+    weight = sum(r[1] for _, r in shared)
+    return sum(r[1] * c[0] / c[1] for c, r in shared) / weight if weight else None
+
+
+def judge_later_songs(songs_per_sample, first_entries, out_dir=None, reference=None, soundfont="auto"):
+    """Judge the 2nd, 3rd, ... complete song of every sample, as files ``song_XX_K``.
+
+    The course's notebook extracts every song of a generated text. Their raw
+    valid rate is not comparable with the first songs': a long song is more
+    often cut off by the end of the text and dropped, and long songs are
+    less often valid. So the summary also gives valid rates by music length
+    (`valid_by_length`, first and later songs) and the later songs' rate at
+    the first songs' mix of lengths (`rate_at_lengths_of`).
+    """
+    later = [(i, k, song) for i, found in enumerate(songs_per_sample) for k, song in enumerate(found[1:], start=2)]
+    summary = judge_songs([song for _, _, song in later], len(later), out_dir, reference, soundfont,
+                          names=[f"song_{i:02d}_{k}" for i, k, _ in later])
+    for entry, (i, k, _) in zip(summary["songs"], later):
+        entry.update(sample=i, position=k)
+    first, others = valid_by_length(first_entries), valid_by_length(summary["songs"])
+    summary.update(length_edges=list(LENGTH_EDGES), first_songs_by_length=first, later_songs_by_length=others,
+                   valid_rate_at_first_song_lengths=rate_at_lengths_of(others, first))
+    return summary
+
+
 def generate(model_dir, songs_count=10, temperature=1.0, seed=0, out_dir=None, length=None, soundfont="auto",
-             seed_text=None, baseline=True, batch=None, log=print):
+             seed_text=None, baseline=True, batch=None, every_song=False, log=print):
     """Sample songs from an exported generator, judge them and write the files; returns the summary.
 
     Each sample starts from ``seed_text`` (default ``"X:"``, the start of a
     tune) and its first complete song is judged; a sample without one counts
     as a failed song. ``baseline`` also judges the held-out real tunes the
     same way, for the generated/real valid-rate ratio. ``batch``: songs per
-    sampler call (default `GENERATION_BATCH`).
+    sampler call (default `GENERATION_BATCH`). ``every_song`` also judges the
+    samples' later songs (`judge_later_songs`; the summary's ``later_songs``).
     """
     from mit_dl.export import load_savedmodel
 
@@ -273,13 +323,16 @@ def generate(model_dir, songs_count=10, temperature=1.0, seed=0, out_dir=None, l
     out.mkdir(parents=True, exist_ok=True)
     for i, text in enumerate(texts):
         (out / f"sample_{i:02d}.txt").write_text(text, encoding="utf-8")
-    candidates = [next(iter(songs.extract_songs(t)), None) for t in texts]
+    songs_per_sample = [songs.extract_songs(t) for t in texts]
+    candidates = [found[0] if found else None for found in songs_per_sample]
     summary = judge_songs(candidates, songs_count, out, reference, soundfont)
     for entry, rng_seed in zip(summary["songs"], rng_seeds):
         entry["rng_seed"] = rng_seed  # generate(seed_text, length, temperature, rng_seed) redraws the sample
         # (up to rounding: see generate_texts)
     summary.update(model=str(model_dir), temperature=temperature, seed=seed, length=length, seed_text=seed_text,
                    generation_seconds=seconds)
+    if every_song:
+        summary["later_songs"] = judge_later_songs(songs_per_sample, summary["songs"], out, reference, soundfont)
     if baseline and held_out_path.exists():
         held_out = music_data.split_tunes(held_out_path.read_text(encoding="utf-8"))
         real = judge_songs(held_out, len(held_out), reference=reference)
@@ -299,6 +352,8 @@ def generate(model_dir, songs_count=10, temperature=1.0, seed=0, out_dir=None, l
         real = summary["held_out_real_tunes"]
         log(f"real held-out tunes, same check: {real['valid']}/{real['attempts']} valid "
             f"({100 * real['valid_rate']:.0f}%); generated/real = {summary['valid_rate_vs_real']:.2f}")
+    if every_song:
+        _log_later_songs(summary, log)
     log(f"stricter: {summary['plays']}/{songs_count} songs also play like a tune (a MIDI reader accepts the file, "
         f"at most {audio.MAX_NOTES_AT_ONCE} notes start together)"
         + (f"; real held-out tunes {real['plays']}/{real['attempts']}" if "held_out_real_tunes" in summary else ""))
@@ -310,3 +365,23 @@ def generate(model_dir, songs_count=10, temperature=1.0, seed=0, out_dir=None, l
     log(f"files: {out}")
     summary["out_dir"] = str(out)
     return summary
+
+
+def _log_later_songs(summary, log):
+    later = summary["later_songs"]
+    if not later["attempts"]:
+        log("every song: no sample held a second complete song")
+        return
+
+    def rates(counts):
+        return " / ".join(f"{100 * valid / total:.0f}%" if total else "-" for valid, total in counts)
+
+    edges = LENGTH_EDGES
+    ranges = " / ".join([f"<{edges[0]}"] + [f"{a}-{b - 1}" for a, b in zip(edges, edges[1:])] + [f">={edges[-1]}"])
+    adjusted = later["valid_rate_at_first_song_lengths"]
+    real = summary.get("held_out_real_tunes", {}).get("valid_rate")
+    log(f"every song: {later['valid']}/{later['attempts']} later songs valid ({100 * later['valid_rate']:.0f}%); "
+        f"by music length ({ranges} characters) first songs {rates(later['first_songs_by_length'])}, "
+        f"later songs {rates(later['later_songs_by_length'])}"
+        + (f"; later songs at the first songs' mix of lengths {100 * adjusted:.0f}%" if adjusted is not None else "")
+        + (f" (generated/real {adjusted / real:.2f})" if adjusted is not None and real else ""))

@@ -10,7 +10,7 @@ import types
 import pytest
 
 from mit_dl.data import music as music_data
-from mit_dl.music import audio
+from mit_dl.music import audio, songs
 from mit_dl.workflows import music
 from support import run_fresh_python, run_mit_dl
 
@@ -110,7 +110,7 @@ def test_mixed_float16_training_scales_the_loss_exports_and_refuses_a_float32_re
 def test_generate_reports_samples_without_a_complete_song(straight_run, tmp_path):
     """150 steps are too few to write whole tunes: reported in the summary, not a crash."""
     result = run_mit_dl("music", "generate", "--model", str(straight_run / "generator"), "--songs", "3",
-                        "--length", "300", "--seed", "1", "--batch", "2", "--out", str(tmp_path))
+                        "--length", "300", "--seed", "1", "--batch", "2", "--every-song", "--out", str(tmp_path))
     assert result.returncode == 0, result.stderr[-3000:]
     summary = json.loads((tmp_path / "summary.json").read_text())
     assert summary["attempts"] == 3 and len(summary["songs"]) == 3
@@ -139,6 +139,11 @@ def test_generate_reports_samples_without_a_complete_song(straight_run, tmp_path
     redrawn = generator.generate(tf.constant("X:"), tf.constant(300), tf.constant(1.0),
                                  tf.constant(entry["rng_seed"], tf.int64))["text"].numpy().decode()
     assert "X:" + redrawn == texts[2].read_text()
+
+    later = summary["later_songs"]  # --every-song: each sample's songs after its first
+    found = [songs.extract_songs(t.read_text()) for t in texts]
+    assert later["attempts"] == sum(max(0, len(f) - 1) for f in found) == len(later["songs"])
+    assert "every song:" in result.stdout
 
 
 def test_sample_seeds_are_fixed_per_sample_and_not_shared_between_run_seeds():
@@ -225,6 +230,33 @@ gag gfe|(d/e/f)d ced|A2B cde|fga cAF|
 GBd cBA|GFG AFD|B,cA AGF|G>AG G2:|
 (3efe dcB|cAc (B/A/G)A|d2c deg|
 (fA)c BA>G|FGG G2:|"""
+
+
+def test_every_song_judges_the_later_songs_of_each_sample_by_length(tmp_path):
+    first_tune, second_tune, other_tune = music_data.load_tunes()[:3]
+    broken = "X:1\nK:C\n[[["
+    songs_per_sample = [[first_tune, second_tune, broken], [other_tune], []]
+    first = music.judge_songs([first_tune, other_tune, None], 3, out_dir=tmp_path, soundfont=None)
+    later = music.judge_later_songs(songs_per_sample, first["songs"], out_dir=tmp_path, soundfont=None)
+    assert [(e["sample"], e["position"], e["valid"]) for e in later["songs"]] == [(0, 2, True), (0, 3, False)]
+    assert (later["attempts"], later["valid"]) == (2, 1)
+    assert (tmp_path / "song_00_2.wav").exists() and (tmp_path / "song_00_3.abc").read_text() == broken + "\n"
+    assert not (tmp_path / "song_00_3.wav").exists()
+    assert later["songs"][0]["music_chars"] == len(songs.header_and_body(second_tune)[1])
+    assert sum(n for _, n in later["first_songs_by_length"]) == 2  # the sample with no song has no length
+    assert later["later_songs_by_length"][0] == [0, 1]  # the broken song: 3 characters of music
+    expected = music.rate_at_lengths_of(later["later_songs_by_length"], later["first_songs_by_length"])
+    assert later["valid_rate_at_first_song_lengths"] == expected
+
+
+def test_valid_rates_by_length_and_reweighted_to_another_mix_of_lengths():
+    entries = [{"music_chars": n, "valid": v} for n, v in [(10, True), (149, False), (150, True), (399, True),
+                                                           (400, False)]] + [{"valid": False}]
+    assert music.valid_by_length(entries) == [[1, 2], [1, 1], [1, 1], [0, 1]]
+    counts, reference = [[9, 10], [1, 4], [0, 0], [0, 2]], [[1, 4], [3, 4], [2, 2], [0, 0]]
+    # Only the first two ranges have songs in both, weighted 4 and 4: (0.9 + 0.25) / 2.
+    assert music.rate_at_lengths_of(counts, reference) == pytest.approx(0.575)
+    assert music.rate_at_lengths_of([[1, 1], [0, 0]], [[0, 0], [2, 3]]) is None
 
 
 def test_a_valid_song_whose_midi_cannot_be_played_is_reported_not_a_crash(tmp_path):
