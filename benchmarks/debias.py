@@ -15,7 +15,10 @@ per-dimension histograms, and the face draws for one epoch of batches.
   replace=False, p=p)`` for every batch.
 
 Images are deterministic random uint8 (speed does not depend on pixel values).
-Also times one DB-VAE training step against one standard-classifier step.
+Also times one DB-VAE training step against one standard-classifier step,
+and prints the ceiling of any float32 recompute on the machine it runs on:
+the encoder's multiply-adds divided by a large matrix product's rate,
+measured in the same run (no convolution runs faster than that).
 Results: benchmarks/results/debias.json.
 """
 
@@ -61,6 +64,30 @@ def course_recompute(model, faces, batch):
 
 def our_recompute(model, faces, batch):
     our_probabilities_and_draws(debias.latent_means(model, faces), batch)
+
+
+def encoder_multiply_adds(encoder):
+    """Multiply-adds of one image through a Sequential of Conv2D / Dense layers (others are cheap)."""
+    total = 0
+    for layer in encoder.layers:
+        if isinstance(layer, keras.layers.Conv2D):
+            _, height, width, filters = layer.output.shape
+            kernel_height, kernel_width, channels_in, _ = layer.kernel.shape
+            total += height * width * filters * kernel_height * kernel_width * channels_in
+        elif isinstance(layer, keras.layers.Dense):
+            total += layer.kernel.shape[0] * layer.kernel.shape[1]
+    return total
+
+
+def matmul_flops_per_second(size=4096, repeats=5):
+    """Best float32 rate of a compiled ``size``-square matrix product: this machine's practical peak."""
+    a = tf.random.stateless_normal([size, size], seed=[0, 1])
+    b = tf.random.stateless_normal([size, size], seed=[0, 2])
+    product = tf.function(lambda: tf.reduce_sum(tf.linalg.matmul(a, b)))
+    product().numpy()
+    fastest = min(alternate({"matmul": lambda: product().numpy()}, repeats=repeats, iterations=1, warmup=1,
+                            best=True)[1].values())
+    return 2 * size**3 / fastest
 
 
 @tf.function
@@ -124,6 +151,10 @@ def main():
     parts = {name: medians.pop(name) for name in list(medians) if ": " in name}
     speedup = medians["course"] / medians["ours"]
     steps = step_times(args.latent, args.batch, args.repeats + 2)
+    encoder_flops = 2 * encoder_multiply_adds(model.encoder) * args.faces
+    peak = matmul_flops_per_second()
+    fastest_pass = encoder_flops / peak
+    ceiling = medians["course"] / (fastest_pass + parts["ours: histograms + draws"])
     step_ratio = steps["DB-VAE step"] / steps["standard CNN step"]
     print(f"one recompute, {args.faces} faces, latent {args.latent}, {args.faces // args.batch} batches of draws:")
     print(f"  ours {medians['ours']:.2f} s, course {medians['course']:.2f} s -> ours is {speedup:.1f}x faster "
@@ -131,6 +162,10 @@ def main():
     for part in ("encoder pass", "histograms + draws"):
         ours, course = parts[f"ours: {part}"], parts[f"course: {part}"]
         print(f"  {part}: ours {ours:.2f} s, course {course:.2f} s ({course / ours:.1f}x)")
+    print(f"ceiling here: the encoder pass is {encoder_flops / 1e9:.0f} GFLOP; at this machine's float32 "
+          f"matrix-product rate ({peak / 1e9:.0f} GFLOP/s, measured now) it takes at least {fastest_pass:.2f} s "
+          f"(ours: {encoder_flops / parts['ours: encoder pass'] / 1e9:.0f} GFLOP/s), so no float32 recompute "
+          f"can be more than {ceiling:.1f}x faster than the course's on this machine")
     print(f"training step, batch {args.batch}: standard CNN {1000 * steps['standard CNN step']:.1f} ms, "
           f"DB-VAE {1000 * steps['DB-VAE step']:.1f} ms ({step_ratio:.2f}x)")
     write_results("debias", {
@@ -138,6 +173,8 @@ def main():
         "faces": args.faces, "latent_dim": args.latent, "batch": args.batch, "repeats": args.repeats,
         "recompute_seconds": medians, "speedup": speedup, "part_seconds": parts,
         "max_relative_probability_difference": agreement,
+        "encoder_pass_flops": encoder_flops, "matmul_flops_per_second": peak,
+        "fastest_possible_encoder_pass_seconds": fastest_pass, "ceiling_speedup": ceiling,
         "step_seconds": steps, "dbvae_step_vs_cnn_step": step_ratio,
     })
 
