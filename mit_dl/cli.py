@@ -81,9 +81,10 @@ def _cmd_music_generate(args):
     from mit_dl.workflows import music
 
     soundfont = {"auto": "auto", "none": None}.get(args.soundfont, args.soundfont)
+    seed_text = args.seed_text.replace("\\n", "\n") if args.seed_text else None
     music.generate(args.model, songs_count=args.songs, temperature=args.temperature, seed=args.seed,
                    out_dir=args.out, length=args.length, soundfont=soundfont, batch=args.batch,
-                   every_song=args.every_song, seed_text=args.seed_text.replace("\\n", "\n") if args.seed_text else None)
+                   every_song=args.every_song, seed_text=seed_text)
 
 
 def _face_data(value):
