@@ -18,7 +18,8 @@ Images are deterministic random uint8 (speed does not depend on pixel values).
 Also times one DB-VAE training step against one standard-classifier step,
 and prints the ceiling of any float32 recompute on the machine it runs on:
 the encoder's multiply-adds divided by a large matrix product's rate,
-measured in the same run (no convolution runs faster than that).
+measured in the same run (convolutions computed directly do those
+multiply-adds, and no kernel does them faster than a large matrix product).
 Results: benchmarks/results/debias.json.
 """
 
