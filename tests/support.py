@@ -52,8 +52,6 @@ SHARED_DATA = __import__("pathlib").Path(__file__).resolve().parents[1].parent /
 
 def shared_data(name):
     """Folder ``../shared/data/<name>``: skip where it is missing (a user's clone), fail under CI."""
-    import pytest
-
     folder = SHARED_DATA / name
     if not folder.is_dir():
         skip_outside_ci(f"real data not present at {folder}")

@@ -6,7 +6,6 @@ by the export tests.
 """
 
 import json
-import sys
 
 import numpy as np
 import pytest
@@ -47,9 +46,6 @@ def test_cnn_reaches_90_percent_on_the_real_fashion_mnist_test_set(trained_run):
 
 def test_exported_classify_matches_the_model_in_a_fresh_process(trained_run):
     out, _, data_dir = trained_run
-    import keras
-    import tensorflow as tf
-
     from mit_dl.training import Trainer
     from mit_dl.workflows.images import _model_and_optimizer, predict_probabilities, recipe_settings
 
