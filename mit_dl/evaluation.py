@@ -25,6 +25,34 @@ def wilson_interval(successes, total, z=1.959964):
     return (centre - half, centre + half)
 
 
+def grouped_wilson_interval(successes, totals, z=1.959964):
+    """95% interval of a pooled proportion whose trials come in groups that may be alike within.
+
+    ``successes[g]`` of ``totals[g]`` trials in group ``g`` (e.g. the valid
+    songs among the songs of one generated sample). Trials of one group are
+    not independent, so the plain `wilson_interval` over all trials can be
+    too narrow. This is the Wilson interval at Kish's effective sample size
+    ``n / deff``, where the design effect ``deff`` is the cluster-robust
+    variance of ``p = sum(successes) / sum(totals)``, ``sum((s_g - p t_g)^2) / n^2``,
+    over the binomial one, ``p (1 - p) / n``. Groups of one trial give
+    ``deff = 1`` (the plain interval); groups that are all-or-nothing widen it.
+    ``deff`` is kept at 1 or more: with few groups the robust variance can
+    come out near 0, and grouped trials are never counted as worth more than
+    independent ones.
+    """
+    successes = np.asarray(successes, np.float64)
+    totals = np.asarray(totals, np.float64)
+    n = totals.sum()
+    if n == 0:
+        return (float("nan"), float("nan"))
+    p = successes.sum() / n
+    binomial = p * (1 - p) / n
+    robust = float(np.sum((successes - p * totals) ** 2)) / n**2
+    design_effect = max(1.0, robust / binomial) if binomial > 0 else 1.0  # p of 0 or 1: nothing to widen
+    effective = n / design_effect
+    return wilson_interval(float(p * effective), float(effective), z)
+
+
 def classification_report(labels, probabilities, class_names):
     """Accuracy (with a 95% interval), per-class accuracy and the confusion matrix."""
     predictions = np.argmax(probabilities, axis=-1)

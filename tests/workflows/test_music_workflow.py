@@ -9,6 +9,7 @@ import types
 
 import pytest
 
+from mit_dl import evaluation
 from mit_dl.data import music as music_data
 from mit_dl.music import audio, songs
 from mit_dl.workflows import music
@@ -240,6 +241,7 @@ def test_every_song_judges_the_later_songs_of_each_sample_by_length(tmp_path):
     later = music.judge_later_songs(songs_per_sample, first["songs"], out_dir=tmp_path, soundfont=None)
     assert [(e["sample"], e["position"], e["valid"]) for e in later["songs"]] == [(0, 2, True), (0, 3, False)]
     assert (later["attempts"], later["valid"]) == (2, 1)
+    assert later["valid_rate_95ci"] == pytest.approx(list(evaluation.grouped_wilson_interval([1, 0, 0], [2, 0, 0])))
     assert (tmp_path / "song_00_2.wav").exists() and (tmp_path / "song_00_3.abc").read_text() == broken + "\n"
     assert not (tmp_path / "song_00_3.wav").exists()
     assert later["songs"][0]["music_chars"] == len(songs.header_and_body(second_tune)[1])
