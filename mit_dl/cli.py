@@ -74,7 +74,8 @@ def _cmd_music_train(args):
     if args.checkpoint_every <= 0:
         raise UsageError(f"--checkpoint-every must be a positive number, received {args.checkpoint_every}.")
     music.train(args.preset, data=args.data, steps=args.steps, out_dir=out, seed=args.seed,
-                checkpoint_every=args.checkpoint_every, headers=args.headers, precision=args.precision)
+                checkpoint_every=args.checkpoint_every, headers=args.headers, precision=args.precision,
+                sequence_length=args.sequence_length, batch_size=args.batch_size)
 
 
 def _cmd_music_generate(args):
@@ -199,6 +200,9 @@ def build_parser():
                        help="quick: ~5 min on 2 CPU cores; lab: the course's LSTM(1024), 3000 steps")
     train.add_argument("--data", help="an .abc file or folder (default: O'Neill's 1850 tunes from music21)")
     train.add_argument("--steps", type=int, help="training steps (default: the preset's)")
+    train.add_argument("--sequence-length", type=int,
+                       help="characters per training window (default: the preset's, 100)")
+    train.add_argument("--batch-size", type=int, help="training windows per step (default: the preset's)")
     train.add_argument("--seed", type=int, default=0)
     train.add_argument("--checkpoint-every", type=int, default=500, help="steps between checkpoints (default 500)")
     train.add_argument("--headers", choices=["musical", "all"], default="musical",

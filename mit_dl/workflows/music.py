@@ -59,8 +59,11 @@ def prepare_data(data=None, validation_fraction=0.1, seed=0, headers="musical"):
 
 
 def train(preset="quick", data=None, steps=None, out_dir="runs/music-quick", seed=0, checkpoint_every=EVAL_EVERY,
-          headers="musical", precision="float32", log=print):
+          headers="musical", precision="float32", sequence_length=None, batch_size=None, log=print):
     """Train a preset on ``data`` (default: O'Neill's tunes); returns the metrics dict.
+
+    ``sequence_length`` / ``batch_size`` replace the preset's training
+    windows (``text[i:i+L]``) and windows per step; the model is unchanged.
 
     Validation loss is measured every ``EVAL_EVERY`` steps; checkpoints are
     written every ``checkpoint_every`` steps, and calling again with the same
@@ -70,10 +73,11 @@ def train(preset="quick", data=None, steps=None, out_dir="runs/music-quick", see
     from mit_dl.training.precision import precision_policy
 
     with precision_policy(precision):
-        return _train(preset, data, steps, out_dir, seed, checkpoint_every, headers, precision, log)
+        return _train(preset, data, steps, out_dir, seed, checkpoint_every, headers, precision,
+                      {"sequence_length": sequence_length, "batch_size": batch_size}, log)
 
 
-def _train(preset, data, steps, out_dir, seed, checkpoint_every, headers, precision, log):
+def _train(preset, data, steps, out_dir, seed, checkpoint_every, headers, precision, windows, log):
     import keras
 
     from mit_dl.export import export_savedmodel
@@ -87,6 +91,12 @@ def _train(preset, data, steps, out_dir, seed, checkpoint_every, headers, precis
     steps = config["steps"] if steps is None else steps
     if steps <= 0:
         raise ValueError(f"steps must be a positive number, received {steps}.")
+    for name, value in windows.items():
+        if value is not None and value <= 0:
+            raise ValueError(f"--{name.replace('_', '-')} must be a positive number, received {value}.")
+    # Only a departure from the preset is recorded, so run directories made before these options still resume.
+    changed_windows = {name: value for name, value in windows.items() if value not in (None, config[name])}
+    config.update(changed_windows)
     out = pathlib.Path(out_dir)
     prepared = prepare_data(data, seed=seed, headers=headers)
     vocab, length, batch = prepared["vocab"], config["sequence_length"], config["batch_size"]
@@ -96,7 +106,7 @@ def _train(preset, data, steps, out_dir, seed, checkpoint_every, headers, precis
 
     source = str(pathlib.Path(data).resolve()) if data else music_data.DEFAULT_CORPUS
     check_settings(out, {"preset": preset, "data": source, "seed": seed, "headers": headers,
-                         "vocabulary": vocab.characters, **precision_setting(precision)})
+                         "vocabulary": vocab.characters, **precision_setting(precision), **changed_windows})
     keras.utils.set_random_seed(seed)
     train_data = music_data.next_character_dataset(prepared["train_ids"], length, batch, seed=seed)
     val_data = music_data.next_character_dataset(prepared["val_ids"], length, 64, shuffle=False, stride=length,

@@ -108,6 +108,22 @@ def test_mixed_float16_training_scales_the_loss_exports_and_refuses_a_float32_re
     assert refused.returncode == 2 and "precision: 'mixed_float16' then, None now" in refused.stderr
 
 
+def test_training_windows_can_replace_the_presets_and_a_resume_must_repeat_them(tune_file, straight_run, tmp_path):
+    out = tmp_path / "long-windows"
+    args = ["music", "train", "--preset", "quick", "--data", str(tune_file), "--steps", "20", "--out", str(out)]
+    result = run_mit_dl(*args, "--sequence-length", "60", "--batch-size", "4")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "20 steps of batch 4 x 60" in result.stdout
+    config = json.loads((out / "metrics.json").read_text())["config"]
+    assert (config["sequence_length"], config["batch_size"], config["rnn_units"]) == (60, 4, 256)
+    assert json.loads((out / "generator" / "metadata.json").read_text())["config"] == config
+    refused = run_mit_dl(*args)
+    assert refused.returncode == 2 and "sequence_length: 60 then, None now" in refused.stderr
+    # The preset's own values are not departures: older run directories (no such settings) still resume.
+    settings = json.loads((straight_run / "settings.json").read_text())
+    assert "sequence_length" not in settings and "batch_size" not in settings
+
+
 def test_generate_reports_samples_without_a_complete_song(straight_run, tmp_path):
     """150 steps are too few to write whole tunes: reported in the summary, not a crash."""
     result = run_mit_dl("music", "generate", "--model", str(straight_run / "generator"), "--songs", "3",
@@ -279,6 +295,7 @@ def test_a_valid_song_whose_midi_cannot_be_played_is_reported_not_a_crash(tmp_pa
     (["music", "train", "--data", "{run}/no-such.abc"], "does not exist; pass an .abc file or a folder"),
     (["music", "train", "--data", "{run}/empty-folder"], "no .abc files found"),
     (["music", "train", "--steps", "0", "--out", "{run}/x"], "steps must be a positive number"),
+    (["music", "train", "--sequence-length", "0", "--out", "{run}/x"], "--sequence-length must be a positive number"),
 ])
 def test_cli_errors_are_one_line(straight_run, args, message):
     (straight_run / "empty-folder").mkdir(exist_ok=True)
