@@ -11,8 +11,15 @@ import contextlib
 import dataclasses
 import io
 import pathlib
+import signal
 import tempfile
+import threading
 import warnings
+
+# music21 expands some malformed repeats (many stray ``:|``) by deep-copying
+# the score again and again: one generated song ran for 27 minutes and took
+# 8 GB before it was stopped. Real tunes take well under a second.
+SECONDS_PER_SONG = 60
 
 
 @dataclasses.dataclass
@@ -91,26 +98,57 @@ def parse_song(song):
     return parsed
 
 
-def check_song(song, midi_path=None):
+class SongTooSlow(Exception):
+    """music21 did not finish with a song within its time limit."""
+
+
+@contextlib.contextmanager
+def time_limit(seconds):
+    """Raise `SongTooSlow` in the block after ``seconds`` (``None``: no limit).
+
+    Uses a SIGALRM timer, so the limit holds in the main thread of a Unix
+    process (scripts, the CLI, Jupyter kernels); elsewhere the block runs unlimited.
+    """
+    if seconds is None or not hasattr(signal, "setitimer") or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum, frame):
+        raise SongTooSlow(f"music21 took more than {seconds:g} s (runaway repeat expansion); counted as no MIDI file")
+
+    previous = signal.signal(signal.SIGALRM, stop)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def check_song(song, midi_path=None, seconds_limit=SECONDS_PER_SONG):
     """Validate one song: music21 parses it, finds notes, and writes a MIDI file.
 
     Any music21 failure makes the song invalid (with the error kept), never
-    an exception. ``midi_path`` keeps the MIDI file; otherwise it is written
+    an exception; so does taking longer than ``seconds_limit`` (see
+    `time_limit`). ``midi_path`` keeps the MIDI file; otherwise it is written
     to a temporary folder and removed.
     """
     try:
-        score = parse_song(song)
-        notes = len(score.flatten().notes)
-        if notes == 0:
-            return SongCheck(False, error="no notes")
-        seconds = float(score.highestTime) * 60.0 / _tempo_bpm(score)
-        if midi_path is None:
-            with tempfile.TemporaryDirectory() as folder:
-                write_midi(score, pathlib.Path(folder) / "song.mid")
-        else:
-            write_midi(score, midi_path)
+        with time_limit(seconds_limit):
+            score = parse_song(song)
+            notes = len(score.flatten().notes)
+            if notes == 0:
+                return SongCheck(False, error="no notes")
+            seconds = float(score.highestTime) * 60.0 / _tempo_bpm(score)
+            if midi_path is None:
+                with tempfile.TemporaryDirectory() as folder:
+                    write_midi(score, pathlib.Path(folder) / "song.mid")
+            else:
+                write_midi(score, midi_path)
         return SongCheck(True, notes, seconds)
     except Exception as error:  # music21 raises many unrelated types for bad ABC
+        if midi_path is not None:
+            pathlib.Path(midi_path).unlink(missing_ok=True)  # no half-written file beside an invalid song
         return SongCheck(False, error=f"{type(error).__name__}: {error}"[:300])
 
 

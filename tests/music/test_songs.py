@@ -1,5 +1,9 @@
 """Songs in generated text: extraction, music21 validation, novelty."""
 
+import signal
+import threading
+import time
+
 import pytest
 
 from mit_dl.data import music as music_data
@@ -63,6 +67,58 @@ def test_a_real_tune_music21_shares_a_time_signature_in_writes_midi(tmp_path):
     check = songs.check_song(tune, midi_path=tmp_path / "266.mid")
     assert check.valid, check.error
     assert check.notes > 50 and (tmp_path / "266.mid").read_bytes()[:4] == b"MThd"
+
+
+# Written by a `lab`-size model: stray end-repeats that music21's repeat expansion
+# deep-copies without end (it ran for 27 minutes and 8 GB before it was stopped).
+RUNAWAY_REPEATS = """X: 1286
+T: Ailly Bevollan's Fancyor
+M:6/8
+L:1/8
+K:C
+e|GAB A2B|ABA ABc|d2A BGE|EAA B2A|DEG G2:|
+|:BAG Bcd|ecA ABc|AAB cde|fed cAF|AFD D2:|
+||B dBA dff|edd efg|afd egf|AGA B2G|
+AFA BAD|FGA FeA|(fd)d d2f|{a}gfg egf|
+edd d2B|AFA Acd|dBd dBe|
+ded fdB|d2c BAB|GAB cBc|ded d2(c/d/)|
+eAg (fda)|dfa gag|fdd dcB|A3 A2:|
+A \\
+| d2d fdd|g3 g2f|e2 e e2d|cAA A2:|
+||A \\
+| dfd dec|dfe dcA|GAG BA^G|FAA A2:|
+||B|def gab|abg aga|ed^ce dBG|Bgg dBc|dBc BAG:|
+cBA ABA|GAB c2A|Bde edd|BdB AFA|dcB B2G|\\
+cfe dcB|AFA d2e|f2e edB|cAA A2:|
+f|gfe dcB|ABc Bcd|edB BAB|Adf fag|fdd d2:|
+d|afd fga|bgf gba|fdd BcA|G2G G2:|"""
+
+
+def test_a_song_music21_cannot_finish_is_invalid_after_the_time_limit(tmp_path):
+    started = time.perf_counter()
+    check = songs.check_song(RUNAWAY_REPEATS, midi_path=tmp_path / "r.mid", seconds_limit=3)
+    assert time.perf_counter() - started < 30
+    assert not check.valid and check.error.startswith("SongTooSlow: music21 took more than 3 s")
+    assert not (tmp_path / "r.mid").exists()
+    assert signal.getsignal(signal.SIGALRM) is signal.SIG_DFL  # the previous handler is back
+    assert songs.check_song(TUNE, seconds_limit=3).valid  # and no stray timer fires later
+
+
+def test_the_time_limit_applies_in_the_main_thread_only():
+    with pytest.raises(songs.SongTooSlow):
+        with songs.time_limit(0.05):
+            time.sleep(1)
+    finished = []
+
+    def elsewhere():
+        with songs.time_limit(0.05):
+            time.sleep(0.2)
+        finished.append(True)
+
+    worker = threading.Thread(target=elsewhere)
+    worker.start()
+    worker.join()
+    assert finished == [True]
 
 
 def test_valid_rate_counts_missing_songs_as_failures():
