@@ -14,6 +14,7 @@ import pathlib
 import signal
 import tempfile
 import threading
+import time
 import warnings
 
 # music21 expands some malformed repeats (many stray ``:|``) by deep-copying
@@ -119,12 +120,16 @@ def time_limit(seconds):
         raise SongTooSlow(f"music21 took more than {seconds:g} s (e.g. expanding malformed repeats); counted as invalid")
 
     previous = signal.signal(signal.SIGALRM, stop)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    started = time.monotonic()
+    outer_delay, outer_interval = signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
         yield
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
+        if outer_delay:  # a caller's own alarm (e.g. a test timeout) keeps its remaining time
+            remaining = outer_delay - (time.monotonic() - started)
+            signal.setitimer(signal.ITIMER_REAL, max(remaining, 1e-3), outer_interval)
 
 
 def check_song(song, midi_path=None, seconds_limit=SECONDS_PER_SONG):

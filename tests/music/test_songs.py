@@ -121,6 +121,22 @@ def test_the_time_limit_applies_in_the_main_thread_only():
     assert finished == [True]
 
 
+def test_the_time_limit_leaves_a_callers_own_alarm_running():
+    fired = []
+    previous = signal.signal(signal.SIGALRM, lambda *_: fired.append(True))
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 0.5)
+        with songs.time_limit(5):
+            time.sleep(0.1)
+        remaining, _ = signal.getitimer(signal.ITIMER_REAL)
+        assert 0 < remaining < 0.45  # re-armed, less the time spent inside
+        time.sleep(0.6)
+        assert fired == [True]
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 def test_valid_rate_counts_missing_songs_as_failures():
     from mit_dl.workflows.music import judge_songs
 
