@@ -275,13 +275,12 @@ def judge_later_songs(songs_per_sample, first_entries, out_dir=None, reference=N
     later = [(i, k, song) for i, found in enumerate(songs_per_sample) for k, song in enumerate(found[1:], start=2)]
     summary = judge_songs([song for _, _, song in later], len(later), out_dir, reference, soundfont,
                           names=[f"song_{i:02d}_{k}" for i, k, _ in later])
-    for entry, (i, k, _) in zip(summary["songs"], later):
-        entry.update(sample=i, position=k)
     # Songs of one sample share its history, so the interval treats each sample as a group.
     valid_in_sample, later_in_sample = [0] * len(songs_per_sample), [0] * len(songs_per_sample)
-    for entry in summary["songs"]:
-        valid_in_sample[entry["sample"]] += entry["valid"]
-        later_in_sample[entry["sample"]] += 1
+    for entry, (i, k, _) in zip(summary["songs"], later):
+        entry.update(sample=i, position=k)
+        valid_in_sample[i] += entry["valid"]
+        later_in_sample[i] += 1
     if later:
         summary["valid_rate_95ci"] = list(evaluation.grouped_wilson_interval(valid_in_sample, later_in_sample))
     first, others = valid_by_length(first_entries), valid_by_length(summary["songs"])
