@@ -5,7 +5,7 @@ Run: python -m benchmarks.debias [--faces 20000] [--latent 100] [--batch 32] [--
 A recompute = latent means of every training face from the encoder, the
 per-dimension histograms, and the face draws for one epoch of batches.
 
-- ours: `mit_dl.debias.latent_means` (one compiled pass over batches of 1024),
+- ours: `mit_dl.faces.debias.latent_means` (one compiled pass over batches of 1024),
   `sampling_probabilities` (all dimensions at once in TensorFlow, the
   course's max rule here so both compute the same numbers), and the epoch's
   draws with one ``tf.random.stateless_categorical`` call per batch, as
@@ -34,16 +34,16 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from benchmarks.timing import alternate, write_results  # noqa: E402
-from mit_dl import debias  # noqa: E402
-from mit_dl.models.dbvae import DBVAE, dbvae_losses, face_classifier  # noqa: E402
+from mit_dl.faces import debias  # noqa: E402
+from mit_dl.faces.model import DBVAE, dbvae_losses, face_classifier  # noqa: E402
 
 
 def course_latent_means(model, faces):
     """The course's encoder pass: eager calls on batches of 1024, into a NumPy array."""
     mu = np.zeros((len(faces), model.latent_dim))
     for start in range(0, len(faces), 1024):
-        chunk = faces[start:start + 1024].astype(np.float32) / 255.0
-        mu[start:start + 1024] = model.encode(chunk)[1].numpy()
+        chunk = faces[start : start + 1024].astype(np.float32) / 255.0
+        mu[start : start + 1024] = model.encode(chunk)[1].numpy()
     return mu
 
 
@@ -121,8 +121,12 @@ def step_times(latent, batch, repeats):
         vae_opt.apply_gradients(zip(tape.gradient(loss, vae.trainable_variables), vae.trainable_variables))
         return loss
 
-    return alternate({"standard CNN step": lambda: cnn_step().numpy(), "DB-VAE step": lambda: vae_step().numpy()},
-                     repeats=repeats, iterations=20, warmup=2)
+    return alternate(
+        {"standard CNN step": lambda: cnn_step().numpy(), "DB-VAE step": lambda: vae_step().numpy()},
+        repeats=repeats,
+        iterations=20,
+        warmup=2,
+    )
 
 
 def main():
@@ -140,13 +144,19 @@ def main():
     p_course = debias.course_sampling_probabilities(mu_course)
     agreement = float(np.max(np.abs(p_ours - p_course)) / p_course.max())
     # The whole recompute and its two parts, in one alternation so that all six meet the same machine.
-    medians = alternate({"ours": lambda: our_recompute(model, faces, args.batch),
-                         "course": lambda: course_recompute(model, faces, args.batch),
-                         "ours: encoder pass": lambda: debias.latent_means(model, faces).numpy(),
-                         "course: encoder pass": lambda: course_latent_means(model, faces),
-                         "ours: histograms + draws": lambda: our_probabilities_and_draws(mu_ours, args.batch),
-                         "course: histograms + draws": lambda: course_probabilities_and_draws(mu_course, args.batch)},
-                        repeats=args.repeats, iterations=1, warmup=1)
+    medians = alternate(
+        {
+            "ours": lambda: our_recompute(model, faces, args.batch),
+            "course": lambda: course_recompute(model, faces, args.batch),
+            "ours: encoder pass": lambda: debias.latent_means(model, faces).numpy(),
+            "course: encoder pass": lambda: course_latent_means(model, faces),
+            "ours: histograms + draws": lambda: our_probabilities_and_draws(mu_ours, args.batch),
+            "course: histograms + draws": lambda: course_probabilities_and_draws(mu_course, args.batch),
+        },
+        repeats=args.repeats,
+        iterations=1,
+        warmup=1,
+    )
     parts = {name: medians.pop(name) for name in list(medians) if ": " in name}
     speedup = medians["course"] / medians["ours"]
     steps = step_times(args.latent, args.batch, args.repeats + 2)
@@ -156,26 +166,43 @@ def main():
     ceiling = medians["course"] / (fastest_pass + parts["ours: histograms + draws"])
     step_ratio = steps["DB-VAE step"] / steps["standard CNN step"]
     print(f"one recompute, {args.faces} faces, latent {args.latent}, {args.faces // args.batch} batches of draws:")
-    print(f"  ours {medians['ours']:.2f} s, course {medians['course']:.2f} s -> ours is {speedup:.1f}x faster "
-          f"(probabilities agree to {agreement:.1e} of the largest)")
+    print(
+        f"  ours {medians['ours']:.2f} s, course {medians['course']:.2f} s -> ours is {speedup:.1f}x faster "
+        f"(probabilities agree to {agreement:.1e} of the largest)"
+    )
     for part in ("encoder pass", "histograms + draws"):
         ours, course = parts[f"ours: {part}"], parts[f"course: {part}"]
         print(f"  {part}: ours {ours:.2f} s, course {course:.2f} s ({course / ours:.1f}x)")
-    print(f"ceiling here: the encoder pass is {encoder_flops / 1e9:.0f} GFLOP; at this machine's float32 "
-          f"matrix-product rate ({peak / 1e9:.0f} GFLOP/s, measured now) it takes at least {fastest_pass:.2f} s "
-          f"(ours: {encoder_flops / parts['ours: encoder pass'] / 1e9:.0f} GFLOP/s), so no float32 recompute "
-          f"can be more than {ceiling:.1f}x faster than the course's on this machine")
-    print(f"training step, batch {args.batch}: standard CNN {1000 * steps['standard CNN step']:.1f} ms, "
-          f"DB-VAE {1000 * steps['DB-VAE step']:.1f} ms ({step_ratio:.2f}x)")
-    write_results("debias", {
-        "what": "seconds per resampling recompute (median of alternating repeats) and per training step",
-        "faces": args.faces, "latent_dim": args.latent, "batch": args.batch, "repeats": args.repeats,
-        "recompute_seconds": medians, "speedup": speedup, "part_seconds": parts,
-        "max_relative_probability_difference": agreement,
-        "encoder_pass_flops": encoder_flops, "matmul_flops_per_second": peak,
-        "fastest_possible_encoder_pass_seconds": fastest_pass, "ceiling_speedup": ceiling,
-        "step_seconds": steps, "dbvae_step_vs_cnn_step": step_ratio,
-    })
+    print(
+        f"ceiling here: the encoder pass is {encoder_flops / 1e9:.0f} GFLOP; at this machine's float32 "
+        f"matrix-product rate ({peak / 1e9:.0f} GFLOP/s, measured now) it takes at least {fastest_pass:.2f} s "
+        f"(ours: {encoder_flops / parts['ours: encoder pass'] / 1e9:.0f} GFLOP/s), so no float32 recompute "
+        f"can be more than {ceiling:.1f}x faster than the course's on this machine"
+    )
+    print(
+        f"training step, batch {args.batch}: standard CNN {1000 * steps['standard CNN step']:.1f} ms, "
+        f"DB-VAE {1000 * steps['DB-VAE step']:.1f} ms ({step_ratio:.2f}x)"
+    )
+    write_results(
+        "debias",
+        {
+            "what": "seconds per resampling recompute (median of alternating repeats) and per training step",
+            "faces": args.faces,
+            "latent_dim": args.latent,
+            "batch": args.batch,
+            "repeats": args.repeats,
+            "recompute_seconds": medians,
+            "speedup": speedup,
+            "part_seconds": parts,
+            "max_relative_probability_difference": agreement,
+            "encoder_pass_flops": encoder_flops,
+            "matmul_flops_per_second": peak,
+            "fastest_possible_encoder_pass_seconds": fastest_pass,
+            "ceiling_speedup": ceiling,
+            "step_seconds": steps,
+            "dbvae_step_vs_cnn_step": step_ratio,
+        },
+    )
 
 
 if __name__ == "__main__":

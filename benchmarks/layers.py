@@ -71,27 +71,67 @@ def _pairs():
 
     seq = normal(32, 100, 64)
     tokens = normal(32, 128, 256)
-    yield ("MyDenseLayer(1024, sigmoid)", "(256, 1024)", normal(256, 1024),
-           layers.MyDenseLayer(1024), keras.layers.Dense(1024, activation="sigmoid"))
-    yield ("RNN(MyRNNCell(256))", "(32, 100, 64)", seq,
-           keras.layers.RNN(layers.MyRNNCell(256), return_sequences=True),
-           keras.layers.SimpleRNN(256, use_bias=False, return_sequences=True))
-    twin = keras.Sequential([keras.layers.SimpleRNN(256, use_bias=False, return_sequences=True),
-                             keras.layers.Dense(64, use_bias=False)])
-    yield ("RNN(MyRNNCell(256, output_dim=64))", "(32, 100, 64)", seq,
-           keras.layers.RNN(layers.MyRNNCell(256, output_dim=64), return_sequences=True), twin)
+    yield (
+        "MyDenseLayer(1024, sigmoid)",
+        "(256, 1024)",
+        normal(256, 1024),
+        layers.MyDenseLayer(1024),
+        keras.layers.Dense(1024, activation="sigmoid"),
+    )
+    yield (
+        "RNN(MyRNNCell(256))",
+        "(32, 100, 64)",
+        seq,
+        keras.layers.RNN(layers.MyRNNCell(256), return_sequences=True),
+        keras.layers.SimpleRNN(256, use_bias=False, return_sequences=True),
+    )
+    twin = keras.Sequential(
+        [keras.layers.SimpleRNN(256, use_bias=False, return_sequences=True), keras.layers.Dense(64, use_bias=False)]
+    )
+    yield (
+        "RNN(MyRNNCell(256, output_dim=64))",
+        "(32, 100, 64)",
+        seq,
+        keras.layers.RNN(layers.MyRNNCell(256, output_dim=64), return_sequences=True),
+        twin,
+    )
     one_head, mha1 = _mha_twin(1, 64)
-    yield ("SelfAttention(64) [twin adds W^O]", "(32, 128, 256)", tokens,
-           layers.SelfAttention(64, use_bias=True), (one_head, mha1))
+    yield (
+        "SelfAttention(64) [twin adds W^O]",
+        "(32, 128, 256)",
+        tokens,
+        layers.SelfAttention(64, use_bias=True),
+        (one_head, mha1),
+    )
     eight, mha8 = _mha_twin(8, 32)
-    yield ("MultiHeadSelfAttention(256, 8)", "(32, 128, 256)", tokens,
-           layers.MultiHeadSelfAttention(256, 8), (eight, mha8))
-    yield ("PositionalEncoding [twin: precomputed table]", "(32, 128, 256)", tokens,
-           layers.PositionalEncoding(), PrecomputedSinusoids(512, 256))
-    yield ("PositionEmbedding(512) [twin: Embedding(arange)]", "(32, 128, 256)", tokens,
-           layers.PositionEmbedding(512), EmbeddingOfPositions(512, 256))
-    yield ("Sampling [twin: Keras VAE example]", "2 x (4096, 128)", [normal(4096, 128), normal(4096, 128)],
-           layers.Sampling(seed=0), KerasExampleSampling())
+    yield (
+        "MultiHeadSelfAttention(256, 8)",
+        "(32, 128, 256)",
+        tokens,
+        layers.MultiHeadSelfAttention(256, 8),
+        (eight, mha8),
+    )
+    yield (
+        "PositionalEncoding [twin: precomputed table]",
+        "(32, 128, 256)",
+        tokens,
+        layers.PositionalEncoding(),
+        PrecomputedSinusoids(512, 256),
+    )
+    yield (
+        "PositionEmbedding(512) [twin: Embedding(arange)]",
+        "(32, 128, 256)",
+        tokens,
+        layers.PositionEmbedding(512),
+        EmbeddingOfPositions(512, 256),
+    )
+    yield (
+        "Sampling [twin: Keras VAE example]",
+        "2 x (4096, 128)",
+        [normal(4096, 128), normal(4096, 128)],
+        layers.Sampling(seed=0),
+        KerasExampleSampling(),
+    )
 
 
 def _train_step(call, owner, x):
@@ -123,14 +163,25 @@ def main():
         steps = {"ours": _train_step(ours, ours, x), "twin": _train_step(twin_call, twin_owner, x)}
         times = alternate(steps, repeats=args.repeats, iterations=args.iterations)
         ratio = times["twin"] / times["ours"]
-        rows.append({"layer": name, "input": shape, "ours_ms": 1e3 * times["ours"],
-                     "twin_ms": 1e3 * times["twin"], "speed_ratio": ratio})
+        rows.append(
+            {
+                "layer": name,
+                "input": shape,
+                "ours_ms": 1e3 * times["ours"],
+                "twin_ms": 1e3 * times["twin"],
+                "speed_ratio": ratio,
+            }
+        )
         print(f"{name:50s} {shape:16s} {1e3 * times['ours']:9.2f} {1e3 * times['twin']:9.2f} {ratio:10.2f}x")
-    write_results("layers", {
-        "what": "forward+backward step under tf.function; speed_ratio = twin_ms / ours_ms (median of repeats)",
-        "repeats": args.repeats, "iterations_per_repeat": args.iterations,
-        "rows": rows,
-    })
+    write_results(
+        "layers",
+        {
+            "what": "forward+backward step under tf.function; speed_ratio = twin_ms / ours_ms (median of repeats)",
+            "repeats": args.repeats,
+            "iterations_per_repeat": args.iterations,
+            "rows": rows,
+        },
+    )
 
 
 if __name__ == "__main__":

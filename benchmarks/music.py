@@ -32,20 +32,27 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from benchmarks.timing import alternate, write_results  # noqa: E402
-from mit_dl.data import music as music_data  # noqa: E402
-from mit_dl.models.music import PRESETS, CompiledSampler, build_music_model  # noqa: E402
+from mit_dl.music import data as music_data  # noqa: E402
+from mit_dl.music.model import PRESETS, CompiledSampler, build_music_model  # noqa: E402
 from mit_dl.training import Trainer  # noqa: E402
 
 
 def course_model(vocab_size, embedding_dim, rnn_units, batch_size):
     """The lab's ``build_model``: a Sequential with a stateful LSTM for a fixed batch size."""
-    return keras.Sequential([
-        keras.Input(batch_shape=(batch_size, None), dtype="int32"),
-        keras.layers.Embedding(vocab_size, embedding_dim),
-        keras.layers.LSTM(rnn_units, return_sequences=True, recurrent_initializer="glorot_uniform",
-                          recurrent_activation="sigmoid", stateful=True),
-        keras.layers.Dense(vocab_size),
-    ])
+    return keras.Sequential(
+        [
+            keras.Input(batch_shape=(batch_size, None), dtype="int32"),
+            keras.layers.Embedding(vocab_size, embedding_dim),
+            keras.layers.LSTM(
+                rnn_units,
+                return_sequences=True,
+                recurrent_initializer="glorot_uniform",
+                recurrent_activation="sigmoid",
+                stateful=True,
+            ),
+            keras.layers.Dense(vocab_size),
+        ]
+    )
 
 
 def course_sampler(model):
@@ -109,8 +116,12 @@ def sampling(args):
         if name == batched:
             extra = f" -> {value / rate['compiled (ours)']:.2f}x one song per call"
         print(f"  {name:44s} {value:8.0f} chars/s (same characters as ours: {100 * same[name]:.0f}%){extra}")
-    return {"chars_per_second": rate, "speedup_of_compiled": speedups, "identical_output_fraction": same,
-            "batched_vs_one_song_per_call": rate[batched] / rate["compiled (ours)"]}
+    return {
+        "chars_per_second": rate,
+        "speedup_of_compiled": speedups,
+        "identical_output_fraction": same,
+        "batched_vs_one_song_per_call": rate[batched] / rate["compiled (ours)"],
+    }
 
 
 def training(args):
@@ -141,18 +152,23 @@ def training(args):
 
     def get_batch():
         starts = rng.choice(len(ids) - length - 1, batch)
-        x = np.stack([ids[i:i + length] for i in starts])
-        y = np.stack([ids[i + 1:i + length + 1] for i in starts])
+        x = np.stack([ids[i : i + length] for i in starts])
+        y = np.stack([ids[i + 1 : i + length + 1] for i in starts])
         return x, y
 
     def course_loop():
         for _ in range(args.train_steps):
             train_step(*get_batch()).numpy()
 
-    medians = alternate({
-        "Trainer (ours)": lambda: trainer.fit(data, steps=args.train_steps, steps_per_epoch=args.train_steps),
-        "Sequential + tf.function step (course)": course_loop,
-    }, repeats=args.repeats, iterations=1, warmup=1)
+    medians = alternate(
+        {
+            "Trainer (ours)": lambda: trainer.fit(data, steps=args.train_steps, steps_per_epoch=args.train_steps),
+            "Sequential + tf.function step (course)": course_loop,
+        },
+        repeats=args.repeats,
+        iterations=1,
+        warmup=1,
+    )
     rate = {k: args.train_steps / v for k, v in medians.items()}
     ratio = rate["Trainer (ours)"] / rate["Sequential + tf.function step (course)"]
     print(f"training: lab preset with LSTM({args.units}), batch {batch} x {length}")
@@ -173,10 +189,15 @@ def main():
     parser.add_argument("--train-steps", type=int, default=10, help="training steps per contender per repeat")
     parser.add_argument("--songs-per-call", type=int, default=50, help="songs in one batched sampler call")
     args = parser.parse_args()
-    results = {"units": args.units, "length": args.length, "repeats": args.repeats,
-               "songs_per_call": args.songs_per_call,
-               "what": "medians of alternating repeats in one process",
-               "sampling": sampling(args), "training": training(args)}
+    results = {
+        "units": args.units,
+        "length": args.length,
+        "repeats": args.repeats,
+        "songs_per_call": args.songs_per_call,
+        "what": "medians of alternating repeats in one process",
+        "sampling": sampling(args),
+        "training": training(args),
+    }
     write_results("music", results)
 
 

@@ -24,14 +24,16 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from benchmarks.timing import alternate, write_results  # noqa: E402
+from benchmarks.vae import conv_vae  # noqa: E402
 from mit_dl.data.idx import read_idx  # noqa: E402
-from mit_dl.models.classifiers import cnn_classifier  # noqa: E402
-from mit_dl.models.vae import conv_vae  # noqa: E402
+from mit_dl.images.model import cnn_classifier  # noqa: E402
 from mit_dl.training import Trainer  # noqa: E402
 
 
 def fashion_mnist(batch):
-    folder = pathlib.Path(os.environ.get("MIT_DL_DATA", pathlib.Path(__file__).resolve().parents[2] / "shared" / "data"))
+    folder = pathlib.Path(
+        os.environ.get("MIT_DL_DATA", pathlib.Path(__file__).resolve().parents[2] / "shared" / "data")
+    )
     folder = folder / "fashion-mnist" if (folder / "fashion-mnist").is_dir() else folder
     images = read_idx(folder / "train-images-idx3-ubyte.gz")[..., None]
     labels = read_idx(folder / "train-labels-idx1-ubyte.gz").astype("int32")
@@ -53,8 +55,7 @@ def contenders(make_model, loss, data, steps, steps_per_execution):
 
     model_a, opt_a = fresh()
     # None: each engine's own default ("auto" for the Trainer, 1 for model.fit).
-    trainer = Trainer(model_a, opt_a, loss=loss, verbose=False,
-                      steps_per_execution=steps_per_execution or "auto")
+    trainer = Trainer(model_a, opt_a, loss=loss, verbose=False, steps_per_execution=steps_per_execution or "auto")
 
     model_b, opt_b = fresh()
     model_b.compile(optimizer=opt_b, loss=loss, steps_per_execution=steps_per_execution or 1)
@@ -84,16 +85,26 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=60, help="steps per repeat")
     parser.add_argument("--repeats", type=int, default=9)
-    parser.add_argument("--steps-per-execution", type=int, default=None,
-                        help="steps per compiled call for both Trainer and model.fit "
-                             "(default: each one's default, \"auto\" for the Trainer and 1 for model.fit)")
+    parser.add_argument(
+        "--steps-per-execution",
+        type=int,
+        default=None,
+        help="steps per compiled call for both Trainer and model.fit "
+        '(default: each one\'s default, "auto" for the Trainer and 1 for model.fit)',
+    )
     args = parser.parse_args()
     workloads = {
         "MNIST CNN, Fashion-MNIST, batch 64": (
-            lambda: cnn_classifier(), keras.losses.SparseCategoricalCrossentropy(from_logits=True), fashion_mnist(64)),
+            lambda: cnn_classifier(),
+            keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+            fashion_mnist(64),
+        ),
         # The course's DB-VAE sizes: encoder convs 12/24/48/72, mirrored decoder, latent 100.
         "64x64 conv VAE (12/24/48/72), batch 32": (
-            lambda: conv_vae(filters=(12, 24, 48, 72), latent_dim=100, seed=0), "mse", synthetic_images(32)),
+            lambda: conv_vae(filters=(12, 24, 48, 72), latent_dim=100, seed=0),
+            "mse",
+            synthetic_images(32),
+        ),
     }
     rows = []
     for name, (make_model, loss, data) in workloads.items():
@@ -114,16 +125,22 @@ def main():
         rows.append(row)
         print(f"{name}")
         for label, r in (("median", rate), ("best", best_rate)):
-            print(f"  {label:6s}: Trainer {r['Trainer']:.1f} steps/s, model.fit {r['model.fit']:.1f}, "
-                  f"eager {r['eager loop']:.1f} -> Trainer/fit {r['Trainer'] / r['model.fit']:.2f}x, "
-                  f"Trainer/eager {r['Trainer'] / r['eager loop']:.2f}x")
+            print(
+                f"  {label:6s}: Trainer {r['Trainer']:.1f} steps/s, model.fit {r['model.fit']:.1f}, "
+                f"eager {r['eager loop']:.1f} -> Trainer/fit {r['Trainer'] / r['model.fit']:.2f}x, "
+                f"Trainer/eager {r['Trainer'] / r['eager loop']:.2f}x"
+            )
     suffix = "" if args.steps_per_execution is None else f"_spe{args.steps_per_execution}"
-    write_results(f"training{suffix}", {
-        "steps_per_execution": args.steps_per_execution or "defaults: Trainer auto, model.fit 1",
-        "what": "training steps per second, median of repeats; each repeat = --steps steps per contender",
-        "steps_per_repeat": args.steps, "repeats": args.repeats,
-        "rows": rows,
-    })
+    write_results(
+        f"training{suffix}",
+        {
+            "steps_per_execution": args.steps_per_execution or "defaults: Trainer auto, model.fit 1",
+            "what": "training steps per second, median of repeats; each repeat = --steps steps per contender",
+            "steps_per_repeat": args.steps,
+            "repeats": args.repeats,
+            "rows": rows,
+        },
+    )
 
 
 if __name__ == "__main__":

@@ -14,7 +14,22 @@ import importlib
 
 __version__ = "0.1.0"
 
-_SUBMODULES = ("layers", "models", "training", "data", "environment", "cli")
+_SUBMODULES = (
+    "layers",
+    "training",
+    "data",
+    "evaluation",
+    "export",
+    "plots",
+    "music",
+    "images",
+    "faces",
+    "labs",
+    "config",
+    "errors",
+    "environment",
+    "cli",
+)
 
 __all__ = ["__version__", *_SUBMODULES]
 

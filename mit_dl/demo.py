@@ -18,23 +18,33 @@
    each), with the per-group table, plots and exported detectors.
 """
 
-import json
 import math
 import pathlib
 import time
 
+import keras
 import numpy as np
+import tensorflow as tf
 
-from mit_dl.data import music
+from mit_dl.data.mnist import DatasetNotFound
+from mit_dl.errors import ConfigError
+from mit_dl.faces import FacesConfig
+from mit_dl.faces import workflow as faces_workflow
+from mit_dl.images import ImagesConfig
+from mit_dl.images import data as images_data
+from mit_dl.images import workflow as images_workflow
+from mit_dl.music import GenerationConfig, MusicConfig
+from mit_dl.music import data as music
+from mit_dl.music import workflow as music_workflow
+from mit_dl.music.char_models import attention_char_model, rnn_char_model
+from mit_dl.training import Trainer
+from mit_dl.training.runs import write_json
 
 
 def run(out_dir, steps=500, batch_size=32, sequence_length=64, seed=0, log=print):
-    import keras
-    import tensorflow as tf
-
-    from mit_dl.models.char_models import attention_char_model, rnn_char_model
-    from mit_dl.training import Trainer
-
+    """The tour above; returns (and writes to ``out_dir/metrics.json``) its figures."""
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps <= 0:
+        raise ConfigError("steps", f"must be a positive number, received {steps!r}")
     out_dir = pathlib.Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     keras.utils.set_random_seed(seed)
@@ -44,8 +54,10 @@ def run(out_dir, steps=500, batch_size=32, sequence_length=64, seed=0, log=print
     train_text, val_text = music.join_tunes(train_tunes), music.join_tunes(val_tunes)
     vocab = music.Vocabulary.from_text(train_text)
     val_text = "".join(c for c in val_text if c in vocab.characters)
-    log(f"data: {len(tunes)} tunes from O'Neill's 1850 collection (music21 corpus), "
-        f"{len(train_tunes)} train / {len(val_tunes)} validation, vocabulary {len(vocab)} characters")
+    log(
+        f"data: {len(tunes)} tunes from O'Neill's 1850 collection (music21 corpus), "
+        f"{len(train_tunes)} train / {len(val_tunes)} validation, vocabulary {len(vocab)} characters"
+    )
 
     train = music.next_character_dataset(vocab.encode(train_text), sequence_length, batch_size, seed=seed)
     val = music.next_character_dataset(vocab.encode(val_text), sequence_length, batch_size, shuffle=False).take(20)
@@ -71,12 +83,15 @@ def run(out_dir, steps=500, batch_size=32, sequence_length=64, seed=0, log=print
             "train_seconds": seconds,
             "parameters": model.count_params(),
         }
-        log(f"{name:15s}: validation {before:.2f} -> {after:.2f} bits/char "
-            f"(uniform {uniform_bits:.2f}) in {steps} steps, {seconds:.0f} s")
+        log(
+            f"{name:15s}: validation {before:.2f} -> {after:.2f} bits/char "
+            f"(uniform {uniform_bits:.2f}) in {steps} steps, {seconds:.0f} s"
+        )
 
     sample = _sample_from_rnn_cell(models["MyRNNCell RNN"], vocab, "X:1\n", 300, seed)
     (out_dir / "rnn_sample.abc").write_text(sample)
-    log("sample from the MyRNNCell model (temperature 1):\n" + "\n".join("  " + l for l in sample.splitlines()[:8]))
+    shown = "\n".join("  " + line for line in sample.splitlines()[:8])
+    log(f"sample from the MyRNNCell model (temperature 1):\n{shown}")
 
     export_dir = out_dir / "attention_char_model"
     attention = models["self-attention"]
@@ -92,52 +107,54 @@ def run(out_dir, steps=500, batch_size=32, sequence_length=64, seed=0, log=print
     metrics["music"] = _music_generation(out_dir / "music", max(20, steps // 4), seed, log)
     metrics["images"] = _image_classification(out_dir / "images", seed, log)
     metrics["faces"] = _face_debiasing(out_dir / "faces", steps, seed, log)
-    (out_dir / "metrics.json").write_text(json.dumps(metrics, indent=2))
+    write_json(out_dir / "metrics.json", metrics)
     return metrics
 
 
 def _music_generation(out_dir, steps, seed, log):
     """Lab 1 part 2 in brief: train the lab's LSTM briefly, export it, write and judge three songs."""
-    from mit_dl.workflows import music as music_lab
-
     log(f"music generation: the lab's LSTM (quick preset), {steps} steps")
-    trained = music_lab.train("quick", steps=steps, out_dir=out_dir, seed=seed, log=log)
-    summary = music_lab.generate(out_dir / "generator", songs_count=3, length=800, seed=seed, baseline=False,
-                                 out_dir=out_dir / "songs", log=log)
-    return {"val_bits_per_char": trained["loss_per_character"]["val_bits"], "valid_songs": summary["valid"],
-            "songs_dir": summary["out_dir"]}
+    trained = music_workflow.train(MusicConfig.quick(steps=steps, seed=seed), out_dir, log=log)
+    summary = music_workflow.generate(
+        out_dir / "generator",
+        GenerationConfig(songs=3, length=800, seed=seed, baseline=False),
+        out_dir=out_dir / "songs",
+        log=log,
+    )
+    return {
+        "val_bits_per_char": trained["loss_per_character"]["val_bits"],
+        "valid_songs": summary["valid"],
+        "songs_dir": summary["out_dir"],
+    }
 
 
 def _image_classification(out_dir, seed, log):
     """Lab 2 part 1 in brief: the course CNN, one epoch on Fashion-MNIST, if the data is reachable."""
-    from mit_dl.data.images import DatasetNotFound
-    from mit_dl.workflows import images
-
+    config = ImagesConfig(epochs=1, seed=seed)
     try:
-        images.load_split("fashion_mnist")
+        images_data.load_split(config)
     except DatasetNotFound as error:
         log(f"image classification skipped: {error}")
         return {"skipped": str(error)}
     log("image classification: the lab's CNN, 1 epoch on Fashion-MNIST")
-    run = images.train("fashion_mnist", "cnn", epochs=1, out_dir=out_dir, seed=seed, log=log)
+    run = images_workflow.train(config, out_dir, log=log)
     return {"test_accuracy": run["test"]["accuracy"], "run_directory": str(out_dir)}
 
 
 def _face_debiasing(out_dir, steps, seed, log):
     """Lab 2 part 2 in brief: standard CNN vs DB-VAE on the same synthetic faces."""
-    from mit_dl.workflows import faces
-
     log(f"face detection: standard CNN vs DB-VAE on synthetic faces with rare groups, {steps} steps each")
-    summary = faces.compare(seeds=(seed,), preset="quick", steps=steps, out_dir=out_dir, log=log)
-    log(f"(one seed and {steps} steps is a smoke run: per-group numbers move by several points between seeds; "
-        "the measured debiasing gain comes from `mit-dl faces compare --seeds 0 1 2 --preset full`, see README)")
+    summary = faces_workflow.compare(FacesConfig.quick(steps=steps), seeds=(seed,), out_dir=out_dir, log=log)
+    log(
+        f"(one seed and {steps} steps is a smoke run: per-group numbers move by several points between seeds, "
+        "and the DB-VAE's reconstructions and latent traversal need the full preset; the measured debiasing gain "
+        "comes from `mit-dl faces compare --seeds 0 1 2 --preset full`, see the faces lab's docs page)"
+    )
     return {"mean": summary["mean"], "run_directory": str(out_dir)}
 
 
 def _sample_from_rnn_cell(model, vocab, seed_text, length, seed):
     """Step the trained MyRNNCell one character at a time, state passed explicitly."""
-    import tensorflow as tf
-
     embedding, rnn = model.layers[1], model.layers[2]
     cell = rnn.cell
     state = cell.get_initial_state(batch_size=1)

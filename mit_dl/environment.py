@@ -71,8 +71,11 @@ def report():
     found = devices()
     lines += [f"  {kind:6s} {name}" for kind, name in found]
     if not any(kind == "GPU" for kind, _ in found):
-        lines.append("  (no GPU: training runs on the CPU; on a CUDA machine `pip install mit_dl[gpu]`, and "
-                     "`TF_CPP_MIN_LOG_LEVEL=0 mit-dl info` shows TensorFlow's reason)")
+        lines.append(
+            '  (no GPU: training runs on the CPU; on a CUDA machine `pip install -e ".[gpu]"` in the '
+            "project folder, and "
+            "`TF_CPP_MIN_LOG_LEVEL=0 mit-dl info` shows TensorFlow's reason)"
+        )
     lines += ["", f"data is looked for in (set ${ENV_VARIABLE} or pass --data to add a folder):"]
     lines += [f"  {'found  ' if exists else 'missing'} {path}" for path, exists in describe_search_paths()]
     lines.append("  packaged: music21 corpus (Irish folk tunes), scikit-image lfw_subset")

@@ -91,8 +91,12 @@ def group_report(labels, face_probabilities, groups, threshold=0.5):
     for name in sorted(set(groups.tolist())):
         member = groups == name
         hits, total = int(correct[member].sum()), int(member.sum())
-        per_group[name] = {"accuracy": hits / total, "accuracy_95ci": wilson_interval(hits, total),
-                           "examples": total, "mean_face_probability": float(p[member].mean())}
+        per_group[name] = {
+            "accuracy": hits / total,
+            "accuracy_95ci": wilson_interval(hits, total),
+            "examples": total,
+            "mean_face_probability": float(p[member].mean()),
+        }
     accuracies = {name: g["accuracy"] for name, g in per_group.items()}
     worst = min(accuracies, key=accuracies.get)
     return {

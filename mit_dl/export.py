@@ -19,7 +19,13 @@ import json
 import os
 import pathlib
 import shutil
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
+
+import keras
+import tensorflow as tf
+
+import mit_dl
+from mit_dl.errors import ExportError
 
 METADATA_FILE = "metadata.json"
 
@@ -34,8 +40,6 @@ class Endpoint:
 
 def default_endpoint(model):
     """``serve``: the model called on inputs shaped like ``model.inputs`` (batch free)."""
-    import tensorflow as tf
-
     if not getattr(model, "inputs", None):
         raise ValueError(
             "the model has no known inputs (a subclassed model that was never built); "
@@ -47,17 +51,14 @@ def default_endpoint(model):
     return Endpoint(lambda *xs: model(list(xs), training=False), specs)
 
 
-def _library_versions():
-    import keras
-    import tensorflow as tf
-
-    import mit_dl
-
+def library_versions():
+    """Versions of mit_dl, TensorFlow and Keras, as exports and run records state them."""
     return {"mit_dl": mit_dl.__version__, "tensorflow": tf.__version__, "keras": keras.__version__}
 
 
-def export_savedmodel(model, directory, endpoints=None, metadata=None, overwrite=True, extra_trackables=(),
-                      extra_files=None):
+def export_savedmodel(
+    model, directory, endpoints=None, metadata=None, overwrite=True, extra_trackables=(), extra_files=None
+):
     """Write ``model`` as a SavedModel with ``endpoints`` and a ``metadata.json``.
 
     Args:
@@ -74,8 +75,6 @@ def export_savedmodel(model, directory, endpoints=None, metadata=None, overwrite
     Returns:
         The export's ``pathlib.Path``.
     """
-    import keras
-
     directory = pathlib.Path(directory)
     if directory.exists() and not overwrite:
         raise FileExistsError(f"{directory} already exists; pass overwrite=True or choose another folder.")
@@ -95,11 +94,13 @@ def export_savedmodel(model, directory, endpoints=None, metadata=None, overwrite
     info = {
         "model": model.name,
         "endpoints": {
-            name: [{"shape": None if s.shape.rank is None else s.shape.as_list(), "dtype": s.dtype.name, "name": s.name}
-                   for s in e.input_signature]
+            name: [
+                {"shape": None if s.shape.rank is None else s.shape.as_list(), "dtype": s.dtype.name, "name": s.name}
+                for s in e.input_signature
+            ]
             for name, e in endpoints.items()
         },
-        "versions": _library_versions(),
+        "versions": library_versions(),
         "exported_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         **(metadata or {}),
     }
@@ -114,13 +115,11 @@ def export_savedmodel(model, directory, endpoints=None, metadata=None, overwrite
 
 def load_savedmodel(directory):
     """``(loaded, metadata)`` for an export: the SavedModel object and its metadata dict."""
-    import tensorflow as tf
-
     directory = pathlib.Path(directory)
     if not (directory / "saved_model.pb").is_file():
         inside = sorted(str(p.parent) for p in directory.glob("*/saved_model.pb")) if directory.is_dir() else []
         hint = f" (this folder holds: {', '.join(inside)})" if inside else ""
-        raise FileNotFoundError(
+        raise ExportError(
             f"{directory} is not a SavedModel export (no saved_model.pb); pass the folder an export wrote{hint}."
         )
     metadata_path = directory / METADATA_FILE
@@ -136,8 +135,6 @@ def image_classifier_endpoint(model, height, width, channels, output="softmax"):
     what was expected (the caller may not have mit_dl to explain it).
     ``output``: ``"softmax"`` for multi-class logits, ``"sigmoid"`` for one logit.
     """
-    import tensorflow as tf
-
     expected = f"uint8 images [N, {height}, {width}, {channels}]" + (
         f" or [N, {height}, {width}]" if channels == 1 else ""
     )
@@ -182,7 +179,6 @@ def face_detector_endpoint(model, size=64):
 
 def decoder_endpoint(decoder, latent_dim):
     """``decode(z float32 [N, latent_dim])`` -> ``{"images": uint8 [N, H, W, 3]}`` from a [0, 1] decoder."""
-    import tensorflow as tf
 
     def decode(z):
         images = decoder(z, training=False)

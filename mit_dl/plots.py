@@ -9,12 +9,11 @@ nothing needs a display and the global backend is left alone: in Jupyter,
 import pathlib
 
 import numpy as np
+from matplotlib.figure import Figure
 
 
 def _figure(rows=1, columns=1, figsize=None, squeeze=True):
     """``(figure, axes)`` like ``pyplot.subplots``, without touching pyplot's state."""
-    from matplotlib.figure import Figure
-
     fig = Figure(figsize=figsize)
     return fig, fig.subplots(rows, columns, squeeze=squeeze)
 
@@ -37,8 +36,9 @@ def prediction_grid(images, probabilities, labels, class_names, path, columns=6)
         guess = int(np.argmax(p))
         ax.imshow(np.squeeze(image), cmap="gray")
         colour = "tab:blue" if guess == int(label) else "tab:red"
-        ax.set_title(f"{class_names[guess]} {100 * p[guess]:.0f}%\n(true: {class_names[int(label)]})",
-                     color=colour, fontsize=8)
+        ax.set_title(
+            f"{class_names[guess]} {100 * p[guess]:.0f}%\n(true: {class_names[int(label)]})", color=colour, fontsize=8
+        )
     return _save(fig, path)
 
 
@@ -54,22 +54,47 @@ def confusion_matrix(matrix, class_names, path, title="Confusion matrix"):
     ax.set_title(title)
     threshold = matrix.max() / 2 if matrix.size else 0
     for (i, j), value in np.ndenumerate(matrix):
-        ax.text(j, i, str(value), ha="center", va="center", fontsize=6,
-                color="white" if value > threshold else "black")
+        ax.text(j, i, str(value), ha="center", va="center", fontsize=6, color="white" if value > threshold else "black")
     return _save(fig, path)
 
 
+EVALUATED_SPLITS = ("val", "validation", "test")
+
+
+def _split_and_metric(key):
+    """``"test_accuracy"`` -> ``("test", "accuracy")``; ``"loss"`` -> ``("training", "loss")``."""
+    for split in EVALUATED_SPLITS:
+        if key.startswith(f"{split}_"):
+            return split, key[len(split) + 1 :]
+    return "training", key
+
+
 def training_curves(history, path, title="Training"):
-    """One panel per metric family: ``loss``/``val_loss``, ``accuracy``/``val_accuracy``, ..."""
-    families = sorted({k.removeprefix("val_") for k in history})
-    fig, axes = _figure(1, len(families), figsize=(4.5 * len(families), 3.5), squeeze=False)
-    for ax, family in zip(axes[0], families):
-        for key in (family, f"val_{family}"):
-            if key in history:
-                values = history[key]
-                ax.plot(range(1, len(values) + 1), values, marker="o", label=key)
+    """One panel per metric: its training values and those of the evaluated split, named as the keys name it.
+
+    History keys ``val_*``, ``validation_*`` and ``test_*`` are drawn as that
+    split (a run evaluated on its test set says ``test``). Runs of one or
+    two epochs show their values as labelled points on an axis from 0, so a
+    single epoch reads as numbers rather than dots on a narrow range.
+    """
+    metrics = sorted({_split_and_metric(k)[1] for k in history})
+    fig, axes = _figure(1, len(metrics), figsize=(4.5 * len(metrics), 3.5), squeeze=False)
+    for ax, metric in zip(axes[0], metrics):
+        keys = sorted((k for k in history if _split_and_metric(k)[1] == metric), key=lambda k: k != metric)
+        epochs = max(len(history[k]) for k in keys)
+        for key in keys:
+            values = history[key]
+            ax.plot(range(1, len(values) + 1), values, marker="o", label=f"{_split_and_metric(key)[0]} {metric}")
+            if epochs <= 2:
+                for epoch, value in enumerate(values, start=1):
+                    ax.annotate(f"{value:.3g}", (epoch, value), textcoords="offset points", xytext=(6, 4), fontsize=8)
+        if epochs <= 2:
+            top = max(max(history[k]) for k in keys)
+            ax.set_ylim(0, 1.05 if metric == "accuracy" and top <= 1 else 1.2 * top)
+            ax.set_xlim(0.5, epochs + 0.5)
+        ax.set_xticks(range(1, epochs + 1) if epochs <= 10 else ax.get_xticks())
         ax.set_xlabel("epoch")
-        ax.set_title(family)
+        ax.set_title(metric)
         ax.legend()
     fig.suptitle(title)
     return _save(fig, path)
@@ -101,8 +126,14 @@ def group_accuracy(reports, path, title="Per-group accuracy"):
         accuracy = np.array([report["groups"][g]["accuracy"] for g in groups])
         interval = np.array([report["groups"][g]["accuracy_95ci"] for g in groups])
         errors = np.clip(np.stack([accuracy - interval[:, 0], interval[:, 1] - accuracy]), 0, None)
-        ax.barh(np.arange(len(groups)) + k * height, 100 * accuracy, height, xerr=100 * errors, capsize=2,
-                label=f"{name} (overall {100 * report['accuracy']:.1f}%)")
+        ax.barh(
+            np.arange(len(groups)) + k * height,
+            100 * accuracy,
+            height,
+            xerr=100 * errors,
+            capsize=2,
+            label=f"{name} (overall {100 * report['accuracy']:.1f}%)",
+        )
     ax.set_yticks(np.arange(len(groups)) + height * (len(reports) - 1) / 2, groups, fontsize=7)
     ax.invert_yaxis()
     ax.set_xlim(0, 100)

@@ -48,6 +48,8 @@ def rng(seed=0):
 
 
 SHARED_DATA = __import__("pathlib").Path(__file__).resolve().parents[1].parent / "shared" / "data"
+# Small run directories and files written by earlier releases, which the current one must still read.
+FIXTURES = __import__("pathlib").Path(__file__).resolve().parent / "fixtures"
 
 
 def shared_data(name):
@@ -88,8 +90,13 @@ def run_mit_dl(*args, timeout=600, env=None):
     exe = str(beside) if beside.exists() else shutil.which("mit-dl")
     if exe is None:
         pytest.fail("the `mit-dl` console script is not installed; run pip install -e .")
-    return subprocess.run([exe, *args], capture_output=True, text=True, timeout=timeout,
-                          env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **(env or {})})
+    return subprocess.run(
+        [exe, *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", **(env or {})},
+    )
 
 
 def failed(result, *fragments):

@@ -6,11 +6,11 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from support import run_fresh_python
 
 from mit_dl.export import Endpoint, export_savedmodel, load_savedmodel
 from mit_dl.layers import MyDenseLayer
 from mit_dl.training import Trainer
-from support import run_fresh_python
 
 
 def _trained_classifier():
@@ -18,9 +18,15 @@ def _trained_classifier():
     images = rng.integers(0, 256, size=(256, 4, 4), dtype=np.uint8)
     labels = (images.reshape(256, -1).mean(1) > 127.5).astype("int32")
     data = tf.data.Dataset.from_tensor_slices(((images / 255.0).astype("float32"), labels)).batch(32)
-    model = keras.Sequential([keras.Input((4, 4)), keras.layers.Flatten(), MyDenseLayer(8), MyDenseLayer(2, activation=None)])
-    Trainer(model, keras.optimizers.Adam(1e-2), loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-            verbose=False).fit(data, epochs=3)
+    model = keras.Sequential(
+        [keras.Input((4, 4)), keras.layers.Flatten(), MyDenseLayer(8), MyDenseLayer(2, activation=None)]
+    )
+    Trainer(
+        model,
+        keras.optimizers.Adam(1e-2),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        verbose=False,
+    ).fit(data, epochs=3)
     return model, images
 
 
@@ -36,8 +42,12 @@ def _classify_endpoint(model):
 
 def test_export_serves_raw_inputs_in_a_fresh_process_without_mit_dl(tmp_path):
     model, images = _trained_classifier()
-    path = export_savedmodel(model, tmp_path / "classifier", endpoints={"classify": _classify_endpoint(model)},
-                             metadata={"data": "synthetic 4x4", "train_accuracy": 0.9})
+    path = export_savedmodel(
+        model,
+        tmp_path / "classifier",
+        endpoints={"classify": _classify_endpoint(model)},
+        metadata={"data": "synthetic 4x4", "train_accuracy": 0.9},
+    )
     expected = tf.nn.softmax(model(images[:10] / 255.0)).numpy()
     np.save(tmp_path / "images.npy", images[:10])
     out = run_fresh_python(f"""
@@ -45,7 +55,8 @@ def test_export_serves_raw_inputs_in_a_fresh_process_without_mit_dl(tmp_path):
         served = tf.saved_model.load({str(path)!r})
         result = served.classify(tf.constant(np.load({str(tmp_path / "images.npy")!r})))
         assert not any(m.startswith("mit_dl") for m in sys.modules)
-        print(json.dumps({{"p": result["probabilities"].numpy().tolist(), "ids": result["class_ids"].numpy().tolist()}}))
+        print(json.dumps({{"p": result["probabilities"].numpy().tolist(),
+                          "ids": result["class_ids"].numpy().tolist()}}))
     """)
     served = json.loads(out.strip().splitlines()[-1])
     np.testing.assert_allclose(served["p"], expected, rtol=1e-5, atol=1e-6)
@@ -82,22 +93,25 @@ def test_export_errors(tmp_path):
 
 def test_face_detector_and_decoder_exports_match_in_a_fresh_process(tmp_path):
     from mit_dl.export import decoder_endpoint, face_detector_endpoint
-    from mit_dl.models.dbvae import DBVAE
+    from mit_dl.faces.model import DBVAE
 
     model = DBVAE(latent_dim=6, seed=0)
     images = np.random.default_rng(0).integers(0, 256, (3, 64, 64, 3), dtype=np.uint8)
     z = np.random.default_rng(1).normal(size=(2, 6)).astype(np.float32)
     expected_p = tf.sigmoid(model(images.astype(np.float32) / 255.0))[:, 0].numpy()
     expected_images = np.round(model.decoder(z).numpy() * 255).astype(np.uint8)
-    path = export_savedmodel(model, tmp_path / "dbvae", endpoints={
-        "detect": face_detector_endpoint(model), "decode": decoder_endpoint(model.decoder, 6)})
+    path = export_savedmodel(
+        model,
+        tmp_path / "dbvae",
+        endpoints={"detect": face_detector_endpoint(model), "decode": decoder_endpoint(model.decoder, 6)},
+    )
     np.save(tmp_path / "images.npy", images)
     np.save(tmp_path / "z.npy", z)
     out = run_fresh_python(f"""
         import json, sys, numpy as np, tensorflow as tf
         m = tf.saved_model.load({str(path)!r})
-        p = m.detect(tf.constant(np.load({str(tmp_path / 'images.npy')!r})))["probability"].numpy()
-        d = m.decode(tf.constant(np.load({str(tmp_path / 'z.npy')!r})))["images"].numpy()
+        p = m.detect(tf.constant(np.load({str(tmp_path / "images.npy")!r})))["probability"].numpy()
+        d = m.decode(tf.constant(np.load({str(tmp_path / "z.npy")!r})))["images"].numpy()
         try:
             m.detect(tf.zeros([1, 32, 32, 3], tf.uint8)); error = "none"
         except Exception as e:

@@ -8,9 +8,9 @@ import sys
 import textwrap
 
 import pytest
+from support import run_fresh_python, run_mit_dl
 
 import mit_dl
-from support import run_fresh_python, run_mit_dl
 
 
 def test_import_is_light_and_lazy():
@@ -70,7 +70,14 @@ def test_cli_bad_argument_is_one_clear_line():
 
 
 def test_demo_trains_exports_and_reloads(tmp_path):
-    result = run_mit_dl("demo", "--steps", "60", "--out", str(tmp_path), env={"MIT_DL_OFFLINE": "1", "MIT_DL_DATA": "", "HOME": str(tmp_path)})
+    result = run_mit_dl(
+        "demo",
+        "--steps",
+        "60",
+        "--out",
+        str(tmp_path),
+        env={"MIT_DL_OFFLINE": "1", "MIT_DL_DATA": "", "HOME": str(tmp_path)},
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     assert metrics["uniform_bits_per_char"] == pytest.approx(math.log2(94), abs=1.5)

@@ -20,17 +20,22 @@ quiet_tensorflow_startup()  # TensorFlow without its C++ start-up lines (errors 
 
 import time
 
-import matplotlib.pyplot as plt
-import numpy as np
-import tensorflow as tf
 import keras
+import matplotlib.pyplot as plt
+import tensorflow as tf
 
 from mit_dl import labs
 from mit_dl.labs import lab1
 
 QUICK = labs.quick_mode()  # True: settings that finish in minutes on a laptop CPU
-print("TensorFlow", tf.__version__, "| Keras", keras.__version__, "| devices:",
-      [d.device_type for d in tf.config.list_logical_devices()])
+print(
+    "TensorFlow",
+    tf.__version__,
+    "| Keras",
+    keras.__version__,
+    "| devices:",
+    [d.device_type for d in tf.config.list_logical_devices()],
+)
 
 # %% [markdown]
 # ## 1.1 Tensors
@@ -51,6 +56,7 @@ print(f"`sports` has shape {sports.shape}, `numbers` has shape {numbers.shape}")
 # %% [markdown]
 # **Exercise.** Return `matrix`, any rank-2 tensor, and `images`, a rank-4 tensor of zeros for
 # 10 images of 256 x 256 pixels with 3 colour channels (`tf.zeros`).
+
 
 # %%
 def make_tensors():
@@ -81,6 +87,7 @@ print("row 1:", matrix[1].numpy(), "| column 1:", matrix[:, 1].numpy(), "| eleme
 #
 # **Exercise.** Write it with `tf.add`, `tf.subtract` and `tf.multiply`.
 
+
 # %%
 def func(a, b):
     # TODO: compute c = a + b, d = b - 1 and e = c * d, and return e
@@ -110,6 +117,7 @@ print("func(1.5, 2.5) =", func(tf.constant(1.5), tf.constant(2.5)).numpy())
 #
 # **Exercise.** Create `W` and `b` with `self.add_weight(shape=..., initializer=..., name=...)`
 # and compute the output.
+
 
 # %%
 class OurDenseLayer(keras.layers.Layer):
@@ -188,6 +196,7 @@ lab1.check_identity_model(IdentityModel)
 # the operations run inside its `with` block and replays them backwards (back-propagation,
 # lecture 1). **Exercise:** return $dy/dx$ for $y = x^2$.
 
+
 # %%
 def derivative_of_square(x_value):
     x = tf.Variable(x_value)
@@ -205,6 +214,7 @@ lab1.check_derivative(derivative_of_square)
 # Gradient descent uses that derivative to minimise a loss. **Exercise:** one step of stochastic
 # gradient descent on $L(x) = (x - x_f)^2$: compute the loss on a tape, its gradient, and update
 # the variable in place, $x \leftarrow x - \eta \, dL/dx$ (`x.assign_sub`). Return the loss.
+
 
 # %%
 def sgd_step(x, target, learning_rate):
@@ -242,6 +252,7 @@ print(f"x after 500 steps: {x.numpy():.4f} (target {x_f})")
 # interpreter in the loop: the way `mit_dl`'s training engine runs every step.
 # **Exercise:** return the compiled version of a function.
 
+
 # %%
 def compile_function(fn):
     # TODO: return fn compiled into a TensorFlow graph with tf.function
@@ -276,8 +287,10 @@ for name, fn in (("eager", deep_forward), ("tf.function", compiled_forward)):
     for _ in range(repeats):
         fn(batch)
     timings[name] = (time.perf_counter() - start) / repeats * 1e3
-print(f"eager {timings['eager']:.2f} ms, tf.function {timings['tf.function']:.2f} ms per call: "
-      f"{timings['eager'] / timings['tf.function']:.1f}x faster")
+print(
+    f"eager {timings['eager']:.2f} ms, tf.function {timings['tf.function']:.2f} ms per call: "
+    f"{timings['eager'] / timings['tf.function']:.1f}x faster"
+)
 
 # %% [markdown]
 # That is the whole toolbox of the course: tensors, layers, models, gradients and graphs. Part 2

@@ -17,18 +17,17 @@ quiet_tensorflow_startup()  # TensorFlow without its C++ start-up lines (errors 
 
 import pathlib
 
+import keras
 import matplotlib.pyplot as plt
 import numpy as np
 import tensorflow as tf
-import keras
 from IPython.display import Audio, display
 
 from mit_dl import labs
-from mit_dl.data import music as music_data
 from mit_dl.labs import lab1
-from mit_dl.music import audio, songs
+from mit_dl.music import audio, judging, songs
+from mit_dl.music import data as music_data
 from mit_dl.training import Trainer
-from mit_dl.workflows import music as music_workflow
 
 QUICK = labs.quick_mode()
 OUT = pathlib.Path("lab1_music_outputs")
@@ -43,9 +42,9 @@ OUT.mkdir(exist_ok=True)
 # The tunes are split by tune into training and held-out sets.
 
 # %%
-data = music_workflow.prepare_data(seed=0)
-train_tunes, held_out_tunes = data["train_tunes"], data["val_tunes"]
-print(f"{len(data['tunes'])} tunes: {len(train_tunes)} for training, {len(held_out_tunes)} held out\n")
+data = music_data.prepare(seed=0)
+train_tunes, held_out_tunes = data.train_tunes, data.val_tunes
+print(f"{len(data.tunes)} tunes: {len(train_tunes)} for training, {len(held_out_tunes)} held out\n")
 print(train_tunes[0])
 
 # %% [markdown]
@@ -95,6 +94,7 @@ print(repr(text[:10]), "->", vectorized_songs[:10])
 # `target = text[i + 1 : i + L + 1]`. **Exercise:** draw `batch_size` random start positions and
 # build the input and target batches.
 
+
 # %%
 def get_batch(vectorized_songs, seq_length, batch_size):
     # TODO: draw batch_size random starts i, return (x_batch, y_batch) of shape [batch_size, seq_length]
@@ -114,7 +114,7 @@ for step, (i, t) in enumerate(zip(x_batch[0][:5], y_batch[0][:5])):
     print(f"step {step}: input {idx2char[i]!r}, expected next character {idx2char[t]!r}")
 
 # %% [markdown]
-# For training we use the same slices from `mit_dl.data.music.next_character_dataset`: a seeded
+# For training we use the same slices from `mit_dl.music.data.next_character_dataset`: a seeded
 # `tf.data` pipeline that visits every start position in a new random order on each pass.
 
 # %% [markdown]
@@ -129,16 +129,19 @@ for step, (i, t) in enumerate(zip(x_batch[0][:5], y_batch[0][:5])):
 #
 # **Exercise:** build it as a `keras.Sequential`.
 
+
 # %%
 def build_model(vocab_size, embedding_dim, rnn_units):
     # TODO: return keras.Sequential([Embedding, LSTM(return_sequences=True), Dense(vocab_size)])
     ### BEGIN SOLUTION
-    return keras.Sequential([
-        keras.Input((None,), dtype="int32"),
-        keras.layers.Embedding(vocab_size, embedding_dim),
-        keras.layers.LSTM(rnn_units, return_sequences=True),
-        keras.layers.Dense(vocab_size),
-    ])
+    return keras.Sequential(
+        [
+            keras.Input((None,), dtype="int32"),
+            keras.layers.Embedding(vocab_size, embedding_dim),
+            keras.layers.LSTM(rnn_units, return_sequences=True),
+            keras.layers.Dense(vocab_size),
+        ]
+    )
     ### END SOLUTION
 
 
@@ -152,6 +155,7 @@ lab1.check_music_model(build_model)
 # from_logits=True)`. **Exercise:** write it, then a training step with `tf.GradientTape`:
 # forward pass, loss, gradients, `optimizer.apply_gradients`.
 
+
 # %%
 def compute_loss(labels, logits):
     # TODO: the sparse categorical cross-entropy of the labels given the logits
@@ -161,6 +165,7 @@ def compute_loss(labels, logits):
 
 
 lab1.check_loss(compute_loss)
+
 
 # %%
 def train_step(model, optimizer, x, y):
@@ -204,10 +209,11 @@ plt.show()
 # over the vocabulary would be log2(vocab size)).
 
 # %%
-held_out = music_data.next_character_dataset(data["val_ids"], params["seq_length"], 64, shuffle=False,
-                                             stride=params["seq_length"], drop_remainder=False)
+held_out = music_data.next_character_dataset(
+    data.val_ids, params["seq_length"], 64, shuffle=False, stride=params["seq_length"], drop_remainder=False
+)
 losses = [compute_loss(y, model(x)) for x, y in held_out]
-nats = float(tf.reduce_mean(tf.concat([tf.reshape(l, [-1]) for l in losses], 0)))
+nats = float(tf.reduce_mean(tf.concat([tf.reshape(batch_loss, [-1]) for batch_loss in losses], 0)))
 print(f"held-out loss: {nats / np.log(2):.2f} bits per character (uniform: {np.log2(len(vocab)):.2f})")
 
 # %% [markdown]
@@ -221,7 +227,8 @@ print(f"held-out loss: {nats / np.log(2):.2f} bits per character (uniform: {np.l
 # its own random seed. It needs the library's model, so we copy your trained weights into it.
 
 # %%
-from mit_dl.models.music import CompiledSampler, build_music_model
+from mit_dl.music.model import build_music_model
+from mit_dl.music.sampler import CompiledSampler
 
 generator_model = build_music_model(len(vocab), params["embedding_dim"], params["rnn_units"])
 generator_model.set_weights(model.get_weights())
@@ -238,15 +245,17 @@ print(texts[0][:400])
 
 # %%
 candidates = [(songs.extract_songs(t) or [None])[0] for t in texts]
-summary = music_workflow.judge_songs(candidates, attempts, out_dir=OUT)
+summary = judging.judge_songs(candidates, attempts, out_dir=OUT)
 print(f"{summary['valid']}/{attempts} generated songs are valid")
 valid = [e["sample"] for e in summary["songs"] if e["valid"]]
 if valid:
     print((OUT / f"song_{valid[0]:02d}.abc").read_text())
     display(Audio(str(OUT / f"song_{valid[0]:02d}.wav")))
 else:
-    print("No valid song yet: the quick model is small and short-trained. Set QUICK = False (or train longer) "
-          "for tunes; `mit-dl music train --preset lab` does it from the command line.")
+    print(
+        "No valid song yet: the quick model is small and short-trained. Set QUICK = False (or train longer) "
+        "for tunes; `mit-dl music train --preset lab` does it from the command line."
+    )
 
 # %% [markdown]
 # Going further: `mit-dl music train --preset lab` trains the course's model with checkpoints and

@@ -5,7 +5,7 @@
 # with a fully connected network, then with a convolutional network (CNN), both trained by your own
 # `tf.GradientTape` step.
 #
-# Data: MNIST is read offline-first by `mit_dl.data.images` (a folder in `$MIT_DL_DATA`, Keras'
+# Data: MNIST is read offline-first by `mit_dl.data.mnist` (a folder in `$MIT_DL_DATA`, Keras'
 # cache, or a tensorflow-datasets download when online). When only MNIST's 10,000 test images are
 # at hand, we train on 8,000 of them and test on the other 2,000; set `DATASET = "fashion_mnist"` for
 # clothing instead of digits.
@@ -21,17 +21,19 @@ quiet_tensorflow_startup()  # TensorFlow without its C++ start-up lines (errors 
 
 import pathlib
 
+import keras
 import matplotlib.pyplot as plt
 import numpy as np
 import tensorflow as tf
-import keras
 from IPython.display import Image, display
 
 from mit_dl import evaluation, labs, plots
-from mit_dl.data import images as image_data
+from mit_dl.data import mnist as image_data
+from mit_dl.images import ImagesConfig
+from mit_dl.images import data as images_data
+from mit_dl.images.model import predict_probabilities
 from mit_dl.labs import lab2
 from mit_dl.training import Trainer
-from mit_dl.workflows import images as images_workflow
 
 QUICK = labs.quick_mode()
 DATASET = "mnist"
@@ -43,11 +45,14 @@ OUT.mkdir(exist_ok=True)
 
 # %%
 try:
-    (train_images, train_labels), (test_images, test_labels), source = images_workflow.load_split(DATASET)
+    (train_images, train_labels), (test_images, test_labels), source = images_data.load_split(
+        ImagesConfig(dataset=DATASET)
+    )
 except image_data.DatasetNotFound:
     print("Training images not found; splitting the test set instead.")
-    (train_images, train_labels), (test_images, test_labels), source = images_workflow.load_split(
-        DATASET, holdout_from_test=8000)
+    (train_images, train_labels), (test_images, test_labels), source = images_data.load_split(
+        ImagesConfig(dataset=DATASET, split_test=8000)
+    )
 if QUICK:
     train_images, train_labels = train_images[:12000], train_labels[:12000]
 class_names = image_data.CLASS_NAMES[DATASET]
@@ -70,16 +75,19 @@ plt.show()
 #
 # **Exercise:** build `Flatten -> Dense(128, relu) -> Dense(10)` for inputs of shape `(28, 28, 1)`.
 
+
 # %%
 def build_fc_model():
     # TODO: return keras.Sequential([keras.Input((28, 28, 1)), Flatten, Dense(128, relu), Dense(10)])
     ### BEGIN SOLUTION
-    return keras.Sequential([
-        keras.Input((28, 28, 1)),
-        keras.layers.Flatten(),
-        keras.layers.Dense(128, activation="relu"),
-        keras.layers.Dense(10),
-    ])
+    return keras.Sequential(
+        [
+            keras.Input((28, 28, 1)),
+            keras.layers.Flatten(),
+            keras.layers.Dense(128, activation="relu"),
+            keras.layers.Dense(10),
+        ]
+    )
     ### END SOLUTION
 
 
@@ -91,6 +99,7 @@ lab2.check_dense_classifier(build_fc_model)
 # One step of gradient descent (lecture 1): forward pass, cross-entropy loss
 # (`keras.losses.sparse_categorical_crossentropy(labels, logits, from_logits=True)`, averaged over
 # the batch), gradients with `tf.GradientTape`, `optimizer.apply_gradients`. **Exercise:** write it.
+
 
 # %%
 def train_step(model, optimizer, images, labels):
@@ -109,7 +118,7 @@ lab2.check_train_step(train_step)
 
 # %% [markdown]
 # `mit_dl.training.Trainer` runs your step compiled with `tf.function` over a shuffled `tf.data`
-# pipeline (`mit_dl.data.images.to_dataset`). The course trains the dense network with SGD at
+# pipeline (`mit_dl.data.mnist.to_dataset`). The course trains the dense network with SGD at
 # learning rate 0.1 and batch 64.
 
 # %%
@@ -123,7 +132,7 @@ def train(model, optimizer):
 
 
 def test_accuracy(model):
-    probabilities = images_workflow.predict_probabilities(model, test_images)
+    probabilities = predict_probabilities(model, test_images)
     report = evaluation.classification_report(test_labels, probabilities, class_names)
     low, high = report["accuracy_95ci"]
     print(f"test accuracy {100 * report['accuracy']:.2f}% (95% interval {100 * low:.1f}-{100 * high:.1f}%)")
@@ -146,20 +155,23 @@ fc_probabilities, fc_report = test_accuracy(fc_model)
 #
 # **Exercise:** build it.
 
+
 # %%
 def build_cnn_model():
     # TODO: return the lab's CNN as a keras.Sequential starting with keras.Input((28, 28, 1))
     ### BEGIN SOLUTION
-    return keras.Sequential([
-        keras.Input((28, 28, 1)),
-        keras.layers.Conv2D(24, 3, activation="relu"),
-        keras.layers.MaxPooling2D(2),
-        keras.layers.Conv2D(36, 3, activation="relu"),
-        keras.layers.MaxPooling2D(2),
-        keras.layers.Flatten(),
-        keras.layers.Dense(128, activation="relu"),
-        keras.layers.Dense(10),
-    ])
+    return keras.Sequential(
+        [
+            keras.Input((28, 28, 1)),
+            keras.layers.Conv2D(24, 3, activation="relu"),
+            keras.layers.MaxPooling2D(2),
+            keras.layers.Conv2D(36, 3, activation="relu"),
+            keras.layers.MaxPooling2D(2),
+            keras.layers.Flatten(),
+            keras.layers.Dense(128, activation="relu"),
+            keras.layers.Dense(10),
+        ]
+    )
     ### END SOLUTION
 
 
@@ -181,11 +193,20 @@ cnn_probabilities, cnn_report = test_accuracy(cnn_model)
 # %%
 guesses = cnn_probabilities.argmax(1)
 shown = np.concatenate([np.flatnonzero(guesses != test_labels)[:6], np.flatnonzero(guesses == test_labels)[:6]])
-display(Image(str(plots.prediction_grid(test_images[shown], cnn_probabilities[shown], test_labels[shown],
-                                        class_names, OUT / "predictions.png"))))
+display(
+    Image(
+        str(
+            plots.prediction_grid(
+                test_images[shown], cnn_probabilities[shown], test_labels[shown], class_names, OUT / "predictions.png"
+            )
+        )
+    )
+)
 display(Image(str(plots.confusion_matrix(cnn_report["confusion_matrix"], class_names, OUT / "confusion.png"))))
-print(f"dense network {100 * fc_report['accuracy']:.2f}% vs CNN {100 * cnn_report['accuracy']:.2f}% on "
-      f"{len(test_images)} test images")
+print(
+    f"dense network {100 * fc_report['accuracy']:.2f}% vs CNN {100 * cnn_report['accuracy']:.2f}% on "
+    f"{len(test_images)} test images"
+)
 
 # %% [markdown]
 # Going further: `mit-dl images train --dataset fashion_mnist --model cnn` trains with checkpoints,

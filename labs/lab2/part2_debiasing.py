@@ -6,11 +6,11 @@
 # (DB-VAE, Amini et al. 2019; lectures 3 and 4) learns the latent structure of the faces without
 # labels for skin tone or lighting, finds the rare ones, and shows them more often during training.
 #
-# **Data.** To *measure* bias we need to know each test face's group. `mit_dl.data.faces` generates
+# **Data.** To *measure* bias we need to know each test face's group. `mit_dl.faces.synthetic` generates
 # a deterministic 64x64 benchmark with hidden attributes (skin tone, lighting, hat or glasses): in
 # training, dark skin and hats are 5% of faces; the test set is balanced over all 24 groups of faces
 # and non-faces. Its docstring says what it models and how it differs from photographs. Real faces
-# work too: `mit_dl.data.face_sources` reads scikit-image's LFW subset, the course's `train_face.h5`
+# work too: `mit_dl.faces.sources` reads scikit-image's LFW subset, the course's `train_face.h5`
 # and image folders.
 #
 # Cells marked `# TODO` are yours; a checker from `mit_dl.labs.lab2` follows each exercise.
@@ -24,29 +24,28 @@ quiet_tensorflow_startup()  # TensorFlow without its C++ start-up lines (errors 
 
 import pathlib
 
-import matplotlib.pyplot as plt
 import numpy as np
 import tensorflow as tf
-import keras
 from IPython.display import Image, display
 
-from mit_dl import debias, labs, plots
-from mit_dl.data import faces as face_data
+from mit_dl import labs, plots
+from mit_dl.faces import FacesConfig, bias, figures
+from mit_dl.faces import synthetic as face_data
+from mit_dl.faces import workflow as faces_workflow
 from mit_dl.labs import lab2
-from mit_dl.workflows import faces as faces_workflow
 
 QUICK = labs.quick_mode()
 OUT = pathlib.Path("lab2_debiasing_outputs")
 OUT.mkdir(exist_ok=True)
-settings = faces_workflow.PRESETS["quick" if QUICK else "full"]  # as `mit-dl faces train --preset quick|full`
+settings = FacesConfig.quick() if QUICK else FacesConfig.full()  # as `mit-dl faces train --preset quick|full`
 print(settings)
 
 # %% [markdown]
 # ## 2.1 The data
 
 # %%
-train = face_data.synthetic_faces(settings["train_count"], "train", seed=0)
-test = face_data.synthetic_faces(settings["test_count"], "test", seed=0)
+train = face_data.synthetic_faces(settings.train_count, "train", seed=0)
+test = face_data.synthetic_faces(settings.test_count, "test", seed=0)
 groups = train.group_names()
 print(f"{len(train)} training images ({int(train.labels.sum())} faces), {len(test)} test images")
 for attribute in ("skin", "accessory"):
@@ -54,19 +53,29 @@ for attribute in ("skin", "accessory"):
     shares = np.bincount(train.attributes[attribute][train.labels == 1], minlength=len(values)) / train.labels.sum()
     print(f"training faces by {attribute}: " + ", ".join(f"{v} {100 * s:.0f}%" for v, s in zip(values, shares)))
 examples = [np.flatnonzero(groups == g)[0] for g in np.unique(groups)[:16]]
-display(Image(str(plots.image_grid(train.images[examples], [g.replace("/", "\n", 1) for g in groups[examples]],
-                                   OUT / "examples.png", columns=8))))
+display(
+    Image(
+        str(
+            plots.image_grid(
+                train.images[examples],
+                [g.replace("/", "\n", 1) for g in groups[examples]],
+                OUT / "examples.png",
+                columns=8,
+            )
+        )
+    )
+)
 
 # %% [markdown]
 # ## 2.2 The standard face detector
 #
-# The course's CNN (`mit_dl.models.dbvae.face_classifier`): four strided convolutions with batch
+# The course's CNN (`mit_dl.faces.model.face_classifier`): four strided convolutions with batch
 # normalisation, a dense layer and one logit, $P(\text{face}) = \sigma(\text{logit})$. Every batch
 # is half faces, drawn uniformly, and half non-faces. It is the baseline: in section 2.6 it trains
 # on the same data and schedule as the DB-VAE you are about to build.
 
 # %%
-from mit_dl.models.dbvae import face_classifier
+from mit_dl.faces.model import face_classifier
 
 face_classifier().summary()
 
@@ -80,6 +89,7 @@ face_classifier().summary()
 #
 # with KL weight $c$. **Exercise:** one loss per image, from `logvar` $= \log\sigma^2$ (so
 # $\sigma^2 = e^{\text{logvar}}$).
+
 
 # %%
 def vae_loss(x, x_recon, mu, logvar, kl_weight=0.005):
@@ -97,6 +107,7 @@ lab2.check_vae_loss(vae_loss)
 # Sampling $z \sim N(\mu, \sigma^2)$ directly has no gradient; the *reparameterisation trick* draws
 # $\varepsilon \sim N(0, I)$ and computes $z = \mu + \sigma \odot \varepsilon = \mu + e^{\frac12\log\sigma^2} \odot \varepsilon$,
 # which is differentiable in $\mu$ and $\sigma$. **Exercise:** write it (given $\varepsilon$).
+
 
 # %%
 def reparameterize(mu, logvar, epsilon):
@@ -123,6 +134,7 @@ lab2.check_reparameterize(reparameterize)
 # **Exercise:** write it with `tf.nn.sigmoid_cross_entropy_with_logits` and your `vae_loss`
 # (`y` is 1 for faces and 0 otherwise, `y_logit` has shape `[N, 1]`).
 
+
 # %%
 def dbvae_loss(x, x_recon, y, y_logit, mu, logvar):
     y = tf.reshape(tf.cast(y, tf.float32), [-1])
@@ -148,6 +160,7 @@ lab2.check_dbvae_loss(dbvae_loss)
 # `np.histogram(column, bins=bins, density=True)` for each dimension; a face's bin is where its value
 # falls among the bin edges (the first and last bins extend to infinity).
 
+
 # %%
 def sampling_probabilities(mu, bins=10, smoothing=0.001):
     # TODO: per dimension, weight 1 / (smoothed density of the face's bin), normalised; max over dimensions; normalise
@@ -168,23 +181,23 @@ lab2.check_sampling_probabilities(sampling_probabilities)
 # %% [markdown]
 # ## 2.6 Training the DB-VAE and the standard CNN
 #
-# `mit_dl.workflows.faces.train_model` trains the DB-VAE with your loss and your sampling
+# `mit_dl.faces.workflow.train_detector` trains the DB-VAE with your loss and your sampling
 # probabilities: faces are drawn uniformly during a warm-up, then by your probabilities, recomputed
 # from the current encoder every few hundred steps (the course computed them once per epoch). Then the
 # standard CNN trains on the same data with the same schedule, drawing faces uniformly.
 
 # %%
-schedule = dict(warmup_steps=settings["warmup_steps"], resample_every=settings["resample_every"],
-                **faces_workflow.HYPERPARAMETERS)
-dbvae, dbvae_history, resampling = faces_workflow.train_model(
-    "dbvae", train, settings["steps"], seed=0, loss_fn=dbvae_loss, probabilities_fn=sampling_probabilities,
-    **schedule)
-dbvae_report = faces_workflow.evaluate(dbvae, test)
-cnn, cnn_history, _ = faces_workflow.train_model("cnn", train, settings["steps"], seed=0, **schedule)
-cnn_report = faces_workflow.evaluate(cnn, test)
+dbvae, dbvae_history, resampling = faces_workflow.train_detector(
+    settings.replace(model="dbvae"), train, loss_fn=dbvae_loss, probabilities_fn=sampling_probabilities
+)
+dbvae_report = bias.evaluate(dbvae, test)
+cnn, cnn_history, _ = faces_workflow.train_detector(settings.replace(model="cnn"), train)
+cnn_report = bias.evaluate(cnn, test)
 for name, report in (("DB-VAE", dbvae_report), ("standard CNN", cnn_report)):
-    print(f"{name}: test accuracy {100 * report['accuracy']:.1f}%, worst face group "
-          f"{report['worst_face_group']} {100 * report['worst_face_group_accuracy']:.1f}%")
+    print(
+        f"{name}: test accuracy {100 * report['accuracy']:.1f}%, worst face group "
+        f"{report['worst_face_group']} {100 * report['worst_face_group_accuracy']:.1f}%"
+    )
 
 # %% [markdown]
 # Which training faces does it draw most and least often? Rare faces (dark skin, hats, dim light)
@@ -192,7 +205,7 @@ for name, report in (("DB-VAE", dbvae_report), ("standard CNN", cnn_report)):
 # correlates most with dark skin show what the latent space learned.
 
 # %%
-latent = faces_workflow.dbvae_figures(dbvae, train, test, resampling["probabilities"], OUT)
+latent = figures.dbvae_figures(dbvae, train, test, resampling["probabilities"], OUT)
 for name in ("sampling_extremes.png", "reconstructions.png", "latent_traversal.png"):
     display(Image(str(OUT / name)))
 for attribute, best in latent["correlations"].items():
@@ -204,11 +217,14 @@ for attribute, best in latent["correlations"].items():
 # Accuracy per group, with 95% intervals, for both detectors on the same balanced test set.
 
 # %%
-display(Image(str(plots.group_accuracy({"standard CNN": cnn_report, "DB-VAE": dbvae_report},
-                                       OUT / "group_accuracy.png"))))
+display(
+    Image(str(plots.group_accuracy({"standard CNN": cnn_report, "DB-VAE": dbvae_report}, OUT / "group_accuracy.png")))
+)
 for name, report in (("standard CNN", cnn_report), ("DB-VAE", dbvae_report)):
-    print(f"{name:>12}: overall {100 * report['accuracy']:.1f}%, worst face group "
-          f"{100 * report['worst_face_group_accuracy']:.1f}% ({report['worst_face_group']})")
+    print(
+        f"{name:>12}: overall {100 * report['accuracy']:.1f}%, worst face group "
+        f"{100 * report['worst_face_group_accuracy']:.1f}% ({report['worst_face_group']})"
+    )
 
 # %% [markdown]
 # One short run on one seed is noisy: differences of a few points can go either way. The README

@@ -10,10 +10,12 @@ import zlib
 
 import numpy as np
 
+from mit_dl.errors import DataError
+
 _UINT8 = 0x08
 
 
-class IDXError(ValueError):
+class IDXError(DataError):
     """An IDX file that is not valid (bad magic number, truncated, corrupt)."""
 
 

@@ -107,7 +107,9 @@ def values(tensor, description):
     try:
         return np.asarray(tensor, dtype=np.float64)
     except (TypeError, ValueError):
-        raise Mistake(f"{description} should be a tensor or array of numbers, received {type(tensor).__name__}.") from None
+        raise Mistake(
+            f"{description} should be a tensor or array of numbers, received {type(tensor).__name__}."
+        ) from None
 
 
 def matches(received, expected, rtol=1e-4, atol=1e-5):

@@ -5,30 +5,45 @@ import numpy as np
 from mit_dl.labs.grading import Mistake, call_learner, checker, expect_shape, explain_mismatch, values
 from mit_dl.labs.shared_checks import check_loss, check_train_step
 
-__all__ = ["check_dense_classifier", "check_cnn", "check_loss", "check_train_step", "check_vae_loss",
-           "check_reparameterize", "check_dbvae_loss", "check_sampling_probabilities"]
+__all__ = [
+    "check_dense_classifier",
+    "check_cnn",
+    "check_loss",
+    "check_train_step",
+    "check_vae_loss",
+    "check_reparameterize",
+    "check_dbvae_loss",
+    "check_sampling_probabilities",
+]
 
 _IMAGES = (np.sin(np.arange(2 * 28 * 28, dtype=np.float32)).reshape(2, 28, 28, 1) + 1) / 2
 
 
 # ---------------------------------------------------------------- part 1
 
+
 def _classifier_outputs(build, description, reference):
     """Run the learner's classifier with its own weights copied into ``reference``; returns both outputs."""
     model = call_learner(f"{description}()", build)
     received = values(call_learner("model(images)", model, _IMAGES), "model(images)")
     if received.ndim == 4:
-        raise Mistake(f"the output has shape {received.shape}: flatten the feature maps "
-                      "(keras.layers.Flatten()) before the Dense layers.")
+        raise Mistake(
+            f"the output has shape {received.shape}: flatten the feature maps "
+            "(keras.layers.Flatten()) before the Dense layers."
+        )
     expect_shape(received, (2, 10), "model(images) for 2 images", " Expected one score per class.")
     if np.allclose(received.sum(-1), 1.0, atol=1e-4) and received.min() >= 0:
-        raise Mistake("the outputs are probabilities: end with Dense(10) without softmax (logits); the loss uses "
-                      "from_logits=True and tf.nn.softmax gives probabilities when you need them.")
+        raise Mistake(
+            "the outputs are probabilities: end with Dense(10) without softmax (logits); the loss uses "
+            "from_logits=True and tf.nn.softmax gives probabilities when you need them."
+        )
     shapes = [tuple(np.shape(w)) for w in model.get_weights()]
     expected_shapes = [tuple(w.shape) for w in reference.weights]
     if shapes != expected_shapes:
-        raise Mistake(f"the weights have shapes {shapes}, expected {expected_shapes}: compare your layers "
-                      "(sizes, kernel sizes, pooling) with the ones described above.")
+        raise Mistake(
+            f"the weights have shapes {shapes}, expected {expected_shapes}: compare your layers "
+            "(sizes, kernel sizes, pooling) with the ones described above."
+        )
     reference.set_weights(model.get_weights())
     return model, received
 
@@ -36,28 +51,37 @@ def _classifier_outputs(build, description, reference):
 @checker
 def check_dense_classifier(build_fc_model):
     """build_fc_model(): Flatten -> Dense(128, relu) -> Dense(10) logits."""
-    from mit_dl.models.classifiers import dense_classifier
+    from mit_dl.images.model import dense_classifier
 
     model, received = _classifier_outputs(build_fc_model, "build_fc_model", dense_classifier())
     kernel1, bias1, kernel2, bias2 = (w.astype(np.float64) for w in model.get_weights())
     flat = _IMAGES.reshape(2, -1).astype(np.float64)
     hidden = flat @ kernel1 + bias1
-    explain_mismatch(received, np.maximum(hidden, 0) @ kernel2 + bias2,
-                     "the logits, recomputed with your weights", [
-        (hidden @ kernel2 + bias2, "the hidden Dense layer needs activation='relu'."),
-        (1 / (1 + np.exp(-hidden)) @ kernel2 + bias2, "the hidden layer uses the sigmoid; the lab uses ReLU."),
-    ])
+    explain_mismatch(
+        received,
+        np.maximum(hidden, 0) @ kernel2 + bias2,
+        "the logits, recomputed with your weights",
+        [
+            (hidden @ kernel2 + bias2, "the hidden Dense layer needs activation='relu'."),
+            (1 / (1 + np.exp(-hidden)) @ kernel2 + bias2, "the hidden layer uses the sigmoid; the lab uses ReLU."),
+        ],
+    )
 
 
 @checker
 def check_cnn(build_cnn_model):
-    """build_cnn_model(): Conv(24, 3, relu) -> MaxPool(2) -> Conv(36, 3, relu) -> MaxPool(2) -> Flatten -> Dense(128, relu) -> Dense(10)."""
-    from mit_dl.models.classifiers import cnn_classifier
+    """build_cnn_model(): Conv(24, 3, relu) -> MaxPool(2) -> Conv(36, 3, relu) -> MaxPool(2) -> Flatten
+    -> Dense(128, relu) -> Dense(10)."""
+    from mit_dl.images.model import cnn_classifier
 
     reference = cnn_classifier()
     _, received = _classifier_outputs(build_cnn_model, "build_cnn_model", reference)
-    explain_mismatch(received, reference(_IMAGES), "the logits, recomputed with your weights by the lab's CNN "
-                     "(check each layer's activation and the order of the layers)")
+    explain_mismatch(
+        received,
+        reference(_IMAGES),
+        "the logits, recomputed with your weights by the lab's CNN "
+        "(check each layer's activation and the order of the layers)",
+    )
 
 
 # ---------------------------------------------------------------- part 2
@@ -72,7 +96,7 @@ _KL_WEIGHT = 0.5
 
 def _kl(mu, logvar, variance=None):
     variance = np.exp(logvar) if variance is None else variance
-    return 0.5 * np.sum(variance + mu ** 2 - 1.0 - logvar, axis=1)
+    return 0.5 * np.sum(variance + mu**2 - 1.0 - logvar, axis=1)
 
 
 def _vae_loss_parts(x, x_recon, mu, logvar):
@@ -83,39 +107,66 @@ def _vae_loss_parts(x, x_recon, mu, logvar):
 @checker
 def check_vae_loss(vae_loss):
     """vae_loss(x, x_recon, mu, logvar, kl_weight) = kl_weight * KL + mean |x - x_recon|, one value per image."""
-    received = values(call_learner("vae_loss(x, x_recon, mu, logvar, kl_weight=0.5)", vae_loss, _X, _X_RECON, _MU,
-                                   _LOGVAR, _KL_WEIGHT), "vae_loss(...)")
+    received = values(
+        call_learner(
+            "vae_loss(x, x_recon, mu, logvar, kl_weight=0.5)", vae_loss, _X, _X_RECON, _MU, _LOGVAR, _KL_WEIGHT
+        ),
+        "vae_loss(...)",
+    )
     mu, logvar = _MU.astype(np.float64), _LOGVAR.astype(np.float64)
     kl, reconstruction = _vae_loss_parts(_X, _X_RECON, _MU, _LOGVAR)
     if received.shape != kl.shape:
-        raise Mistake(f"expected one loss per image, shape {kl.shape}, received shape {received.shape}: "
-                      "sum the KL over latent dimensions (axis=1) and average the error over pixels "
-                      "(axis=(1, 2, 3)), not over the batch.")
+        raise Mistake(
+            f"expected one loss per image, shape {kl.shape}, received shape {received.shape}: "
+            "sum the KL over latent dimensions (axis=1) and average the error over pixels "
+            "(axis=(1, 2, 3)), not over the batch."
+        )
     squared = np.mean((_X.astype(np.float64) - _X_RECON) ** 2, axis=(1, 2, 3))
-    explain_mismatch(received, _KL_WEIGHT * kl + reconstruction, "the VAE loss of two fixed images", [
-        (_KL_WEIGHT * _kl(mu, np.log(logvar), variance=logvar) + reconstruction,
-         "logvar was used as the variance: logvar is the log-variance, so the variance is exp(logvar)."),
-        (_KL_WEIGHT * _kl(mu, logvar, variance=np.exp(0.5 * logvar)) + reconstruction,
-         "exp(0.5 * logvar) is the standard deviation; the KL needs the variance exp(logvar)."),
-        (_KL_WEIGHT * 2 * kl + reconstruction, "the KL divergence has a factor 1/2."),
-        (kl + reconstruction, "the KL term must be multiplied by kl_weight."),
-        (_KL_WEIGHT * kl + squared, "the reconstruction loss is the mean absolute error (L1), not the squared error."),
-    ])
+    explain_mismatch(
+        received,
+        _KL_WEIGHT * kl + reconstruction,
+        "the VAE loss of two fixed images",
+        [
+            (
+                _KL_WEIGHT * _kl(mu, np.log(logvar), variance=logvar) + reconstruction,
+                "logvar was used as the variance: logvar is the log-variance, so the variance is exp(logvar).",
+            ),
+            (
+                _KL_WEIGHT * _kl(mu, logvar, variance=np.exp(0.5 * logvar)) + reconstruction,
+                "exp(0.5 * logvar) is the standard deviation; the KL needs the variance exp(logvar).",
+            ),
+            (_KL_WEIGHT * 2 * kl + reconstruction, "the KL divergence has a factor 1/2."),
+            (kl + reconstruction, "the KL term must be multiplied by kl_weight."),
+            (
+                _KL_WEIGHT * kl + squared,
+                "the reconstruction loss is the mean absolute error (L1), not the squared error.",
+            ),
+        ],
+    )
 
 
 @checker
 def check_reparameterize(reparameterize):
     """reparameterize(mu, logvar, epsilon) = mu + exp(0.5 * logvar) * epsilon."""
-    received = values(call_learner("reparameterize(mu, logvar, epsilon)", reparameterize, _MU, _LOGVAR, _EPSILON),
-                      "reparameterize(...)")
+    received = values(
+        call_learner("reparameterize(mu, logvar, epsilon)", reparameterize, _MU, _LOGVAR, _EPSILON),
+        "reparameterize(...)",
+    )
     mu, logvar, eps = (a.astype(np.float64) for a in (_MU, _LOGVAR, _EPSILON))
-    explain_mismatch(received, mu + np.exp(0.5 * logvar) * eps, "z for fixed mu, logvar and epsilon", [
-        (mu + np.exp(logvar) * eps, "exp(logvar) is the variance; scale epsilon by the standard deviation "
-                                    "exp(0.5 * logvar)."),
-        (mu + logvar * eps, "logvar is a log-variance: the standard deviation is exp(0.5 * logvar)."),
-        (mu + np.sqrt(logvar) * eps, "logvar is a log-variance, not the variance: use exp(0.5 * logvar)."),
-        (mu * eps + np.exp(0.5 * logvar), "mu and the standard deviation are swapped: z = mu + sigma * epsilon."),
-    ])
+    explain_mismatch(
+        received,
+        mu + np.exp(0.5 * logvar) * eps,
+        "z for fixed mu, logvar and epsilon",
+        [
+            (
+                mu + np.exp(logvar) * eps,
+                "exp(logvar) is the variance; scale epsilon by the standard deviation exp(0.5 * logvar).",
+            ),
+            (mu + logvar * eps, "logvar is a log-variance: the standard deviation is exp(0.5 * logvar)."),
+            (mu + np.sqrt(logvar) * eps, "logvar is a log-variance, not the variance: use exp(0.5 * logvar)."),
+            (mu * eps + np.exp(0.5 * logvar), "mu and the standard deviation are swapped: z = mu + sigma * epsilon."),
+        ],
+    )
 
 
 @checker
@@ -123,35 +174,54 @@ def check_dbvae_loss(dbvae_loss):
     """dbvae_loss(x, x_recon, y, y_logit, mu, logvar) = cross-entropy + 1[face] * VAE loss, one value per image."""
     y = np.array([1.0, 0.0], np.float32)
     logits = np.array([[0.8], [0.3]], np.float32)
-    received = values(call_learner("dbvae_loss(x, x_recon, y, y_logit, mu, logvar)", dbvae_loss, _X, _X_RECON, y,
-                                   logits, _MU, _LOGVAR), "dbvae_loss(...)")
+    received = values(
+        call_learner(
+            "dbvae_loss(x, x_recon, y, y_logit, mu, logvar)", dbvae_loss, _X, _X_RECON, y, logits, _MU, _LOGVAR
+        ),
+        "dbvae_loss(...)",
+    )
     kl, reconstruction = _vae_loss_parts(_X, _X_RECON, _MU, _LOGVAR)
     vae = 0.005 * kl + reconstruction
     z = logits[:, 0].astype(np.float64)
     classification = np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z)))
     if received.shape != y.shape:
         raise Mistake(f"expected one loss per image, shape {y.shape}, received shape {received.shape}.")
-    explain_mismatch(received, classification + y * vae, "the DB-VAE loss of a face and a non-face (kl_weight "
-                     "0.005)", [
-        (classification + vae, "the VAE loss was applied to the non-face too: multiply it by the face "
-                               "indicator (y == 1), so that only faces shape the latent space."),
-        (y * vae, "the classification loss is missing."),
-        (vae + y * classification, "the indicator multiplies the wrong term: every image gets the classification "
-                                   "loss, only faces the VAE loss."),
-        (classification + y * (0.005 * kl + np.mean((_X.astype(np.float64) - _X_RECON) ** 2, axis=(1, 2, 3))),
-         "the reconstruction error is the mean absolute error (L1)."),
-    ])
+    explain_mismatch(
+        received,
+        classification + y * vae,
+        "the DB-VAE loss of a face and a non-face (kl_weight 0.005)",
+        [
+            (
+                classification + vae,
+                "the VAE loss was applied to the non-face too: multiply it by the face "
+                "indicator (y == 1), so that only faces shape the latent space.",
+            ),
+            (y * vae, "the classification loss is missing."),
+            (
+                vae + y * classification,
+                "the indicator multiplies the wrong term: every image gets the classification "
+                "loss, only faces the VAE loss.",
+            ),
+            (
+                classification + y * (0.005 * kl + np.mean((_X.astype(np.float64) - _X_RECON) ** 2, axis=(1, 2, 3))),
+                "the reconstruction error is the mean absolute error (L1).",
+            ),
+        ],
+    )
 
 
 @checker
 def check_sampling_probabilities(sampling_probabilities):
-    """sampling_probabilities(mu, bins, smoothing): per-dimension 1/(histogram density + smoothing), max over dimensions, normalised."""
-    from mit_dl.debias import sampling_probabilities as reference
+    """sampling_probabilities(mu, bins, smoothing): per-dimension 1/(histogram density + smoothing),
+    max over dimensions, normalised."""
+    from mit_dl.faces.debias import sampling_probabilities as reference
 
     rng = np.random.default_rng(0)
     mu = np.concatenate([rng.normal(0, 1, (90, 3)), rng.normal(4, 0.5, (10, 3))]).astype(np.float32)
-    received = values(call_learner("sampling_probabilities(mu, bins=10, smoothing=0.001)", sampling_probabilities,
-                                   mu, 10, 0.001), "sampling_probabilities(...)")
+    received = values(
+        call_learner("sampling_probabilities(mu, bins=10, smoothing=0.001)", sampling_probabilities, mu, 10, 0.001),
+        "sampling_probabilities(...)",
+    )
     expect_shape(received, (100,), "the probabilities of 100 faces", " One probability per face.")
     if received.sum() > 0 and not np.isclose(received.sum(), 1.0, atol=1e-4):
         if np.allclose(received / received.sum(), reference(mu, 10, 0.001, combine="max"), rtol=1e-3, atol=1e-6):
@@ -161,10 +231,18 @@ def check_sampling_probabilities(sampling_probabilities):
     if np.allclose(received, product, rtol=1e-3, atol=1e-6):
         return  # the paper's rule: also right
     density_weighted = _density_weighted(mu)
-    explain_mismatch(received, expected, "the probabilities of 100 fixed latent means (10 rare faces)", [
-        (density_weighted, "faces in dense regions got the largest weights: weight = 1 / (density + smoothing), "
-                           "so that rare faces are drawn more often."),
-    ])
+    explain_mismatch(
+        received,
+        expected,
+        "the probabilities of 100 fixed latent means (10 rare faces)",
+        [
+            (
+                density_weighted,
+                "faces in dense regions got the largest weights: weight = 1 / (density + smoothing), "
+                "so that rare faces are drawn more often.",
+            ),
+        ],
+    )
 
 
 def _density_weighted(mu):

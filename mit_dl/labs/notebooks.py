@@ -23,6 +23,8 @@ import pathlib
 import re
 import sys
 
+import nbformat
+
 from mit_dl.labs.grading import NOT_IMPLEMENTED
 
 TODO = re.compile(r"^(?P<indent>\s*)# TODO: (?P<hint>.+)$")
@@ -73,7 +75,7 @@ def render_code(code, kind, name="source"):
                 message = f"{NOT_IMPLEMENTED}: {hint.rstrip('.')}. Replace this line with your code."
                 out += [lines[i], f"{indent}raise NotImplementedError({message!r})"]
             else:
-                out += [f"{indent}# {hint}"] + lines[i + 2:end]
+                out += [f"{indent}# {hint}"] + lines[i + 2 : end]
             i = end + 1
             continue
         if lines[i].strip() in (BEGIN, END):
@@ -85,8 +87,6 @@ def render_code(code, kind, name="source"):
 
 def build(source_path, kind):
     """The ``nbformat`` notebook of ``kind`` (``"exercise"`` or ``"solution"``) from a source file."""
-    import nbformat
-
     source_path = pathlib.Path(source_path)
     notebook = nbformat.v4.new_notebook()
     notebook.metadata = {
@@ -116,8 +116,6 @@ def sources(root):
 
 
 def render(notebook):
-    import nbformat
-
     return nbformat.writes(notebook) + "\n"
 
 

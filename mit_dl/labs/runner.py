@@ -19,12 +19,15 @@ import sys
 import tempfile
 import time
 
+import nbformat
+
+from mit_dl.errors import MitDLError
 from mit_dl.labs.grading import NOT_IMPLEMENTED, QUICK_VARIABLE, REPORT_VARIABLE, CheckResult, todo_hint
 
 CHECK_CALL = re.compile(r"\blab\d\.(check_\w+)\s*\(")
 
 
-class NotebookError(ValueError):
+class NotebookError(MitDLError, ValueError):
     """The file is not a notebook that can be run."""
 
 
@@ -52,16 +55,16 @@ class NotebookReport:
 
     def summary(self):
         passed = sum(r.passed for r in self.results)
-        lines = [f"{self.path}: {passed}/{len(self.results)} checks passed, {len(self.errors)} cell errors "
-                 f"({self.seconds:.0f} s)"]
+        lines = [
+            f"{self.path}: {passed}/{len(self.results)} checks passed, {len(self.errors)} cell errors "
+            f"({self.seconds:.0f} s)"
+        ]
         lines += [f"  {r}" for r in self.results]
         lines += [f"  error: {e}" for e in self.errors]
         return "\n".join(lines)
 
 
 def read_notebook(path):
-    import nbformat
-
     path = pathlib.Path(path)
     if not path.is_file():
         raise NotebookError(f"{path} does not exist; give the path of a .ipynb notebook.")
@@ -114,10 +117,14 @@ def run_notebook(path, quick=True, workdir=None, timeout=1800):
         try:
             # on_cell_execute runs just before a cell is sent: the execution count arrives later on
             # another channel and is lost when the kernel dies at once, so it cannot say which cell died.
-            client = NotebookClient(notebook, km=_this_interpreter_kernel(scratch), timeout=timeout,
-                                    allow_errors=True, resources={"metadata": {"path": str(cwd)}},
-                                    on_cell_execute=lambda cell, cell_index: sent.append(
-                                        (cell_index + 1, kernel_stderr.stat().st_size)))
+            client = NotebookClient(
+                notebook,
+                km=_this_interpreter_kernel(scratch),
+                timeout=timeout,
+                allow_errors=True,
+                resources={"metadata": {"path": str(cwd)}},
+                on_cell_execute=lambda cell, cell_index: sent.append((cell_index + 1, kernel_stderr.stat().st_size)),
+            )
             # The kernel process's own stderr is start-up chatter (TensorFlow's C++ lines, Jupyter's
             # transport warning) while cells run (their errors and warnings reach the notebook's
             # outputs), but it holds the last words of a kernel that crashes: kept in a file for that.
@@ -139,11 +146,18 @@ def run_notebook(path, quick=True, workdir=None, timeout=1800):
             reported[entry["check"]] = CheckResult(**entry)  # the last call of a checker counts
     errors = cell_errors(notebook)
     if died is not None:
-        errors.append(CellError(died, "DeadKernelError", "the kernel died while running this cell (a crash in "
-                                "native code or running out of memory); the cells after it did not run"
-                                + (f"; the kernel's last stderr lines: {last_words}" if last_words else "")))
-    results = [reported[name] if name in reported else _not_run(name, notebook, errors)
-               for name in expected_checks(notebook)]
+        errors.append(
+            CellError(
+                died,
+                "DeadKernelError",
+                "the kernel died while running this cell (a crash in "
+                "native code or running out of memory); the cells after it did not run"
+                + (f"; the kernel's last stderr lines: {last_words}" if last_words else ""),
+            )
+        )
+    results = [
+        reported[name] if name in reported else _not_run(name, notebook, errors) for name in expected_checks(notebook)
+    ]
     return NotebookReport(str(path), results, errors, time.monotonic() - start, notebook)
 
 
@@ -168,17 +182,31 @@ def _this_interpreter_kernel(folder):
 
     spec = pathlib.Path(folder) / "kernels" / "python3"  # named python3 so nbclient keeps IPython history in memory
     spec.mkdir(parents=True)
-    (spec / "kernel.json").write_text(json.dumps({
-        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-        "display_name": f"Python {sys.version.split()[0]} (mit_dl)", "language": "python"}))
-    return AsyncKernelManager(kernel_name="python3", kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(spec.parent)]))
+    (spec / "kernel.json").write_text(
+        json.dumps(
+            {
+                "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                "display_name": f"Python {sys.version.split()[0]} (mit_dl)",
+                "language": "python",
+            }
+        )
+    )
+    return AsyncKernelManager(
+        kernel_name="python3", kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(spec.parent)])
+    )
 
 
 def _not_run(name, notebook, errors):
     """A failed result for a checker that never reported, naming the error of the cell that calls it
     (or the kernel's death, after which no cell ran)."""
-    calling = next((i for i, c in enumerate(notebook.cells, start=1)
-                    if c.cell_type == "code" and name in CHECK_CALL.findall(c.source)), None)
+    calling = next(
+        (
+            i
+            for i, c in enumerate(notebook.cells, start=1)
+            if c.cell_type == "code" and name in CHECK_CALL.findall(c.source)
+        ),
+        None,
+    )
     cause = next((e for e in errors if e.cell == calling or e.name == "DeadKernelError"), None)
     return CheckResult(name, False, f"not run: {cause}" if cause else "not run")
 

@@ -8,20 +8,14 @@ argument or input at fault, what was received and what is expected.
 def positive_int(layer_name, arg_name, value):
     """Return ``value`` as an int, or raise if it is not a positive integer."""
     if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ValueError(
-            f"{layer_name}: `{arg_name}` must be a positive integer, "
-            f"received {value!r}."
-        )
+        raise ValueError(f"{layer_name}: `{arg_name}` must be a positive integer, received {value!r}.")
     return int(value)
 
 
 def probability(layer_name, arg_name, value):
     """Return ``value`` as a float in [0, 1), or raise."""
     if not isinstance(value, (int, float)) or not 0.0 <= float(value) < 1.0:
-        raise ValueError(
-            f"{layer_name}: `{arg_name}` must be a float in [0, 1), "
-            f"received {value!r}."
-        )
+        raise ValueError(f"{layer_name}: `{arg_name}` must be a float in [0, 1), received {value!r}.")
     return float(value)
 
 
@@ -31,9 +25,7 @@ def input_rank(layer_name, shape, ranks, what="input"):
     if shape is None or len(shape) not in ranks:
         expected = " or ".join(str(r) for r in ranks)
         got = "unknown" if shape is None else f"{len(shape)} (shape {tuple(shape)})"
-        raise ValueError(
-            f"{layer_name}: expected {what} of rank {expected}, received rank {got}."
-        )
+        raise ValueError(f"{layer_name}: expected {what} of rank {expected}, received rank {got}.")
 
 
 def last_dim(layer_name, shape, built_dim, what="input"):

@@ -89,9 +89,7 @@ def combine_masks(layer_name, inputs, padding_mask, attention_mask, use_causal_m
         # Keys that are padding receive no attention from any query.
         mask = ops.expand_dims(ops.cast(padding_mask, "bool"), 1)
     if attention_mask is not None:
-        _checks.input_rank(
-            layer_name, attention_mask.shape, 3, what="attention mask (batch, time, time)"
-        )
+        _checks.input_rank(layer_name, attention_mask.shape, 3, what="attention mask (batch, time, time)")
         _check_dims(layer_name, "attention mask", attention_mask.shape, (batch, time, time))
         explicit = ops.cast(attention_mask, "bool")
         mask = explicit if mask is None else ops.logical_and(mask, explicit)
@@ -199,9 +197,7 @@ class SelfAttention(keras.layers.Layer):
         super().__init__(**kwargs)
         self.key_dim = _checks.positive_int("SelfAttention", "key_dim", key_dim)
         self.value_dim = (
-            self.key_dim
-            if value_dim is None
-            else _checks.positive_int("SelfAttention", "value_dim", value_dim)
+            self.key_dim if value_dim is None else _checks.positive_int("SelfAttention", "value_dim", value_dim)
         )
         self.use_bias = bool(use_bias)
         self.dropout = _checks.probability("SelfAttention", "dropout", dropout)

@@ -74,9 +74,7 @@ class MyDenseLayer(keras.layers.Layer):
             name="kernel",
         )
         self.bias = (
-            self.add_weight(
-                shape=(self.units,), initializer=self.bias_initializer, name="bias"
-            )
+            self.add_weight(shape=(self.units,), initializer=self.bias_initializer, name="bias")
             if self.use_bias
             else None
         )
@@ -99,12 +97,8 @@ class MyDenseLayer(keras.layers.Layer):
                 "units": self.units,
                 "activation": keras.activations.serialize(self.activation),
                 "use_bias": self.use_bias,
-                "kernel_initializer": keras.initializers.serialize(
-                    self.kernel_initializer
-                ),
-                "bias_initializer": keras.initializers.serialize(
-                    self.bias_initializer
-                ),
+                "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
+                "bias_initializer": keras.initializers.serialize(self.bias_initializer),
             }
         )
         return config

@@ -96,9 +96,7 @@ class MultiHeadSelfAttention(keras.layers.Layer):
         self.query_kernel, self.query_bias = add_projection(self, "query", self.d_model)
         self.key_kernel, self.key_bias = add_projection(self, "key", self.d_model)
         self.value_kernel, self.value_bias = add_projection(self, "value", self.d_model)
-        self.output_kernel, self.output_bias = add_projection(
-            self, "output", self.d_model, input_dim=self.d_model
-        )
+        self.output_kernel, self.output_bias = add_projection(self, "output", self.d_model, input_dim=self.d_model)
 
     def _split_heads(self, x):
         # (B, T, d_model) -> (B, h, T, d_k)

@@ -41,9 +41,7 @@ class PositionEmbedding(keras.layers.Layer):
 
     def __init__(self, sequence_length, initializer="glorot_uniform", **kwargs):
         super().__init__(**kwargs)
-        self.sequence_length = _checks.positive_int(
-            "PositionEmbedding", "sequence_length", sequence_length
-        )
+        self.sequence_length = _checks.positive_int("PositionEmbedding", "sequence_length", sequence_length)
         self.initializer = keras.initializers.get(initializer)
         self.supports_masking = True
         self.depth = None

@@ -57,9 +57,7 @@ class PositionalEncoding(keras.layers.Layer):
     def __init__(self, base=10000.0, **kwargs):
         super().__init__(**kwargs)
         if not isinstance(base, (int, float)) or base <= 1:
-            raise ValueError(
-                f"PositionalEncoding: `base` must be a number > 1, received {base!r}."
-            )
+            raise ValueError(f"PositionalEncoding: `base` must be a number > 1, received {base!r}.")
         self.base = float(base)
         self.supports_masking = True
         self.depth = None
@@ -71,9 +69,7 @@ class PositionalEncoding(keras.layers.Layer):
     def call(self, inputs):
         _checks.input_rank(self.name, inputs.shape, 3, what="input (batch, time, features)")
         _checks.last_dim(self.name, inputs.shape, self.depth)
-        table = sinusoidal_encoding(
-            ops.shape(inputs)[1], self.depth, self.base, dtype=inputs.dtype
-        )
+        table = sinusoidal_encoding(ops.shape(inputs)[1], self.depth, self.base, dtype=inputs.dtype)
         return inputs + table[None]
 
     def compute_output_shape(self, input_shape):

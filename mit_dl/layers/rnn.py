@@ -78,11 +78,7 @@ class MyRNNCell(keras.layers.Layer):
     ):
         super().__init__(**kwargs)
         self.units = _checks.positive_int("MyRNNCell", "units", units)
-        self.output_dim = (
-            None
-            if output_dim is None
-            else _checks.positive_int("MyRNNCell", "output_dim", output_dim)
-        )
+        self.output_dim = None if output_dim is None else _checks.positive_int("MyRNNCell", "output_dim", output_dim)
         self.activation = keras.activations.get(activation)
         self.use_bias = bool(use_bias)
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
@@ -112,9 +108,7 @@ class MyRNNCell(keras.layers.Layer):
             name="recurrent_kernel",
         )
         self.bias = (
-            self.add_weight(
-                shape=(self.units,), initializer=self.bias_initializer, name="bias"
-            )
+            self.add_weight(shape=(self.units,), initializer=self.bias_initializer, name="bias")
             if self.use_bias
             else None
         )
@@ -132,9 +126,7 @@ class MyRNNCell(keras.layers.Layer):
         _checks.input_rank(self.name, inputs.shape, 2, what="step input (batch, features)")
         _checks.last_dim(self.name, inputs.shape, self.input_dim)
         h_prev = states[0] if isinstance(states, (list, tuple)) else states
-        z = ops.matmul(inputs, self.input_kernel) + ops.matmul(
-            h_prev, self.recurrent_kernel
-        )
+        z = ops.matmul(inputs, self.input_kernel) + ops.matmul(h_prev, self.recurrent_kernel)
         if self.bias is not None:
             z = z + self.bias
         h = self.activation(z)
@@ -152,15 +144,9 @@ class MyRNNCell(keras.layers.Layer):
                 "output_dim": self.output_dim,
                 "activation": keras.activations.serialize(self.activation),
                 "use_bias": self.use_bias,
-                "kernel_initializer": keras.initializers.serialize(
-                    self.kernel_initializer
-                ),
-                "recurrent_initializer": keras.initializers.serialize(
-                    self.recurrent_initializer
-                ),
-                "bias_initializer": keras.initializers.serialize(
-                    self.bias_initializer
-                ),
+                "kernel_initializer": keras.initializers.serialize(self.kernel_initializer),
+                "recurrent_initializer": keras.initializers.serialize(self.recurrent_initializer),
+                "bias_initializer": keras.initializers.serialize(self.bias_initializer),
             }
         )
         return config

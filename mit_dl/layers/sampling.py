@@ -80,8 +80,7 @@ class Sampling(keras.layers.Layer):
     def _check_shapes(self, mean_shape, log_var_shape):
         _checks.input_rank(self.name, mean_shape, range(2, 9), what="mean")
         if len(mean_shape) != len(log_var_shape) or any(
-            a is not None and b is not None and int(a) != int(b)
-            for a, b in zip(mean_shape, log_var_shape)
+            a is not None and b is not None and int(a) != int(b) for a, b in zip(mean_shape, log_var_shape)
         ):
             raise ValueError(
                 f"{self.name}: mean shape {tuple(mean_shape)} and log-variance shape "
@@ -91,9 +90,7 @@ class Sampling(keras.layers.Layer):
     def call(self, inputs):
         mean, log_variance = self._split(inputs)
         self._check_shapes(mean.shape, log_variance.shape)
-        epsilon = keras.random.normal(
-            ops.shape(mean), dtype=mean.dtype, seed=self.seed_generator
-        )
+        epsilon = keras.random.normal(ops.shape(mean), dtype=mean.dtype, seed=self.seed_generator)
         return mean + ops.exp(0.5 * log_variance) * epsilon
 
     def compute_output_shape(self, input_shape):

@@ -18,6 +18,10 @@ import pathlib
 import wave
 
 import numpy as np
+import pretty_midi
+
+from mit_dl.errors import MitDLError
+from mit_dl.music import songs
 
 SAMPLE_RATE = 22050
 # Notes starting at one instant in a tune that plays: O'Neill's are single melody lines with a few
@@ -34,7 +38,7 @@ SOUNDFONT_LOCATIONS = (
 )
 
 
-class AudioError(RuntimeError):
+class AudioError(MitDLError, RuntimeError):
     """Audio cannot be rendered as asked (missing soundfont or FluidSynth)."""
 
 
@@ -44,7 +48,6 @@ class UnreadableMidiError(AudioError):
 
 def abc_to_midi(song, midi_path):
     """Write one ABC tune as a MIDI file with music21; returns the path."""
-    from mit_dl.music import songs
 
     score = songs.parse_song(song)
     songs.write_midi(score, midi_path)
@@ -75,14 +78,11 @@ def fluidsynth_available():
 
 def read_notes(midi_path):
     """``(notes, programs)`` of a MIDI file; notes are rows ``start_s, end_s, pitch, velocity``."""
-    import pretty_midi
-
     try:
         midi = pretty_midi.PrettyMIDI(str(midi_path))
     except Exception as error:  # pretty_midi/mido raise ValueError, OSError, EOFError, ... for bad files
         raise UnreadableMidiError(f"{midi_path} cannot be read as MIDI ({error}); no audio was written.") from error
-    rows = [(n.start, n.end, n.pitch, n.velocity) for inst in midi.instruments if not inst.is_drum
-            for n in inst.notes]
+    rows = [(n.start, n.end, n.pitch, n.velocity) for inst in midi.instruments if not inst.is_drum for n in inst.notes]
     return np.array(rows, dtype=np.float64).reshape(-1, 4), midi
 
 
@@ -190,5 +190,9 @@ def render_wav(midi_path, wav_path, soundfont="auto", sample_rate=SAMPLE_RATE):
     else:
         audio, renderer = synthesise(notes, sample_rate), "synth"
     write_wav(wav_path, audio, sample_rate)
-    return {"renderer": renderer, "seconds": len(audio) / sample_rate, "soundfont": str(font) if font else None,
-            "notes": int(len(notes))}
+    return {
+        "renderer": renderer,
+        "seconds": len(audio) / sample_rate,
+        "soundfont": str(font) if font else None,
+        "notes": int(len(notes)),
+    }

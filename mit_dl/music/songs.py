@@ -1,6 +1,6 @@
 """Songs in generated ABC text: extraction and validation with music21.
 
-The training text joins tunes with a blank line (`mit_dl.data.music.join_tunes`),
+The training text joins tunes with a blank line (`mit_dl.music.data.join_tunes`),
 so a model that learned the format writes ``X:...`` blocks separated by blank
 lines. A *complete* song is such a block that starts with ``X:``, has a key
 line ``K:`` followed by at least one line of music, and is closed by a blank
@@ -8,6 +8,7 @@ line (a block cut off by the end of the generated text is incomplete).
 """
 
 import contextlib
+import copy
 import dataclasses
 import io
 import pathlib
@@ -92,8 +93,11 @@ def parse_song(song):
 
     # music21 prints "abcFormat: WARNING ..." lines for odd tokens; the
     # outcome (a score or an exception) is what counts, so keep them quiet.
-    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()), \
-            contextlib.redirect_stderr(io.StringIO()):
+    with (
+        warnings.catch_warnings(),
+        contextlib.redirect_stdout(io.StringIO()),
+        contextlib.redirect_stderr(io.StringIO()),
+    ):
         warnings.simplefilter("ignore")
         parsed = music21.converter.parse(song, format="abc")
     if isinstance(parsed, music21.stream.Opus):
@@ -117,7 +121,9 @@ def time_limit(seconds):
         return
 
     def stop(signum, frame):
-        raise SongTooSlow(f"music21 took more than {seconds:g} s (e.g. expanding malformed repeats); counted as invalid")
+        raise SongTooSlow(
+            f"music21 took more than {seconds:g} s (e.g. expanding malformed repeats); counted as invalid"
+        )
 
     previous = signal.signal(signal.SIGALRM, stop)
     started = time.monotonic()
@@ -172,8 +178,6 @@ def _unshare_context_marks(score):
     already found in this Stream" (real O'Neill tunes included). A copy at
     each further place keeps the music identical.
     """
-    import copy
-
     seen = set()
     for stream in list(score.recurse(streamsOnly=True, includeSelf=True)):
         for element in list(stream.getElementsByClass(["TimeSignature", "KeySignature", "MetronomeMark"])):

@@ -6,8 +6,10 @@ A callback sees the trainer and the metric dictionaries; setting
 
 import math
 
+from mit_dl.errors import MitDLError
 
-class TrainingDiverged(RuntimeError):
+
+class TrainingDiverged(MitDLError, RuntimeError):
     """The loss became NaN or Inf; the last good checkpoint is kept."""
 
 

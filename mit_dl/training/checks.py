@@ -4,6 +4,7 @@ Every failure is a ``ValueError`` with one sentence saying what to change.
 """
 
 import keras
+import tensorflow as tf
 
 
 def resolve_metrics(metrics, loss):
@@ -33,8 +34,6 @@ def resolve_metrics(metrics, loss):
 
 def _binary_accuracy(threshold):
     def binary_accuracy(y_true, y_pred):
-        import tensorflow as tf
-
         pred = tf.cast(y_pred > threshold, tf.float32)
         true = tf.cast(tf.reshape(y_true, tf.shape(pred)), tf.float32)
         return tf.reduce_mean(tf.cast(tf.equal(pred, true), tf.float32), axis=-1)
@@ -44,8 +43,6 @@ def _binary_accuracy(threshold):
 
 def per_example(fn, y_true, y_pred):
     """Values of a loss/metric, one per example (extra axes averaged)."""
-    import tensorflow as tf
-
     values = fn.call(y_true, y_pred) if isinstance(fn, keras.losses.Loss) else fn(y_true, y_pred)
     values = tf.convert_to_tensor(values)
     if values.shape.rank and values.shape.rank > 1:
@@ -55,8 +52,6 @@ def per_example(fn, y_true, y_pred):
 
 def steps_per_epoch(data, given=None):
     """Steps in one pass over ``data``; required when its length is unknown."""
-    import tensorflow as tf
-
     if not isinstance(data, tf.data.Dataset):
         raise ValueError(f"training data must be a tf.data.Dataset, received {type(data).__name__}.")
     cardinality = int(data.cardinality())
@@ -88,8 +83,6 @@ def total_steps(epochs, steps, steps_per_epoch):
 
 def dataset_matches_model(data, model, what):
     """Compare the dataset's element spec with the model's inputs before training."""
-    import tensorflow as tf
-
     spec = data.element_spec
     if not isinstance(spec, tuple) or len(spec) not in (2, 3):
         raise ValueError(
@@ -111,8 +104,10 @@ def dataset_matches_model(data, model, what):
                 f"(batch, {', '.join(str(d) for d in want)}); reshape the data or rebuild the model."
             )
         model_dtype = tf.as_dtype(model_input.dtype)
-        if x_spec.dtype == tf.string and model_dtype != tf.string or (
-            model_dtype.is_integer and x_spec.dtype.is_floating
+        if (
+            x_spec.dtype == tf.string
+            and model_dtype != tf.string
+            or (model_dtype.is_integer and x_spec.dtype.is_floating)
         ):
             raise ValueError(
                 f"{what} has inputs of dtype {x_spec.dtype.name} but the model expects "

@@ -1,5 +1,8 @@
 """Reproducible runs: one seed for Python, NumPy, TensorFlow and Keras."""
 
+import keras
+import tensorflow as tf
+
 
 def enable_determinism(seed, op_determinism=True):
     """Seed every random source and (optionally) make TensorFlow ops deterministic.
@@ -7,9 +10,6 @@ def enable_determinism(seed, op_determinism=True):
     ``tf.config.experimental.enable_op_determinism`` makes GPU kernels
     reproducible at some speed cost; on the CPU it mostly pins reductions.
     """
-    import keras
-    import tensorflow as tf
-
     keras.utils.set_random_seed(int(seed))  # python `random`, NumPy, TF, Keras
     if op_determinism:
         tf.config.experimental.enable_op_determinism()

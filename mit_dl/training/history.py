@@ -20,3 +20,10 @@ def write(directory, history):
 def read(directory):
     path = pathlib.Path(directory) / FILE_NAME
     return json.loads(path.read_text()) if path.exists() else {}
+
+
+def with_split_name(history, name, old="val"):
+    """``history`` with ``old_*`` keys named ``name_*`` (histories written before a run named its split)."""
+    if name == old:
+        return history
+    return {(f"{name}_{k[len(old) + 1:]}" if k.startswith(f"{old}_") else k): v for k, v in history.items()}

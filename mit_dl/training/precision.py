@@ -8,23 +8,15 @@
 
 import contextlib
 
-PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
+import keras
+
+from mit_dl.config import PRECISIONS
+from mit_dl.errors import ConfigError
 
 
 def check_precision(name):
     if name not in PRECISIONS:
-        raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, received {name!r}.")
-
-
-def precision_setting(name):
-    """The precision as a run directory's settings record it (see `check_settings`).
-
-    Loss scaling changes the optimizer's checkpoint, so a resume must keep
-    the precision. float32 is left out: run directories from before this
-    setting existed hold float32 runs and still resume.
-    """
-    check_precision(name)
-    return {} if name == "float32" else {"precision": name}
+        raise ConfigError("precision", f"must be one of {', '.join(PRECISIONS)}, received {name!r}")
 
 
 def with_loss_scaling(optimizer):
@@ -35,8 +27,6 @@ def with_loss_scaling(optimizer):
     ``optimizer.scale_loss(loss)``; ``apply_gradients`` unscales them and
     skips a step whose gradients overflowed.
     """
-    import keras
-
     if keras.config.dtype_policy().name == "mixed_float16" and not isinstance(
         optimizer, keras.optimizers.LossScaleOptimizer
     ):
@@ -47,8 +37,6 @@ def with_loss_scaling(optimizer):
 @contextlib.contextmanager
 def precision_policy(name):
     """Build and train models under the Keras dtype policy ``name``; the previous policy returns on exit."""
-    import keras
-
     check_precision(name)
     previous = keras.config.dtype_policy()
     keras.config.set_dtype_policy(name)

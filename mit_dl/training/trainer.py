@@ -13,13 +13,50 @@ with several losses or optimizers pass their own ``train_step`` and reuse
 the loop, callbacks, checkpoints and distribution.
 """
 
+import contextlib
 import pathlib
+import signal
 import sys
+import threading
 import time
 
+import keras
+import tensorflow as tf
+
+from mit_dl.errors import RunPastBudget, TrainingInterrupted
 from mit_dl.training import callbacks as callbacks_lib
-from mit_dl.training import checks, history as history_io
+from mit_dl.training import checks
+from mit_dl.training import history as history_io
 from mit_dl.training.precision import with_loss_scaling
+
+
+def owns_train_step(model):
+    """True for a Keras model subclass that defines its own ``train_step`` (its loss, metrics and update)."""
+    return isinstance(model, keras.Model) and type(model).train_step is not keras.Model.train_step
+
+
+@contextlib.contextmanager
+def interrupt_signals():
+    """Record SIGINT and SIGTERM instead of stopping at once; yields the list of signals received.
+
+    Outside the main thread (where Python cannot set handlers) nothing changes.
+    """
+    received = []
+    if threading.current_thread() is not threading.main_thread():
+        yield received
+        return
+    previous = {}
+
+    def record(number, frame):
+        received.append(signal.Signals(number).name)
+
+    for number in (signal.SIGINT, signal.SIGTERM):
+        previous[number] = signal.signal(number, record)
+    try:
+        yield received
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
 
 
 class Trainer:
@@ -29,11 +66,18 @@ class Trainer:
         model: a Keras model (created under ``strategy.scope()`` when a
             strategy is given). Under the ``mixed_float16`` policy the default
             step wraps the optimizer in ``keras.optimizers.LossScaleOptimizer``.
+            A model compiled with its optimizer (``model.compile(optimizer,
+            loss)``) brings its own: a model subclass that defines
+            ``train_step(batch) -> {name: scalar}`` trains with that step
+            (the model owns its loss, metrics and loss scaling), any other
+            with the default step on the compiled loss.
         optimizer: a Keras optimizer, or a dict ``name -> optimizer`` when a
-            custom ``train_step`` uses several (all are checkpointed).
+            custom ``train_step`` uses several (all are checkpointed);
+            ``None``: the compiled model's.
         loss: Keras loss (name, function or ``keras.losses.Loss``) for the
             default step; per-example losses are averaged over the global
             batch, so every replica count gives the same gradients.
+            ``None``: the compiled model's.
         metrics: names (``"accuracy"``) or functions ``(y_true, y_pred)``
             returning one value per example, averaged over each epoch.
         train_step: optional ``step(batch) -> {name: scalar}`` replacing the
@@ -77,7 +121,7 @@ class Trainer:
     def __init__(
         self,
         model,
-        optimizer,
+        optimizer=None,
         loss=None,
         metrics=(),
         train_step=None,
@@ -93,15 +137,22 @@ class Trainer:
         steps_per_execution="auto",
         checkpoint_data=True,
     ):
-        import keras
-        import tensorflow as tf
-
+        self._model_step = False
+        if optimizer is None:
+            optimizer = getattr(model, "optimizer", None)
+            if optimizer is None:
+                raise ValueError("Trainer needs an optimizer: pass one, or compile the model with one first.")
+            if train_step is None and owns_train_step(model):
+                train_step, self._model_step = model.train_step, True
+            loss = loss if loss is not None or train_step is not None else getattr(model, "loss", None)
         if loss is None and train_step is None:
             raise ValueError("Trainer needs a `loss` for the default step, or a custom `train_step`.")
         if checkpoint_every is not None and (not isinstance(checkpoint_every, int) or checkpoint_every <= 0):
             raise ValueError(f"`checkpoint_every` must be a positive number of steps, received {checkpoint_every!r}.")
         if steps_per_execution != "auto" and (
-            isinstance(steps_per_execution, bool) or not isinstance(steps_per_execution, int) or steps_per_execution <= 0
+            isinstance(steps_per_execution, bool)
+            or not isinstance(steps_per_execution, int)
+            or steps_per_execution <= 0
         ):
             raise ValueError(
                 f'`steps_per_execution` must be a positive integer or "auto", received {steps_per_execution!r}.'
@@ -109,7 +160,7 @@ class Trainer:
         self.steps_per_execution = steps_per_execution
         self._auto_steps = 1  # grows once a call has been timed
         self.model = model
-        if train_step is None:
+        if train_step is None:  # (compile already wraps a model's own optimizer under mixed_float16)
             optimizer = with_loss_scaling(optimizer)
         self.optimizers = optimizer if isinstance(optimizer, dict) else {"optimizer": optimizer}
         self.optimizer = None if isinstance(optimizer, dict) else optimizer
@@ -117,7 +168,7 @@ class Trainer:
         self.metric_fns = checks.resolve_metrics(metrics, loss)
         self.custom_step = train_step
         self.strategy = strategy or tf.distribute.get_strategy()
-        self.distributed = strategy is not None
+        self.distributed = strategy is not None and strategy is not tf.distribute.get_strategy()
         # Distributed iterators cannot be saved either.
         self._save_iterator = checkpoint_data and not self.distributed
         self.run_eagerly = run_eagerly
@@ -147,7 +198,6 @@ class Trainer:
 
     # ------------------------------------------------------------------ steps
     def _default_step(self, batch):
-        import tensorflow as tf
 
         x, y = batch[0], batch[1]
         with tf.GradientTape() as tape:
@@ -163,7 +213,6 @@ class Trainer:
         return self._batch_logs(loss, y, pred)
 
     def _batch_logs(self, loss, y, pred):
-        import tensorflow as tf
 
         logs = {"loss": loss}  # already averaged over the global batch
         for name, fn in self.metric_fns.items():
@@ -172,7 +221,6 @@ class Trainer:
 
     def _eval_step(self, batch):
         """Per-example sums and the example count (exact means over uneven batches)."""
-        import tensorflow as tf
 
         x, y = batch[0], batch[1]
         pred = self.model(x, training=False)
@@ -184,7 +232,6 @@ class Trainer:
 
     def _distributed(self, replica_fn, reduce_op):
         """``fn(iterator)``: one batch through ``replica_fn`` on every replica, reduced."""
-        import tensorflow as tf
 
         strategy = self.strategy
         if self.jit_compile and not self.run_eagerly:
@@ -198,7 +245,6 @@ class Trainer:
         return one_step
 
     def _compile(self, fn):
-        import tensorflow as tf
 
         if self.run_eagerly:
             return fn
@@ -213,7 +259,6 @@ class Trainer:
         call ends early after a step with a non-finite log, whose NaN/Inf then
         propagates into the mean.
         """
-        import tensorflow as tf
 
         if self._compiled_train is not None:
             return self._compiled_train
@@ -246,7 +291,6 @@ class Trainer:
 
     # ------------------------------------------------------------ checkpoints
     def _checkpoint_manager(self, iterator):
-        import tensorflow as tf
 
         if self.checkpoint_dir is None:
             return None
@@ -265,13 +309,11 @@ class Trainer:
             return self._manager.latest_checkpoint
         if self.checkpoint_dir is None:
             return None
-        import tensorflow as tf
 
         return tf.train.latest_checkpoint(str(self.checkpoint_dir))
 
     def restore(self, path=None):
         """Load model, optimizer(s) and step from ``path`` (default: the latest checkpoint)."""
-        import tensorflow as tf
 
         path = path or self.latest_checkpoint()
         if path is None:
@@ -284,7 +326,7 @@ class Trainer:
         # Keras optimizers create their slots lazily, and a checkpoint restore
         # does not wait for them (the slot values would be silently lost), so
         # every optimizer must exist in full before a restore.
-        if self.custom_step is None:
+        if self.custom_step is None or self._model_step:
             with self.strategy.scope():
                 if not self.optimizer.built:
                     self.optimizer.build(self.model.trainable_variables)
@@ -297,7 +339,16 @@ class Trainer:
                 )
 
     # -------------------------------------------------------------------- fit
-    def fit(self, train_data, epochs=None, steps=None, steps_per_epoch=None, validation_data=None, callbacks=()):
+    def fit(
+        self,
+        train_data,
+        epochs=None,
+        steps=None,
+        steps_per_epoch=None,
+        validation_data=None,
+        callbacks=(),
+        validation_name="val",
+    ):
         """Train; returns the history ``{metric: [value per epoch]}``.
 
         Give ``epochs`` (passes over ``train_data``) or ``steps`` (a budget of
@@ -310,9 +361,15 @@ class Trainer:
         it (weights, optimizer slots, step, RNG and data position) and runs
         to the same total number of steps as the interrupted run. The
         training metrics of the epoch that was interrupted average only the
-        steps run after the restart.
+        steps run after the restart. A checkpoint already past the budget
+        raises `mit_dl.errors.RunPastBudget`.
+
+        Ctrl-C (SIGINT) and SIGTERM stop training after the current compiled
+        call: with a ``checkpoint_dir`` a checkpoint is written at that step
+        first, then `TrainingInterrupted` says so. ``validation_name`` prefixes
+        the metrics of ``validation_data`` in the history (``"test"`` when
+        the data is a test set).
         """
-        import tensorflow as tf
 
         steps_per_epoch = checks.steps_per_epoch(train_data, steps_per_epoch)
         budget = checks.total_steps(epochs, steps, steps_per_epoch)
@@ -340,18 +397,49 @@ class Trainer:
         manager = self._checkpoint_manager(iterator)
         if manager is not None and manager.latest_checkpoint:
             manager.checkpoint.restore(manager.latest_checkpoint)
-            self.history = history_io.read(self.checkpoint_dir)
+            self.history = history_io.with_split_name(history_io.read(self.checkpoint_dir), validation_name)
             self._say(f"resumed from {manager.latest_checkpoint} at step {int(self.step.numpy())}")
+            self._check_budget(start, total, epochs, steps, steps_per_epoch)
         if not self._save_iterator:
             remaining = repeated.skip(int(self.step.numpy()) - start)
-            iterator = iter(self.strategy.experimental_distribute_dataset(remaining) if self.distributed
-                            else remaining)
+            iterator = iter(self.strategy.experimental_distribute_dataset(remaining) if self.distributed else remaining)
 
         train_fn = self._last_train_function = self._train_function()
         writer = tf.summary.create_file_writer(str(self.log_dir)) if self.log_dir else None
         for c in callbacks:
             c.on_train_begin(self)
         self.stop_training = False
+        with interrupt_signals() as interrupted:
+            self._say(f"training from step {int(self.step.numpy())} to step {total}")
+            self._loop(
+                train_fn,
+                iterator,
+                total,
+                steps_per_epoch,
+                validation_data,
+                validation_name,
+                callbacks,
+                writer,
+                manager,
+                interrupted,
+            )
+        for c in callbacks:
+            c.on_train_end(self)
+        return self.history
+
+    def _loop(
+        self,
+        train_fn,
+        iterator,
+        total,
+        steps_per_epoch,
+        validation_data,
+        validation_name,
+        callbacks,
+        writer,
+        manager,
+        interrupted,
+    ):
         progress = None
         sums, count = {}, 0
         while int(self.step.numpy()) < total and not self.stop_training:
@@ -377,12 +465,49 @@ class Trainer:
             if step % steps_per_epoch == 0 or step == total:
                 epoch_logs = {k: v / count for k, v in sums.items()}
                 if validation_data is not None:
-                    epoch_logs.update({f"val_{k}": v for k, v in self.evaluate(validation_data).items()})
+                    validation = self.evaluate(validation_data)
+                    epoch_logs.update({f"{validation_name}_{k}": v for k, v in validation.items()})
                 self._end_epoch(epoch, epoch_logs, callbacks, writer, manager, step)
                 sums, count, progress = {}, 0, None
-        for c in callbacks:
-            c.on_train_end(self)
-        return self.history
+            if interrupted:
+                self._stop_interrupted(interrupted[0], step, manager)
+
+    def _stop_interrupted(self, signal_name, step, manager):
+        """Save a checkpoint at ``step`` (unless one was just written) and raise `TrainingInterrupted`."""
+        if manager is None:
+            raise TrainingInterrupted(
+                f"training interrupted ({signal_name}) at step {step}; no checkpoint "
+                "directory was given, so nothing was saved.",
+                step,
+                saved=False,
+            )
+        if manager.latest_checkpoint is None or not manager.latest_checkpoint.endswith(f"ckpt-{step}"):
+            manager.save(checkpoint_number=step)
+        history_io.write(self.checkpoint_dir, self.history)
+        raise TrainingInterrupted(
+            f"training interrupted ({signal_name}) at step {step}; checkpoint saved in {self.checkpoint_dir}",
+            step,
+            saved=True,
+        )
+
+    def _check_budget(self, start, total, epochs, steps, steps_per_epoch):
+        """After a restore: refuse a checkpoint that is already past what this call asks for."""
+        reached = int(self.step.numpy())
+        if start != 0 or reached <= total:
+            return
+        if steps is not None:
+            raise RunPastBudget(
+                "steps",
+                f"is {steps} but the checkpoint in {self.checkpoint_dir} is already at step "
+                f"{reached}; ask for more than {reached} to train further, or choose "
+                "another run directory",
+            )
+        raise RunPastBudget(
+            "epochs",
+            f"is {epochs} ({total} steps) but the checkpoint in {self.checkpoint_dir} is "
+            f"already at step {reached} (epoch {-(-reached // steps_per_epoch)}); ask for "
+            "more epochs to train further, or choose another run directory",
+        )
 
     def _steps_this_call(self, step, total, steps_per_epoch, callbacks=()):
         """Steps for one compiled call: ``steps_per_execution``, cut at epoch, checkpoint and callback events."""
@@ -405,7 +530,6 @@ class Trainer:
         self._auto_steps = int(min(self.AUTO_MAX_STEPS, max(1, self.AUTO_CALL_SECONDS // per_step)))
 
     def _end_epoch(self, epoch, logs, callbacks, writer, manager, step):
-        import tensorflow as tf
 
         for k, v in logs.items():
             self.history.setdefault(k, []).append(v)
@@ -426,7 +550,6 @@ class Trainer:
 
     def evaluate(self, data):
         """Mean loss and metrics over ``data`` (every batch, weighted equally by example)."""
-        import tensorflow as tf
 
         if self.loss_fn is None:
             raise ValueError("evaluate needs the Trainer's `loss`; custom-step trainers evaluate themselves.")
@@ -457,7 +580,6 @@ class Trainer:
     def _progress_bar(self, epoch, steps_per_epoch):
         if not self._interactive():
             return None
-        import keras
 
         print(f"epoch {epoch + 1}")
         return keras.utils.Progbar(steps_per_epoch, stateful_metrics=None)

@@ -4,9 +4,9 @@ import gzip
 
 import numpy as np
 import pytest
+from support import shared_data, write_idx
 
 from mit_dl.data.idx import IDXError, read_idx
-from support import shared_data, write_idx
 
 
 @pytest.mark.parametrize("compress", [True, False])

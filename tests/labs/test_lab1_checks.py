@@ -4,9 +4,9 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from support import failed, todo
 
 from mit_dl.labs import lab1
-from support import failed, todo
 
 
 def test_tensors():
@@ -136,8 +136,8 @@ def test_vectorize():
 def batcher(shift=1, transpose=False):
     def get_batch(ids, seq_length, batch_size):
         starts = np.random.default_rng(0).integers(1, len(ids) - seq_length, batch_size)
-        x = np.stack([ids[i:i + seq_length] for i in starts])
-        y = np.stack([ids[i + shift:i + shift + seq_length] for i in starts])
+        x = np.stack([ids[i : i + seq_length] for i in starts])
+        y = np.stack([ids[i + shift : i + shift + seq_length] for i in starts])
         return (x.T, y.T) if transpose else (x, y)
 
     return get_batch
@@ -152,12 +152,14 @@ def test_get_batch():
 
 def music_model(return_sequences=True, softmax=False):
     def build(vocab_size, embedding_dim, rnn_units):
-        return keras.Sequential([
-            keras.Input((None,), dtype="int32"),
-            keras.layers.Embedding(vocab_size, embedding_dim),
-            keras.layers.LSTM(rnn_units, return_sequences=return_sequences),
-            keras.layers.Dense(vocab_size, activation="softmax" if softmax else None),
-        ])
+        return keras.Sequential(
+            [
+                keras.Input((None,), dtype="int32"),
+                keras.layers.Embedding(vocab_size, embedding_dim),
+                keras.layers.LSTM(rnn_units, return_sequences=return_sequences),
+                keras.layers.Dense(vocab_size, activation="softmax" if softmax else None),
+            ]
+        )
 
     return build
 
@@ -166,9 +168,19 @@ def test_music_model():
     assert lab1.check_music_model(music_model())
     failed(lab1.check_music_model(music_model(return_sequences=False)), "return_sequences=True")
     failed(lab1.check_music_model(music_model(softmax=True)), "without softmax")
-    failed(lab1.check_music_model(lambda v, e, r: keras.Sequential([
-        keras.Input((None,), dtype="int32"), keras.layers.Embedding(v, e), keras.layers.GRU(r, return_sequences=True),
-        keras.layers.Dense(v)])), "LSTM(16)")
+    failed(
+        lab1.check_music_model(
+            lambda v, e, r: keras.Sequential(
+                [
+                    keras.Input((None,), dtype="int32"),
+                    keras.layers.Embedding(v, e),
+                    keras.layers.GRU(r, return_sequences=True),
+                    keras.layers.Dense(v),
+                ]
+            )
+        ),
+        "LSTM(16)",
+    )
 
 
 def test_loss():
@@ -203,12 +215,22 @@ def test_train_step():
     failed(lab1.check_train_step(train_step(reduce=tf.reduce_sum)), "summed")
 
 
-@pytest.mark.parametrize("check, argument", [
-    (lab1.check_tensors, todo), (lab1.check_computation_graph, todo), (lab1.check_derivative, todo),
-    (lab1.check_sgd_step, todo), (lab1.check_tf_function, todo), (lab1.check_vectorize, todo),
-    (lab1.check_get_batch, todo), (lab1.check_music_model, todo), (lab1.check_loss, todo),
-    (lab1.check_train_step, todo), (lab1.check_dense_layer, dense_layer(activation=todo)),
-])
+@pytest.mark.parametrize(
+    "check, argument",
+    [
+        (lab1.check_tensors, todo),
+        (lab1.check_computation_graph, todo),
+        (lab1.check_derivative, todo),
+        (lab1.check_sgd_step, todo),
+        (lab1.check_tf_function, todo),
+        (lab1.check_vectorize, todo),
+        (lab1.check_get_batch, todo),
+        (lab1.check_music_model, todo),
+        (lab1.check_loss, todo),
+        (lab1.check_train_step, todo),
+        (lab1.check_dense_layer, dense_layer(activation=todo)),
+    ],
+)
 def test_unfinished_exercises_are_reported_not_raised(check, argument):
     failed(check(argument), "is not implemented yet", "write it")
 

@@ -4,17 +4,22 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-
-from mit_dl.debias import course_sampling_probabilities
-from mit_dl.labs import lab2
 from support import failed, todo
+
+from mit_dl.faces.debias import course_sampling_probabilities
+from mit_dl.labs import lab2
 
 
 def fc_model(flatten=True, hidden_activation="relu", output_activation=None, hidden=128):
     def build():
         layers = [keras.Input((28, 28, 1))] + ([keras.layers.Flatten()] if flatten else [])
-        return keras.Sequential(layers + [keras.layers.Dense(hidden, activation=hidden_activation),
-                                          keras.layers.Dense(10, activation=output_activation)])
+        return keras.Sequential(
+            layers
+            + [
+                keras.layers.Dense(hidden, activation=hidden_activation),
+                keras.layers.Dense(10, activation=output_activation),
+            ]
+        )
 
     return build
 
@@ -30,10 +35,18 @@ def test_dense_classifier():
 def cnn_model(pool=True, conv_activation="relu", output_activation=None):
     def build():
         pooling = [keras.layers.MaxPooling2D(2)] if pool else []
-        return keras.Sequential([
-            keras.Input((28, 28, 1)), keras.layers.Conv2D(24, 3, activation=conv_activation), *pooling,
-            keras.layers.Conv2D(36, 3, activation=conv_activation), *pooling, keras.layers.Flatten(),
-            keras.layers.Dense(128, activation="relu"), keras.layers.Dense(10, activation=output_activation)])
+        return keras.Sequential(
+            [
+                keras.Input((28, 28, 1)),
+                keras.layers.Conv2D(24, 3, activation=conv_activation),
+                *pooling,
+                keras.layers.Conv2D(36, 3, activation=conv_activation),
+                *pooling,
+                keras.layers.Flatten(),
+                keras.layers.Dense(128, activation="relu"),
+                keras.layers.Dense(10, activation=output_activation),
+            ]
+        )
 
     return build
 
@@ -52,7 +65,7 @@ def vae_loss(variance_is_exp=True, half=0.5, l1=True, std_instead_of_variance=Fa
         else:
             variance = tf.exp(logvar) if variance_is_exp else logvar
         log_variance = logvar if variance_is_exp else tf.math.log(logvar)
-        kl = half * tf.reduce_sum(variance + mu ** 2 - 1 - log_variance, axis=1)
+        kl = half * tf.reduce_sum(variance + mu**2 - 1 - log_variance, axis=1)
         error = tf.abs(x - x_recon) if l1 else tf.square(x - x_recon)
         return kl_weight * kl + tf.reduce_mean(error, axis=(1, 2, 3))
 
@@ -65,9 +78,12 @@ def test_vae_loss():
     failed(lab2.check_vae_loss(vae_loss(std_instead_of_variance=True)), "standard deviation")
     failed(lab2.check_vae_loss(vae_loss(half=1.0)), "1/2")
     failed(lab2.check_vae_loss(vae_loss(l1=False)), "absolute error")
-    failed(lab2.check_vae_loss(lambda x, r, mu, logvar, kl_weight: tf.reduce_mean(vae_loss()(x, r, mu, logvar,
-                                                                                        kl_weight))),
-           "one loss per image")
+    failed(
+        lab2.check_vae_loss(
+            lambda x, r, mu, logvar, kl_weight: tf.reduce_mean(vae_loss()(x, r, mu, logvar, kl_weight))
+        ),
+        "one loss per image",
+    )
 
 
 def test_reparameterize():
@@ -104,18 +120,26 @@ def test_sampling_probabilities():
             result = np.maximum(result, weight / weight.sum())
         return result / result.sum()
 
-    assert lab2.check_sampling_probabilities(lambda mu, bins, smoothing: course_sampling_probabilities(mu, bins,
-                                                                                                     smoothing))
+    assert lab2.check_sampling_probabilities(
+        lambda mu, bins, smoothing: course_sampling_probabilities(mu, bins, smoothing)
+    )
     unnormalised = lambda mu, bins, smoothing: 3 * course_sampling_probabilities(mu, bins, smoothing)  # noqa: E731
     failed(lab2.check_sampling_probabilities(unnormalised), "divide by their sum")
-    failed(lab2.check_sampling_probabilities(lambda mu, bins, smoothing: np.ones(len(mu)) / len(mu)),
-           "expected")
+    failed(lab2.check_sampling_probabilities(lambda mu, bins, smoothing: np.ones(len(mu)) / len(mu)), "expected")
     failed(lab2.check_sampling_probabilities(lambda mu, bins, smoothing: np.ones(7)), "One probability per face")
     failed(lab2.check_sampling_probabilities(density_weighted), "dense regions", "1 / (density + smoothing)")
 
 
-@pytest.mark.parametrize("check", [lab2.check_dense_classifier, lab2.check_cnn, lab2.check_vae_loss,
-                                   lab2.check_reparameterize, lab2.check_dbvae_loss,
-                                   lab2.check_sampling_probabilities])
+@pytest.mark.parametrize(
+    "check",
+    [
+        lab2.check_dense_classifier,
+        lab2.check_cnn,
+        lab2.check_vae_loss,
+        lab2.check_reparameterize,
+        lab2.check_dbvae_loss,
+        lab2.check_sampling_probabilities,
+    ],
+)
 def test_unfinished_exercises_are_reported_not_raised(check):
     failed(check(todo), "is not implemented yet")

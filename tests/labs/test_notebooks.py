@@ -8,9 +8,9 @@ import sys
 
 import nbformat
 import pytest
+from support import run_mit_dl, shared_data
 
 from mit_dl.labs import notebooks, runner
-from support import run_mit_dl, shared_data
 
 LABS = pathlib.Path(__file__).resolve().parents[2] / "labs"
 SOURCES = notebooks.sources(LABS)
@@ -28,7 +28,8 @@ def test_notebooks_are_up_to_date_with_their_source(source):
     for kind in notebooks.KINDS:
         path = notebooks.notebook_path(source, kind)
         assert path.read_text() == notebooks.render(notebooks.build(source, kind)), (
-            f"{path.name} is stale: run python -m mit_dl.labs.notebooks labs")
+            f"{path.name} is stale: run python -m mit_dl.labs.notebooks labs"
+        )
 
 
 @pytest.mark.parametrize("source", SOURCES, ids=IDS)
@@ -73,8 +74,9 @@ def data_environment(monkeypatch, source):
 @pytest.mark.parametrize("source", SOURCES, ids=IDS)
 def test_solution_notebook_runs_top_to_bottom_and_passes_every_check(source, tmp_path, monkeypatch):
     data_environment(monkeypatch, source)
-    report = runner.run_notebook(notebooks.notebook_path(source, "solution"), quick=True, workdir=tmp_path,
-                                 timeout=NOTEBOOK_TIMEOUT)
+    report = runner.run_notebook(
+        notebooks.notebook_path(source, "solution"), quick=True, workdir=tmp_path, timeout=NOTEBOOK_TIMEOUT
+    )
     assert report.errors == [], report.summary()
     assert len(report.results) >= 3 and all(r.passed for r in report.results), report.summary()
     assert report.passed
@@ -99,8 +101,9 @@ def names_defined(cell_source):
 @pytest.mark.parametrize("source", SOURCES, ids=IDS)
 def test_exercise_notebook_reports_todos_as_not_implemented(source, tmp_path, monkeypatch):
     data_environment(monkeypatch, source)
-    report = runner.run_notebook(notebooks.notebook_path(source, "exercise"), quick=True, workdir=tmp_path,
-                                 timeout=NOTEBOOK_TIMEOUT)
+    report = runner.run_notebook(
+        notebooks.notebook_path(source, "exercise"), quick=True, workdir=tmp_path, timeout=NOTEBOOK_TIMEOUT
+    )
     assert not report.passed
     for result in report.results:
         assert not result.passed and "is not implemented yet" in result.message, result
@@ -126,13 +129,17 @@ def test_labs_check_command_reports_each_exercise(tmp_path):
             cell.source = re.sub(r"raise NotImplementedError\(.*\)", "e = (a + b) * (b - 1)", cell.source)
     learner = tmp_path / "my_lab1.ipynb"
     nbformat.write(exercise, learner)
-    result = run_mit_dl("labs", "check", str(learner), "--save-executed", str(tmp_path / "executed.ipynb"),
-                        timeout=NOTEBOOK_TIMEOUT)
+    result = run_mit_dl(
+        "labs", "check", str(learner), "--save-executed", str(tmp_path / "executed.ipynb"), timeout=NOTEBOOK_TIMEOUT
+    )
     assert result.returncode == 1, result.stdout + result.stderr
     assert "1/7 checks passed" in result.stdout
     assert "[PASSED] check_computation_graph" in result.stdout
-    assert re.search(r"\[NOT YET\] check_dense_layer: OurDenseLayer\(3\)\.build\(.*\) is not implemented yet "
-                     r"\(create self\.W", result.stdout), result.stdout
+    assert re.search(
+        r"\[NOT YET\] check_dense_layer: OurDenseLayer\(3\)\.build\(.*\) is not implemented yet "
+        r"\(create self\.W",
+        result.stdout,
+    ), result.stdout
     assert (tmp_path / "executed.ipynb").exists()
     assert "absl" not in result.stderr and "Kernel is running" not in result.stderr  # no start-up chatter
 
@@ -141,7 +148,8 @@ def test_labs_check_command_rejects_a_missing_notebook(tmp_path):
     result = run_mit_dl("labs", "check", str(tmp_path / "nothing.ipynb"))
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
-        f"mit-dl: error: {tmp_path / 'nothing.ipynb'} does not exist; give the path of a .ipynb notebook."]
+        f"mit-dl: error: {tmp_path / 'nothing.ipynb'} does not exist; give the path of a .ipynb notebook."
+    ]
 
 
 def _tiny_notebook(folder, *sources):
@@ -154,9 +162,15 @@ def test_the_kernel_is_this_interpreter_even_when_jupyters_python3_is_another(tm
     # A `python3` kernelspec from another environment, found first on Jupyter's path, cannot start.
     foreign = tmp_path / "jupyter" / "kernels" / "python3"
     foreign.mkdir(parents=True)
-    (foreign / "kernel.json").write_text(json.dumps({
-        "argv": [sys.executable, "-c", "raise SystemExit('not the environment that has mit_dl')"],
-        "display_name": "foreign", "language": "python"}))
+    (foreign / "kernel.json").write_text(
+        json.dumps(
+            {
+                "argv": [sys.executable, "-c", "raise SystemExit('not the environment that has mit_dl')"],
+                "display_name": "foreign",
+                "language": "python",
+            }
+        )
+    )
     monkeypatch.setenv("JUPYTER_PATH", str(tmp_path / "jupyter"))
     path = _tiny_notebook(tmp_path, "import sys, mit_dl\nprint(sys.executable)")
     report = runner.run_notebook(path, workdir=tmp_path / "run", timeout=120)
@@ -165,9 +179,12 @@ def test_the_kernel_is_this_interpreter_even_when_jupyters_python3_is_another(tm
 
 
 def test_a_dying_kernel_is_reported_as_the_error_of_its_cell(tmp_path):
-    path = _tiny_notebook(tmp_path, "print('first')",
-                          "import os\nos.write(2, b'native library: out of device memory\\n')\nos._exit(1)",
-                          "from mit_dl.labs import lab1\nlab1.check_tensors(None)")
+    path = _tiny_notebook(
+        tmp_path,
+        "print('first')",
+        "import os\nos.write(2, b'native library: out of device memory\\n')\nos._exit(1)",
+        "from mit_dl.labs import lab1\nlab1.check_tensors(None)",
+    )
     report = runner.run_notebook(path, workdir=tmp_path / "run", timeout=120)
     assert not report.passed
     assert [(e.cell, e.name) for e in report.errors] == [(2, "DeadKernelError")]

@@ -3,9 +3,9 @@
 import keras
 import numpy as np
 import pytest
+from support import rng
 
 from mit_dl.layers import SelfAttention, scaled_dot_product_attention
-from support import rng
 
 
 def _numpy_attention(q, k, v, mask=None):
@@ -60,8 +60,11 @@ def test_layer_matches_numpy_lecture_equations():
 def _keras_twin(layer, x):
     """A one-head MultiHeadAttention holding the same W_Q, W_K, W_V and an identity W^O."""
     twin = keras.layers.MultiHeadAttention(
-        num_heads=1, key_dim=layer.key_dim, value_dim=layer.value_dim,
-        use_bias=layer.use_bias, output_shape=layer.value_dim,
+        num_heads=1,
+        key_dim=layer.key_dim,
+        value_dim=layer.value_dim,
+        use_bias=layer.use_bias,
+        output_shape=layer.value_dim,
     )
     twin(x, x)
     for name in ("query", "key", "value"):
@@ -119,11 +122,14 @@ def test_dropout_only_in_training():
     assert not np.allclose(layer(x, training=True), layer(x))
 
 
-@pytest.mark.parametrize("kwargs,match", [
-    ({"key_dim": 0}, "`key_dim` must be a positive integer"),
-    ({"key_dim": 4, "value_dim": -2}, "`value_dim` must be a positive integer"),
-    ({"key_dim": 4, "dropout": 1.5}, "`dropout` must be a float in"),
-])
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [
+        ({"key_dim": 0}, "`key_dim` must be a positive integer"),
+        ({"key_dim": 4, "value_dim": -2}, "`value_dim` must be a positive integer"),
+        ({"key_dim": 4, "dropout": 1.5}, "`dropout` must be a float in"),
+    ],
+)
 def test_rejects_bad_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):
         SelfAttention(**kwargs)
@@ -140,12 +146,15 @@ def test_rejects_feature_size_differing_from_built_size():
         layer(np.ones((2, 5, 9), "float32"))
 
 
-@pytest.mark.parametrize("kwargs,match", [
-    ({"mask": np.ones((2, 4), bool)}, "padding mask has shape"),
-    ({"mask": np.ones((2, 5, 5), bool)}, "padding mask .* rank 2"),
-    ({"attention_mask": np.ones((2, 5, 4), bool)}, "attention mask has shape"),
-    ({"attention_mask": np.ones((5, 5), bool)}, "attention mask .* rank 3"),
-])
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [
+        ({"mask": np.ones((2, 4), bool)}, "padding mask has shape"),
+        ({"mask": np.ones((2, 5, 5), bool)}, "padding mask .* rank 2"),
+        ({"attention_mask": np.ones((2, 5, 4), bool)}, "attention mask has shape"),
+        ({"attention_mask": np.ones((5, 5), bool)}, "attention mask .* rank 3"),
+    ],
+)
 def test_rejects_masks_of_the_wrong_shape(kwargs, match):
     layer, x = _layer_and_inputs()
     with pytest.raises(ValueError, match=match):

@@ -8,9 +8,8 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-
+from layer_cases import BY_NAME, CASES
 from support import gradient_error, run_fresh_python
-from cases import BY_NAME, CASES
 
 
 def _as_list(x):
@@ -45,9 +44,7 @@ def test_eager_and_tf_function_agree(case):
     np.testing.assert_allclose(graph, eager, rtol=1e-5, atol=1e-5)
     # A different batch size must not break the compiled function.
     other = case.inputs(batch=5, seed=1)
-    np.testing.assert_allclose(
-        compiled(other).numpy(), keras.ops.convert_to_numpy(model(other)), rtol=1e-5, atol=1e-5
-    )
+    np.testing.assert_allclose(compiled(other).numpy(), keras.ops.convert_to_numpy(model(other)), rtol=1e-5, atol=1e-5)
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)

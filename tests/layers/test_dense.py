@@ -3,9 +3,9 @@
 import keras
 import numpy as np
 import pytest
+from support import rng
 
 from mit_dl.layers import MyDenseLayer
-from support import rng
 
 
 def _sigmoid(z):

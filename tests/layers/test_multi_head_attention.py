@@ -3,9 +3,9 @@
 import keras
 import numpy as np
 import pytest
+from support import rng
 
 from mit_dl.layers import MultiHeadSelfAttention
-from support import rng
 
 
 def _pair(d_model, heads, use_bias=True):
@@ -60,11 +60,14 @@ def test_heads_attend_differently():
     assert not np.allclose(w[:, 0], w[:, 1])
 
 
-@pytest.mark.parametrize("kwargs,match", [
-    ({"d_model": 8, "num_heads": 0}, "`num_heads` must be a positive integer"),
-    ({"d_model": -8, "num_heads": 2}, "`d_model` must be a positive integer"),
-    ({"d_model": 10, "num_heads": 3}, r"`d_model` \(10\) must be divisible by `num_heads` \(3\)"),
-])
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [
+        ({"d_model": 8, "num_heads": 0}, "`num_heads` must be a positive integer"),
+        ({"d_model": -8, "num_heads": 2}, "`d_model` must be a positive integer"),
+        ({"d_model": 10, "num_heads": 3}, r"`d_model` \(10\) must be divisible by `num_heads` \(3\)"),
+    ],
+)
 def test_rejects_bad_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):
         MultiHeadSelfAttention(**kwargs)

@@ -3,9 +3,9 @@
 import keras
 import numpy as np
 import pytest
+from support import rng
 
 from mit_dl.layers import PositionalEncoding, PositionEmbedding, sinusoidal_encoding
-from support import rng
 
 
 def _numpy_sinusoids(length, d):
@@ -36,7 +36,7 @@ def test_encoding_relative_positions_are_a_rotation():
     k, i = 3, 2
     omega = 1 / 10000 ** (i / 8)
     rot = np.array([[np.cos(k * omega), -np.sin(k * omega)], [np.sin(k * omega), np.cos(k * omega)]])
-    np.testing.assert_allclose(table[:-k, i:i + 2] @ rot, table[k:, i:i + 2], atol=1e-5)
+    np.testing.assert_allclose(table[:-k, i : i + 2] @ rot, table[k:, i : i + 2], atol=1e-5)
 
 
 def test_encoding_errors():

@@ -4,9 +4,9 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from support import rng
 
 from mit_dl.layers import MyRNNCell
-from support import rng
 
 
 def _numpy_rnn(x, w_xh, w_hh, w_hy, h0):
@@ -44,12 +44,8 @@ def test_matches_numpy_lecture_loop():
 @pytest.mark.parametrize("return_sequences", [False, True])
 def test_matches_keras_simple_rnn(return_sequences, use_bias):
     x = rng(5).normal(size=(2, 7, 3)).astype("float32")
-    ours = _built_rnn(
-        MyRNNCell(6, use_bias=use_bias), x, return_sequences=return_sequences, return_state=True
-    )
-    twin = keras.layers.SimpleRNN(
-        6, use_bias=use_bias, return_sequences=return_sequences, return_state=True
-    )
+    ours = _built_rnn(MyRNNCell(6, use_bias=use_bias), x, return_sequences=return_sequences, return_state=True)
+    twin = keras.layers.SimpleRNN(6, use_bias=use_bias, return_sequences=return_sequences, return_state=True)
     twin(x)
     twin.set_weights([rng(6 + i).normal(scale=0.4, size=w.shape) for i, w in enumerate(twin.get_weights())])
     ours.set_weights(twin.get_weights())  # kernel, recurrent kernel (, bias): same layout
@@ -61,8 +57,9 @@ def test_output_projection_matches_simple_rnn_then_dense():
     x = rng(7).normal(size=(2, 5, 3)).astype("float32")
     cell = MyRNNCell(4, output_dim=2)
     ours = _built_rnn(cell, x, return_sequences=True)
-    twin = keras.Sequential([keras.layers.SimpleRNN(4, use_bias=False, return_sequences=True),
-                             keras.layers.Dense(2, use_bias=False)])
+    twin = keras.Sequential(
+        [keras.layers.SimpleRNN(4, use_bias=False, return_sequences=True), keras.layers.Dense(2, use_bias=False)]
+    )
     twin(x)
     ours.set_weights(twin.get_weights())  # W_xh^T, W_hh^T, W_hy^T
     np.testing.assert_allclose(ours(x), twin(x), rtol=1e-5, atol=1e-5)

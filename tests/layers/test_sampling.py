@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 import tensorflow_probability as tfp
+from support import rng
 
 from mit_dl.layers import Sampling, kl_divergence_to_standard_normal
-from support import rng
 
 
 def test_samples_have_the_requested_mean_and_variance():

@@ -2,9 +2,9 @@
 
 import numpy as np
 import pytest
+from support import skip_outside_ci
 
 from mit_dl.music import audio, songs
-from support import skip_outside_ci
 
 TUNE = "X:1\nT:Test\nM:6/8\nL:1/8\nQ:1/4=120\nK:G\nGAB cde|d2B c2A|GAB AGF|G3 G3|"
 
@@ -13,8 +13,9 @@ def require_soundfont():
     """The system's soundfont; skipped on a user's machine without FluidSynth, a failure under CI."""
     font = audio.find_soundfont()
     if font is None or not audio.fluidsynth_available():
-        skip_outside_ci("no FluidSynth library or General MIDI soundfont (.ci/run installs "
-                        "libfluidsynth3 and timgm6mb-soundfont)")
+        skip_outside_ci(
+            "no FluidSynth library or General MIDI soundfont (.ci/run installs libfluidsynth3 and timgm6mb-soundfont)"
+        )
     return font
 
 
@@ -36,11 +37,11 @@ def test_abc_to_midi_to_wav_is_audible_and_as_long_as_the_tune(tmp_path):
     expected = songs.check_song(TUNE).seconds  # 24 eighths at 120 bpm = 6 s
     assert expected == pytest.approx(6.0)
     assert expected <= len(sound) / rate <= expected + 0.2
-    assert np.sqrt(np.mean(sound ** 2)) > 0.05  # not silent
+    assert np.sqrt(np.mean(sound**2)) > 0.05  # not silent
     # Sound throughout: every quarter second has energy.
     count, size = int(expected * 4), rate // 4
     quarters = sound[: count * size].reshape(count, size)
-    assert (np.sqrt(np.mean(quarters ** 2, axis=1)) > 0.01).all()
+    assert (np.sqrt(np.mean(quarters**2, axis=1)) > 0.01).all()
 
 
 def test_soundfont_rendering_gives_real_instrument_audio(tmp_path):
@@ -69,7 +70,7 @@ def test_hundreds_of_simultaneous_notes_render_without_fluidsynth_warnings(tmp_p
     info = audio.render_wav(tmp_path / "pile.mid", tmp_path / "pile.wav")
     assert info["renderer"] == "soundfont" and info["notes"] == 600
     sound, rate = audio.read_wav(tmp_path / "pile.wav")
-    assert np.abs(sound[int(0.6 * rate):int(0.9 * rate)]).max() > 0.1
+    assert np.abs(sound[int(0.6 * rate) : int(0.9 * rate)]).max() > 0.1
     assert "polyphony" not in capfd.readouterr().err
 
 
@@ -95,7 +96,8 @@ def test_playing_problem_names_what_keeps_a_midi_file_from_playing_like_a_tune(t
     melody_with_a_chord = write("tune.mid", [(60, 0.0), (64, 0.0), (67, 0.0), (62, 0.5), (64, 1.0)])
     assert audio.playing_problem(melody_with_a_chord) == ""
     assert audio.playing_problem(melody_with_a_chord, max_notes_at_once=2) == (
-        "3 notes start at the same instant (more than 2)")
+        "3 notes start at the same instant (more than 2)"
+    )
     assert audio.playing_problem(write("silent.mid", [])) == "the MIDI file holds no notes"
     (tmp_path / "bad.mid").write_bytes(b"MThd not really a MIDI file")
     assert "bad.mid cannot be read as MIDI" in audio.playing_problem(tmp_path / "bad.mid")

@@ -6,16 +6,16 @@ import time
 
 import pytest
 
-from mit_dl.data import music as music_data
+from mit_dl.music import data as music_data
 from mit_dl.music import novelty, songs
 
 TUNE = "X:1\nT:Test\nM:6/8\nL:1/8\nK:G\nGAB cde|d2B c2A|GAB AGF|G3 G3|"
 GENERATED = (
-    "X:3\nT:Cut header only\nK:D\n\n"         # a key line but no music: not complete
-    f"{TUNE}\n\n"                              # complete
-    "T:no X line\nK:G\nABC\n\n"                # does not start with X:
-    "X:9\nT:Second\nK:D\nDEF|ABc|\n\n"         # complete
-    "X:10\nT:cut off\nK:G\nGAB"                # not closed by a blank line
+    "X:3\nT:Cut header only\nK:D\n\n"  # a key line but no music: not complete
+    f"{TUNE}\n\n"  # complete
+    "T:no X line\nK:G\nABC\n\n"  # does not start with X:
+    "X:9\nT:Second\nK:D\nDEF|ABc|\n\n"  # complete
+    "X:10\nT:cut off\nK:G\nGAB"  # not closed by a blank line
 )
 
 
@@ -37,12 +37,15 @@ def test_a_real_tune_is_valid_and_writes_midi(tmp_path):
     assert (tmp_path / "t.mid").read_bytes()[:4] == b"MThd"
 
 
-@pytest.mark.parametrize("song, reason", [
-    ("X:1\nT:No notes\nK:G\n|||", "no notes"),
-    ("X:952 by Jig\nT:Garbled number\nL:1/8\nK:G\nGAB cde|", "invalid literal"),
-    ("X:1\nT:Bad chord\nL:1/8\nK:G\n[G2 AB ABc|B2 c B2 G|", "Bad chord"),
-    ("X:1\nT:Bad meter\nM:0/0\nK:G\nGAB|", ""),
-])
+@pytest.mark.parametrize(
+    "song, reason",
+    [
+        ("X:1\nT:No notes\nK:G\n|||", "no notes"),
+        ("X:952 by Jig\nT:Garbled number\nL:1/8\nK:G\nGAB cde|", "invalid literal"),
+        ("X:1\nT:Bad chord\nL:1/8\nK:G\n[G2 AB ABc|B2 c B2 G|", "Bad chord"),
+        ("X:1\nT:Bad meter\nM:0/0\nK:G\nGAB|", ""),
+    ],
+)
 def test_tunes_music21_cannot_use_are_invalid_not_a_crash(song, reason):
     check = songs.check_song(song)
     assert not check.valid
@@ -138,7 +141,7 @@ def test_the_time_limit_leaves_a_callers_own_alarm_running():
 
 
 def test_valid_rate_counts_missing_songs_as_failures():
-    from mit_dl.workflows.music import judge_songs
+    from mit_dl.music.workflow import judge_songs
 
     summary = judge_songs([TUNE, "X:1\nT:No notes\nK:G\n|||", None, None], attempts=4)
     assert summary["valid_rate"] == 0.25 and summary["complete"] == 2

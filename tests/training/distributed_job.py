@@ -1,17 +1,17 @@
 """Jobs for the tf.distribute tests (run as scripts, each in a fresh process).
 
-    python distributed_job.py mirrored OUT.json
-        Configures 2 logical CPUs, trains the same model from the same weights
-        on the same data once on one device and once under MirroredStrategy
-        (same global batch), and writes both loss curves.
-    python distributed_job.py mirrored_checkpointed OUT.npz STEPS CHECKPOINT_DIR
-        Trains under MirroredStrategy (2 logical CPUs) with dropout and a
-        shuffled dataset up to STEPS total, checkpointing into
-        CHECKPOINT_DIR (resuming from it when it holds a checkpoint), and
-        writes the final weights.
-    python distributed_job.py worker OUT.npz
-        One worker of a MultiWorkerMirroredStrategy (TF_CONFIG set by the
-        caller); writes its final weights and loss curve.
+python distributed_job.py mirrored OUT.json
+    Configures 2 logical CPUs, trains the same model from the same weights
+    on the same data once on one device and once under MirroredStrategy
+    (same global batch), and writes both loss curves.
+python distributed_job.py mirrored_checkpointed OUT.npz STEPS CHECKPOINT_DIR
+    Trains under MirroredStrategy (2 logical CPUs) with dropout and a
+    shuffled dataset up to STEPS total, checkpointing into
+    CHECKPOINT_DIR (resuming from it when it holds a checkpoint), and
+    writes the final weights.
+python distributed_job.py worker OUT.npz
+    One worker of a MultiWorkerMirroredStrategy (TF_CONFIG set by the
+    caller); writes its final weights and loss curve.
 """
 
 import json
@@ -44,14 +44,25 @@ def train(strategy=None, steps=STEPS, checkpoint_dir=None, dropout=0.0, shuffle=
 
     scope = strategy.scope() if strategy else tf.distribute.get_strategy().scope()
     with scope:
-        model = keras.Sequential([keras.Input((6,)), keras.layers.Dense(16, activation="tanh"),
-                                  keras.layers.Dropout(dropout), keras.layers.Dense(2)])
+        model = keras.Sequential(
+            [
+                keras.Input((6,)),
+                keras.layers.Dense(16, activation="tanh"),
+                keras.layers.Dropout(dropout),
+                keras.layers.Dense(2),
+            ]
+        )
         init = np.random.default_rng(1)
         model.set_weights([init.normal(scale=0.5, size=w.shape).astype("float32") for w in model.get_weights()])
         optimizer = keras.optimizers.SGD(0.1)
     trainer = Trainer(
-        model, optimizer, loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-        strategy=strategy, verbose=False, checkpoint_dir=checkpoint_dir, checkpoint_every=2 if checkpoint_dir else None,
+        model,
+        optimizer,
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        strategy=strategy,
+        verbose=False,
+        checkpoint_dir=checkpoint_dir,
+        checkpoint_every=2 if checkpoint_dir else None,
     )
     dataset = data().unbatch().shuffle(256, seed=5).batch(GLOBAL_BATCH) if shuffle else data()
     history = trainer.fit(dataset, steps=steps, steps_per_epoch=8 if shuffle else 4)

@@ -41,16 +41,22 @@ def main(checkpoint_dir, log_file, weights_file, sleep=0.0, checkpoint_data=True
     x = rng.normal(size=(384, 10)).astype("float32")
     y = (x[:, :5].sum(1) > 0).astype("int32")
     data = tf.data.Dataset.from_tensor_slices((x, y)).shuffle(384, seed=3).batch(32)
-    model = keras.Sequential([
-        keras.Input((10,)),
-        keras.layers.Dense(32, activation="relu"),
-        keras.layers.Dropout(0.3),
-        keras.layers.Dense(2),
-    ])
+    model = keras.Sequential(
+        [
+            keras.Input((10,)),
+            keras.layers.Dense(32, activation="relu"),
+            keras.layers.Dropout(0.3),
+            keras.layers.Dense(2),
+        ]
+    )
     trainer = Trainer(
-        model, keras.optimizers.Adam(1e-2),
+        model,
+        keras.optimizers.Adam(1e-2),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-        checkpoint_dir=checkpoint_dir, checkpoint_every=1, verbose=False, checkpoint_data=checkpoint_data,
+        checkpoint_dir=checkpoint_dir,
+        checkpoint_every=1,
+        verbose=False,
+        checkpoint_data=checkpoint_data,
     )
     trainer.fit(data, epochs=3, callbacks=[StepLog(log_file, sleep)])
     np.savez(weights_file, *model.get_weights())

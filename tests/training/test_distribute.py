@@ -21,8 +21,9 @@ def _env(**extra):
 
 def test_mirrored_strategy_matches_single_device(tmp_path):
     out = tmp_path / "curves.json"
-    result = subprocess.run([sys.executable, str(JOB), "mirrored", str(out)], env=_env(),
-                            capture_output=True, text=True, timeout=600)
+    result = subprocess.run(
+        [sys.executable, str(JOB), "mirrored", str(out)], env=_env(), capture_output=True, text=True, timeout=600
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     curves = json.loads(out.read_text())
     assert curves["replicas"] == 2
@@ -42,10 +43,15 @@ def test_two_multi_worker_mirrored_workers_end_identical(tmp_path):
     workers = []
     for index in range(2):
         tf_config = json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}})
-        workers.append(subprocess.Popen(
-            [sys.executable, str(JOB), "worker", str(tmp_path / f"worker{index}.npz")],
-            env=_env(TF_CONFIG=tf_config), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-        ))
+        workers.append(
+            subprocess.Popen(
+                [sys.executable, str(JOB), "worker", str(tmp_path / f"worker{index}.npz")],
+                env=_env(TF_CONFIG=tf_config),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+        )
     try:
         outputs = [w.communicate(timeout=600) for w in workers]
     finally:
@@ -63,10 +69,21 @@ def test_two_multi_worker_mirrored_workers_end_identical(tmp_path):
 
 def test_mirrored_run_resumes_from_its_checkpoint_to_the_same_weights(tmp_path):
     """10 steps, stop, rerun the same command to 20 == 20 steps in one go (dropout, shuffled data)."""
+
     def run(out, steps, checkpoints):
         result = subprocess.run(
-            [sys.executable, str(JOB), "mirrored_checkpointed", str(tmp_path / out), str(steps), str(tmp_path / checkpoints)],
-            env=_env(), capture_output=True, text=True, timeout=600,
+            [
+                sys.executable,
+                str(JOB),
+                "mirrored_checkpointed",
+                str(tmp_path / out),
+                str(steps),
+                str(tmp_path / checkpoints),
+            ],
+            env=_env(),
+            capture_output=True,
+            text=True,
+            timeout=600,
         )
         assert result.returncode == 0, result.stderr[-3000:]
         return np.load(tmp_path / out)

@@ -17,10 +17,19 @@ STEPS = 36  # 3 epochs of 12 steps
 def _run(directory, data_position, sleep="0"):
     extra = [] if data_position == "checkpointed" else ["skip-data"]
     return subprocess.Popen(
-        [sys.executable, str(JOB), str(directory / "ckpt"), str(directory / "log"), str(directory / "w.npz"), sleep,
-         *extra],
+        [
+            sys.executable,
+            str(JOB),
+            str(directory / "ckpt"),
+            str(directory / "log"),
+            str(directory / "w.npz"),
+            sleep,
+            *extra,
+        ],
         env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", CUDA_VISIBLE_DEVICES=""),
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 

@@ -25,8 +25,15 @@ def _model():
 
 
 def test_loss_falls_well_below_its_start_and_accuracy_rises(tmp_path):
-    trainer = Trainer(_model(), keras.optimizers.Adam(1e-2), loss=LOSS, metrics=["accuracy"], verbose=False,
-                      checkpoint_dir=tmp_path / "ckpt", log_dir=tmp_path / "logs")
+    trainer = Trainer(
+        _model(),
+        keras.optimizers.Adam(1e-2),
+        loss=LOSS,
+        metrics=["accuracy"],
+        verbose=False,
+        checkpoint_dir=tmp_path / "ckpt",
+        log_dir=tmp_path / "logs",
+    )
     history = trainer.fit(_data(), epochs=8, validation_data=_data(seed=1))
     assert history["loss"][-1] < 0.4 * history["loss"][0]
     assert history["val_accuracy"][-1] > 0.9
@@ -65,7 +72,9 @@ def test_custom_step_with_two_optimizers_trains_both_and_checkpoints_both(tmp_pa
     generator = keras.Sequential([keras.Input((4,)), keras.layers.Dense(8)])
     critic = keras.Sequential([keras.Input((8,)), keras.layers.Dense(1)])
     optimizers = {"generator_optimizer": keras.optimizers.Adam(1e-2), "critic_optimizer": keras.optimizers.Adam(1e-2)}
-    real = tf.data.Dataset.from_tensor_slices(np.random.default_rng(0).normal(2.0, 1.0, (256, 8)).astype("float32")).batch(32)
+    real = tf.data.Dataset.from_tensor_slices(
+        np.random.default_rng(0).normal(2.0, 1.0, (256, 8)).astype("float32")
+    ).batch(32)
 
     def step(batch):
         noise = tf.random.normal((tf.shape(batch)[0], 4), seed=1)
@@ -81,9 +90,17 @@ def test_custom_step_with_two_optimizers_trains_both_and_checkpoints_both(tmp_pa
         return {"critic_loss": critic_loss, "generator_loss": generator_loss}
 
     before = [generator.get_weights()[0].copy(), critic.get_weights()[0].copy()]
-    trainer = Trainer(generator, optimizers, train_step=step, checkpoint_dir=tmp_path,
-                      extra_checkpoint_objects={"critic": critic}, verbose=False)
-    with pytest.raises(ValueError, match=r"optimizer\(s\) \['critic_optimizer', 'generator_optimizer'\] .* are not built"):
+    trainer = Trainer(
+        generator,
+        optimizers,
+        train_step=step,
+        checkpoint_dir=tmp_path,
+        extra_checkpoint_objects={"critic": critic},
+        verbose=False,
+    )
+    with pytest.raises(
+        ValueError, match=r"optimizer\(s\) \['critic_optimizer', 'generator_optimizer'\] .* are not built"
+    ):
         trainer.fit(real, epochs=2)
     optimizers["generator_optimizer"].build(generator.trainable_variables)
     optimizers["critic_optimizer"].build(critic.trainable_variables)
@@ -113,8 +130,9 @@ def test_nan_guard_stops_with_the_step_and_keeps_the_last_good_checkpoint(tmp_pa
     x = np.full((64, 1), 1e3, "float32")
     data = tf.data.Dataset.from_tensor_slices((x, x)).batch(8)
     model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
-    trainer = Trainer(model, keras.optimizers.SGD(10.0), loss="mse", checkpoint_dir=tmp_path,
-                      checkpoint_every=1, verbose=False)
+    trainer = Trainer(
+        model, keras.optimizers.SGD(10.0), loss="mse", checkpoint_dir=tmp_path, checkpoint_every=1, verbose=False
+    )
     with pytest.raises(TrainingDiverged, match=r"training diverged at step (\d+): loss=(nan|inf)") as error:
         trainer.fit(data, epochs=5)
     failed_step = int(str(error.value).split("step ")[1].split(":")[0])
@@ -156,17 +174,28 @@ def _untouched(trainer):
     return int(trainer.step.numpy()) == 0
 
 
-@pytest.mark.parametrize("make_data,kwargs,match", [
-    (lambda: _data().map(lambda x, y: x), {"epochs": 1}, "must yield \\(inputs, targets\\) pairs"),
-    (lambda: _data().map(lambda x, y: (x[:, :5], y)), {"epochs": 1}, r"inputs of shape \(None, 5\) but the model expects \(batch, 8\)"),
-    (lambda: _data().map(lambda x, y: (tf.strings.as_string(x), y)), {"epochs": 1}, "dtype string but the model expects float32"),
-    (lambda: _data().take(0), {"epochs": 1}, "the training dataset is empty"),
-    (lambda: _data().filter(lambda x, y: False), {"epochs": 1}, "the training dataset is empty"),
-    (_data, {"steps": 0}, "`steps` must be a positive integer, received 0"),
-    (_data, {"epochs": -1}, "`epochs` must be a positive integer, received -1"),
-    (_data, {}, "pass exactly one of `epochs` or `steps`"),
-    (lambda: _data().repeat(), {"epochs": 1}, "repeats forever; pass `steps_per_epoch`"),
-])
+@pytest.mark.parametrize(
+    "make_data,kwargs,match",
+    [
+        (lambda: _data().map(lambda x, y: x), {"epochs": 1}, "must yield \\(inputs, targets\\) pairs"),
+        (
+            lambda: _data().map(lambda x, y: (x[:, :5], y)),
+            {"epochs": 1},
+            r"inputs of shape \(None, 5\) but the model expects \(batch, 8\)",
+        ),
+        (
+            lambda: _data().map(lambda x, y: (tf.strings.as_string(x), y)),
+            {"epochs": 1},
+            "dtype string but the model expects float32",
+        ),
+        (lambda: _data().take(0), {"epochs": 1}, "the training dataset is empty"),
+        (lambda: _data().filter(lambda x, y: False), {"epochs": 1}, "the training dataset is empty"),
+        (_data, {"steps": 0}, "`steps` must be a positive integer, received 0"),
+        (_data, {"epochs": -1}, "`epochs` must be a positive integer, received -1"),
+        (_data, {}, "pass exactly one of `epochs` or `steps`"),
+        (lambda: _data().repeat(), {"epochs": 1}, "repeats forever; pass `steps_per_epoch`"),
+    ],
+)
 def test_bad_input_is_rejected_before_training(make_data, kwargs, match):
     trainer = Trainer(_model(), keras.optimizers.SGD(0.1), loss=LOSS, verbose=False)
     with pytest.raises(ValueError, match=match):
@@ -194,8 +223,14 @@ def test_several_steps_per_call_give_the_same_training():
         model.set_weights(models[0].get_weights())
     histories = []
     for model, per_call in zip(models, (1, 5, "auto")):
-        trainer = Trainer(model, keras.optimizers.Adam(1e-2), loss=LOSS, metrics=["accuracy"],
-                          steps_per_execution=per_call, verbose=False)
+        trainer = Trainer(
+            model,
+            keras.optimizers.Adam(1e-2),
+            loss=LOSS,
+            metrics=["accuracy"],
+            steps_per_execution=per_call,
+            verbose=False,
+        )
         histories.append(trainer.fit(_data(), epochs=2))  # 8 steps per epoch: calls of 5 + 3
         assert int(trainer.step.numpy()) == 16
     assert trainer._auto_steps > 1  # millisecond steps: "auto" groups them
@@ -219,8 +254,9 @@ def test_output_off_a_terminal_is_one_line_per_epoch(capsys):
 @pytest.mark.parametrize("policy", ["mixed_float16", "mixed_bfloat16"])
 def test_trains_under_mixed_precision(policy):
     keras.config.set_dtype_policy(policy)
-    model = keras.Sequential([keras.Input((8,)), keras.layers.Dense(16, activation="relu"),
-                              keras.layers.Dense(2, dtype="float32")])
+    model = keras.Sequential(
+        [keras.Input((8,)), keras.layers.Dense(16, activation="relu"), keras.layers.Dense(2, dtype="float32")]
+    )
     trainer = Trainer(model, keras.optimizers.Adam(1e-2), loss=LOSS, verbose=False)
     if policy == "mixed_float16":
         assert isinstance(trainer.optimizer, keras.optimizers.LossScaleOptimizer)

@@ -1,0 +1,164 @@
+"""What every lab's config shares: documented fields, validation that names the field, presets.
+
+A lab's ``config.py`` holds frozen dataclasses whose fields are declared with
+`option`: the default is the course's value, ``help`` is the sentence the
+command line shows for the field's flag, ``choices`` the allowed values, and
+``resume="free"`` marks a field a resumed run may change (a step budget, not
+the model). `RunConfig` adds the fields every training run has (seed,
+precision, distribution). Presets are named instances::
+
+    config = MusicConfig.quick()                     # a preset
+    config = MusicConfig.quick(sequence_length=200)  # a preset with changes
+    config = dataclasses.replace(config, steps=50)   # any variant
+
+Validation runs in ``__post_init__`` and raises `mit_dl.errors.ConfigError`
+naming the field.
+
+Example:
+    >>> import dataclasses
+    >>> @dataclasses.dataclass(frozen=True)
+    ... class Toy(RunConfig):
+    ...     PRESETS = {"small": {"units": 8}}
+    ...     units: int = option(64, "hidden units")
+    ...     def __post_init__(self):
+    ...         super().__post_init__()
+    ...         positive(self, "units")
+    >>> Toy.from_preset("small").units
+    8
+    >>> Toy(units=0)
+    Traceback (most recent call last):
+    ...
+    mit_dl.errors.ConfigError: units must be a positive number, received 0.
+"""
+
+import dataclasses
+import typing
+
+from mit_dl.errors import ConfigError
+
+PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
+DISTRIBUTIONS = ("none", "mirrored", "multi-worker")
+
+
+def option(default, help, *, choices=None, resume="same"):
+    """A config field with its documentation (``help``), allowed ``choices`` and resume rule.
+
+    ``resume``: ``"same"`` (a resumed run must repeat the value) or
+    ``"free"`` (a resume may change it, e.g. more steps).
+    """
+    if resume not in ("same", "free"):
+        raise ValueError(f"resume must be 'same' or 'free', received {resume!r}")
+    metadata = {"help": help, "choices": tuple(choices) if choices else None, "resume": resume}
+    return dataclasses.field(default=default, metadata=metadata)
+
+
+def positive(config, *names, allow_none=False):
+    """Raise `ConfigError` unless each named field is a number above 0 (or ``None`` with ``allow_none``)."""
+    for name in names:
+        value = getattr(config, name)
+        if value is None and allow_none:
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+            raise ConfigError(name, f"must be a positive number, received {value!r}")
+
+
+def at_least(config, name, low):
+    """Raise `ConfigError` unless the field ``name`` is a number ``>= low``."""
+    value = getattr(config, name)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < low:
+        raise ConfigError(name, f"must be at least {low}, received {value!r}")
+
+
+def in_range(config, name, low, high):
+    """Raise `ConfigError` unless ``low < value < high``."""
+    value = getattr(config, name)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not low < value < high:
+        raise ConfigError(name, f"must be between {low} and {high}, received {value!r}")
+
+
+def check_choices(config):
+    """Raise `ConfigError` for any field whose value is not among its declared ``choices``."""
+    for field in dataclasses.fields(config):
+        choices = field.metadata.get("choices")
+        value = getattr(config, field.name)
+        if choices and value not in choices:
+            raise ConfigError(field.name, f"must be one of {', '.join(map(str, choices))}, received {value!r}")
+
+
+def values(config):
+    """The config's field values as JSON-able data (tuples become lists)."""
+    return {field.name: _jsonable(getattr(config, field.name)) for field in dataclasses.fields(config)}
+
+
+def resume_fields(config_class):
+    """Names of the fields a resumed run must repeat."""
+    return [f.name for f in dataclasses.fields(config_class) if f.metadata.get("resume", "same") == "same"]
+
+
+def field_help(config_class, name):
+    """The documentation sentence of a field (what the command line shows)."""
+    return {f.name: f.metadata.get("help", "") for f in dataclasses.fields(config_class)}[name]
+
+
+def field_type(config_class, name):
+    """The Python type a field's value has (``int``, ``float``, ``str``, ``bool``), ``None`` allowed or not."""
+    hints = typing.get_type_hints(config_class)
+    hint = hints[name]
+    args = [a for a in typing.get_args(hint) if a is not type(None)]
+    return args[0] if args else hint
+
+
+def _jsonable(value):
+    if isinstance(value, tuple):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+@dataclasses.dataclass(frozen=True)
+class RunConfig:
+    """Fields every training run has; lab configs derive from it and add theirs.
+
+    ``PRESETS`` (a class attribute) maps a preset's name to the fields it
+    changes from the defaults; ``preset`` names the preset a config came from
+    (a label: a resume compares the values, not the name).
+    """
+
+    PRESETS: typing.ClassVar[dict] = {}
+
+    preset: str = option("course", "the preset the other values came from (a label)", resume="free")
+    seed: int = option(0, "random seed of the weights, the data order and the sampling")
+    precision: str = option(
+        "float32",
+        "float32, or mixed_float16 on NVIDIA GPUs / mixed_bfloat16 on TPUs and recent CPUs",
+        choices=PRECISIONS,
+    )
+    distribute: str = option(
+        "none",
+        "train on one device (none), on every GPU of this machine (mirrored), or on several machines "
+        "described by $TF_CONFIG (multi-worker)",
+        choices=DISTRIBUTIONS,
+    )
+
+    def __post_init__(self):
+        check_choices(self)
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
+            raise ConfigError("seed", f"must be a whole number >= 0, received {self.seed!r}")
+
+    @classmethod
+    def preset_names(cls):
+        return tuple(cls.PRESETS)
+
+    @classmethod
+    def from_preset(cls, name, **changes):
+        """The preset ``name`` with ``changes`` applied (unknown names and fields are `ConfigError` s)."""
+        if name not in cls.PRESETS:
+            raise ConfigError("preset", f"must be one of {', '.join(cls.PRESETS)}, received {name!r}")
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(changes) - known)
+        if unknown:
+            raise ConfigError(unknown[0], f"is not a setting of {cls.__name__}; its settings are {sorted(known)}")
+        return cls(**{"preset": name, **cls.PRESETS[name], **changes})
+
+    def replace(self, **changes):
+        """A copy with ``changes`` (``None`` values leave a field as it is), validated again."""
+        return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})

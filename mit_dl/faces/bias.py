@@ -1,0 +1,42 @@
+"""Measuring a face detector's bias: accuracy per attribute group, the worst face group, latent correlates.
+
+The lab's measure of bias is the accuracy of the worst *face* group (for
+example dark-skinned faces in dim light wearing a hat) on a test set that is
+balanced over every group; `mit_dl.evaluation.group_report` computes the
+per-group accuracies with 95% intervals.
+"""
+
+import numpy as np
+import tensorflow as tf
+
+from mit_dl import evaluation
+from mit_dl.faces import synthetic
+
+
+def face_probabilities(model, images, batch_size=512):
+    """``P(face)`` of uint8 images from a detector mapping [0, 1] images to one logit."""
+    predict = tf.function(lambda x: tf.sigmoid(model(tf.cast(x, tf.float32) / 255.0, training=False))[:, 0])
+    return np.concatenate([predict(images[i : i + batch_size]).numpy() for i in range(0, len(images), batch_size)])
+
+
+def summarise(report):
+    """Adds the worst *face* group (the lab's measure of bias) to a `group_report`."""
+    faces = {name: g["accuracy"] for name, g in report["groups"].items() if name.split("/")[0] == "face"}
+    worst = min(faces, key=faces.get)
+    return {**report, "worst_face_group": worst, "worst_face_group_accuracy": faces[worst]}
+
+
+def evaluate(model, test):
+    """Per-group report of a detector on a `FaceData` split (groups from its hidden attributes)."""
+    return summarise(evaluation.group_report(test.labels, face_probabilities(model, test.images), test.group_names()))
+
+
+def attribute_indicators(data):
+    """One boolean column per attribute value except each attribute's first (the reference value)."""
+    return {
+        f"{name}={value}": data.attributes[name] == i
+        for name, values in synthetic.ATTRIBUTES.items()
+        if name in data.attributes
+        for i, value in enumerate(values)
+        if i > 0
+    }

@@ -1,0 +1,118 @@
+"""Lab 2 part 2 settings: the face detector (standard CNN or DB-VAE), its data and its schedule.
+
+The DB-VAE's hyperparameters are the course's (batch 32, 100 latent
+dimensions, Adam at 5e-4, KL weight 0.005); the image counts and step
+schedules are this project's for the synthetic benchmark: ``full`` (the
+default, the docs page's comparison) and ``quick``.
+
+Example:
+    >>> FacesConfig.quick().steps
+    600
+    >>> FacesConfig(data="faces.zip")
+    Traceback (most recent call last):
+    ...
+    mit_dl.errors.ConfigError: data must be 'synthetic', 'lfw' or the path of the course's train_face.h5 ...
+"""
+
+import dataclasses
+
+from mit_dl.config import RunConfig, at_least, in_range, option, positive
+from mit_dl.errors import ConfigError
+
+MODELS = ("cnn", "dbvae")
+COMBINE_RULES = ("product", "max")
+
+# The presets as release 0.1.0 defined them, for run directories that recorded only a preset's name.
+_PRESETS_0_1 = {
+    "quick": {"train_count": 4000, "test_count": 1200, "steps": 600, "warmup_steps": 200, "resample_every": 100},
+    "full": {"train_count": 8000, "test_count": 2400, "steps": 1500, "warmup_steps": 500, "resample_every": 250},
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class FacesConfig(RunConfig):
+    """One face-detector run: model, data, the DB-VAE's hyperparameters and the resampling schedule."""
+
+    PRESETS = {
+        "full": {},
+        "quick": {"train_count": 4000, "test_count": 1200, "steps": 600, "warmup_steps": 200, "resample_every": 100},
+    }
+
+    preset: str = option("full", "the preset the other values came from (a label)", resume="free")
+    model: str = option(
+        "dbvae", "cnn: the course's standard face CNN; dbvae: the debiasing VAE built on it", choices=MODELS
+    )
+    data: str = option(
+        "synthetic",
+        "synthetic (the benchmark with hidden groups), lfw (scikit-image's 100 real "
+        "faces and 100 non-faces), or the path of the course's train_face.h5",
+    )
+    train_count: int = option(8000, "synthetic training images (half faces)")
+    test_count: int = option(2400, "synthetic test images, balanced over every group")
+    held_out_fraction: float = option(0.3, "share of real data (lfw, h5) held out for testing, per label")
+    steps: int = option(1500, "training steps (a resumed run may extend them)", resume="free")
+    warmup_steps: int = option(500, "DB-VAE steps with uniform face sampling before the first resampling")
+    resample_every: int = option(250, "DB-VAE steps between recomputing the faces' sampling probabilities")
+    combine: str = option(
+        "max",
+        "how the DB-VAE joins latent dimensions: max (the course's) or product (the paper's)",
+        choices=COMBINE_RULES,
+    )
+    batch_size: int = option(32, "images per step, half faces and half non-faces")
+    latent_dim: int = option(100, "latent dimensions of the DB-VAE")
+    learning_rate: float = option(5e-4, "Adam's learning rate")
+    kl_weight: float = option(0.005, "weight of the KL term in the DB-VAE's loss")
+    steps_per_epoch: int = option(250, "steps between the history's entries", resume="free")
+
+    def __post_init__(self):
+        super().__post_init__()
+        if self.data not in ("synthetic", "lfw") and not str(self.data).endswith((".h5", ".hdf5")):
+            raise ConfigError(
+                "data",
+                f"must be 'synthetic', 'lfw' or the path of the course's train_face.h5 file, received {self.data!r}",
+            )
+        positive(
+            self,
+            "train_count",
+            "test_count",
+            "steps",
+            "resample_every",
+            "batch_size",
+            "latent_dim",
+            "learning_rate",
+            "steps_per_epoch",
+        )
+        at_least(self, "warmup_steps", 0)
+        at_least(self, "kl_weight", 0)
+        in_range(self, "held_out_fraction", 0.0, 1.0)
+        if self.batch_size < 2:
+            raise ConfigError("batch_size", f"must be at least 2 (a face and a non-face), received {self.batch_size}")
+
+    @property
+    def real_data(self):
+        """True for lfw and h5 data: small real sets train with augmentation and a cosine-decayed rate."""
+        return self.data != "synthetic"
+
+    @classmethod
+    def full(cls, **changes):
+        """8,000 synthetic images, 1,500 steps: the docs page's comparison."""
+        return cls.from_preset("full", **changes)
+
+    @classmethod
+    def quick(cls, **changes):
+        """4,000 synthetic images, 600 steps: a few minutes on 2 CPU cores."""
+        return cls.from_preset("quick", **changes)
+
+    @classmethod
+    def settings_from_legacy(cls, recorded):
+        """A release-0.1 settings.json (model, data, preset name, seed, combine) as config values."""
+        values = {
+            **_PRESETS_0_1[recorded["preset"]],
+            "preset": recorded["preset"],
+            "model": recorded["model"],
+            "data": recorded["data"],
+            "seed": recorded["seed"],
+            "precision": recorded.get("precision", "float32"),
+        }
+        values["combine"] = recorded["combine"] or "max"  # the CNN recorded None: it does not resample
+        return {"config": values, "derived": {}}

@@ -1,0 +1,95 @@
+"""Lab 2 part 2 data: a config's training and test images, and the batches each detector trains on.
+
+``data="synthetic"`` is the benchmark of `mit_dl.faces.synthetic` (hidden
+attribute groups known for every image); ``"lfw"`` (scikit-image's 100 real
+faces and 100 non-faces) and the course's ``train_face.h5`` are real data
+without attributes, split into training and held-out images with the seed.
+
+Both detectors see one pipeline: RGB uint8 -> [0, 1], half faces and half
+non-faces per batch (`mit_dl.faces.debias.resampled_batches`). The standard
+CNN draws faces uniformly; the DB-VAE's face draws follow its latent-density
+sampling probabilities, a variable that its resampling callback rewrites.
+"""
+
+import numpy as np
+import tensorflow as tf
+
+from mit_dl.errors import DataError
+from mit_dl.faces import debias, sources, synthetic
+from mit_dl.faces.synthetic import FaceData
+
+
+def load_data(config):
+    """``(train, test, description)`` as `FaceData` for a `FacesConfig`; real data carries no attributes."""
+    if config.data == "synthetic":
+        train = synthetic.synthetic_faces(config.train_count, "train", seed=config.seed)
+        test = synthetic.synthetic_faces(config.test_count, "test", seed=config.seed)
+        return train, test, f"synthetic benchmark, seed {config.seed}"
+    if config.data == "lfw":
+        images, labels = sources.lfw_subset()
+        description = "scikit-image lfw_subset"
+    else:
+        images, labels = sources.course_h5(config.data)
+        description = f"course h5 {config.data}"
+    train, test = held_out_split(images, labels, config.held_out_fraction, config.seed)
+    return train, test, f"{description}: {len(train)} train / {len(test)} held out (seed {config.seed})"
+
+
+def held_out_split(images, labels, fraction, seed):
+    """Stratified ``(train, test)`` `FaceData` split: ``fraction`` of each label held out."""
+    rng = np.random.default_rng(seed)
+    test_rows = []
+    for label in (0, 1):
+        rows = rng.permutation(np.flatnonzero(labels == label))
+        test_rows.append(rows[: int(round(fraction * len(rows)))])
+    test_mask = np.zeros(len(labels), bool)
+    test_mask[np.concatenate(test_rows)] = True
+    if test_mask.all() or not test_mask.any() or len(np.unique(labels[~test_mask])) < 2:
+        raise DataError(f"{len(labels)} images are too few to hold some out; give faces and non-faces.")
+    return (FaceData(images[~test_mask], labels[~test_mask], {}), FaceData(images[test_mask], labels[test_mask], {}))
+
+
+def faces_and_non_faces(train):
+    """The training faces and non-faces of a `FaceData` split (both must be present)."""
+    faces, non_faces = train.images[train.labels == 1], train.images[train.labels == 0]
+    if len(faces) == 0 or len(non_faces) == 0:
+        raise DataError("the training data needs both faces (label 1) and non-faces (label 0).")
+    return faces, non_faces
+
+
+def training_batches(config, train):
+    """``(batches, probabilities)``: endless seeded batches and the face-sampling variable they read.
+
+    The probabilities start uniform. Small real sets (``config.real_data``)
+    get random flips, shifts, brightness and contrast (`augmented`): the
+    140 training images of ``lfw_subset`` are otherwise memorised.
+    """
+    faces, non_faces = faces_and_non_faces(train)
+    probabilities = tf.Variable(
+        np.full(len(faces), 1.0 / len(faces), np.float32), trainable=False, name="face_sampling_probabilities"
+    )
+    batches = debias.resampled_batches(faces, non_faces, probabilities, config.batch_size, config.seed)
+    if config.real_data:
+        batches = augmented(batches, config.seed)
+    return batches, probabilities
+
+
+def augmented(batches, seed, shift=6):
+    """Seeded random flips, shifts of up to ``shift`` pixels, brightness and contrast on [0, 1] batches."""
+
+    def jitter(batch, key):
+        (images, labels), seeds = batch, tf.random.experimental.stateless_split(tf.stack([key, seed]), 4)
+        size = tf.shape(images)[1]
+        images = tf.image.stateless_random_flip_left_right(images, seeds[0])
+        padded = tf.pad(images, [[0, 0], [shift, shift], [shift, shift], [0, 0]], mode="REFLECT")
+        images = tf.image.stateless_random_crop(padded, tf.stack([tf.shape(images)[0], size, size, 3]), seeds[1])
+        images = tf.image.stateless_random_brightness(images, 0.15, seeds[2])
+        images = tf.image.stateless_random_contrast(images, 0.7, 1.3, seeds[3])
+        return tf.clip_by_value(images, 0.0, 1.0), labels
+
+    return tf.data.Dataset.zip(batches, tf.data.Dataset.random(seed=seed + 1)).map(jitter)
+
+
+def as_detector_labels(batches):
+    """The CNN's batches: labels as float32 ``[B, 1]`` for its one logit."""
+    return batches.map(lambda x, y: (x, tf.cast(y[:, None], tf.float32)))

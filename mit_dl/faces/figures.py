@@ -1,0 +1,80 @@
+"""The DB-VAE's figures: reconstructions, the faces drawn most and least often, a latent traversal.
+
+After a short run (the ``quick`` preset) the decoder has not learned faces
+yet and these figures show grey blobs; they need the ``full`` preset.
+"""
+
+import numpy as np
+
+from mit_dl import evaluation, plots
+from mit_dl.faces import debias
+from mit_dl.faces.bias import attribute_indicators
+from mit_dl.faces.synthetic import FaceData
+
+# The latent traversal follows the dimension most correlated with this rare attribute value.
+TRAVERSED_ATTRIBUTE = "skin=dark"
+
+
+def dbvae_figures(model, train_data, test_data, probabilities, out):
+    """Reconstructions, most/least likely faces to be drawn, and a latent traversal; returns the latent report."""
+    test_faces = test_data.images[test_data.labels == 1]
+    mean = debias.latent_means(model, test_faces).numpy()
+    shown = test_faces[np.linspace(0, len(test_faces) - 1, 8).astype(int)]
+    _, shown_mean, _ = model.encode(shown.astype(np.float32) / 255.0)
+    rebuilt = _to_uint8(model.decoder(shown_mean))
+    plots.image_grid(
+        np.concatenate([shown, rebuilt]),
+        ["input"] * 8 + ["reconstruction"] * 8,
+        out / "reconstructions.png",
+        columns=8,
+        title="DB-VAE: test faces and decoded latent means",
+    )
+
+    train_faces = train_data.images[train_data.labels == 1]
+    order = np.argsort(probabilities)
+    picks = np.r_[order[::-1][:8], order[:8]]
+    train_face_groups = train_data.group_names()[train_data.labels == 1] if train_data.attributes else None
+    titles = [
+        f"{p * len(probabilities):.1f}x" + (f"\n{train_face_groups[i][5:]}" if train_face_groups is not None else "")
+        for i, p in zip(picks, probabilities[picks])
+    ]
+    plots.image_grid(
+        train_faces[picks],
+        titles,
+        out / "sampling_extremes.png",
+        columns=8,
+        title="Training faces drawn most (top) and least (bottom) often, x uniform rate",
+    )
+
+    test_face_data = FaceData(
+        test_faces,
+        np.ones(len(test_faces), np.int32),
+        {k: v[test_data.labels == 1] for k, v in test_data.attributes.items()},
+    )
+    correlations = evaluation.latent_correlations(mean, attribute_indicators(test_face_data))
+    if TRAVERSED_ATTRIBUTE in correlations:
+        best = correlations[TRAVERSED_ATTRIBUTE][0]
+        dimension = best["dimension"]
+        label = f"dimension {dimension}, r = {best['r']:+.2f} with {TRAVERSED_ATTRIBUTE}"
+    else:  # no attributes (real data): the most spread-out dimension
+        dimension = int(np.argmax(mean.std(0)))
+        label = f"dimension {dimension}, the one with the largest spread"
+    steps = np.linspace(-2.5, 2.5, 9)
+    z = np.repeat(mean.mean(0, keepdims=True), len(steps), 0)
+    z[:, dimension] = mean[:, dimension].mean() + steps * mean[:, dimension].std()
+    plots.image_grid(
+        _to_uint8(model.decoder(z.astype(np.float32))),
+        [f"{s:+.1f} sd" for s in steps],
+        out / "latent_traversal.png",
+        columns=len(steps),
+        title=f"Latent traversal: {label}",
+    )
+    return {"traversed_dimension": dimension, "correlations": correlations}
+
+
+def _to_uint8(images):
+    return np.round(np.clip(np.asarray(images), 0, 1) * 255).astype(np.uint8)
+
+
+def _to_uint8(images):
+    return np.round(np.clip(np.asarray(images), 0, 1) * 255).astype(np.uint8)

@@ -1,0 +1,188 @@
+"""Lab 2 part 2: the standard face CNN and the debiasing VAE (DB-VAE) built from it.
+
+Standard classifier (the course's): four stride-2 ReLU convolutions with 12,
+24, 48 and 72 filters (kernels 5, 5, 3, 3), each followed by BatchNorm, then
+Dense 512 and one logit ``P(face) = sigmoid(logit)``.
+
+DB-VAE (Amini et al., AIES 2019): the same network with ``2 * latent_dim + 1``
+outputs is the encoder, ``[logit, mu, log sigma^2]``; ``z = mu + exp(0.5 log
+sigma^2) * eps`` (`mit_dl.layers.Sampling`); a decoder mirrors the encoder,
+its last layer a sigmoid so reconstructions stay in the image range [0, 1].
+Loss per example (lecture 4):
+
+    L = CE(y, logit) + 1[y = face] * (kl_weight * KL(q(z|x) || N(0, I)) + mean |x - x_hat|)
+
+Only faces train the VAE: the latent space describes faces, which is what the
+resampling needs. The DB-VAE owns its training step (`DBVAE.train_step`):
+the loss above, averaged over the global batch, loss scaling under
+``mixed_float16``, and the logs the Trainer reports. `face_detector` builds
+either detector compiled with its loss and optimiser.
+"""
+
+import keras
+import tensorflow as tf
+from keras import ops
+
+from mit_dl.layers import Sampling, kl_divergence_to_standard_normal
+
+FILTERS = 12  # the course's n_filters
+
+
+def face_classifier(outputs=1, image_size=64, name="face_classifier"):
+    """The course's standard CNN, ``images in [0, 1] -> outputs`` logits."""
+    return keras.Sequential(
+        [
+            keras.Input((image_size, image_size, 3), name="images"),
+            keras.layers.Conv2D(FILTERS, 5, strides=2, padding="same", activation="relu"),
+            keras.layers.BatchNormalization(),
+            keras.layers.Conv2D(2 * FILTERS, 5, strides=2, padding="same", activation="relu"),
+            keras.layers.BatchNormalization(),
+            keras.layers.Conv2D(4 * FILTERS, 3, strides=2, padding="same", activation="relu"),
+            keras.layers.BatchNormalization(),
+            keras.layers.Conv2D(6 * FILTERS, 3, strides=2, padding="same", activation="relu"),
+            keras.layers.BatchNormalization(),
+            keras.layers.Flatten(),
+            keras.layers.Dense(512, activation="relu"),
+            # float32 under a mixed policy: the logit, the latent means and the KL stay exact.
+            keras.layers.Dense(outputs, dtype="float32"),
+        ],
+        name=name,
+    )
+
+
+def face_decoder(latent_dim, image_size=64):
+    """``z -> image`` mirroring the encoder; sigmoid output in [0, 1]."""
+    side = image_size // 16
+    return keras.Sequential(
+        [
+            keras.Input((latent_dim,), name="z"),
+            keras.layers.Dense(side * side * 6 * FILTERS, activation="relu"),
+            keras.layers.Reshape((side, side, 6 * FILTERS)),
+            keras.layers.Conv2DTranspose(4 * FILTERS, 3, strides=2, padding="same", activation="relu"),
+            keras.layers.Conv2DTranspose(2 * FILTERS, 3, strides=2, padding="same", activation="relu"),
+            keras.layers.Conv2DTranspose(FILTERS, 5, strides=2, padding="same", activation="relu"),
+            keras.layers.Conv2DTranspose(3, 5, strides=2, padding="same", activation="sigmoid", dtype="float32"),
+        ],
+        name="face_decoder",
+    )
+
+
+class DBVAE(keras.Model):
+    """Encoder (the face CNN with ``2 * latent_dim + 1`` outputs), `Sampling`, decoder, and its training step.
+
+    ``call(images)`` returns the face logit ``[N, 1]`` (what the detector
+    uses); `encode` gives ``(logit, mu, log_variance)``; ``reconstruct``
+    samples ``z`` and decodes it. Compile it with an optimizer and the
+    shared `Trainer` (or ``fit``) runs `train_step`.
+
+    Args:
+        latent_dim: latent dimensions (the course's 100).
+        image_size: side of the square RGB input images.
+        seed: seed of the `Sampling` noise.
+        kl_weight: weight of the KL term in `dbvae_losses`.
+        loss_fn: replaces `dbvae_losses` in `train_step`:
+            ``loss_fn(x, x_recon, y, y_logit, mu, logvar) -> [N]`` (the
+            course's signature; the lab notebook passes the learner's own).
+            Not saved with the model.
+    """
+
+    def __init__(self, latent_dim=100, image_size=64, seed=None, kl_weight=0.005, loss_fn=None, **kwargs):
+        super().__init__(**kwargs)
+        self.latent_dim = latent_dim
+        self.image_size = image_size
+        self.kl_weight = kl_weight
+        self.loss_fn = loss_fn
+        self.encoder = face_classifier(2 * latent_dim + 1, image_size, name="encoder")
+        self.decoder = face_decoder(latent_dim, image_size)
+        self.sampling = Sampling(seed=seed)
+
+    def build(self, input_shape=None):
+        # Encoder and decoder are Sequential models with Input layers: built on creation.
+        self.built = True
+
+    def encode(self, images, training=False):
+        out = self.encoder(images, training=training)
+        logit = out[:, :1]
+        mean = out[:, 1 : 1 + self.latent_dim]
+        log_variance = out[:, 1 + self.latent_dim :]
+        return logit, mean, log_variance
+
+    def reconstruct(self, images, training=False):
+        _, mean, log_variance = self.encode(images, training=training)
+        return self.decoder(self.sampling([mean, log_variance], training=training), training=training)
+
+    def call(self, images, training=False):
+        return self.encode(images, training=training)[0]
+
+    def train_step(self, batch):
+        """One update on ``(images in [0, 1], labels)``; returns the batch's mean losses.
+
+        The gradient is that of the per-example loss summed and divided by
+        the *global* batch (`tf.nn.compute_average_loss`), so replicas of a
+        ``tf.distribute`` strategy add up to one device's gradient.
+        """
+        images, labels = batch
+        with tf.GradientTape() as tape:
+            logit, mean, log_variance = self.encode(images, training=True)
+            reconstruction = self.decoder(self.sampling([mean, log_variance], training=True), training=True)
+            if self.loss_fn is not None:
+                total = self.loss_fn(images, reconstruction, tf.cast(labels, tf.float32), logit, mean, log_variance)
+            else:
+                total, classification, vae = dbvae_losses(
+                    images, labels, logit, mean, log_variance, reconstruction, self.kl_weight
+                )
+            loss = tf.nn.compute_average_loss(total)
+            scaled = self.optimizer.scale_loss(loss)  # inside the tape: loss scaling is a recorded multiply
+        gradients = tape.gradient(scaled, self.trainable_variables)
+        self.optimizer.apply_gradients(zip(gradients, self.trainable_variables))
+        logs = {"loss": tf.reduce_mean(total)}
+        if self.loss_fn is None:
+            is_face = tf.cast(labels, vae.dtype)
+            logs["classification"] = tf.reduce_mean(classification)
+            logs["vae_faces"] = tf.reduce_sum(vae * is_face) / tf.maximum(tf.reduce_sum(is_face), 1.0)
+        return logs
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "latent_dim": self.latent_dim,
+            "image_size": self.image_size,
+            "kl_weight": self.kl_weight,
+        }
+
+
+def dbvae_losses(images, labels, logit, mean, log_variance, reconstruction, kl_weight=0.005):
+    """Per-example ``(total, classification, vae)`` losses of the DB-VAE (module docstring).
+
+    ``labels``: 1 for faces, 0 for non-faces; ``images`` and
+    ``reconstruction`` in [0, 1].
+    """
+    labels = ops.cast(ops.reshape(labels, (-1, 1)), logit.dtype)
+    # Sigmoid cross-entropy from the logit, in its overflow-free form.
+    classification = ops.mean(ops.maximum(logit, 0) - logit * labels + ops.log1p(ops.exp(-ops.abs(logit))), axis=-1)
+    kl = kl_divergence_to_standard_normal(mean, log_variance)
+    reconstruction_error = ops.mean(ops.abs(images - reconstruction), axis=(1, 2, 3))
+    vae = kl_weight * kl + reconstruction_error
+    total = classification + ops.reshape(labels, (-1,)) * vae
+    return total, classification, vae
+
+
+def face_detector(config, steps=None):
+    """The detector a `FacesConfig` names, compiled with Adam at ``config.learning_rate``.
+
+    The CNN trains with the default step on the sigmoid cross-entropy of
+    its logit; the DB-VAE with its own `DBVAE.train_step`. Small real sets
+    (``config.real_data``) decay the rate to zero by a cosine over ``steps``.
+    """
+    learning_rate = config.learning_rate
+    if config.real_data:  # cosine to zero: the last steps settle instead of stopping at a noisy point
+        learning_rate = keras.optimizers.schedules.CosineDecay(learning_rate, steps or config.steps)
+    if config.model == "cnn":
+        model = face_classifier()
+        model.compile(
+            optimizer=keras.optimizers.Adam(learning_rate), loss=keras.losses.BinaryCrossentropy(from_logits=True)
+        )
+    else:
+        model = DBVAE(latent_dim=config.latent_dim, seed=config.seed, kl_weight=config.kl_weight)
+        model.compile(optimizer=keras.optimizers.Adam(learning_rate))
+    return model

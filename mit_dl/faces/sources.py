@@ -1,0 +1,115 @@
+"""Real face data for Lab 2 part 2, all returned as uint8 RGB ``[N, 64, 64, 3]`` with labels.
+
+- `lfw_subset`: scikit-image's 100 real faces + 100 non-faces (25x25 grey,
+  shipped inside the package, so always offline).
+- `course_h5`: the course's ``train_face.h5`` (datasets ``images``: uint8
+  HxWx3 stored **BGR**, and ``labels``). BGR -> RGB happens here, once; the
+  course notebook fed BGR to one encoder and RGB to another.
+- `image_folder`: test faces grouped in sub-folders (``light_female/``,
+  ``dark_male/`` ...); the sub-folder names are the groups.
+- `celeb_a`: tensorflow-datasets ``celeb_a`` faces, for users who have it.
+"""
+
+import pathlib
+
+import h5py
+import numpy as np
+import tensorflow as tf
+from PIL import Image
+
+from mit_dl.errors import DataError
+from mit_dl.faces.synthetic import IMAGE_SIZE
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
+
+
+class FaceDataError(DataError):
+    """Face data that cannot be used as given."""
+
+
+def resize_images(images, size=IMAGE_SIZE):
+    """uint8 ``[N, H, W, C]`` (C = 1 or 3) -> uint8 RGB ``[N, size, size, 3]`` (bilinear, antialiased)."""
+    images = np.asarray(images)
+    if images.ndim == 3:
+        images = images[..., None]
+    if images.shape[-1] == 1:
+        images = np.repeat(images, 3, axis=-1)
+    if images.shape[1:3] == (size, size):
+        return images.astype(np.uint8)
+    resized = tf.image.resize(tf.cast(images, tf.float32), (size, size), antialias=True)
+    return np.clip(np.round(resized.numpy()), 0, 255).astype(np.uint8)
+
+
+def lfw_subset(size=IMAGE_SIZE):
+    """``(images, labels)``: scikit-image's LFW subset, 100 faces (label 1) then 100 non-faces (label 0)."""
+    try:
+        from skimage import data
+    except ImportError as error:
+        raise FaceDataError("the LFW subset ships with scikit-image: pip install scikit-image.") from error
+    grey = data.lfw_subset()  # float in [0, 1], (200, 25, 25)
+    images = resize_images(np.round(grey * 255).astype(np.uint8), size)
+    labels = np.r_[np.ones(100, np.int32), np.zeros(100, np.int32)]
+    return images, labels
+
+
+def course_h5(path, size=IMAGE_SIZE):
+    """``(images RGB, labels)`` from the course's ``train_face.h5`` (images stored BGR)."""
+    path = pathlib.Path(path)
+    if not path.is_file():
+        raise FaceDataError(f"{path} does not exist; pass the course's train_face.h5.")
+    with h5py.File(path, "r") as f:
+        missing = [name for name in ("images", "labels") if name not in f]
+        if missing:
+            raise FaceDataError(
+                f"{path} has no dataset(s) {missing} (found {sorted(f.keys())}); "
+                "expected the course's train_face.h5 with 'images' and 'labels'."
+            )
+        images, labels = f["images"][()], f["labels"][()]
+    if images.ndim != 4 or images.shape[-1] != 3:
+        raise FaceDataError(f"{path}: 'images' has shape {images.shape}; expected [N, H, W, 3] colour images.")
+    if images.dtype != np.uint8:
+        raise FaceDataError(f"{path}: 'images' has dtype {images.dtype}; expected uint8 pixels in 0..255.")
+    labels = np.asarray(labels).reshape(-1)
+    if len(labels) != len(images):
+        raise FaceDataError(f"{path}: {len(images)} images but {len(labels)} labels; they must match.")
+    if not np.isin(labels, (0, 1)).all():
+        raise FaceDataError(f"{path}: 'labels' must be 0 (not a face) or 1 (face), found {np.unique(labels)[:10]}.")
+    rgb = images[..., ::-1]  # the file stores OpenCV's BGR order
+    return resize_images(rgb, size), labels.astype(np.int32)
+
+
+def image_folder(path, size=IMAGE_SIZE):
+    """``(images, groups)`` from ``path/<group>/*.png|jpg``: every image with its sub-folder's name."""
+    path = pathlib.Path(path)
+    if not path.is_dir():
+        raise FaceDataError(f"{path} is not a folder; pass a folder with one sub-folder of images per group.")
+    files = sorted(p for p in path.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+    if not files:
+        raise FaceDataError(
+            f"no images ({', '.join(IMAGE_SUFFIXES)}) found in {path}; put test faces in one sub-folder per group."
+        )
+    images, groups = [], []
+    for file in files:
+        with Image.open(file) as image:
+            images.append(np.asarray(image.convert("RGB").resize((size, size), Image.BILINEAR)))
+        groups.append(file.parent.name if file.parent != path else "all")
+    return np.stack(images).astype(np.uint8), np.array(groups)
+
+
+def celeb_a(split="train", count=None, size=IMAGE_SIZE, data_dir=None):
+    """``images`` (all faces) from tensorflow-datasets ``celeb_a``, centre-cropped to squares."""
+    import tensorflow_datasets as tfds
+
+    take = f"{split}[:{count}]" if count else split
+    data = tfds.load("celeb_a", split=take, data_dir=data_dir)
+
+    def square(example):
+        image = example["image"]
+        side = tf.minimum(tf.shape(image)[0], tf.shape(image)[1])
+        image = tf.image.resize_with_crop_or_pad(image, side, side)
+        return tf.cast(
+            tf.clip_by_value(tf.round(tf.image.resize(image, (size, size), antialias=True)), 0, 255), tf.uint8
+        )
+
+    images = np.stack(list(data.map(square).as_numpy_iterator()))
+    return images

@@ -1,0 +1,117 @@
+"""Lab 2 part 1 end to end: train, evaluate, plot and export a digit / clothing classifier.
+
+``train`` writes a run directory: ``checkpoints/``, ``logs/``,
+``predictions.png``, ``confusion_matrix.png``, ``training_curves.png``,
+``metrics.json``, ``settings.json`` and the SavedModel ``saved_model/``
+with ``classify(images uint8) -> {probabilities, class_ids}``.
+
+Example (a notebook)::
+
+    from mit_dl.images import ImagesConfig, workflow
+    metrics = workflow.train(ImagesConfig(model="dense", epochs=1), "runs/dense-try")
+"""
+
+import numpy as np
+
+from mit_dl import evaluation, plots
+from mit_dl.data import mnist
+from mit_dl.errors import ConfigError, ExportError
+from mit_dl.export import export_savedmodel, image_classifier_endpoint, load_savedmodel
+from mit_dl.images import data
+from mit_dl.images.config import ImagesConfig
+from mit_dl.images.model import classifier, predict_probabilities
+from mit_dl.training import Run, Trainer
+
+
+def train(config=None, out_dir="runs/images", export=True, log=print):
+    """Train the classifier of ``config`` (default: the course's CNN on Fashion-MNIST); returns the metrics.
+
+    With ``validation=k`` the reported figures are those of the ``k``
+    held-out training images, named ``validation``; otherwise the test set's.
+    """
+    config = config or ImagesConfig()
+    train_split, test_split, source = data.load_split(config)  # a missing dataset fails before the run starts
+    log(
+        f"data: {config.dataset} from {source}: {len(train_split[0])} train / {len(test_split[0])} "
+        f"{config.evaluated_on} images"
+    )
+    run = Run.start(out_dir, config, lab="images", log=log)
+    with run.scope():
+        model = classifier(config, total_steps=config.epochs * -(-len(train_split[0]) // config.batch_size))
+        trainer = Trainer(
+            model, metrics=["accuracy"], strategy=run.strategy, checkpoint_dir=run.checkpoints, log_dir=run.logs
+        )
+        train_data, test_data = data.pipelines(config, train_split, test_split)
+        history = trainer.fit(
+            train_data, epochs=config.epochs, validation_data=test_data, validation_name=config.evaluated_on
+        )
+    report = _evaluate_and_plot(model, test_split, history, run)
+    if export:
+        export_savedmodel(
+            model,
+            run.path / "saved_model",
+            endpoints={"classify": image_classifier_endpoint(model, 28, 28, 1)},
+            metadata=run.export_metadata(
+                {
+                    "kind": "image classifier",
+                    "dataset": config.dataset,
+                    "class_names": mnist.CLASS_NAMES[config.dataset],
+                    f"{config.evaluated_on}_accuracy": report["accuracy"],
+                }
+            ),
+        )
+    low, high = report["accuracy_95ci"]
+    log(f"{config.evaluated_on} accuracy {100 * report['accuracy']:.2f}% (95% CI {100 * low:.2f}-{100 * high:.2f})")
+    return run.write_metrics(
+        {
+            "source": source,
+            "evaluated_on": config.evaluated_on,
+            "recipe_settings": config.optimizer_settings(),
+            "history": history,
+            "test": report,
+        }
+    )
+
+
+def _evaluate_and_plot(model, test_split, history, run):
+    """The classification report of the evaluated split, and the run's three figures."""
+    config, (test_x, test_y) = run.config, test_split
+    names = mnist.CLASS_NAMES[config.dataset]
+    probabilities = predict_probabilities(model, test_x)
+    report = evaluation.classification_report(test_y, probabilities, names)
+    wrong = np.flatnonzero(probabilities.argmax(1) != test_y)[:6]
+    shown = np.concatenate([np.arange(min(18, len(test_x))), wrong])  # first images, then mistakes
+    plots.prediction_grid(test_x[shown], probabilities[shown], test_y[shown], names, run.path / "predictions.png")
+    plots.confusion_matrix(
+        report["confusion_matrix"],
+        names,
+        run.path / "confusion_matrix.png",
+        title=f"{config.model} on {config.dataset}: accuracy {100 * report['accuracy']:.2f}%",
+    )
+    plots.training_curves(history, run.path / "training_curves.png", title=f"{config.model} on {config.dataset}")
+    return report
+
+
+def evaluate_export(model_dir, dataset=None, data_dir=None):
+    """Accuracy of an exported classifier on a test split, through its ``classify`` signature."""
+    served, metadata = load_savedmodel(model_dir)
+    if not hasattr(served, "classify"):
+        raise ExportError(
+            f"{model_dir} is not an image-classifier export (it has no `classify` signature); pass "
+            "the saved_model folder an images run exported (<run>/saved_model)."
+        )
+    recorded = metadata.get("config", metadata)  # exports before run records kept the settings at the top
+    dataset = dataset or metadata.get("dataset")
+    if dataset is None:
+        raise ConfigError("dataset", f"is not recorded in {model_dir}; say which dataset it was trained on")
+    test_x, test_y, source = mnist.load_arrays(dataset, "test", data_dir)
+    holdout = recorded.get("split_test", metadata.get("holdout_from_test"))
+    if holdout:
+        # Trained on part of the test split: evaluate on exactly the held-out rest.
+        _, (test_x, test_y) = mnist.split_arrays(test_x, test_y, holdout, seed=recorded.get("seed", 0))
+        source += f" (the {len(test_x)} images held out from training)"
+    probabilities = np.concatenate(
+        [served.classify(test_x[i : i + 1000])["probabilities"].numpy() for i in range(0, len(test_x), 1000)]
+    )
+    report = evaluation.classification_report(test_y, probabilities, mnist.CLASS_NAMES[dataset])
+    return {"dataset": dataset, "source": source, **report}

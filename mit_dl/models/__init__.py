@@ -1,1 +1,0 @@
-"""Lab and lecture models built from `mit_dl.layers` (loaded lazily per module)."""

@@ -1,0 +1,228 @@
+"""Folk tunes in ABC notation: reading and splitting (Lab 1, part 2).
+
+The default corpus is O'Neill's 1850 collection of Irish tunes that the
+music21 package ships, so it is available offline. Any ``.abc`` file or
+folder of ``.abc`` files can be used instead.
+"""
+
+import dataclasses
+import pathlib
+import re
+
+import numpy as np
+import tensorflow as tf
+
+from mit_dl.errors import ConfigError, DataError
+from mit_dl.music.config import DEFAULT_CORPUS, HEADER_CHOICES
+
+# A tune starts at a reference-number line "X:<n>" (ABC standard 2.1, 3.1.1).
+_TUNE_START = re.compile(r"^X:", re.MULTILINE)
+
+# Header fields that say where a tune comes from, not how it sounds (ABC 2.1, 3.1): area, book,
+# composer, discography, file URL, group, history, notes, origin, source, transcription.
+BIBLIOGRAPHIC_FIELDS = frozenset("ABCDFGHNOSZ")
+
+
+class MusicDataError(DataError):
+    """A music source that cannot be used (missing, empty, not ABC)."""
+
+
+def corpus_files(name=DEFAULT_CORPUS):
+    """The ``.abc`` files of a music21 corpus collection, sorted by name."""
+    import music21  # imported on first use: importing it takes about a second
+
+    folder = pathlib.Path(music21.__file__).parent / "corpus" / name
+    files = sorted(folder.glob("*.abc"))
+    if not files:
+        raise MusicDataError(
+            f"music21 corpus collection {name!r} has no .abc files in {folder}; "
+            "reinstall music21 or pass an .abc file or folder with --data."
+        )
+    return files
+
+
+def abc_files(source=None):
+    """Resolve a source to ABC files: a file, a folder (searched recursively), or the default corpus."""
+    if source is None:
+        return corpus_files()
+    path = pathlib.Path(source).expanduser()
+    if path.is_file():
+        return [path]
+    if path.is_dir():
+        files = sorted(path.rglob("*.abc"))
+        if not files:
+            raise MusicDataError(f"no .abc files found in folder {path}; pass a folder holding ABC tunes.")
+        return files
+    raise MusicDataError(f"music data {path} does not exist; pass an .abc file or a folder of them.")
+
+
+def split_tunes(text):
+    """Split ABC text into tunes, one per ``X:`` block, whitespace normalised.
+
+    Lines are stripped of trailing spaces, ``%`` comment lines and blank lines
+    inside a tune are dropped, and anything before the first ``X:`` (file
+    headers) is ignored. Blocks without a ``K:`` (key) line are not tunes and
+    are skipped.
+    """
+    starts = [m.start() for m in _TUNE_START.finditer(text)]
+    tunes = []
+    for begin, end in zip(starts, starts[1:] + [len(text)]):
+        lines = [line.rstrip() for line in text[begin:end].splitlines()]
+        lines = [line for line in lines if line.strip() and not line.lstrip().startswith("%")]
+        if any(line.startswith("K:") for line in lines):
+            tunes.append("\n".join(lines))
+    return tunes
+
+
+def without_bibliographic_fields(tune):
+    """A tune without the header lines of `BIBLIOGRAPHIC_FIELDS` (the music and playback fields stay).
+
+    O'Neill's tunes carry book (``B:``), transcriber (``Z:``) and notes
+    (``N:``) lines, a quarter of the text, which the course's
+    ``irish.abc`` mostly lacks; a character model spends capacity on them
+    and garbles neighbouring fields (an ``X:`` line that runs on into a
+    note). ``X:``, ``T:``, ``R:``, ``M:``, ``L:``, ``Q:``, ``K:`` and the
+    music are unchanged.
+    """
+    lines = tune.splitlines()
+    key = next((i for i, line in enumerate(lines) if line.startswith("K:")), len(lines))
+    header = [line for line in lines[:key] if not (line[1:2] == ":" and line[0] in BIBLIOGRAPHIC_FIELDS)]
+    return "\n".join(header + lines[key:])
+
+
+def load_tunes(source=None, headers="musical"):
+    """All tunes of a source (see `abc_files`), in file order.
+
+    ``headers``: ``"musical"`` drops the bibliographic header lines
+    (`without_bibliographic_fields`), ``"all"`` keeps every line.
+    """
+    if headers not in HEADER_CHOICES:
+        raise ConfigError("headers", f"must be one of {', '.join(HEADER_CHOICES)}, received {headers!r}")
+    tunes = []
+    for path in abc_files(source):
+        tunes += split_tunes(path.read_text(encoding="utf-8", errors="replace"))
+    if headers == "musical":
+        tunes = [without_bibliographic_fields(tune) for tune in tunes]
+    if not tunes:
+        raise MusicDataError(
+            f"no ABC tunes (blocks starting 'X:' with a 'K:' line) found in {source}; "
+            "check that the file is in ABC notation."
+        )
+    return tunes
+
+
+def split_by_tune(tunes, validation_fraction=0.1, seed=0):
+    """Shuffle tunes with ``seed`` and split them; no tune lands in both parts."""
+    order = np.random.default_rng(seed).permutation(len(tunes))
+    n_val = max(1, int(round(len(tunes) * validation_fraction))) if len(tunes) > 1 else 0
+    val = [tunes[i] for i in order[:n_val]]
+    train = [tunes[i] for i in order[n_val:]]
+    return train, val
+
+
+class Vocabulary:
+    """The characters of a text and their integer ids (the lab's char2idx/idx2char)."""
+
+    def __init__(self, characters):
+        self.characters = sorted(set(characters))
+        self._index = {c: i for i, c in enumerate(self.characters)}
+
+    @classmethod
+    def from_text(cls, text):
+        return cls(text)
+
+    def __len__(self):
+        return len(self.characters)
+
+    def encode(self, text):
+        unknown = sorted(set(text) - set(self._index))
+        if unknown:
+            raise DataError(
+                f"characters {unknown!r} are not in the vocabulary; use only characters seen in the training tunes."
+            )
+        return np.fromiter((self._index[c] for c in text), dtype="int32", count=len(text))
+
+    def decode(self, ids):
+        return "".join(self.characters[int(i)] for i in ids)
+
+
+def join_tunes(tunes):
+    """One training text: tunes separated by a blank line, as in the lab's data."""
+    return "\n\n".join(tunes)
+
+
+def _shuffled_range(count, seed):
+    """``0..count-1`` in a seeded random order that changes at every repetition.
+
+    A stateless permutation (``index_shuffle``) instead of a shuffle buffer:
+    no buffer to fill (one offset per character of the corpus would take
+    seconds at every start and resume) and a tiny iterator checkpoint. Each
+    pass of ``.repeat()`` draws a new permutation key from a seeded stream.
+    """
+
+    def one_pass(key):
+        pair = tf.stack([key, tf.constant(seed, tf.int64)])
+        return tf.data.Dataset.range(count).map(lambda i: tf.random.experimental.index_shuffle(i, pair, count - 1))
+
+    keys = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=True).take(1)
+    return keys.flat_map(one_pass).apply(tf.data.experimental.assert_cardinality(count))
+
+
+def next_character_dataset(ids, sequence_length, batch_size, seed=0, shuffle=True, stride=1, drop_remainder=True):
+    """Batches of ``(text[i:i+L], text[i+1:i+L+1])`` as a seeded tf.data pipeline.
+
+    Every ``stride``-th start offset ``i`` is an example: ``stride=1`` for
+    training (the lab draws random offsets), ``stride=L`` for validation
+    (every character scored once). Shuffling is seeded; training batches
+    have a fixed size, ``drop_remainder=False`` keeps the last partial one.
+    """
+    if len(ids) <= sequence_length:
+        raise DataError(
+            f"the text has {len(ids)} characters, too few for sequences of {sequence_length}; "
+            "use more tunes or a shorter sequence length."
+        )
+    text = tf.constant(ids, dtype=tf.int32)
+    count = len(range(0, len(ids) - sequence_length, stride))
+    starts = _shuffled_range(count, seed) if shuffle else tf.data.Dataset.range(count)
+    starts = starts.map(lambda i: i * stride)
+    data = starts.map(
+        lambda i: (text[i : i + sequence_length], text[i + 1 : i + sequence_length + 1]),
+        num_parallel_calls=tf.data.AUTOTUNE,
+        deterministic=True,
+    )
+    return data.batch(batch_size, drop_remainder=drop_remainder).prefetch(tf.data.AUTOTUNE)
+
+
+@dataclasses.dataclass(frozen=True)
+class TuneData:
+    """Tunes split by tune, the training text's vocabulary and both texts as ids (see `prepare`)."""
+
+    tunes: list
+    train_tunes: list
+    val_tunes: list
+    vocab: Vocabulary
+    train_ids: np.ndarray
+    val_ids: np.ndarray
+    source: str
+
+    def describe(self):
+        return (
+            f"{len(self.tunes)} tunes, {len(self.train_tunes)} train / {len(self.val_tunes)} held out, "
+            f"{len(self.train_ids)} training characters, vocabulary {len(self.vocab)}"
+        )
+
+
+def prepare(data=None, validation_fraction=0.1, seed=0, headers="musical"):
+    """Load the tunes of ``data`` (default: O'Neill's), split them by tune and encode both parts; a `TuneData`.
+
+    Held-out characters never seen in training cannot be scored and are dropped.
+    """
+    tunes = load_tunes(data, headers=headers)
+    if len(tunes) < 2:
+        raise MusicDataError(f"found only {len(tunes)} tune in {data}; training needs at least two (one is held out).")
+    train_tunes, val_tunes = split_by_tune(tunes, validation_fraction, seed=seed)
+    train_text = join_tunes(train_tunes)
+    vocab = Vocabulary.from_text(train_text)
+    val_text = "".join(c for c in join_tunes(val_tunes) if c in vocab.characters)
+    source = str(pathlib.Path(data).resolve()) if data else DEFAULT_CORPUS
+    return TuneData(tunes, train_tunes, val_tunes, vocab, vocab.encode(train_text), vocab.encode(val_text), source)

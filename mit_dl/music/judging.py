@@ -1,0 +1,206 @@
+"""Judging generated songs: valid (music21 parses it and writes MIDI), playable, novel; rates by length.
+
+A song is valid when music21 parses it and writes a MIDI file
+(`mit_dl.music.songs.check_song`); it also *plays* when its MIDI file passes
+`mit_dl.music.audio.playing_problem`. The held-out real tunes judged the
+same way give the baseline a generated valid rate is compared with; that
+judgement is cached beside the export (`held_out_baseline`).
+"""
+
+import bisect
+import hashlib
+import json
+import pathlib
+import tempfile
+
+from mit_dl import evaluation
+from mit_dl.music import audio, novelty, songs
+from mit_dl.training.runs import write_json
+
+# Ranges of music length (characters of a tune's music lines) for valid rates by length: validity
+# falls with length, and which songs get judged depends on it (see `judge_later_songs`).
+LENGTH_EDGES = (150, 250, 400)
+BASELINE_CACHE = "held_out_judged.json"
+# Bump when the judgement of a song changes, so that cached baselines are judged again.
+JUDGE_VERSION = 1
+BASELINE_FIELDS = (
+    "attempts",
+    "valid",
+    "valid_rate",
+    "valid_rate_95ci",
+    "plays",
+    "plays_rate",
+    "novelty_of_valid_songs",
+)
+
+
+def judge_songs(candidates, attempts, out_dir=None, reference=None, soundfont="auto", names=None, progress=None):
+    """Validate songs, check that valid ones play, measure novelty and (with ``out_dir``) write .abc/.mid/.wav.
+
+    ``candidates``: one song (or ``None`` when a sample had no complete song)
+    per attempt; ``names``: their file names (default ``song_00``, ``song_01``, ...).
+    A valid song (`songs.check_song`) also *plays* when
+    its MIDI file passes `audio.playing_problem`. ``progress(line)``
+    hears every 25 songs judged. Returns the summary dict.
+    """
+    entries, novelty_reports = [], []
+    with tempfile.TemporaryDirectory() as scratch:
+        folder = pathlib.Path(out_dir) if out_dir else pathlib.Path(scratch)
+        for i, song in enumerate(candidates):
+            if progress and i and i % 25 == 0:
+                progress(f"  judged {i}/{len(candidates)}")
+            entry = {"sample": i}
+            if song is None:
+                entry.update(valid=False, plays=False, error="no complete song in the generated text")
+                entries.append(entry)
+                continue
+            stem = folder / (names[i] if names else f"song_{i:02d}")
+            if out_dir:
+                stem.parent.mkdir(parents=True, exist_ok=True)
+                stem.with_suffix(".abc").write_text(song + "\n", encoding="utf-8")
+            check = songs.check_song(song, midi_path=stem.with_suffix(".mid"))
+            entry.update(
+                valid=check.valid,
+                notes=check.notes,
+                seconds=round(check.seconds, 2),
+                music_chars=len(songs.header_and_body(song)[1]),
+            )
+            if check.error:
+                entry["error"] = check.error
+            problem = audio.playing_problem(stem.with_suffix(".mid")) if check.valid else "not valid"
+            entry["plays"] = not problem
+            if check.valid and problem:
+                entry["playing_problem"] = problem
+            if check.valid and out_dir:
+                try:
+                    entry["audio"] = audio.render_wav(
+                        stem.with_suffix(".mid"), stem.with_suffix(".wav"), soundfont=soundfont
+                    )
+                except audio.UnreadableMidiError as error:  # valid by the check, but not playable: reported
+                    entry["audio_error"] = str(error)
+            if reference is not None:
+                entry["novelty"] = reference.report(song)
+                if check.valid:
+                    novelty_reports.append(entry["novelty"])
+            entries.append(entry)
+    valid = sum(e["valid"] for e in entries)
+    plays = sum(e["plays"] for e in entries)
+    return {
+        "attempts": attempts,
+        "complete": sum(s is not None for s in candidates),
+        "valid": valid,
+        "valid_rate": valid / attempts if attempts else 0.0,
+        "valid_rate_95ci": list(evaluation.wilson_interval(valid, attempts)) if attempts else None,
+        "plays": plays,
+        "plays_rate": plays / attempts if attempts else 0.0,
+        "valid_without_audio": sum("audio_error" in e for e in entries),
+        "novelty_of_valid_songs": novelty.summarise(novelty_reports),
+        "songs": entries,
+    }
+
+
+def valid_by_length(entries, edges=LENGTH_EDGES):
+    """``[valid, songs]`` per range of music length (``< edges[0]``, ..., ``>= edges[-1]``) of judged songs."""
+    counts = [[0, 0] for _ in range(len(edges) + 1)]
+    for entry in entries:
+        if "music_chars" in entry:  # a sample with no complete song has no length
+            bucket = counts[bisect.bisect_right(edges, entry["music_chars"])]
+            bucket[0] += entry["valid"]
+            bucket[1] += 1
+    return counts
+
+
+def rate_at_lengths_of(counts, reference_counts):
+    """Valid rate of ``counts`` with its length ranges weighted as in ``reference_counts`` (both `valid_by_length`).
+
+    Ranges empty in either are left out. ``None`` when no range is shared.
+    """
+    shared = [(c, r) for c, r in zip(counts, reference_counts) if c[1] and r[1]]
+    weight = sum(r[1] for _, r in shared)
+    return sum(r[1] * c[0] / c[1] for c, r in shared) / weight if weight else None
+
+
+def judge_later_songs(songs_per_sample, first_entries, out_dir=None, reference=None, soundfont="auto"):
+    """Judge the 2nd, 3rd, ... complete song of every sample, as files ``song_XX_K``.
+
+    The course's notebook extracts every song of a generated text. Their raw
+    valid rate is not comparable with the first songs': a long song is more
+    often cut off by the end of the text and dropped, and long songs are
+    less often valid. So the summary also gives valid rates by music length
+    (`valid_by_length`, first and later songs) and the later songs' rate at
+    the first songs' mix of lengths (`rate_at_lengths_of`). Its 95% interval
+    groups the songs by sample (`evaluation.grouped_wilson_interval`).
+    """
+    later = [(i, k, song) for i, found in enumerate(songs_per_sample) for k, song in enumerate(found[1:], start=2)]
+    summary = judge_songs(
+        [song for _, _, song in later],
+        len(later),
+        out_dir,
+        reference,
+        soundfont,
+        names=[f"song_{i:02d}_{k}" for i, k, _ in later],
+    )
+    # Songs of one sample share its history, so the interval treats each sample as a group.
+    valid_in_sample, later_in_sample = [0] * len(songs_per_sample), [0] * len(songs_per_sample)
+    for entry, (i, k, _) in zip(summary["songs"], later):
+        entry.update(sample=i, position=k)
+        valid_in_sample[i] += entry["valid"]
+        later_in_sample[i] += 1
+    if later:
+        summary["valid_rate_95ci"] = list(evaluation.grouped_wilson_interval(valid_in_sample, later_in_sample))
+    first, others = valid_by_length(first_entries), valid_by_length(summary["songs"])
+    summary.update(
+        length_edges=list(LENGTH_EDGES),
+        first_songs_by_length=first,
+        later_songs_by_length=others,
+        valid_rate_at_first_song_lengths=rate_at_lengths_of(others, first),
+    )
+    return summary
+
+
+def held_out_baseline(tunes, reference, cache_dir=None, log=None):
+    """The held-out real tunes judged like generated songs (`judge_songs`), cached in ``cache_dir``.
+
+    The cache (``held_out_judged.json``) is keyed by the tunes' text and
+    `JUDGE_VERSION`, so an export judges its tunes once; a folder that
+    cannot be written just goes uncached. ``log`` receives progress lines.
+    """
+    key = hashlib.sha256(("\n\n".join(tunes) + f"\n{JUDGE_VERSION}").encode("utf-8")).hexdigest()
+    cache = pathlib.Path(cache_dir) / BASELINE_CACHE if cache_dir else None
+    if cache is not None and cache.is_file():
+        cached = json.loads(cache.read_text())
+        if cached.get("key") == key:
+            return cached["baseline"]
+    if log:
+        log(f"judging the {len(tunes)} held-out real tunes with music21 (once per export) ...")
+    real = judge_songs(tunes, len(tunes), reference=reference, progress=log)
+    baseline = {k: real[k] for k in BASELINE_FIELDS}
+    if cache is not None:
+        try:
+            write_json(cache, {"key": key, "baseline": baseline})
+        except OSError:
+            pass  # a read-only export: judged again next time
+    return baseline
+
+
+def log_later_songs(summary, log):
+    """The later songs' valid rates, overall and by music length, as one line."""
+    later = summary["later_songs"]
+    if not later["attempts"]:
+        log("every song: no sample held a second complete song")
+        return
+
+    def rates(counts):
+        return " / ".join(f"{100 * valid / total:.0f}%" if total else "-" for valid, total in counts)
+
+    edges = LENGTH_EDGES
+    ranges = " / ".join([f"<{edges[0]}"] + [f"{a}-{b - 1}" for a, b in zip(edges, edges[1:])] + [f">={edges[-1]}"])
+    adjusted = later["valid_rate_at_first_song_lengths"]
+    real = summary.get("held_out_real_tunes", {}).get("valid_rate")
+    log(
+        f"every song: {later['valid']}/{later['attempts']} later songs valid ({100 * later['valid_rate']:.0f}%); "
+        f"by music length ({ranges} characters) first songs {rates(later['first_songs_by_length'])}, "
+        f"later songs {rates(later['later_songs_by_length'])}"
+        + (f"; later songs at the first songs' mix of lengths {100 * adjusted:.0f}%" if adjusted is not None else "")
+        + (f" (generated/real {adjusted / real:.2f})" if adjusted is not None and real else "")
+    )

@@ -1,0 +1,263 @@
+"""Lab 1 part 2 end to end: train the folk-tune LSTM, export it, generate and listen.
+
+``train`` writes a run directory::
+
+    checkpoints/         Trainer checkpoints (running the same command again resumes)
+    logs/                TensorBoard scalars and history.json
+    generator/           SavedModel with ``generate(seed_text, length, temperature, seed)`` and
+                         ``generate_many``, metadata.json (vocabulary, config, losses) and the
+                         training / held-out tunes used to judge generated songs
+    metrics.json         losses per character (nats and bits), speed, data summary
+    settings.json        the config's values and the vocabulary (a resume must match them)
+
+``generate`` loads such a SavedModel (it needs nothing else), samples songs
+and writes ``song_XX.abc`` / ``.mid`` / ``.wav`` and ``summary.json``
+(with ``every_song``, also ``song_XX_K.*`` for the K-th song of sample XX).
+
+Example (a notebook)::
+
+    from mit_dl.music import MusicConfig, GenerationConfig, workflow
+    metrics = workflow.train(MusicConfig.quick(steps=300), "runs/music-try")
+    summary = workflow.generate("runs/music-try/generator", GenerationConfig(songs=5))
+"""
+
+import math
+import pathlib
+import time
+
+from mit_dl.errors import ConfigError, ExportError
+from mit_dl.export import export_savedmodel, load_savedmodel
+from mit_dl.music import audio, judging, novelty, songs
+from mit_dl.music import data as music_data
+from mit_dl.music.config import SEED_TEXT, GenerationConfig, MusicConfig
+from mit_dl.music.model import music_model
+from mit_dl.music.sampler import CompiledSampler, generate_texts, generator_endpoints, sample_seeds
+from mit_dl.training import Run, Trainer
+from mit_dl.training.runs import write_json
+
+TRAIN_TUNES_FILE = "training_tunes.abc"
+HELD_OUT_TUNES_FILE = "held_out_tunes.abc"
+
+
+def train(config=None, out_dir="runs/music-quick", log=print):
+    """Train the LSTM of ``config`` (default `MusicConfig.quick`), export its generator; returns the metrics.
+
+    Calling again with the same ``out_dir`` resumes from the newest
+    checkpoint; other values for the model or data are refused naming them.
+    """
+    config = config or MusicConfig.quick()
+    tunes = music_data.prepare(config.data, config.validation_fraction, config.seed, config.headers)
+    log(f"data: {tunes.describe()}")
+    run = Run.start(
+        out_dir, config, lab="music", derived={"data": tunes.source, "vocabulary": tunes.vocab.characters}, log=log
+    )
+    with run.scope():
+        model = music_model(len(tunes.vocab), config)
+        log(
+            f"model: {config.preset} preset, {model.count_params():,} parameters; {config.steps} steps of batch "
+            f"{config.batch_size} x {config.sequence_length}"
+            + ("" if config.precision == "float32" else f"; {config.precision} precision")
+        )
+        started = time.perf_counter()
+        history = _fit(model, tunes, run)
+        seconds = time.perf_counter() - started
+        per_char = loss_per_character(history, len(tunes.vocab))
+        log(
+            f"loss per character: train {per_char['train_bits']:.3f} bits, held-out {per_char['val_bits']:.3f} "
+            f"bits ({per_char['val_nats']:.3f} nats; uniform guess {per_char['uniform_bits']:.2f} bits)"
+        )
+        results = {
+            "tunes": {"train": len(tunes.train_tunes), "held_out": len(tunes.val_tunes)},
+            "vocabulary_size": len(tunes.vocab),
+            "loss_per_character": per_char,
+        }
+        _export_generator(model, tunes, run, results)
+    log(f"exported the generator to {run.path / 'generator'}")
+    return run.write_metrics({**results, "history": history, "seconds_this_run": seconds})
+
+
+def _fit(model, tunes, run):
+    """Train ``model`` on the tunes with the shared Trainer, evaluating every ``eval_every`` steps."""
+    config = run.config
+    train_data = music_data.next_character_dataset(
+        tunes.train_ids, config.sequence_length, config.batch_size, seed=config.seed
+    )
+    val_data = music_data.next_character_dataset(
+        tunes.val_ids, config.sequence_length, 64, shuffle=False, stride=config.sequence_length, drop_remainder=False
+    )
+    trainer = Trainer(
+        model,
+        strategy=run.strategy,
+        checkpoint_dir=run.checkpoints,
+        checkpoint_every=config.checkpoint_every,
+        log_dir=run.logs,
+    )
+    return trainer.fit(
+        train_data, steps=config.steps, steps_per_epoch=min(config.eval_every, config.steps), validation_data=val_data
+    )
+
+
+def loss_per_character(history, vocab_size):
+    """The last epoch's training and held-out cross-entropy in nats and bits, and a uniform guess's."""
+    train_loss, val_loss = history["loss"][-1], history["val_loss"][-1]
+    return {
+        "train_nats": train_loss,
+        "train_bits": train_loss / math.log(2),
+        "val_nats": val_loss,
+        "val_bits": val_loss / math.log(2),
+        "uniform_nats": math.log(vocab_size),
+        "uniform_bits": math.log2(vocab_size),
+    }
+
+
+def _export_generator(model, tunes, run, results):
+    """The generator SavedModel, with the tunes it was trained and judged against beside it."""
+    sampler = CompiledSampler(model)
+    endpoints, table = generator_endpoints(sampler, tunes.vocab.characters)
+    export_savedmodel(
+        model,
+        run.path / "generator",
+        endpoints=endpoints,
+        extra_trackables=[table, sampler],
+        metadata=run.export_metadata(
+            {"kind": "music generator", "vocabulary": tunes.vocab.characters, "seed_text": SEED_TEXT, **results}
+        ),
+        extra_files={
+            TRAIN_TUNES_FILE: music_data.join_tunes(tunes.train_tunes) + "\n",
+            HELD_OUT_TUNES_FILE: music_data.join_tunes(tunes.val_tunes) + "\n",
+        },
+    )
+
+
+def generate(model_dir, config=None, out_dir=None, log=print):
+    """Sample songs from an exported generator, judge them and write the files; returns the summary.
+
+    Each sample starts from the seed text (default ``"X:"``, the start of a
+    tune) and its first complete song is judged; a sample without one counts
+    as a failed song. See `GenerationConfig` for the settings.
+    """
+    config = config or GenerationConfig()
+    soundfont = _checked_soundfont(config.soundfont)
+    model_dir = pathlib.Path(model_dir)
+    generator, metadata = _load_generator(model_dir)
+    seed_text = config.seed_text if config.seed_text is not None else metadata.get("seed_text", SEED_TEXT)
+    unknown = sorted(set(seed_text) - set(metadata.get("vocabulary", seed_text)))
+    if unknown:
+        raise ConfigError(
+            "seed_text",
+            f"has characters {unknown!r} that are not in the generator's vocabulary; "
+            "use only characters of the training tunes",
+        )
+    train_tunes = _tunes_beside(model_dir, TRAIN_TUNES_FILE)
+    reference = novelty.TrainingText(train_tunes) if train_tunes else None
+    length = config.length or default_length(train_tunes)
+    out = pathlib.Path(out_dir) if out_dir else model_dir.parent / f"songs-t{config.temperature:g}-s{config.seed}"
+
+    started = time.perf_counter()
+    rng_seeds = sample_seeds(config.seed, config.songs)
+    texts = generate_texts(generator, rng_seeds, length, config.temperature, seed_text, batch=config.batch)
+    seconds = time.perf_counter() - started
+    log(f"generated {config.songs} x {length} characters in {seconds:.1f} s")
+    summary = _judge_samples(texts, rng_seeds, out, reference, soundfont, config)
+    summary.update(
+        model=str(model_dir),
+        temperature=config.temperature,
+        seed=config.seed,
+        length=length,
+        seed_text=seed_text,
+        generation_seconds=seconds,
+        out_dir=str(out),
+    )
+    if config.baseline and (model_dir / HELD_OUT_TUNES_FILE).exists():
+        real = judging.held_out_baseline(_tunes_beside(model_dir, HELD_OUT_TUNES_FILE), reference, model_dir, log)
+        summary["held_out_real_tunes"] = real
+        summary["valid_rate_vs_real"] = summary["valid_rate"] / real["valid_rate"] if real["valid_rate"] else None
+    write_json(out / "summary.json", summary)
+    _log_summary(summary, config, log)
+    return summary
+
+
+def _checked_soundfont(soundfont):
+    """``"auto"``, ``None`` or a soundfont path that exists, with FluidSynth to play it (fails before sampling)."""
+    if soundfont in ("auto", None, "none"):
+        return None if soundfont == "none" else soundfont
+    soundfont = audio.find_soundfont(soundfont)
+    if not audio.fluidsynth_available():
+        raise audio.AudioError(
+            "a soundfont needs the FluidSynth library (Debian/Ubuntu: apt-get install "
+            "libfluidsynth3); use soundfont none for the built-in synthesiser."
+        )
+    return soundfont
+
+
+def _load_generator(model_dir):
+    generator, metadata = load_savedmodel(model_dir)
+    if not hasattr(generator, "generate"):
+        raise ExportError(
+            f"{model_dir} is not a music generator export (it has no `generate` signature); pass the "
+            "generator folder a music run exported (<run>/generator)."
+        )
+    return generator, metadata
+
+
+def _tunes_beside(model_dir, name):
+    path = model_dir / name
+    return music_data.split_tunes(path.read_text(encoding="utf-8")) if path.exists() else []
+
+
+def default_length(train_tunes):
+    """Characters per sample long enough for nearly every tune: twice the 99th-percentile training tune."""
+    lengths = sorted(len(t) for t in train_tunes) or [1000]
+    return 2 * lengths[int(0.99 * (len(lengths) - 1))]
+
+
+def _judge_samples(texts, rng_seeds, out, reference, soundfont, config):
+    """Write the samples, judge each one's first song (and with ``every_song`` the later ones)."""
+    out.mkdir(parents=True, exist_ok=True)
+    for i, text in enumerate(texts):
+        (out / f"sample_{i:02d}.txt").write_text(text, encoding="utf-8")
+    songs_per_sample = [songs.extract_songs(t) for t in texts]
+    candidates = [found[0] if found else None for found in songs_per_sample]
+    summary = judging.judge_songs(candidates, config.songs, out, reference, soundfont)
+    for entry, rng_seed in zip(summary["songs"], rng_seeds):
+        entry["rng_seed"] = rng_seed  # generate(seed_text, length, temperature, rng_seed) redraws the sample
+    if config.every_song:
+        summary["later_songs"] = judging.judge_later_songs(
+            songs_per_sample, summary["songs"], out, reference, soundfont
+        )
+    return summary
+
+
+def _log_summary(summary, config, log):
+    missing = summary["attempts"] - summary["complete"]
+    low, high = summary["valid_rate_95ci"]
+    log(
+        f"{summary['valid']}/{config.songs} songs valid ({100 * summary['valid_rate']:.0f}%, 95% CI "
+        f"{100 * low:.0f}-{100 * high:.0f}%)" + (f"; {missing} sample(s) held no complete song" if missing else "")
+    )
+    if summary["valid_without_audio"]:
+        log(
+            f"{summary['valid_without_audio']} valid song(s) wrote a MIDI file that a MIDI reader rejects "
+            "(see audio_error in summary.json); they have no .wav"
+        )
+    real = summary.get("held_out_real_tunes")
+    if real:
+        log(
+            f"real held-out tunes, same check: {real['valid']}/{real['attempts']} valid "
+            f"({100 * real['valid_rate']:.0f}%); generated/real = {summary['valid_rate_vs_real']:.2f}"
+        )
+    if config.every_song:
+        judging.log_later_songs(summary, log)
+    log(
+        f"stricter: {summary['plays']}/{config.songs} songs also play like a tune (a MIDI reader accepts the file, "
+        f"at most {audio.MAX_NOTES_AT_ONCE} notes start together)"
+        + (f"; real held-out tunes {real['plays']}/{real['attempts']}" if real else "")
+    )
+    copied = summary["novelty_of_valid_songs"]
+    if copied.get("songs"):
+        log(
+            f"novelty: longest passage copied from training tunes {copied['mean_longest_copy_chars']:.0f} chars "
+            f"on average, {100 * copied['mean_ngram16_copied']:.0f}% of 16-character runs seen in training, "
+            f"{copied['verbatim_copies']} verbatim copies"
+        )
+    log(f"files: {summary['out_dir']}")

@@ -1,0 +1,178 @@
+"""The run record: one training run's directory, settings, seed, precision, strategy and results.
+
+Every lab's ``train`` starts a `Run` from its config::
+
+    run = Run.start(out_dir, config, lab="music", derived={"vocabulary": vocab.characters}, log=print)
+    with run.scope():                      # precision policy and tf.distribute strategy
+        model = ...
+        trainer = Trainer(model, ..., strategy=run.strategy, checkpoint_dir=run.checkpoints)
+    run.write_metrics({"loss_per_character": ...})
+    export_savedmodel(model, run.path / "generator", metadata=run.export_metadata({...}))
+
+`Run.start` records the config's *values* in ``settings.json`` (and
+``derived`` facts of the data, e.g. a vocabulary) the first time; a later
+start in the same directory, a resume, must give the same values for every
+field that a resume must repeat, or it is refused with a `RunMismatch`
+naming each difference. Fields marked ``resume="free"`` (step budgets) may
+change. It also seeds Python, NumPy and TensorFlow from ``config.seed``.
+
+Run directories written before configs existed (settings.json without a
+``format``) recorded a preset's *name*; the lab config's
+``settings_from_legacy(recorded)`` turns them into the values that name
+meant then, so those runs still resume, and the file is rewritten in the
+current format.
+"""
+
+import contextlib
+import datetime
+import json
+import os
+import pathlib
+import re
+
+import keras
+import tensorflow as tf
+
+from mit_dl import config as config_lib
+from mit_dl.errors import RunMismatch
+from mit_dl.training.distribute import make_strategy
+from mit_dl.training.precision import precision_policy
+
+SETTINGS_FILE = "settings.json"
+METRICS_FILE = "metrics.json"
+FORMAT = 2
+
+
+def write_json(path, data):
+    """Write ``data`` as JSON to ``path`` atomically (a temporary file renamed into place)."""
+    path = pathlib.Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    staging = path.with_name(f".{path.name}.partial")
+    staging.write_text(json.dumps(data, indent=2, default=str) + "\n")
+    os.replace(staging, path)
+    return path
+
+
+def compared_settings(config, derived=None):
+    """The values a resume must repeat: resume-relevant config fields and the derived facts."""
+    values = config_lib.values(config)
+    kept = {name: values[name] for name in config_lib.resume_fields(type(config))}
+    return {**kept, **json.loads(json.dumps(derived or {}))}
+
+
+def differences(recorded, current):
+    """``[(name, recorded value, current value)]`` for every name whose values differ."""
+    return [
+        (name, recorded.get(name), current.get(name))
+        for name in sorted(set(recorded) | set(current))
+        if recorded.get(name) != current.get(name)
+    ]
+
+
+class Run:
+    """A run directory and the config it was started with (see the module docstring)."""
+
+    def __init__(self, path, config, lab, derived=None, log=print):
+        self.path = pathlib.Path(path)
+        self.config = config
+        self.lab = lab
+        self.derived = dict(derived or {})
+        self.log = log
+        self.strategy = make_strategy(config.distribute)
+        self.started = datetime.datetime.now(datetime.timezone.utc)
+
+    @property
+    def checkpoints(self):
+        return self.path / "checkpoints"
+
+    @property
+    def logs(self):
+        return self.path / "logs"
+
+    @classmethod
+    def start(cls, path, config, lab, derived=None, log=print):
+        """Create or resume the run in ``path``: check or record the settings, seed, report which it is."""
+        run = cls(path, config, lab, derived, log)
+        run._check_or_record_settings()
+        keras.utils.set_random_seed(config.seed)
+        step = run.checkpoint_step()
+        if step is None and run.resumed_settings:
+            log(
+                f"run directory: {run.path.resolve()} (it holds no checkpoint yet: training starts from step 0; "
+                "run the same command again to resume)"
+            )
+        elif step is None:
+            log(f"run directory: {run.path.resolve()} (a new run; run the same command again to resume it)")
+        else:
+            log(f"run directory: {run.path.resolve()} (resuming from its checkpoint at step {step})")
+        return run
+
+    def checkpoint_step(self):
+        """The step of the newest checkpoint in the run directory, or ``None``."""
+        latest = tf.train.latest_checkpoint(str(self.checkpoints)) if self.checkpoints.is_dir() else None
+        match = re.search(r"ckpt-(\d+)$", latest or "")
+        return int(match.group(1)) if match else None
+
+    def _check_or_record_settings(self):
+        settings_path = self.path / SETTINGS_FILE
+        current = compared_settings(self.config, self.derived)
+        self.resumed_settings = settings_path.is_file()
+        if self.resumed_settings:
+            found = differences(self._recorded(json.loads(settings_path.read_text())), current)
+            if found:
+                raise RunMismatch(self.path, found)
+        write_json(
+            settings_path,
+            {
+                "format": FORMAT,
+                "lab": self.lab,
+                "config": config_lib.values(self.config),
+                "derived": json.loads(json.dumps(self.derived)),
+            },
+        )
+
+    def _recorded(self, recorded_file):
+        """The compared settings of a settings.json, of this format or translated from the first one."""
+        config_class = type(self.config)
+        if recorded_file.get("format") != FORMAT:
+            translated = config_class.settings_from_legacy(recorded_file)
+            return compared_settings(config_class(**translated["config"]), translated["derived"])
+        # A field added since the run started was at its default then.
+        defaults = config_lib.values(config_class())
+        recorded = {
+            name: recorded_file["config"].get(name, defaults[name]) for name in config_lib.resume_fields(config_class)
+        }
+        return {**recorded, **recorded_file.get("derived", {})}
+
+    @contextlib.contextmanager
+    def scope(self):
+        """Build and train under the config's precision policy and inside its strategy's scope."""
+        strategy_scope = self.strategy.scope() if self.strategy is not None else contextlib.nullcontext()
+        with precision_policy(self.config.precision), strategy_scope:
+            yield
+
+    def summary(self):
+        """What every record of this run shares: the lab, the config's values, derived facts, versions."""
+        from mit_dl.export import library_versions
+
+        return {
+            "lab": self.lab,
+            "config": config_lib.values(self.config),
+            **self._derived_summary(),
+            "versions": library_versions(),
+            "started_at": self.started.isoformat(timespec="seconds"),
+        }
+
+    def _derived_summary(self):
+        # A vocabulary is recorded in settings.json; the other records carry the short facts only.
+        return {k: v for k, v in self.derived.items() if not isinstance(v, (list, tuple))}
+
+    def write_metrics(self, results):
+        """Write ``metrics.json``: `summary` plus ``results``; returns the dict written."""
+        metrics = {**self.summary(), **results}
+        write_json(self.path / METRICS_FILE, metrics)
+        return metrics
+
+    def export_metadata(self, results=None):
+        """The ``metadata.json`` facts of an export of this run: `summary` plus ``results``."""
+        return {**self.summary(), **(results or {})}
