@@ -32,8 +32,10 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from benchmarks.timing import alternate, write_results  # noqa: E402
+from mit_dl.music import MusicConfig  # noqa: E402
 from mit_dl.music import data as music_data  # noqa: E402
-from mit_dl.music.model import PRESETS, CompiledSampler, build_music_model  # noqa: E402
+from mit_dl.music.model import build_music_model  # noqa: E402
+from mit_dl.music.sampler import CompiledSampler  # noqa: E402
 from mit_dl.training import Trainer  # noqa: E402
 
 
@@ -125,21 +127,21 @@ def sampling(args):
 
 
 def training(args):
-    lab = dict(PRESETS["lab"], rnn_units=args.units)
+    lab = MusicConfig.lab(rnn_units=args.units)
     tunes = music_data.load_tunes()
     vocab = music_data.Vocabulary.from_text(music_data.join_tunes(tunes))
     ids = vocab.encode(music_data.join_tunes(tunes))
-    length, batch = lab["sequence_length"], lab["batch_size"]
+    length, batch = lab.sequence_length, lab.batch_size
     loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
 
     keras.utils.set_random_seed(0)
-    ours = build_music_model(len(vocab), lab["embedding_dim"], lab["rnn_units"])
-    trainer = Trainer(ours, keras.optimizers.Adam(lab["learning_rate"]), loss=loss_fn, verbose=False)
+    ours = build_music_model(len(vocab), lab.embedding_dim, lab.rnn_units)
+    trainer = Trainer(ours, keras.optimizers.Adam(lab.learning_rate), loss=loss_fn, verbose=False)
     data = music_data.next_character_dataset(ids, length, batch, seed=0).repeat()
 
-    course = course_model(len(vocab), lab["embedding_dim"], lab["rnn_units"], batch)
+    course = course_model(len(vocab), lab.embedding_dim, lab.rnn_units, batch)
     course.set_weights(ours.get_weights())
-    optimizer = keras.optimizers.Adam(lab["learning_rate"])
+    optimizer = keras.optimizers.Adam(lab.learning_rate)
     rng = np.random.default_rng(0)
 
     @tf.function

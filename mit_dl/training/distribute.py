@@ -2,7 +2,8 @@
 
 - ``"none"``: ``None``, the default strategy (one device: the GPU if there is one, else the CPU);
 - ``"mirrored"``: ``tf.distribute.MirroredStrategy`` over every GPU of this
-  machine (or every logical CPU device when there is no GPU): each replica
+  machine (or every logical CPU device when there is none; one unless
+  ``tf.config.set_logical_device_configuration`` split it): each replica
   gets a slice of the global batch and gradients are summed across them;
 - ``"multi-worker"``: ``tf.distribute.MultiWorkerMirroredStrategy`` across
   the machines that ``$TF_CONFIG`` describes (start the same command on each
@@ -28,7 +29,9 @@ def make_strategy(name):
     if name == "none":
         return None  # the default strategy
     if name == "mirrored":
-        return tf.distribute.MirroredStrategy()
+        # Every GPU; on a machine without one, every logical CPU device (one, unless configured otherwise).
+        devices = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
+        return tf.distribute.MirroredStrategy([device.name for device in devices])
     if not os.environ.get("TF_CONFIG"):
         raise ConfigError(
             "distribute",

@@ -26,4 +26,4 @@ def with_split_name(history, name, old="val"):
     """``history`` with ``old_*`` keys named ``name_*`` (histories written before a run named its split)."""
     if name == old:
         return history
-    return {(f"{name}_{k[len(old) + 1:]}" if k.startswith(f"{old}_") else k): v for k, v in history.items()}
+    return {(f"{name}_{k[len(old) + 1 :]}" if k.startswith(f"{old}_") else k): v for k, v in history.items()}

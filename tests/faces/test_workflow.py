@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from support import run_fresh_python, run_mit_dl
 
-from mit_dl.faces import debias
+from mit_dl.faces import FacesConfig, bias, data, debias
 from mit_dl.faces import synthetic as face_data
 from mit_dl.faces import workflow as faces
 
@@ -16,9 +16,8 @@ STEPS, EPOCH = 300, 50
 @pytest.fixture(scope="module")
 def trained_dbvae():
     train = face_data.synthetic_faces(1600, "train", seed=5)
-    model, history, resampling = faces.train_model(
-        "dbvae", train, STEPS, warmup_steps=100, resample_every=100, seed=5, steps_per_epoch=EPOCH, log=lambda _: None
-    )
+    config = FacesConfig(steps=STEPS, warmup_steps=100, resample_every=100, seed=5, steps_per_epoch=EPOCH)
+    model, history, resampling = faces.train_detector(config, train, log=lambda _: None)
     return train, model, history, resampling
 
 
@@ -87,9 +86,8 @@ def test_mixed_float16_dbvae_learns_with_float32_logits_latents_and_reconstructi
 
     train = face_data.synthetic_faces(800, "train", seed=6)
     with precision_policy("mixed_float16"):
-        model, history, resampling = faces.train_model(
-            "dbvae", train, 150, warmup_steps=50, resample_every=50, seed=6, steps_per_epoch=EPOCH, log=lambda _: None
-        )
+        config = FacesConfig(steps=150, warmup_steps=50, resample_every=50, seed=6, steps_per_epoch=EPOCH)
+        model, history, resampling = faces.train_detector(config, train, log=lambda _: None)
     assert keras.config.dtype_policy().name == "float32"
     assert model.encoder.layers[0].compute_dtype == "float16"
     logit, mean, log_variance = model.encode(train.images[:4].astype(np.float32) / 255.0)
@@ -107,7 +105,7 @@ def test_cli_mixed_float16_run_exports_float32_probabilities_and_refuses_a_float
     args = ("faces", "train", "--model", "dbvae", "--steps", "20", "--out", str(out))
     result = run_mit_dl(*args, "--precision", "mixed_float16")
     assert result.returncode == 0, result.stderr[-3000:]
-    assert json.loads((out / "metrics.json").read_text())["precision"] == "mixed_float16"
+    assert json.loads((out / "metrics.json").read_text())["config"]["precision"] == "mixed_float16"
     saved = [name for name, _ in tf.train.list_variables(str(out / "checkpoints"))]
     assert any("dynamic_scale" in name for name in saved)  # the DB-VAE step scales its loss
     code = f"""
@@ -121,25 +119,26 @@ def test_cli_mixed_float16_run_exports_float32_probabilities_and_refuses_a_float
     """
     run_fresh_python(code)
     refused = run_mit_dl(*args)
-    assert refused.returncode == 2 and "precision: 'mixed_float16' then, None now" in refused.stderr
+    assert refused.returncode == 2 and "--precision: 'mixed_float16' then, 'float32' now" in refused.stderr
 
 
 def test_held_out_split_is_stratified_and_disjoint():
     images = np.arange(50, dtype=np.uint8)[:, None, None, None] * np.ones((1, 2, 2, 3), np.uint8)
     labels = (np.arange(50) < 20).astype(np.int32)
-    train, test = faces.held_out_split(images, labels, 0.3, seed=0)
+    train, test = data.held_out_split(images, labels, 0.3, seed=0)
     assert (test.labels == 1).sum() == 6 and (test.labels == 0).sum() == 9
     assert not set(train.images[:, 0, 0, 0]) & set(test.images[:, 0, 0, 0])
     assert len(train) + len(test) == 50
     with pytest.raises(ValueError, match="too few to hold some out"):
-        faces.held_out_split(images[:1], labels[:1], 0.3, seed=0)
+        data.held_out_split(images[:1], labels[:1], 0.3, seed=0)
 
 
 def test_detector_reaches_90_percent_on_held_out_real_lfw_faces():
-    train, test, _ = faces.load_data("lfw", seed=0)
+    config = FacesConfig(data="lfw", model="cnn", steps=600, seed=0)  # real data: augmented, cosine decay
+    train, test, _ = data.load_data(config)
     assert len(test) == 60 and test.labels.sum() == 30
-    model, _, _ = faces.train_model("cnn", train, 600, seed=0, augment=True, decay=True, log=lambda _: None)
-    report = faces.evaluate(model, test)
+    model, _, _ = faces.train_detector(config, train, log=lambda _: None)
+    report = bias.evaluate(model, test)
     assert report["accuracy"] >= 0.9, report["groups"]
 
 
@@ -148,7 +147,11 @@ def test_cli_train_evaluate_and_exported_detector_match(tmp_path):
     result = run_mit_dl("faces", "train", "--model", "dbvae", "--steps", "40", "--out", str(out))
     assert result.returncode == 0, result.stderr[-3000:]
     metrics = json.loads((out / "metrics.json").read_text())
-    assert metrics["steps"] == 40 and metrics["test"]["examples"] == 1200 and len(metrics["test"]["groups"]) == 24
+    assert (
+        metrics["config"]["steps"] == 40
+        and metrics["test"]["examples"] == 1200
+        and len(metrics["test"]["groups"]) == 24
+    )
     assert set(metrics["latent"]["correlations"]) == {"skin=dark", "lighting=dim", "accessory=hat", "accessory=glasses"}
     for name in ("group_accuracy.png", "reconstructions.png", "sampling_extremes.png", "latent_traversal.png"):
         assert (out / name).stat().st_size > 5000, name
@@ -189,22 +192,31 @@ def test_cli_evaluates_a_folder_of_test_faces(tmp_path):
     assert result.returncode == 2 and "no images" in result.stderr and "Traceback" not in result.stderr
 
 
+def test_cli_says_an_export_of_another_kind_is_not_a_face_detector(tmp_path):
+    import keras
+
+    from mit_dl.export import export_savedmodel
+
+    other = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    export_savedmodel(other, tmp_path / "generator")
+    result = run_mit_dl("faces", "evaluate", "--model", str(tmp_path / "generator"))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "is not a face-detector export (it has no `detect` signature)" in result.stderr
+    assert "oneills" not in result.stderr and "train_face.h5" not in result.stderr
+
+
 def test_cli_rejects_unknown_data_before_training(tmp_path):
     result = run_mit_dl("faces", "train", "--data", "faces.txt", "--out", str(tmp_path / "run"))
     assert result.returncode == 2
-    assert "--data must be 'synthetic', 'lfw' or the course's train_face.h5" in result.stderr
+    assert "--data must be 'synthetic', 'lfw' or the path of the course's train_face.h5" in result.stderr
     assert not (tmp_path / "run").exists()
     result = run_mit_dl("faces", "train", "--steps", "0", "--out", str(tmp_path / "run"))
     assert result.returncode == 2 and "--steps must be a positive number, received 0." in result.stderr
 
 
 def test_compare_writes_the_table_from_both_models(tmp_path, monkeypatch):
-    monkeypatch.setitem(
-        faces.PRESETS,
-        "tiny",
-        {"train_count": 400, "test_count": 240, "steps": 20, "warmup_steps": 10, "resample_every": 10},
-    )
-    summary = faces.compare(seeds=(3,), preset="tiny", out_dir=tmp_path, log=lambda _: None)
+    tiny = FacesConfig(train_count=400, test_count=240, steps=20, warmup_steps=10, resample_every=10)
+    summary = faces.compare(tiny, seeds=(3,), out_dir=tmp_path, log=lambda _: None)
     cnn = json.loads((tmp_path / "seed-3" / "cnn" / "metrics.json").read_text())["test"]
     dbvae = json.loads((tmp_path / "seed-3" / "dbvae" / "metrics.json").read_text())["test"]
     row = summary["per_seed"][0]

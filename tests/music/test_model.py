@@ -11,7 +11,8 @@ from support import run_fresh_python
 
 from mit_dl.export import export_savedmodel
 from mit_dl.music import data as music
-from mit_dl.music.model import CompiledSampler, build_music_model, generator_endpoints
+from mit_dl.music.model import build_music_model
+from mit_dl.music.sampler import CompiledSampler, generator_endpoints
 from mit_dl.training import Trainer
 
 CHARS = sorted(set("X:1\nT:Tune\nM:6/8\nK:G\nGAB cde|d2B c2A|"))

@@ -9,6 +9,11 @@ python distributed_job.py mirrored_checkpointed OUT.npz STEPS CHECKPOINT_DIR
     shuffled dataset up to STEPS total, checkpointing into
     CHECKPOINT_DIR (resuming from it when it holds a checkpoint), and
     writes the final weights.
+python distributed_job.py lab_mirrored OUT.json DATA_DIR RUNS_DIR
+    Configures 2 logical CPUs and trains the images lab's dense network
+    (one epoch on 2,000 real MNIST digits) through its workflow twice: with
+    ``distribute="none"`` and ``distribute="mirrored"``; writes both
+    histories and the replica count.
 python distributed_job.py worker OUT.npz
     One worker of a MultiWorkerMirroredStrategy (TF_CONFIG set by the
     caller); writes its final weights and loss curve.
@@ -79,6 +84,24 @@ def mirrored(out):
         json.dump({"single": single, "mirrored": mirrored_losses, "replicas": strategy.num_replicas_in_sync}, f)
 
 
+def lab_mirrored(out, data_dir, runs_dir):
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+    from mit_dl.images import ImagesConfig, workflow
+    from mit_dl.training.distribute import make_strategy
+
+    config = ImagesConfig(dataset="mnist", model="dense", split_test=2000, epochs=2, data=data_dir)
+    histories = {}
+    for distribute in ("none", "mirrored"):
+        run = workflow.train(
+            config.replace(distribute=distribute), f"{runs_dir}/{distribute}", export=False, log=lambda _: None
+        )
+        histories[distribute] = run["history"]
+    replicas = make_strategy("mirrored").num_replicas_in_sync
+    with open(out, "w") as f:
+        json.dump({**histories, "replicas": replicas}, f)
+
+
 def mirrored_checkpointed(out, steps, checkpoint_dir):
     from mit_dl.training import enable_determinism
 
@@ -97,5 +120,10 @@ def worker(out):
 
 
 if __name__ == "__main__":
-    modes = {"mirrored": mirrored, "mirrored_checkpointed": mirrored_checkpointed, "worker": worker}
+    modes = {
+        "mirrored": mirrored,
+        "mirrored_checkpointed": mirrored_checkpointed,
+        "worker": worker,
+        "lab_mirrored": lab_mirrored,
+    }
     modes[sys.argv[1]](*sys.argv[2:])

@@ -31,6 +31,22 @@ def test_mirrored_strategy_matches_single_device(tmp_path):
     assert curves["single"][-1] < 0.5 * curves["single"][0]
 
 
+def test_a_lab_trains_the_same_under_distribute_mirrored_on_two_devices(tmp_path):
+    """The images lab's workflow with ``distribute="mirrored"`` over 2 logical CPUs: 2 replicas, one
+    device's loss curve (every lab builds its strategy the same way, through the run record)."""
+    from support import shared_data
+
+    out = tmp_path / "histories.json"
+    command = [sys.executable, str(JOB), "lab_mirrored", str(out), str(shared_data("mnist")), str(tmp_path)]
+    result = subprocess.run(command, env=_env(), capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    histories = json.loads(out.read_text())
+    assert histories["replicas"] == 2
+    for key in ("loss", "accuracy", "test_loss", "test_accuracy"):
+        np.testing.assert_allclose(histories["mirrored"][key], histories["none"][key], rtol=1e-4, atol=1e-5)
+    assert histories["none"]["test_loss"][-1] < histories["none"]["test_loss"][0]
+
+
 def _free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

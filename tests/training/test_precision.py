@@ -3,7 +3,7 @@
 import keras
 import pytest
 
-from mit_dl.training.precision import PRECISIONS, precision_policy, precision_setting, with_loss_scaling
+from mit_dl.training.precision import PRECISIONS, precision_policy, with_loss_scaling
 
 
 @pytest.mark.parametrize("name", PRECISIONS)
@@ -28,17 +28,13 @@ def test_an_unknown_precision_is_a_clear_error():
             pass
 
 
-def test_the_run_settings_name_a_mixed_precision_and_leave_float32_out():
-    assert precision_setting("float32") == {}  # run directories from before the setting stay resumable
-    assert precision_setting("mixed_bfloat16") == {"precision": "mixed_bfloat16"}
-    with pytest.raises(ValueError, match="precision must be one of"):
-        precision_setting("half")
-
-
 def test_the_cli_offers_exactly_these_precisions():
     from mit_dl import cli
 
-    assert cli.PRECISION_CHOICES == PRECISIONS  # spelled out there so that `mit-dl --help` skips TensorFlow
+    parser = cli.build_parser()
+    train = parser._subparsers._group_actions[0].choices["music"]._subparsers._group_actions[0].choices["train"]
+    precision = next(a for a in train._actions if a.dest == "precision")
+    assert tuple(precision.choices) == PRECISIONS
 
 
 @pytest.mark.parametrize("name", PRECISIONS)

@@ -1,33 +1,164 @@
-"""A run directory remembers the settings it was started with; a resume must repeat them."""
+"""The run record: a run directory remembers the config it was started with; a resume must repeat it."""
 
+import dataclasses
 import json
+import typing
 
 import pytest
 
-from mit_dl.training.runs import SETTINGS_FILE, check_settings
+from mit_dl.config import RunConfig, option, positive
+from mit_dl.errors import ConfigError, RunMismatch
+from mit_dl.training.distribute import make_strategy
+from mit_dl.training.runs import METRICS_FILE, SETTINGS_FILE, Run
 
 
-def test_first_call_records_and_matching_calls_pass(tmp_path):
-    check_settings(tmp_path / "run", {"preset": "quick", "seed": 0, "vocabulary": ("a", "b")})
-    assert json.loads((tmp_path / "run" / SETTINGS_FILE).read_text()) == {
-        "preset": "quick",
+@dataclasses.dataclass(frozen=True)
+class ToyConfig(RunConfig):
+    PRESETS: typing.ClassVar[dict] = {"small": {"units": 4}, "big": {}}
+
+    preset: str = option("big", "label", resume="free")
+    units: int = option(16, "hidden units")
+    headers: str = option("musical", "which header lines", choices=("musical", "all"))
+    steps: int = option(100, "training steps", resume="free")
+
+    def __post_init__(self):
+        super().__post_init__()
+        positive(self, "units", "steps")
+
+    @classmethod
+    def settings_from_legacy(cls, recorded):
+        units = {"small": 4, "big": 16}[recorded["preset"]]  # what the name meant when it was written
+        return {
+            "config": {"units": units, "seed": recorded["seed"], "headers": recorded["headers"]},
+            "derived": {"vocabulary": recorded["vocabulary"]},
+        }
+
+
+def quiet(_):
+    pass
+
+
+def test_first_start_records_the_values_and_a_matching_start_resumes(tmp_path):
+    lines = []
+    Run.start(
+        tmp_path / "run",
+        ToyConfig.from_preset("small"),
+        lab="toy",
+        derived={"vocabulary": ("a", "b")},
+        log=lines.append,
+    )
+    recorded = json.loads((tmp_path / "run" / SETTINGS_FILE).read_text())
+    assert recorded["format"] == 2 and recorded["lab"] == "toy"
+    assert recorded["config"] == {
+        "preset": "small",
         "seed": 0,
-        "vocabulary": ["a", "b"],
+        "precision": "float32",
+        "distribute": "none",
+        "units": 4,
+        "headers": "musical",
+        "steps": 100,
     }
-    check_settings(tmp_path / "run", {"preset": "quick", "seed": 0, "vocabulary": ["a", "b"]})  # a resume
+    assert recorded["derived"] == {"vocabulary": ["a", "b"]}
+    assert "(a new run; run the same command again to resume it)" in lines[0]
+    # Fields a resume may change (steps) may differ; the preset is a label.
+    Run.start(
+        tmp_path / "run", ToyConfig(units=4, steps=500), lab="toy", derived={"vocabulary": ["a", "b"]}, log=lines.append
+    )
+    assert "holds no checkpoint yet: training starts from step 0" in lines[1]
+    assert json.loads((tmp_path / "run" / SETTINGS_FILE).read_text())["config"]["steps"] == 500
 
 
-def test_other_settings_name_every_difference(tmp_path):
-    check_settings(tmp_path, {"preset": "quick", "seed": 0, "headers": "musical"})
-    with pytest.raises(ValueError) as error:
-        check_settings(tmp_path, {"preset": "lab", "seed": 0, "headers": "all", "new": 1})
+def test_other_values_are_refused_naming_every_difference(tmp_path):
+    Run.start(tmp_path, ToyConfig.from_preset("small"), lab="toy", log=quiet)
+    with pytest.raises(RunMismatch) as error:
+        Run.start(tmp_path, ToyConfig(units=8, headers="all", seed=2), lab="toy", derived={"new": 1}, log=quiet)
     message = str(error.value)
-    assert "headers: 'musical' then, 'all' now" in message and "preset: 'quick' then, 'lab' now" in message
-    assert "new: None then, 1 now" in message and "seed" not in message and "another --out" in message
-    assert json.loads((tmp_path / SETTINGS_FILE).read_text())["preset"] == "quick"  # unchanged
+    assert "(headers: 'musical' then, 'all' now; new: None then, 1 now; seed: 0 then, 2 now; units: 4 then, 8 now)" in (
+        message
+    )
+    assert "preset" not in message and "steps" not in message and "choose another run directory" in message
+    assert [field for field, _, _ in error.value.differences] == ["headers", "new", "seed", "units"]
+    shown = str(error.value.with_names(lambda name: "--" + name))  # how the command line names them
+    assert "--units: 4 then, 8 now" in shown
+    assert json.loads((tmp_path / SETTINGS_FILE).read_text())["config"]["units"] == 4  # unchanged
 
 
 def test_a_long_list_is_shown_by_its_length(tmp_path):
-    check_settings(tmp_path, {"vocabulary": list("abcdefghij")})
-    with pytest.raises(ValueError, match="vocabulary: 10 entries then, 11 entries now"):
-        check_settings(tmp_path, {"vocabulary": list("abcdefghijk")})
+    Run.start(tmp_path, ToyConfig(), lab="toy", derived={"vocabulary": list("abcdefghij")}, log=quiet)
+    with pytest.raises(RunMismatch, match="vocabulary: 10 entries then, 11 entries now"):
+        Run.start(tmp_path, ToyConfig(), lab="toy", derived={"vocabulary": list("abcdefghijk")}, log=quiet)
+
+
+def test_a_field_added_after_the_run_started_counts_as_its_default_then(tmp_path):
+    Run.start(tmp_path, ToyConfig(), lab="toy", log=quiet)
+    settings = json.loads((tmp_path / SETTINGS_FILE).read_text())
+    del settings["config"]["headers"]
+    (tmp_path / SETTINGS_FILE).write_text(json.dumps(settings))
+    Run.start(tmp_path, ToyConfig(), lab="toy", log=quiet)  # headers was at its default, "musical"
+    with pytest.raises(RunMismatch, match="headers: 'musical' then, 'all' now"):
+        Run.start(tmp_path, ToyConfig(headers="all"), lab="toy", log=quiet)
+
+
+def test_a_legacy_settings_file_is_read_through_the_config_and_rewritten(tmp_path):
+    legacy = {"preset": "small", "seed": 0, "headers": "musical", "vocabulary": ["a", "b"]}
+    (tmp_path / SETTINGS_FILE).write_text(json.dumps(legacy))
+    with pytest.raises(RunMismatch, match=r"\(units: 4 then, 16 now\)"):
+        Run.start(tmp_path, ToyConfig(), lab="toy", derived={"vocabulary": ["a", "b"]}, log=quiet)
+    assert json.loads((tmp_path / SETTINGS_FILE).read_text()) == legacy  # a refusal rewrites nothing
+    Run.start(tmp_path, ToyConfig(units=4), lab="toy", derived={"vocabulary": ["a", "b"]}, log=quiet)
+    assert json.loads((tmp_path / SETTINGS_FILE).read_text())["format"] == 2
+
+
+def test_metrics_and_export_metadata_come_from_the_same_record(tmp_path):
+    run = Run.start(tmp_path, ToyConfig(seed=3), lab="toy", derived={"data": "x.abc", "vocabulary": ["a"]}, log=quiet)
+    metrics = run.write_metrics({"loss": 0.5})
+    assert json.loads((tmp_path / METRICS_FILE).read_text()) == metrics
+    assert metrics["config"]["seed"] == 3 and metrics["loss"] == 0.5 and metrics["data"] == "x.abc"
+    assert "vocabulary" not in metrics and set(metrics["versions"]) == {"mit_dl", "tensorflow", "keras"}
+    metadata = run.export_metadata({"kind": "toy"})
+    assert metadata["config"] == metrics["config"] and metadata["kind"] == "toy"
+
+
+def test_the_run_seeds_and_sets_the_precision_inside_its_scope(tmp_path):
+    import keras
+    import numpy as np
+
+    draws = []
+    for _ in range(2):
+        run = Run.start(
+            tmp_path / f"r{len(draws)}", ToyConfig(seed=7, precision="mixed_bfloat16"), lab="toy", log=quiet
+        )
+        with run.scope():
+            assert keras.config.dtype_policy().name == "mixed_bfloat16"
+            layer = keras.layers.Dense(3)
+            layer.build((None, 2))
+            draws.append((np.random.rand(), layer.kernel.numpy()))
+        assert keras.config.dtype_policy().name == "float32"
+    assert draws[0][0] == draws[1][0]
+    np.testing.assert_array_equal(draws[0][1], draws[1][1])
+
+
+def test_configs_name_the_field_in_their_errors():
+    with pytest.raises(ConfigError, match="^units must be a positive number, received 0.$") as error:
+        ToyConfig(units=0)
+    assert error.value.field == "units"
+    with pytest.raises(ConfigError, match="^headers must be one of musical, all, received 'some'.$"):
+        ToyConfig(headers="some")
+    with pytest.raises(ConfigError, match="^preset must be one of small, big, received 'huge'.$"):
+        ToyConfig.from_preset("huge")
+    with pytest.raises(ConfigError, match="^colour is not a setting of ToyConfig"):
+        ToyConfig.from_preset("small", colour="red")
+    assert ToyConfig.from_preset("small", units=5).units == 5
+
+
+def test_strategies_from_the_distribute_setting(monkeypatch):
+    import tensorflow as tf
+
+    assert make_strategy("none") is None
+    assert isinstance(make_strategy("mirrored"), tf.distribute.MirroredStrategy)
+    monkeypatch.delenv("TF_CONFIG", raising=False)
+    with pytest.raises(ConfigError, match="^distribute is multi-worker but \\$TF_CONFIG is not set"):
+        make_strategy("multi-worker")
+    monkeypatch.setenv("TF_CONFIG", "{not json")
+    with pytest.raises(ConfigError, match="not valid JSON"):
+        make_strategy("multi-worker")
