@@ -24,7 +24,7 @@ from mit_dl.config import field_type
 from mit_dl.environment import quiet_tensorflow_startup
 from mit_dl.errors import ConfigError, MitDLError, RunMismatch, TrainingInterrupted
 from mit_dl.faces.config import FacesConfig
-from mit_dl.images.config import ImagesConfig
+from mit_dl.images.config import DATASETS, ImagesConfig
 from mit_dl.music.config import GenerationConfig, MusicConfig
 
 INTERRUPTED = 130
@@ -260,7 +260,7 @@ def _images_commands(commands):
     evaluate.add_argument("--model", required=True, help="the exported SavedModel folder (<run>/saved_model)")
     evaluate.add_argument(
         "--dataset",
-        choices=ImagesConfig.__dataclass_fields__["dataset"].metadata["choices"],
+        choices=DATASETS,
         help="the test set (default: the one the export's metadata.json names)",
     )
     evaluate.add_argument("--data", help="folder with the IDX files (default: $MIT_DL_DATA, caches, download)")

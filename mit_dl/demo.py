@@ -66,42 +66,15 @@ def run(out_dir, steps=500, batch_size=32, sequence_length=64, seed=0, log=print
 
     models = {"MyRNNCell RNN": rnn_char_model(len(vocab)), "self-attention": attention_char_model(len(vocab))}
     for name, model in models.items():
-        trainer = Trainer(
-            model,
-            keras.optimizers.Adam(3e-3),
-            loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-            verbose=False,
-        )
-        before = trainer.evaluate(val)["loss"] / math.log(2)
-        start = time.perf_counter()
-        trainer.fit(train, steps=steps)
-        seconds = time.perf_counter() - start
-        after = trainer.evaluate(val)["loss"] / math.log(2)
-        metrics["models"][name] = {
-            "val_bits_per_char_before": before,
-            "val_bits_per_char_after": after,
-            "train_seconds": seconds,
-            "parameters": model.count_params(),
-        }
-        log(
-            f"{name:15s}: validation {before:.2f} -> {after:.2f} bits/char "
-            f"(uniform {uniform_bits:.2f}) in {steps} steps, {seconds:.0f} s"
-        )
+        metrics["models"][name] = _train_lecture_model(name, model, train, val, steps, uniform_bits, log)
 
     sample = _sample_from_rnn_cell(models["MyRNNCell RNN"], vocab, "X:1\n", 300, seed)
     (out_dir / "rnn_sample.abc").write_text(sample)
     shown = "\n".join("  " + line for line in sample.splitlines()[:8])
     log(f"sample from the MyRNNCell model (temperature 1):\n{shown}")
 
-    export_dir = out_dir / "attention_char_model"
-    attention = models["self-attention"]
-    attention.export(str(export_dir), verbose=False)
     probe = vocab.encode(val_text[:sequence_length])[None]
-    served = tf.saved_model.load(str(export_dir))
-    reloaded = served.serve(tf.constant(probe)).numpy()
-    max_error = float(np.max(np.abs(reloaded - attention(probe).numpy())))
-    metrics["savedmodel_max_abs_error"] = max_error
-    log(f"exported {export_dir} and reloaded it: max |difference| {max_error:.1e}")
+    metrics["savedmodel_max_abs_error"] = _export_and_reload(models["self-attention"], probe, out_dir, log)
 
     # The lab LSTM's steps are ~10x slower than the small models': a quarter as many.
     metrics["music"] = _music_generation(out_dir / "music", max(20, steps // 4), seed, log)
@@ -109,6 +82,42 @@ def run(out_dir, steps=500, batch_size=32, sequence_length=64, seed=0, log=print
     metrics["faces"] = _face_debiasing(out_dir / "faces", steps, seed, log)
     write_json(out_dir / "metrics.json", metrics)
     return metrics
+
+
+def _train_lecture_model(name, model, train, val, steps, uniform_bits, log):
+    """Train one lecture-layer model; its held-out bits per character before and after."""
+    trainer = Trainer(
+        model,
+        keras.optimizers.Adam(3e-3),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        verbose=False,
+    )
+    before = trainer.evaluate(val)["loss"] / math.log(2)
+    start = time.perf_counter()
+    trainer.fit(train, steps=steps)
+    seconds = time.perf_counter() - start
+    after = trainer.evaluate(val)["loss"] / math.log(2)
+    log(
+        f"{name:15s}: validation {before:.2f} -> {after:.2f} bits/char "
+        f"(uniform {uniform_bits:.2f}) in {steps} steps, {seconds:.0f} s"
+    )
+    return {
+        "val_bits_per_char_before": before,
+        "val_bits_per_char_after": after,
+        "train_seconds": seconds,
+        "parameters": model.count_params(),
+    }
+
+
+def _export_and_reload(model, probe, out_dir, log):
+    """Export ``model`` as a SavedModel, reload it and return the largest difference on ``probe``."""
+    export_dir = out_dir / "attention_char_model"
+    model.export(str(export_dir), verbose=False)
+    served = tf.saved_model.load(str(export_dir))  # kept: the loaded variables live as long as it does
+    reloaded = served.serve(tf.constant(probe)).numpy()
+    max_error = float(np.max(np.abs(reloaded - model(probe).numpy())))
+    log(f"exported {export_dir} and reloaded it: max |difference| {max_error:.1e}")
+    return max_error
 
 
 def _music_generation(out_dir, steps, seed, log):

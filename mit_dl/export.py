@@ -1,4 +1,4 @@
-"""SavedModel export with self-contained signatures, and its loader (DESIGN.md section 6).
+"""SavedModel export with self-contained signatures, and its loader (docs/design.md, section 6).
 
 An export is a plain TensorFlow SavedModel directory plus ``metadata.json``.
 Its endpoints take raw inputs (uint8 images, token ids, strings) and hold the

@@ -110,3 +110,19 @@ def failed(result, *fragments):
 def todo(*args, **kwargs):
     """An exercise the learner has not written yet, as the exercise notebooks ship it."""
     raise NotImplementedError("Not implemented yet: write it. Replace this line with your code.")
+
+
+def interrupted_mit_dl(args, signal_number, after_seconds):
+    """Start `mit-dl ARGS`, send ``signal_number`` ``after_seconds`` after training starts; ``(code, stderr)``."""
+    import pathlib
+    import time
+
+    command = [str(pathlib.Path(sys.executable).parent / "mit-dl"), *args]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    for line in process.stdout:
+        if line.startswith("training from step 0"):
+            break
+    time.sleep(after_seconds)
+    process.send_signal(signal_number)
+    _, stderr = process.communicate(timeout=300)
+    return process.returncode, stderr

@@ -1,4 +1,4 @@
-"""Where mit_dl looks for data on this machine, in order (DESIGN.md section 5).
+"""Where mit_dl looks for data on this machine, in order (docs/design.md, section 5).
 
 1. an explicit path (``data_dir=`` / ``--data``) or the ``MIT_DL_DATA`` variable;
 2. files that installed packages ship (music21 corpus, scikit-image);

@@ -1,6 +1,6 @@
 """MNIST and Fashion-MNIST as tf.data pipelines, resolved offline-first (Lab 2, part 1).
 
-Where the arrays come from, in order (DESIGN.md section 5):
+Where the arrays come from, in order (docs/design.md, section 5):
 1. ``data_dir`` / ``--data`` or ``$MIT_DL_DATA``: the four IDX files
    (``train-images-idx3-ubyte.gz`` ...), directly in the folder or in a
    ``mnist/`` / ``fashion-mnist/`` sub-folder, or Keras' ``mnist.npz``;

@@ -107,7 +107,7 @@ def latent_means(model, images, batch_size=1024):
 
         _COMPILED_ENCODERS[model] = encode
     # Plain slices: a tf.data pipeline built from the array at each call took
-    # 35-40% longer for 20,000 faces (see the README's benchmarks/debias.py).
+    # 35-40% longer for 20,000 faces (measured by benchmarks/debias.py).
     return tf.concat(
         [encode(images[start : start + batch_size]) for start in range(0, len(images), batch_size)], axis=0
     )

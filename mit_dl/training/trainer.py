@@ -1,6 +1,6 @@
 """`Trainer`: a compiled GradientTape loop with checkpoints, resume and tf.distribute.
 
-One engine for every lab (DESIGN.md section 4). The default step is the
+One engine for every lab (docs/design.md, section 4). The default step is the
 lecture's training loop,
 
     with tf.GradientTape() as tape:
@@ -14,6 +14,7 @@ the loop, callbacks, checkpoints and distribution.
 """
 
 import contextlib
+import dataclasses
 import pathlib
 import signal
 import sys
@@ -33,6 +34,22 @@ from mit_dl.training.precision import with_loss_scaling
 def owns_train_step(model):
     """True for a Keras model subclass that defines its own ``train_step`` (its loss, metrics and update)."""
     return isinstance(model, keras.Model) and type(model).train_step is not keras.Model.train_step
+
+
+@dataclasses.dataclass
+class _Plan:
+    """What one `Trainer.fit` call loops over."""
+
+    train_fn: object
+    iterator: object
+    total: int
+    steps_per_epoch: int
+    validation_data: object
+    validation_name: str
+    callbacks: list
+    writer: object
+    manager: object
+    interrupted: list
 
 
 @contextlib.contextmanager
@@ -411,7 +428,7 @@ class Trainer:
         self.stop_training = False
         with interrupt_signals() as interrupted:
             self._say(f"training from step {int(self.step.numpy())} to step {total}")
-            self._loop(
+            plan = _Plan(
                 train_fn,
                 iterator,
                 total,
@@ -423,33 +440,23 @@ class Trainer:
                 manager,
                 interrupted,
             )
+            self._loop(plan)
         for c in callbacks:
             c.on_train_end(self)
         return self.history
 
-    def _loop(
-        self,
-        train_fn,
-        iterator,
-        total,
-        steps_per_epoch,
-        validation_data,
-        validation_name,
-        callbacks,
-        writer,
-        manager,
-        interrupted,
-    ):
+    def _loop(self, plan):
+        """Compiled calls up to the plan's total step, with epochs, checkpoints, callbacks and interrupts."""
         progress = None
         sums, count = {}, 0
-        while int(self.step.numpy()) < total and not self.stop_training:
+        while int(self.step.numpy()) < plan.total and not self.stop_training:
             step = int(self.step.numpy())
-            epoch = step // steps_per_epoch
+            epoch = step // plan.steps_per_epoch
             if progress is None:
-                progress = self._progress_bar(epoch, steps_per_epoch)
-            n = self._steps_this_call(step, total, steps_per_epoch, callbacks)
+                progress = self._progress_bar(epoch, plan.steps_per_epoch)
+            n = self._steps_this_call(step, plan.total, plan.steps_per_epoch, plan.callbacks)
             started = time.perf_counter()
-            logs = {k: float(v) for k, v in train_fn(iterator, self.step, tf.constant(n)).items()}
+            logs = {k: float(v) for k, v in plan.train_fn(plan.iterator, self.step, tf.constant(n)).items()}
             n = int(logs.pop("_steps"))
             self._tune_auto_steps(n, time.perf_counter() - started)
             step += n
@@ -457,20 +464,20 @@ class Trainer:
                 sums[k] = sums.get(k, 0.0) + v * n
             count += n
             if progress is not None:
-                progress.update(step - epoch * steps_per_epoch, list(logs.items()))
-            for c in callbacks:
+                progress.update(step - epoch * plan.steps_per_epoch, list(logs.items()))
+            for c in plan.callbacks:
                 c.on_step_end(self, step, logs)
-            if manager is not None and self.checkpoint_every and step % self.checkpoint_every == 0:
-                manager.save(checkpoint_number=step)
-            if step % steps_per_epoch == 0 or step == total:
+            if plan.manager is not None and self.checkpoint_every and step % self.checkpoint_every == 0:
+                plan.manager.save(checkpoint_number=step)
+            if step % plan.steps_per_epoch == 0 or step == plan.total:
                 epoch_logs = {k: v / count for k, v in sums.items()}
-                if validation_data is not None:
-                    validation = self.evaluate(validation_data)
-                    epoch_logs.update({f"{validation_name}_{k}": v for k, v in validation.items()})
-                self._end_epoch(epoch, epoch_logs, callbacks, writer, manager, step)
+                if plan.validation_data is not None:
+                    validation = self.evaluate(plan.validation_data)
+                    epoch_logs.update({f"{plan.validation_name}_{k}": v for k, v in validation.items()})
+                self._end_epoch(epoch, epoch_logs, plan.callbacks, plan.writer, plan.manager, step)
                 sums, count, progress = {}, 0, None
-            if interrupted:
-                self._stop_interrupted(interrupted[0], step, manager)
+            if plan.interrupted:
+                self._stop_interrupted(plan.interrupted[0], step, plan.manager)
 
     def _stop_interrupted(self, signal_name, step, manager):
         """Save a checkpoint at ``step`` (unless one was just written) and raise `TrainingInterrupted`."""

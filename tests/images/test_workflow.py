@@ -9,7 +9,7 @@ import json
 
 import numpy as np
 import pytest
-from support import run_fresh_python, run_mit_dl, shared_data
+from support import interrupted_mit_dl, run_fresh_python, run_mit_dl, shared_data
 
 from mit_dl.data import mnist as image_data
 from mit_dl.errors import ConfigError, RunMismatch
@@ -263,9 +263,6 @@ def test_a_release_0_1_run_directory_resumes_to_the_weights_of_an_uninterrupted_
 def test_sigterm_saves_a_checkpoint_and_the_rerun_resumes(tmp_path):
     import re
     import signal
-    import subprocess
-    import sys
-    import time
 
     args = [
         "images",
@@ -283,16 +280,9 @@ def test_sigterm_saves_a_checkpoint_and_the_rerun_resumes(tmp_path):
         "--out",
         str(tmp_path / "run"),
     ]
-    command = [str(__import__("pathlib").Path(sys.executable).parent / "mit-dl"), *args]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    for line in process.stdout:
-        if line.startswith("training from step 0"):
-            break
-    time.sleep(1.5)
-    process.send_signal(signal.SIGTERM)
-    _, stderr = process.communicate(timeout=300)
+    returncode, stderr = interrupted_mit_dl(args, signal.SIGTERM, after_seconds=1.5)
     found = re.search(r"training interrupted \(SIGTERM\) at step (\d+); checkpoint saved", stderr)
-    assert process.returncode == 130 and found, stderr[-3000:]
+    assert returncode == 130 and found, stderr[-3000:]
     step = int(found.group(1))
     assert 0 < step < 94 and (tmp_path / "run" / "checkpoints" / f"ckpt-{step}.index").exists()
     rerun = run_mit_dl(*args)

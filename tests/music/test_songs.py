@@ -141,7 +141,7 @@ def test_the_time_limit_leaves_a_callers_own_alarm_running():
 
 
 def test_valid_rate_counts_missing_songs_as_failures():
-    from mit_dl.music.workflow import judge_songs
+    from mit_dl.music.judging import judge_songs
 
     summary = judge_songs([TUNE, "X:1\nT:No notes\nK:G\n|||", None, None], attempts=4)
     assert summary["valid_rate"] == 0.25 and summary["complete"] == 2

@@ -9,7 +9,7 @@ import time
 import types
 
 import pytest
-from support import run_fresh_python, run_mit_dl
+from support import interrupted_mit_dl, run_fresh_python, run_mit_dl
 
 from mit_dl import evaluation
 from mit_dl.music import audio, judging, sampler, songs
@@ -93,15 +93,8 @@ def test_sigint_saves_a_checkpoint_at_the_current_step_and_the_rerun_ends_like_a
     out = tmp_path / "interrupted"
     args = _train_args(tune_file, out)
     args[args.index("--checkpoint-every") + 1] = "1000"  # no scheduled checkpoint before the end
-    command = [str(__import__("pathlib").Path(sys.executable).parent / "mit-dl"), *args]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    for line in process.stdout:
-        if line.startswith("training from step 0"):
-            break
-    time.sleep(3)
-    process.send_signal(signal.SIGINT)
-    _, stderr = process.communicate(timeout=300)
-    assert process.returncode == 130, stderr[-3000:]
+    returncode, stderr = interrupted_mit_dl(args, signal.SIGINT, after_seconds=3)
+    assert returncode == 130, stderr[-3000:]
     found = re.search(
         r"training interrupted \(SIGINT\) at step (\d+); checkpoint saved in (\S+); run the same "
         r"command to resume",
@@ -417,7 +410,7 @@ def test_valid_rates_by_length_and_reweighted_to_another_mix_of_lengths():
 def test_a_valid_song_whose_midi_cannot_be_played_is_reported_not_a_crash(tmp_path):
     summary = judging.judge_songs([REPEATS_THAT_EXPLODE], 1, out_dir=tmp_path, soundfont=None)
     entry = summary["songs"][0]
-    assert entry["valid"] and summary["valid"] == 1  # the check: music21 parses it and writes MIDI
+    assert entry["valid"] and summary["valid"] == 1  # valid: music21 parses it and writes MIDI
     assert summary["valid_without_audio"] == 1 and "cannot be read as MIDI" in entry["audio_error"]
     assert not entry["plays"] and summary["plays"] == 0
     assert (tmp_path / "song_00.mid").exists() and not (tmp_path / "song_00.wav").exists()

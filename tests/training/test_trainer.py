@@ -247,8 +247,8 @@ def test_output_off_a_terminal_is_one_line_per_epoch(capsys):
     trainer = Trainer(_model(), keras.optimizers.Adam(1e-2), loss=LOSS, metrics=["accuracy"])  # verbose="auto"
     trainer.fit(_data(), epochs=3)
     lines = capsys.readouterr().out.strip().splitlines()
-    assert len(lines) == 3
-    assert lines[0].startswith("epoch 1 (step 8): loss ") and "accuracy" in lines[0]
+    assert len(lines) == 4 and lines[0] == "training from step 0 to step 24"
+    assert lines[1].startswith("epoch 1 (step 8): loss ") and "accuracy" in lines[1]
 
 
 @pytest.mark.parametrize("policy", ["mixed_float16", "mixed_bfloat16"])
