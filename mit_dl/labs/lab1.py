@@ -9,6 +9,7 @@ import tensorflow as tf
 
 from mit_dl.labs.grading import Mistake, call_learner, checker, expect_shape, explain_mismatch, matches, values
 from mit_dl.labs.shared_checks import check_loss, check_train_step
+from mit_dl.music.model import build_music_model
 
 __all__ = [
     "check_tensors",
@@ -306,8 +307,6 @@ def check_get_batch(get_batch):
 @checker
 def check_music_model(build_model):
     """build_model(vocab_size, embedding_dim, rnn_units): Embedding -> LSTM (every step) -> Dense logits."""
-    from mit_dl.music.model import build_music_model
-
     vocab_size, embedding_dim, units = 11, 8, 16
     model = call_learner(
         f"build_model({vocab_size}, {embedding_dim}, {units})", build_model, vocab_size, embedding_dim, units

@@ -2,6 +2,8 @@
 
 import numpy as np
 
+from mit_dl.faces.debias import sampling_probabilities as reference_probabilities
+from mit_dl.images.model import cnn_classifier, dense_classifier
 from mit_dl.labs.grading import Mistake, call_learner, checker, expect_shape, explain_mismatch, values
 from mit_dl.labs.shared_checks import check_loss, check_train_step
 
@@ -51,8 +53,6 @@ def _classifier_outputs(build, description, reference):
 @checker
 def check_dense_classifier(build_fc_model):
     """build_fc_model(): Flatten -> Dense(128, relu) -> Dense(10) logits."""
-    from mit_dl.images.model import dense_classifier
-
     model, received = _classifier_outputs(build_fc_model, "build_fc_model", dense_classifier())
     kernel1, bias1, kernel2, bias2 = (w.astype(np.float64) for w in model.get_weights())
     flat = _IMAGES.reshape(2, -1).astype(np.float64)
@@ -72,8 +72,6 @@ def check_dense_classifier(build_fc_model):
 def check_cnn(build_cnn_model):
     """build_cnn_model(): Conv(24, 3, relu) -> MaxPool(2) -> Conv(36, 3, relu) -> MaxPool(2) -> Flatten
     -> Dense(128, relu) -> Dense(10)."""
-    from mit_dl.images.model import cnn_classifier
-
     reference = cnn_classifier()
     _, received = _classifier_outputs(build_cnn_model, "build_cnn_model", reference)
     explain_mismatch(
@@ -214,8 +212,6 @@ def check_dbvae_loss(dbvae_loss):
 def check_sampling_probabilities(sampling_probabilities):
     """sampling_probabilities(mu, bins, smoothing): per-dimension 1/(histogram density + smoothing),
     max over dimensions, normalised."""
-    from mit_dl.faces.debias import sampling_probabilities as reference
-
     rng = np.random.default_rng(0)
     mu = np.concatenate([rng.normal(0, 1, (90, 3)), rng.normal(4, 0.5, (10, 3))]).astype(np.float32)
     received = values(
@@ -224,10 +220,12 @@ def check_sampling_probabilities(sampling_probabilities):
     )
     expect_shape(received, (100,), "the probabilities of 100 faces", " One probability per face.")
     if received.sum() > 0 and not np.isclose(received.sum(), 1.0, atol=1e-4):
-        if np.allclose(received / received.sum(), reference(mu, 10, 0.001, combine="max"), rtol=1e-3, atol=1e-6):
+        if np.allclose(
+            received / received.sum(), reference_probabilities(mu, 10, 0.001, combine="max"), rtol=1e-3, atol=1e-6
+        ):
             raise Mistake(f"the probabilities sum to {received.sum():.4g}: divide by their sum at the end.")
-    expected = np.asarray(reference(mu, 10, 0.001, combine="max"), np.float64)
-    product = np.asarray(reference(mu, 10, 0.001, combine="product"), np.float64)
+    expected = np.asarray(reference_probabilities(mu, 10, 0.001, combine="max"), np.float64)
+    product = np.asarray(reference_probabilities(mu, 10, 0.001, combine="product"), np.float64)
     if np.allclose(received, product, rtol=1e-3, atol=1e-6):
         return  # the paper's rule: also right
     density_weighted = _density_weighted(mu)

@@ -35,6 +35,7 @@ import tensorflow as tf
 
 from mit_dl import config as config_lib
 from mit_dl.errors import RunMismatch
+from mit_dl.export import library_versions
 from mit_dl.training.distribute import make_strategy
 from mit_dl.training.precision import precision_policy
 
@@ -153,8 +154,6 @@ class Run:
 
     def summary(self):
         """What every record of this run shares: the lab, the config's values, derived facts, versions."""
-        from mit_dl.export import library_versions
-
         return {
             "lab": self.lab,
             "config": config_lib.values(self.config),
