@@ -1,20 +1,16 @@
 """Metric history as JSON beside the checkpoints (so a resumed run keeps it)."""
 
 import json
-import os
 import pathlib
+
+from mit_dl.training.runs import write_json
 
 FILE_NAME = "history.json"
 
 
 def write(directory, history):
-    """Write atomically: a temp file renamed over the old one."""
-    path = pathlib.Path(directory) / FILE_NAME
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temp = path.with_suffix(".json.tmp")
-    temp.write_text(json.dumps(history, indent=2))
-    os.replace(temp, path)
-    return path
+    """Write atomically: a temporary file renamed over the old one."""
+    return write_json(pathlib.Path(directory) / FILE_NAME, history)
 
 
 def read(directory):
