@@ -69,13 +69,23 @@ def _split_and_metric(key):
     return "training", key
 
 
-def training_curves(history, path, title="Training"):
+def training_curves(history, path, title="Training", steps_per_epoch=None):
     """One panel per metric: its training values and those of the evaluated split, named as the keys name it.
 
     History keys ``val_*``, ``validation_*`` and ``test_*`` are drawn as that
     split (a run evaluated on its test set says ``test``). Runs of one or
     two epochs show their values as labelled points on an axis from 0, so a
     single epoch reads as numbers rather than dots on a narrow range.
+
+    Args:
+        history: ``{key: [value per epoch]}``, as `Trainer.fit` returns it.
+        path: the PNG file to write.
+        title: the figure's title.
+        steps_per_epoch: when given, the x axis counts training steps
+            (epoch k ends at step ``k * steps_per_epoch``) instead of epochs.
+
+    Returns:
+        ``path`` as a `pathlib.Path`.
     """
     metrics = sorted({_split_and_metric(k)[1] for k in history})
     fig, axes = _figure(1, len(metrics), figsize=(4.5 * len(metrics), 3.5), squeeze=False)
@@ -84,16 +94,19 @@ def training_curves(history, path, title="Training"):
         epochs = max(len(history[k]) for k in keys)
         for key in keys:
             values = history[key]
-            ax.plot(range(1, len(values) + 1), values, marker="o", label=f"{_split_and_metric(key)[0]} {metric}")
+            xs = [epoch * (steps_per_epoch or 1) for epoch in range(1, len(values) + 1)]
+            ax.plot(xs, values, marker="o", label=f"{_split_and_metric(key)[0]} {metric}")
             if epochs <= 2:
-                for epoch, value in enumerate(values, start=1):
-                    ax.annotate(f"{value:.3g}", (epoch, value), textcoords="offset points", xytext=(6, 4), fontsize=8)
+                for x, value in zip(xs, values):
+                    ax.annotate(f"{value:.3g}", (x, value), textcoords="offset points", xytext=(6, 4), fontsize=8)
         if epochs <= 2:
             top = max(max(history[k]) for k in keys)
             ax.set_ylim(0, 1.05 if metric == "accuracy" and top <= 1 else 1.2 * top)
-            ax.set_xlim(0.5, epochs + 0.5)
-        ax.set_xticks(range(1, epochs + 1) if epochs <= 10 else ax.get_xticks())
-        ax.set_xlabel("epoch")
+            unit = steps_per_epoch or 1
+            ax.set_xlim(0.5 * unit, (epochs + 0.5) * unit)
+        if epochs <= 10:
+            ax.set_xticks([epoch * (steps_per_epoch or 1) for epoch in range(1, epochs + 1)])
+        ax.set_xlabel("step" if steps_per_epoch else "epoch")
         ax.set_title(metric)
         ax.legend()
     fig.suptitle(title)

@@ -5,7 +5,7 @@ recomputed from the current encoder after a warm-up and then every
 ``resample_every`` steps (the course computed them once, from an untrained
 encoder). Both detectors train with ``training=True`` (BatchNorm updates).
 
-``train`` writes a run directory: ``checkpoints/``, ``group_accuracy.png``
+``train`` writes a run directory: ``checkpoints/``, ``group_accuracy.png``, ``training_curves.png``
 (and for the DB-VAE ``reconstructions.png``, ``sampling_extremes.png``,
 ``latent_traversal.png``), ``metrics.json``, ``settings.json``, the
 SavedModel ``detector/`` with ``detect(images uint8)`` and, for the DB-VAE,
@@ -49,6 +49,12 @@ def train(config=None, out_dir="runs/faces", export=True, log=print):
     with run.scope():
         model, history, resampling = train_detector(config, train_data, run=run, log=log)
     report = bias.evaluate(model, test_data)
+    plots.training_curves(
+        history,
+        run.path / "training_curves.png",
+        title=f"{config.model} on {source}: training losses",
+        steps_per_epoch=min(config.steps, config.steps_per_epoch),
+    )
     plots.group_accuracy(
         {config.model: report}, run.path / "group_accuracy.png", title=f"{config.model} on {source}: per-group accuracy"
     )

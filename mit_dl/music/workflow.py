@@ -8,6 +8,7 @@
                          ``generate_many``, metadata.json (vocabulary, config, losses) and the
                          training / held-out tunes used to judge generated songs
     metrics.json         losses per character (nats and bits), speed, data summary
+    training_curves.png  training and held-out cross-entropy per character against steps
     settings.json        the config's values and the vocabulary (a resume must match them)
 
 ``generate`` loads such a SavedModel (it needs nothing else), samples songs
@@ -25,6 +26,7 @@ import math
 import pathlib
 import time
 
+from mit_dl import plots
 from mit_dl.errors import ConfigError, ExportError
 from mit_dl.export import export_savedmodel, load_savedmodel
 from mit_dl.music import audio, judging, novelty, songs
@@ -62,6 +64,12 @@ def train(config=None, out_dir="runs/music-quick", log=print):
         history = _fit(model, tunes, run)
         seconds = time.perf_counter() - started
         per_char = loss_per_character(history, len(tunes.vocab))
+        plots.training_curves(
+            history,
+            run.path / "training_curves.png",
+            title=f"music, {config.preset} preset: cross-entropy per character (nats)",
+            steps_per_epoch=min(config.eval_every, config.steps),
+        )
         log(
             f"loss per character: train {per_char['train_bits']:.3f} bits, held-out {per_char['val_bits']:.3f} "
             f"bits ({per_char['val_nats']:.3f} nats; uniform guess {per_char['uniform_bits']:.2f} bits)"

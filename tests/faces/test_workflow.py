@@ -168,7 +168,13 @@ def test_cli_train_evaluate_and_exported_detector_match(tmp_path):
         and len(metrics["test"]["groups"]) == 24
     )
     assert set(metrics["latent"]["correlations"]) == {"skin=dark", "lighting=dim", "accessory=hat", "accessory=glasses"}
-    for name in ("group_accuracy.png", "reconstructions.png", "sampling_extremes.png", "latent_traversal.png"):
+    for name in (
+        "group_accuracy.png",
+        "training_curves.png",
+        "reconstructions.png",
+        "sampling_extremes.png",
+        "latent_traversal.png",
+    ):
         assert (out / name).stat().st_size > 5000, name
     assert (out / "detector" / "saved_model.pb").exists() and (out / "decoder" / "saved_model.pb").exists()
 

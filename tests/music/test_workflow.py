@@ -60,6 +60,7 @@ def test_training_writes_checkpoints_metrics_and_the_generator(straight_run):
     assert per_char["val_nats"] < 0.8 * per_char["uniform_nats"]  # learned well beyond a uniform guess
     assert (straight_run / "checkpoints" / "checkpoint").exists()
     assert json.loads((straight_run / "logs" / "history.json").read_text())["val_loss"]
+    assert (straight_run / "training_curves.png").stat().st_size > 5000
     meta = json.loads((straight_run / "generator" / "metadata.json").read_text())
     assert meta["config"]["preset"] == "quick" and len(meta["vocabulary"]) == metrics["vocabulary_size"]
     assert meta["config"] == metrics["config"] and meta["kind"] == "music generator"

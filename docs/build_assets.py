@@ -1,0 +1,171 @@
+"""Regenerate the documentation site's figures, audio and rendered notebooks from real runs.
+
+Run from the repository root (the real Fashion-MNIST / MNIST files must be
+reachable, e.g. ``MIT_DL_DATA=../shared/data``)::
+
+    python -m docs.build_assets                     # everything, about 20 minutes on a 2-core CPU
+    python -m docs.build_assets --only music faces  # some parts
+
+Each part trains a lab the way its command does, in a scratch folder
+(``--work``, default ``runs/docs-assets``), and copies what the pages show
+into ``docs/assets/<part>/``; ``docs/assets/manifest.json`` records, per
+part, the command-line equivalent, the date, the machine, the commit and
+the figures the run measured, so a page can say what made each picture.
+The notebooks part executes every solution notebook in quick mode and
+writes it, outputs included, to ``docs/notebooks/``.
+"""
+
+import argparse
+import datetime
+import json
+import os
+import pathlib
+import platform
+import shutil
+import subprocess
+import time
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+ASSETS = ROOT / "docs" / "assets"
+NOTEBOOKS = ROOT / "docs" / "notebooks"
+MANIFEST = ASSETS / "manifest.json"
+SONG_SECONDS = 30  # the page's song is cut to this length (about 1.3 MB at 22,050 Hz mono)
+
+
+def machine():
+    """One line naming this machine: processor, cores, operating system."""
+    model = platform.processor() or platform.machine()
+    cpuinfo = pathlib.Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    return f"{model}, {os.cpu_count()} cores, {platform.system()} {platform.release()}"
+
+
+def commit():
+    """The repository's commit (with ``+changes`` when the work tree differs), or ``unknown``."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
+        dirty = subprocess.run(["git", "status", "--porcelain", "mit_dl"], cwd=ROOT, capture_output=True, text=True)
+    except OSError:
+        return "unknown"
+    return head.stdout.strip() + ("+changes" if dirty.stdout.strip() else "") if head.returncode == 0 else "unknown"
+
+
+def _copy(run_dir, names, part):
+    out = ASSETS / part
+    out.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        shutil.copyfile(pathlib.Path(run_dir) / name, out / name)
+    return [f"{part}/{name}" for name in names]
+
+
+def music(work):
+    """Train the `quick` LSTM, draw three songs and keep the first valid one's WAV (cut) and ABC text."""
+    from mit_dl.music import GenerationConfig, MusicConfig, audio, workflow
+
+    run_dir = work / "music-quick"
+    metrics = workflow.train(MusicConfig.quick(), run_dir)
+    summary = workflow.generate(run_dir / "generator", GenerationConfig(songs=5, seed=0), run_dir / "songs")
+    files = _copy(run_dir, ["training_curves.png"], "music")
+    played = next((e for e in summary["songs"] if e.get("valid") and (run_dir / "songs" / _wav(e)).exists()), None)
+    song = {}
+    if played is not None:
+        wave, rate = audio.read_wav(run_dir / "songs" / _wav(played))
+        audio.write_wav(ASSETS / "music" / "song.wav", wave[: SONG_SECONDS * rate], rate)
+        shutil.copyfile(run_dir / "songs" / _wav(played).replace(".wav", ".abc"), ASSETS / "music" / "song.abc")
+        files += ["music/song.wav", "music/song.abc"]
+        song = {"sample": played["sample"], "seconds_total": len(wave) / rate, "seconds_kept": SONG_SECONDS}
+    return {
+        "command": "mit-dl music train --preset quick; mit-dl music generate --model RUN/generator --songs 5 --seed 0",
+        "files": files,
+        "held_out_bits_per_character": metrics["loss_per_character"]["val_bits"],
+        "valid_songs": f"{summary['valid']}/{summary['attempts']}",
+        "song": song,
+    }
+
+
+def _wav(entry):
+    return f"song_{entry['sample']:02d}.wav"
+
+
+def images(work):
+    """One epoch of the lab's CNN on real Fashion-MNIST with the cosine recipe: the run's three figures."""
+    from mit_dl.images import ImagesConfig, workflow
+
+    run_dir = work / "images-cnn"
+    metrics = workflow.train(ImagesConfig(dataset="fashion_mnist", model="cnn", recipe="cosine", epochs=1), run_dir)
+    return {
+        "command": "mit-dl images train --dataset fashion_mnist --model cnn --recipe cosine --epochs 1",
+        "files": _copy(run_dir, ["predictions.png", "confusion_matrix.png", "training_curves.png"], "images"),
+        "test_accuracy": metrics["test"]["accuracy"],
+    }
+
+
+def faces(work):
+    """The CNN and the DB-VAE of the `full` preset on the synthetic benchmark, seed 0: both runs' figures."""
+    from mit_dl.faces import FacesConfig, workflow
+
+    out = work / "faces-compare"
+    summary = workflow.compare(FacesConfig.full(), seeds=(0,), out_dir=out)
+    files = _copy(out, ["group_accuracy.png"], "faces")
+    dbvae = ["training_curves.png", "reconstructions.png", "sampling_extremes.png", "latent_traversal.png"]
+    files += _copy(out / "seed-0" / "dbvae", dbvae, "faces")
+    return {
+        "command": "mit-dl faces compare --seeds 0 --preset full",
+        "files": files,
+        "per_seed": summary["per_seed"],
+    }
+
+
+def notebooks(work):
+    """Every solution notebook executed in quick mode, outputs kept, into ``docs/notebooks/``."""
+    import nbformat
+
+    from mit_dl.labs.runner import run_notebook
+
+    NOTEBOOKS.mkdir(parents=True, exist_ok=True)
+    done = {}
+    for path in sorted((ROOT / "labs").glob("lab*/*_solution.ipynb")):
+        report = run_notebook(path, quick=True, workdir=work / "notebooks" / path.stem)
+        if not report.passed:
+            raise SystemExit(f"{path} did not pass in quick mode: {report.summary()}")
+        name = f"{path.parent.name}_{path.stem.removesuffix('_solution')}.ipynb"
+        nbformat.write(report.notebook, NOTEBOOKS / name)
+        done[name] = round(report.seconds, 1)
+    command = "mit-dl labs check labs/labN/PART_solution.ipynb --save-executed docs/notebooks/"
+    return {"command": command, "seconds": done}
+
+
+PARTS = {"music": music, "images": images, "faces": faces, "notebooks": notebooks}
+
+
+def main(argv=None):
+    """Build the parts named on the command line (all by default) and update the manifest."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", nargs="+", choices=sorted(PARTS), default=sorted(PARTS), help="parts to rebuild")
+    parser.add_argument("--work", default=str(ROOT / "runs" / "docs-assets"), help="scratch folder for the runs")
+    args = parser.parse_args(argv)
+    manifest = json.loads(MANIFEST.read_text()) if MANIFEST.exists() else {}
+    for name in args.only:
+        work = pathlib.Path(args.work)
+        if (work / name).exists():
+            shutil.rmtree(work / name)
+        started = time.monotonic()
+        entry = PARTS[name](work / name)
+        entry.update(
+            date=datetime.date.today().isoformat(),
+            machine=machine(),
+            commit=commit(),
+            minutes=round((time.monotonic() - started) / 60, 1),
+        )
+        manifest[name] = entry
+        MANIFEST.parent.mkdir(parents=True, exist_ok=True)
+        MANIFEST.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+        print(f"{name}: done in {entry['minutes']} min")
+
+
+if __name__ == "__main__":
+    main()
