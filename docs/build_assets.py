@@ -16,11 +16,14 @@ writes it, outputs included, to ``docs/notebooks/``.
 """
 
 import argparse
+import base64
 import datetime
+import io
 import json
 import os
 import pathlib
 import platform
+import re
 import shutil
 import subprocess
 import time
@@ -30,6 +33,9 @@ ASSETS = ROOT / "docs" / "assets"
 NOTEBOOKS = ROOT / "docs" / "notebooks"
 MANIFEST = ASSETS / "manifest.json"
 SONG_SECONDS = 30  # the page's song is cut to this length (about 1.3 MB at 22,050 Hz mono)
+# The rendered notebooks' outputs are shrunk to keep the committed site small (under ~5 MB in all):
+NOTEBOOK_AUDIO_SECONDS = 15  # songs in a notebook: the first 15 s at half the sample rate
+LARGE_PNG = 100_000  # base64 characters; larger PNG outputs (grids of faces) become JPEG
 
 
 def machine():
@@ -133,10 +139,56 @@ def notebooks(work):
         if not report.passed:
             raise SystemExit(f"{path} did not pass in quick mode: {report.summary()}")
         name = f"{path.parent.name}_{path.stem.removesuffix('_solution')}.ipynb"
-        nbformat.write(report.notebook, NOTEBOOKS / name)
+        nbformat.write(shrink_outputs(report.notebook), NOTEBOOKS / name)
         done[name] = round(report.seconds, 1)
     command = "mit-dl labs check labs/labN/PART_solution.ipynb --save-executed docs/notebooks/"
     return {"command": command, "seconds": done}
+
+
+AUDIO_SOURCE = re.compile(r'src="data:audio/(x-)?wav;base64,([A-Za-z0-9+/=\s]+)"')
+
+
+def shrink_outputs(notebook):
+    """Shorten embedded songs and turn large PNG outputs into JPEG, in place; returns the notebook.
+
+    Args:
+        notebook: an executed ``nbformat`` notebook.
+
+    Returns:
+        The same notebook, its outputs replaced where they were large.
+    """
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            data = output.get("data", {})
+            if "text/html" in data and AUDIO_SOURCE.search(data["text/html"]):
+                data["text/html"] = AUDIO_SOURCE.sub(
+                    lambda m: f'src="data:audio/{m[1] or ""}wav;base64,{_short_wav(m[2])}"', data["text/html"]
+                )
+            png = data.get("image/png")
+            if png and len(png) > LARGE_PNG:
+                del data["image/png"]
+                data["image/jpeg"] = _as_jpeg(png)
+    return notebook
+
+
+def _short_wav(encoded):
+    from mit_dl.music import audio
+
+    wave, rate = audio.read_wav(io.BytesIO(base64.b64decode(encoded)))
+    wave = wave[: NOTEBOOK_AUDIO_SECONDS * rate]
+    wave = wave[: len(wave) // 2 * 2].reshape(-1, 2).mean(axis=1)  # half the rate, averaging pairs
+    out = io.BytesIO()
+    audio.write_wav(out, wave, rate // 2)
+    return base64.b64encode(out.getvalue()).decode("ascii")
+
+
+def _as_jpeg(encoded):
+    from PIL import Image
+
+    image = Image.open(io.BytesIO(base64.b64decode(encoded))).convert("RGB")
+    out = io.BytesIO()
+    image.save(out, format="JPEG", quality=85, optimize=True)
+    return base64.b64encode(out.getvalue()).decode("ascii")
 
 
 PARTS = {"music": music, "images": images, "faces": faces, "notebooks": notebooks}

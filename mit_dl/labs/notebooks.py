@@ -85,12 +85,16 @@ def render_code(code, kind, name="source"):
     return "\n".join(out)
 
 
+KERNELSPEC = {"display_name": "Python (mit_dl)", "language": "python", "name": "mit_dl"}
+
+
 def build(source_path, kind):
     """The ``nbformat`` notebook of ``kind`` (``"exercise"`` or ``"solution"``) from a source file."""
     source_path = pathlib.Path(source_path)
     notebook = nbformat.v4.new_notebook()
     notebook.metadata = {
-        "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
+        # The kernel `python -m ipykernel install --user --name mit_dl` registers for the project's venv.
+        "kernelspec": KERNELSPEC,
         "language_info": {"name": "python"},
         "mit_dl": {"source": source_path.name, "kind": kind},
     }

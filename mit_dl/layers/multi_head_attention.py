@@ -34,7 +34,8 @@ class MultiHeadSelfAttention(keras.layers.Layer):
         use_bias: add biases to the projections (default ``True``, as
             ``keras.layers.MultiHeadAttention``).
         dropout: dropout rate on the attention weights during training.
-        kernel_initializer / bias_initializer: initializers of the weights.
+        kernel_initializer: initializer of the projection matrices.
+        bias_initializer: initializer of the biases.
         seed: optional int seed for dropout.
         **kwargs: base `keras.layers.Layer` arguments.
 

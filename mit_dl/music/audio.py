@@ -154,11 +154,24 @@ def render_with_soundfont(midi, soundfont, sample_rate=SAMPLE_RATE):
 
 
 def write_wav(path, audio, sample_rate=SAMPLE_RATE):
-    """16-bit mono PCM WAV with the standard library's ``wave``."""
-    path = pathlib.Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """16-bit mono PCM WAV with the standard library's ``wave``.
+
+    Args:
+        path: the file to write (its folder is created), or a binary file object.
+        audio: float samples in [-1, 1] (clipped there).
+        sample_rate: samples per second.
+
+    Returns:
+        ``path``.
+    """
+    if hasattr(path, "write"):
+        target = path
+    else:
+        path = pathlib.Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        target = str(path)
     pcm = (np.clip(audio, -1.0, 1.0) * 32767).astype("<i2")
-    with wave.open(str(path), "wb") as out:
+    with wave.open(target, "wb") as out:
         out.setnchannels(1)
         out.setsampwidth(2)
         out.setframerate(sample_rate)
@@ -167,8 +180,15 @@ def write_wav(path, audio, sample_rate=SAMPLE_RATE):
 
 
 def read_wav(path):
-    """``(audio float32 in [-1, 1], sample_rate)`` of a 16-bit mono WAV."""
-    with wave.open(str(path), "rb") as source:
+    """Read a 16-bit mono WAV file.
+
+    Args:
+        path: the file, or a binary file object.
+
+    Returns:
+        ``(audio, sample_rate)``: float32 samples in [-1, 1] and samples per second.
+    """
+    with wave.open(path if hasattr(path, "read") else str(path), "rb") as source:
         rate, frames = source.getframerate(), source.readframes(source.getnframes())
     return np.frombuffer(frames, "<i2").astype(np.float32) / 32767.0, rate
 
