@@ -37,7 +37,14 @@ def _default_run_dir(name):
 
 
 def flag(name):
-    """A parameter's command-line spelling: ``rnn_units`` -> ``--rnn-units``."""
+    """A parameter's command-line spelling.
+
+    Args:
+        name: a config field's name.
+
+    Returns:
+        The flag: ``rnn_units`` -> ``--rnn-units``.
+    """
     return "--" + name.replace("_", "-")
 
 
@@ -57,7 +64,17 @@ _METAVARS = {int: "N", float: "X", str: "TEXT"}
 
 
 def add_config_options(parser, config_class, exclude=(), presets=None):
-    """One option per field of ``config_class`` (see the module docstring); returns ``{field: flag}``."""
+    """Add one option per field of ``config_class`` to ``parser`` (see the module docstring).
+
+    Args:
+        parser: an `argparse` (sub)parser.
+        config_class: a config dataclass; each field's ``help`` becomes the option's help.
+        exclude: fields that get no option.
+        presets: preset names for ``--preset`` (default the class's own).
+
+    Returns:
+        ``{field: flag}`` of the options added.
+    """
     if presets is None:
         presets = config_class.preset_names() if hasattr(config_class, "preset_names") else ()
     flags = {}
@@ -87,7 +104,16 @@ def add_config_options(parser, config_class, exclude=(), presets=None):
 
 
 def config_from(args, config_class, **fixed):
-    """The config the options ask for: the chosen preset with every given option applied."""
+    """The config the options ask for: the chosen preset with every given option applied.
+
+    Args:
+        args: the parsed `argparse` namespace (its ``flags`` name the config options).
+        config_class: the lab's config dataclass.
+        **fixed: values the command sets itself (e.g. ``model``).
+
+    Returns:
+        The validated config.
+    """
     given = {name: getattr(args, name) for name in args.flags if getattr(args, name) is not None}
     preset = getattr(args, "preset", None) or config_class.preset_names()[0]
     return config_class.from_preset(preset, **given, **fixed)
@@ -300,6 +326,11 @@ def _faces_commands(commands):
 
 
 def build_parser():
+    """The `mit-dl` command's parser: one sub-command per lab action, options built from the configs.
+
+    Returns:
+        An `argparse.ArgumentParser`.
+    """
     parser = argparse.ArgumentParser(
         prog="mit-dl", description="MIT 6.S191 companion: lecture layers, labs, training, export."
     )
@@ -334,7 +365,15 @@ def build_parser():
 
 
 def error_line(error, flags):
-    """An expected error as the command line shows it: parameter names as their flags."""
+    """An expected error as the command line shows it: parameter names as their flags.
+
+    Args:
+        error: a `mit_dl.errors.MitDLError`.
+        flags: ``{field: flag}`` of the command's options.
+
+    Returns:
+        One line of text.
+    """
 
     def shown(name):
         if name == "data_source":
@@ -353,6 +392,17 @@ _ALWAYS_FLAGS = {"steps", "seed", "seeds", "test_faces", "dataset", "data", "mod
 
 
 def main(argv=None):
+    """Run `mit-dl` with ``argv`` (default the process's arguments).
+
+    Expected errors print one line and exit 2; an interrupted run exits 130
+    after saying how to resume; bugs keep their traceback.
+
+    Args:
+        argv: the arguments after ``mit-dl``.
+
+    Returns:
+        The exit status.
+    """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     parser = build_parser()
     args = parser.parse_args(argv)

@@ -41,10 +41,20 @@ DISTRIBUTIONS = ("none", "mirrored", "multi-worker")
 
 
 def option(default, help, *, choices=None, resume="same"):
-    """A config field with its documentation (``help``), allowed ``choices`` and resume rule.
+    """A config field with its documentation, allowed values and resume rule.
 
-    ``resume``: ``"same"`` (a resumed run must repeat the value) or
-    ``"free"`` (a resume may change it, e.g. more steps).
+    Args:
+        default: the field's default value (the course's, where it has one).
+        help: the sentence the command line shows for the field's flag.
+        choices: the allowed values, or ``None`` for any.
+        resume: ``"same"`` (a resumed run must repeat the value) or ``"free"``
+            (a resume may change it, e.g. more steps).
+
+    Returns:
+        A `dataclasses.field` carrying those in its metadata.
+
+    Raises:
+        ValueError: ``resume`` is neither ``"same"`` nor ``"free"`` (a bug in the config).
     """
     if resume not in ("same", "free"):
         raise ValueError(f"resume must be 'same' or 'free', received {resume!r}")
@@ -53,7 +63,13 @@ def option(default, help, *, choices=None, resume="same"):
 
 
 def positive(config, *names, allow_none=False):
-    """Raise `ConfigError` unless each named field is a number above 0 (or ``None`` with ``allow_none``)."""
+    """Raise `ConfigError` unless each named field is a number above 0.
+
+    Args:
+        config: the config to check.
+        *names: the fields to check.
+        allow_none: accept ``None`` as well.
+    """
     for name in names:
         value = getattr(config, name)
         if value is None and allow_none:
@@ -63,21 +79,38 @@ def positive(config, *names, allow_none=False):
 
 
 def at_least(config, name, low):
-    """Raise `ConfigError` unless the field ``name`` is a number ``>= low``."""
+    """Raise `ConfigError` unless the field ``name`` is a number ``>= low``.
+
+    Args:
+        config: the config to check.
+        name: the field to check.
+        low: the smallest value allowed.
+    """
     value = getattr(config, name)
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value < low:
         raise ConfigError(name, f"must be at least {low}, received {value!r}")
 
 
 def in_range(config, name, low, high):
-    """Raise `ConfigError` unless ``low < value < high``."""
+    """Raise `ConfigError` unless the field ``name`` holds a number strictly between ``low`` and ``high``.
+
+    Args:
+        config: the config to check.
+        name: the field to check.
+        low: the bound below (excluded).
+        high: the bound above (excluded).
+    """
     value = getattr(config, name)
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not low < value < high:
         raise ConfigError(name, f"must be between {low} and {high}, received {value!r}")
 
 
 def check_choices(config):
-    """Raise `ConfigError` for any field whose value is not among its declared ``choices``."""
+    """Raise `ConfigError` for any field whose value is not among its declared ``choices``.
+
+    Args:
+        config: the config to check.
+    """
     for field in dataclasses.fields(config):
         choices = field.metadata.get("choices")
         value = getattr(config, field.name)
@@ -86,22 +119,52 @@ def check_choices(config):
 
 
 def values(config):
-    """The config's field values as JSON-able data (tuples become lists)."""
+    """The config's field values as JSON-able data (tuples become lists).
+
+    Args:
+        config: a config dataclass instance.
+
+    Returns:
+        ``{field name: value}``.
+    """
     return {field.name: _jsonable(getattr(config, field.name)) for field in dataclasses.fields(config)}
 
 
 def resume_fields(config_class):
-    """Names of the fields a resumed run must repeat."""
+    """Names of the fields a resumed run must repeat.
+
+    Args:
+        config_class: a config dataclass.
+
+    Returns:
+        The names of its fields declared with ``resume="same"``.
+    """
     return [f.name for f in dataclasses.fields(config_class) if f.metadata.get("resume", "same") == "same"]
 
 
 def field_help(config_class, name):
-    """The documentation sentence of a field (what the command line shows)."""
+    """The documentation sentence of a field (what the command line shows).
+
+    Args:
+        config_class: a config dataclass.
+        name: one of its fields.
+
+    Returns:
+        The field's ``help`` text.
+    """
     return {f.name: f.metadata.get("help", "") for f in dataclasses.fields(config_class)}[name]
 
 
 def field_type(config_class, name):
-    """The Python type a field's value has (``int``, ``float``, ``str``, ``bool``), ``None`` allowed or not."""
+    """The Python type a field's value has (``int``, ``float``, ``str``, ``bool``), whether ``None`` is allowed or not.
+
+    Args:
+        config_class: a config dataclass.
+        name: one of its fields.
+
+    Returns:
+        The type (for ``Optional[int]``, ``int``).
+    """
     hints = typing.get_type_hints(config_class)
     hint = hints[name]
     args = [a for a in typing.get_args(hint) if a is not type(None)]
@@ -146,11 +209,27 @@ class RunConfig:
 
     @classmethod
     def preset_names(cls):
+        """The names of the presets, in the order they are declared.
+
+        Returns:
+            A tuple of names (``from_preset`` takes each).
+        """
         return tuple(cls.PRESETS)
 
     @classmethod
     def from_preset(cls, name, **changes):
-        """The preset ``name`` with ``changes`` applied (unknown names and fields are `ConfigError` s)."""
+        """The preset ``name`` with ``changes`` applied.
+
+        Args:
+            name: one of `preset_names`.
+            **changes: field values that replace the preset's.
+
+        Returns:
+            The validated config.
+
+        Raises:
+            ConfigError: an unknown preset or field name, or an invalid value.
+        """
         if name not in cls.PRESETS:
             raise ConfigError("preset", f"must be one of {', '.join(cls.PRESETS)}, received {name!r}")
         known = {f.name for f in dataclasses.fields(cls)}
@@ -160,5 +239,13 @@ class RunConfig:
         return cls(**{"preset": name, **cls.PRESETS[name], **changes})
 
     def replace(self, **changes):
-        """A copy with ``changes`` (``None`` values leave a field as it is), validated again."""
+        """A copy with ``changes``, validated again.
+
+        Args:
+            **changes: new field values; ``None`` leaves a field as it is (so
+                unset command-line flags change nothing).
+
+        Returns:
+            The new config.
+        """
         return dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})

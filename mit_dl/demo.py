@@ -42,7 +42,20 @@ from mit_dl.training.runs import write_json
 
 
 def run(out_dir, steps=500, batch_size=32, sequence_length=64, seed=0, log=print):
-    """The tour above; returns (and writes to ``out_dir/metrics.json``) its figures."""
+    """The tour above, written to ``out_dir``.
+
+    Args:
+        out_dir: the run directory.
+        steps: training steps of each lecture-layer model (the music LSTM runs a
+            quarter of its preset's steps; the face models run ``steps``).
+        batch_size: windows per step of the lecture-layer models.
+        sequence_length: characters per window.
+        seed: the seed of every model and sample.
+        log: where progress lines go.
+
+    Returns:
+        The figures, also written to ``out_dir/metrics.json``.
+    """
     if isinstance(steps, bool) or not isinstance(steps, int) or steps <= 0:
         raise ConfigError("steps", f"must be a positive number, received {steps!r}")
     out_dir = pathlib.Path(out_dir)

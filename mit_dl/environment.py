@@ -44,7 +44,11 @@ def quiet_tensorflow_startup():
 
 
 def package_versions():
-    """Installed version of each key dependency (``"missing"`` if absent)."""
+    """Installed version of each key dependency.
+
+    Returns:
+        ``{package: version}``, ``"missing"`` for one that is not installed.
+    """
     versions = {"mit_dl": mit_dl.__version__, "python": platform.python_version()}
     for name in PACKAGES:
         try:
@@ -55,14 +59,22 @@ def package_versions():
 
 
 def devices():
-    """``[(device_type, name)]`` of the devices TensorFlow sees."""
+    """The devices TensorFlow sees.
+
+    Returns:
+        ``[(device_type, name)]``.
+    """
     import tensorflow as tf
 
     return [(d.device_type, d.name) for d in tf.config.list_physical_devices()]
 
 
 def report():
-    """The multi-line text printed by `mit-dl info`."""
+    """The multi-line text printed by `mit-dl info`: versions, devices, where data is looked for.
+
+    Returns:
+        The text.
+    """
     from mit_dl.data.locations import ENV_VARIABLE, describe_search_paths
 
     lines = ["mit_dl environment", "", "versions:"]

@@ -51,7 +51,10 @@ class ExportError(MitDLError, FileNotFoundError):
 class RunMismatch(MitDLError, ValueError):
     """A run directory was started with other settings than the ones given now.
 
-    ``differences`` lists ``(field, recorded value, value now)``.
+    Args:
+        directory: the run directory.
+        differences: ``(field, recorded value, value now)`` for each field that differs.
+        describe: how a field is named in the message (the CLI shows its flag); default its name.
     """
 
     def __init__(self, directory, differences, describe=None):
@@ -67,7 +70,14 @@ class RunMismatch(MitDLError, ValueError):
         )
 
     def with_names(self, describe):
-        """The same error with each field shown by ``describe(field)`` (the CLI shows flags)."""
+        """The same error with each field named by ``describe``.
+
+        Args:
+            describe: ``describe(field) -> str``, e.g. the field's command-line flag.
+
+        Returns:
+            A new `RunMismatch`.
+        """
         return RunMismatch(self.directory, self.differences, describe)
 
 
@@ -76,7 +86,13 @@ class RunPastBudget(ConfigError):
 
 
 class TrainingInterrupted(MitDLError):
-    """Training stopped by Ctrl-C (SIGINT) or SIGTERM; the message says whether a checkpoint was saved."""
+    """Training stopped by Ctrl-C (SIGINT) or SIGTERM; the message says whether a checkpoint was saved.
+
+    Args:
+        message: the sentence shown to the user.
+        step: the step training stopped at.
+        saved: whether a checkpoint of that step was written.
+    """
 
     def __init__(self, message, step, saved):
         super().__init__(message)

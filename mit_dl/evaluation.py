@@ -6,7 +6,20 @@ import numpy as np
 
 
 def confusion_matrix(labels, predictions, num_classes):
-    """``C[i, j]`` = number of examples of true class ``i`` predicted as ``j``."""
+    """The confusion matrix: ``C[i, j]`` counts the examples of true class ``i`` predicted as ``j``.
+
+    Args:
+        labels: true class ids ``[N]``.
+        predictions: predicted class ids ``[N]``.
+        num_classes: number of classes.
+
+    Returns:
+        An int64 ``[num_classes, num_classes]`` array.
+
+    Example:
+        >>> confusion_matrix([0, 1, 1], [0, 1, 0], 2).tolist()
+        [[1, 0], [1, 1]]
+    """
     labels = np.asarray(labels, dtype=np.int64)
     predictions = np.asarray(predictions, dtype=np.int64)
     if labels.shape != predictions.shape:
@@ -15,7 +28,16 @@ def confusion_matrix(labels, predictions, num_classes):
 
 
 def wilson_interval(successes, total, z=1.959964):
-    """95% Wilson score interval of a proportion (sensible also near 0 and 1)."""
+    """95% Wilson score interval of a proportion (sensible also near 0 and 1).
+
+    Args:
+        successes: the count of successes.
+        total: the count of trials.
+        z: the normal quantile (1.96 for 95%).
+
+    Returns:
+        ``(low, high)``; ``(nan, nan)`` for no trials.
+    """
     if total == 0:
         return (float("nan"), float("nan"))
     p = successes / total
@@ -28,10 +50,9 @@ def wilson_interval(successes, total, z=1.959964):
 def grouped_wilson_interval(successes, totals, z=1.959964):
     """95% interval of a pooled proportion whose trials come in groups that may be alike within.
 
-    ``successes[g]`` of ``totals[g]`` trials in group ``g`` (e.g. the valid
-    songs among the songs of one generated sample). Trials of one group are
-    not independent, so the plain `wilson_interval` over all trials can be
-    too narrow. This is the Wilson interval at Kish's effective sample size
+    Trials of one group (e.g. the songs of one generated sample) are not
+    independent, so the plain `wilson_interval` over all trials can be too
+    narrow. This is the Wilson interval at Kish's effective sample size
     ``n / deff``, where the design effect ``deff`` is the cluster-robust
     variance of ``p = sum(successes) / sum(totals)``, ``sum((s_g - p t_g)^2) / n^2``,
     over the binomial one, ``p (1 - p) / n``. Groups of one trial give
@@ -39,6 +60,14 @@ def grouped_wilson_interval(successes, totals, z=1.959964):
     ``deff`` is kept at 1 or more: with few groups the robust variance can
     come out near 0, and grouped trials are never counted as worth more than
     independent ones.
+
+    Args:
+        successes: ``successes[g]``, the successes in group ``g``.
+        totals: ``totals[g]``, the trials in group ``g``.
+        z: the normal quantile (1.96 for 95%).
+
+    Returns:
+        ``(low, high)``.
     """
     successes = np.asarray(successes, np.float64)
     totals = np.asarray(totals, np.float64)
@@ -54,7 +83,16 @@ def grouped_wilson_interval(successes, totals, z=1.959964):
 
 
 def classification_report(labels, probabilities, class_names):
-    """Accuracy (with a 95% interval), per-class accuracy and the confusion matrix."""
+    """Accuracy with a 95% interval, per-class accuracy and the confusion matrix.
+
+    Args:
+        labels: true class ids ``[N]``.
+        probabilities: predicted class probabilities ``[N, classes]``.
+        class_names: one name per class.
+
+    Returns:
+        ``{"examples", "accuracy", "accuracy_95ci", "per_class_accuracy", "confusion_matrix"}``.
+    """
     predictions = np.argmax(probabilities, axis=-1)
     matrix = confusion_matrix(labels, predictions, len(class_names))
     correct, total = int(np.trace(matrix)), int(matrix.sum())
@@ -74,10 +112,20 @@ def classification_report(labels, probabilities, class_names):
 def group_report(labels, face_probabilities, groups, threshold=0.5):
     """Per-group accuracy of a binary detector, with 95% intervals, and the fairness summary.
 
-    ``groups``: one name per example (e.g. ``"face/dark/dim/hat"``). Returns
-    overall accuracy, per-group ``{accuracy, 95ci, examples,
-    mean_face_probability}`` (the last is the course notebook's measure),
-    the worst group, and the gap between best and worst group accuracy.
+    Args:
+        labels: 1 for a face, 0 for a non-face, ``[N]``.
+        face_probabilities: the detector's face probabilities ``[N]``.
+        groups: one group name per example (e.g. ``"face/dark/dim/hat"``).
+        threshold: probabilities at or above it count as faces.
+
+    Returns:
+        Overall accuracy, per-group ``{accuracy, accuracy_95ci, examples,
+        mean_face_probability}`` (the last is the course notebook's measure),
+        the worst group, the worst face group and the gap between the best and
+        worst group accuracy.
+
+    Raises:
+        ValueError: the inputs' lengths differ, or there are no examples.
     """
     labels = np.asarray(labels).reshape(-1)
     p = np.asarray(face_probabilities, np.float64).reshape(-1)
@@ -113,9 +161,15 @@ def group_report(labels, face_probabilities, groups, threshold=0.5):
 def latent_correlations(latent, indicators, top=3):
     """Which latent dimensions track which attribute: Pearson ``r`` of every dimension with each indicator.
 
-    ``latent``: ``[N, D]`` latent means; ``indicators``: ``{name: bool [N]}``.
-    Returns ``{name: [{"dimension", "r"}, ...]}``, the ``top`` dimensions by
-    ``|r|`` first. A constant dimension or indicator has ``r = 0``.
+    A constant dimension or indicator has ``r = 0``.
+
+    Args:
+        latent: ``[N, D]`` latent means.
+        indicators: ``{attribute name: bool [N]}``.
+        top: how many dimensions to keep per attribute.
+
+    Returns:
+        ``{name: [{"dimension", "r"}, ...]}``, the ``top`` dimensions by ``|r|`` first.
     """
     z = np.asarray(latent, np.float64)
     z = z - z.mean(0)

@@ -39,7 +39,17 @@ class Endpoint:
 
 
 def default_endpoint(model):
-    """``serve``: the model called on inputs shaped like ``model.inputs`` (batch free)."""
+    """The ``serve`` endpoint: the model called on inputs shaped like ``model.inputs`` (batch size free).
+
+    Args:
+        model: a built Keras model.
+
+    Returns:
+        An `Endpoint`.
+
+    Raises:
+        ValueError: the model has no known inputs (a subclassed model never called).
+    """
     if not getattr(model, "inputs", None):
         raise ValueError(
             "the model has no known inputs (a subclassed model that was never built); "
@@ -52,7 +62,11 @@ def default_endpoint(model):
 
 
 def library_versions():
-    """Versions of mit_dl, TensorFlow and Keras, as exports and run records state them."""
+    """Versions of mit_dl, TensorFlow and Keras, as exports and run records state them.
+
+    Returns:
+        ``{"mit_dl": ..., "tensorflow": ..., "keras": ...}``.
+    """
     return {"mit_dl": mit_dl.__version__, "tensorflow": tf.__version__, "keras": keras.__version__}
 
 
@@ -114,7 +128,18 @@ def export_savedmodel(
 
 
 def load_savedmodel(directory):
-    """``(loaded, metadata)`` for an export: the SavedModel object and its metadata dict."""
+    """Load an export and its metadata.
+
+    Args:
+        directory: the export's folder (holding ``saved_model.pb``).
+
+    Returns:
+        ``(loaded, metadata)``: the object `tf.saved_model.load` returns and
+        the ``metadata.json`` dict (empty when there is none).
+
+    Raises:
+        ExportError: the folder is not a SavedModel export (the message names exports inside it).
+    """
     directory = pathlib.Path(directory)
     if not (directory / "saved_model.pb").is_file():
         inside = sorted(str(p.parent) for p in directory.glob("*/saved_model.pb")) if directory.is_dir() else []
@@ -128,12 +153,21 @@ def load_savedmodel(directory):
 
 
 def image_classifier_endpoint(model, height, width, channels, output="softmax"):
-    """``classify(images uint8)`` -> ``{"probabilities", "class_ids"}`` with preprocessing inside.
+    """``classify(images uint8)`` -> ``{"probabilities", "class_ids"}``, with the preprocessing inside.
 
-    Accepts ``[N, H, W, C]`` and, for one channel, ``[N, H, W]``. Wrong rank,
-    size or channel count fail inside the signature with a message saying
+    Accepts ``[N, H, W, C]`` and, for one channel, ``[N, H, W]``. A wrong rank,
+    size or channel count fails inside the signature with a message saying
     what was expected (the caller may not have mit_dl to explain it).
-    ``output``: ``"softmax"`` for multi-class logits, ``"sigmoid"`` for one logit.
+
+    Args:
+        model: maps float images in [0, 1] to logits.
+        height: image height the model takes.
+        width: image width.
+        channels: channels (1 allows ``[N, H, W]`` too).
+        output: ``"softmax"`` for multi-class logits, ``"sigmoid"`` for one logit.
+
+    Returns:
+        An `Endpoint` taking ``images``.
     """
     expected = f"uint8 images [N, {height}, {width}, {channels}]" + (
         f" or [N, {height}, {width}]" if channels == 1 else ""
@@ -165,8 +199,12 @@ def image_classifier_endpoint(model, height, width, channels, output="softmax"):
 def face_detector_endpoint(model, size=64):
     """``detect(images uint8 [N, size, size, 3])`` -> ``{"probability": [N], "is_face": [N]}``.
 
-    ``model`` maps images in [0, 1] to one face logit (the face CNN or a
-    DB-VAE); the same shape checks as `image_classifier_endpoint`.
+    Args:
+        model: maps images in [0, 1] to one face logit (the face CNN or a DB-VAE).
+        size: the images' height and width.
+
+    Returns:
+        An `Endpoint`, with the same input checks as `image_classifier_endpoint`.
     """
     inner = image_classifier_endpoint(model, size, size, 3, output="sigmoid")
 
@@ -178,7 +216,15 @@ def face_detector_endpoint(model, size=64):
 
 
 def decoder_endpoint(decoder, latent_dim):
-    """``decode(z float32 [N, latent_dim])`` -> ``{"images": uint8 [N, H, W, 3]}`` from a [0, 1] decoder."""
+    """``decode(z float32 [N, latent_dim])`` -> ``{"images": uint8 [N, H, W, 3]}`` from a [0, 1] decoder.
+
+    Args:
+        decoder: maps latent vectors to images in [0, 1].
+        latent_dim: the latent size.
+
+    Returns:
+        An `Endpoint` taking ``z``.
+    """
 
     def decode(z):
         images = decoder(z, training=False)

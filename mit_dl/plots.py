@@ -26,7 +26,19 @@ def _save(fig, path):
 
 
 def prediction_grid(images, probabilities, labels, class_names, path, columns=6):
-    """Test images with the predicted class and probability; mistakes in red."""
+    """Test images with the predicted class and probability; mistakes in red.
+
+    Args:
+        images: ``[N, 28, 28]`` (or with a channel axis) images.
+        probabilities: ``[N, classes]`` predicted probabilities.
+        labels: ``[N]`` true class ids.
+        class_names: one name per class.
+        path: the PNG file to write.
+        columns: images per row.
+
+    Returns:
+        ``path`` as a `pathlib.Path`.
+    """
     n = len(images)
     rows = max(1, -(-n // columns))
     fig, axes = _figure(rows, columns, figsize=(2.0 * columns, 2.3 * rows), squeeze=False)
@@ -43,6 +55,17 @@ def prediction_grid(images, probabilities, labels, class_names, path, columns=6)
 
 
 def confusion_matrix(matrix, class_names, path, title="Confusion matrix"):
+    """The confusion matrix as a heat map with the counts written in.
+
+    Args:
+        matrix: ``C[i, j]``, examples of class ``i`` predicted as ``j``.
+        class_names: one name per class.
+        path: the PNG file to write.
+        title: the figure's title.
+
+    Returns:
+        ``path`` as a `pathlib.Path`.
+    """
     matrix = np.asarray(matrix)
     fig, ax = _figure(figsize=(7, 6))
     im = ax.imshow(matrix, cmap="Blues")
@@ -114,7 +137,18 @@ def training_curves(history, path, title="Training", steps_per_epoch=None):
 
 
 def image_grid(images, titles, path, columns=8, title=None):
-    """uint8 RGB (or grey) images in rows of ``columns``, each with its title."""
+    """uint8 RGB (or grey) images in rows of ``columns``, each with its title.
+
+    Args:
+        images: the images.
+        titles: one caption per image.
+        path: the PNG file to write.
+        columns: images per row.
+        title: the figure's title, if any.
+
+    Returns:
+        ``path`` as a `pathlib.Path`.
+    """
     rows = max(1, -(-len(images) // columns))
     fig, axes = _figure(rows, columns, figsize=(1.6 * columns, 1.9 * rows), squeeze=False)
     for ax in axes.flat:
@@ -130,7 +164,13 @@ def image_grid(images, titles, path, columns=8, title=None):
 def group_accuracy(reports, path, title="Per-group accuracy"):
     """Horizontal bars of per-group accuracy with 95% intervals, one colour per model.
 
-    ``reports``: ``{model name: mit_dl.evaluation.group_report(...)}`` over the same groups.
+    Args:
+        reports: ``{model name: mit_dl.evaluation.group_report(...)}`` over the same groups.
+        path: the PNG file to write.
+        title: the figure's title.
+
+    Returns:
+        ``path`` as a `pathlib.Path`.
     """
     groups = list(next(iter(reports.values()))["groups"])
     height = 0.8 / len(reports)

@@ -20,7 +20,18 @@ class IDXError(DataError):
 
 
 def read_idx(path):
-    """Return the array stored in an IDX file (gzipped or not), checking its header and length."""
+    """The array stored in an IDX file (gzipped or not), its header and length checked.
+
+    Args:
+        path: the ``.idx`` or ``.gz`` file.
+
+    Returns:
+        A uint8 NumPy array of the shape the header gives.
+
+    Raises:
+        FileNotFoundError: there is no such file.
+        IDXError: the file is corrupt, truncated or not an unsigned-byte IDX file.
+    """
     path = pathlib.Path(path)
     try:
         raw = path.read_bytes()

@@ -20,7 +20,14 @@ DOWNLOAD_HOST = ("storage.googleapis.com", 443)  # where tensorflow-datasets dow
 
 
 def local_search_paths(data_dir=None):
-    """Folders searched for dataset files, most specific first (steps 1 and 3)."""
+    """Folders searched for dataset files, most specific first (steps 1 and 3 above).
+
+    Args:
+        data_dir: a folder the caller names (``--data``), searched first.
+
+    Returns:
+        A list of `pathlib.Path` (existing or not).
+    """
     paths = []
     if data_dir:
         paths.append(pathlib.Path(data_dir).expanduser())
@@ -32,12 +39,26 @@ def local_search_paths(data_dir=None):
 
 
 def describe_search_paths(data_dir=None):
-    """``[(path, exists)]`` for `mit-dl info`."""
+    """The search folders and whether each exists, for `mit-dl info`.
+
+    Args:
+        data_dir: a folder the caller names, searched first.
+
+    Returns:
+        ``[(path, exists)]``.
+    """
     return [(str(p), p.is_dir()) for p in local_search_paths(data_dir)]
 
 
 def downloads_possible(timeout=3.0):
-    """False when downloads are switched off or the download host does not answer quickly."""
+    """Whether a download can be tried: not switched off, and the download host answers quickly.
+
+    Args:
+        timeout: seconds to wait for the host.
+
+    Returns:
+        False when ``$MIT_DL_OFFLINE`` is set or the host does not answer.
+    """
     if os.environ.get(OFFLINE_VARIABLE, "") not in ("", "0"):
         return False
     try:

@@ -99,7 +99,20 @@ def _from_tfds(name, split):
 
 
 def load_arrays(name, split="train", data_dir=None, download=True):
-    """``(images uint8 [N, 28, 28], labels int32 [N], source)`` from the first source that has them."""
+    """MNIST or Fashion-MNIST images and labels from the first source that has them.
+
+    Args:
+        name: ``"mnist"`` or ``"fashion_mnist"``.
+        split: ``"train"`` or ``"test"``.
+        data_dir: a folder searched first.
+        download: allow a tensorflow-datasets download when no local copy is found.
+
+    Returns:
+        ``(images uint8 [N, 28, 28], labels int32 [N], source)``, ``source`` naming where they came from.
+
+    Raises:
+        DatasetNotFound: no source has them; the message names every way to provide them.
+    """
     _check(name, split)
     for root in locations.local_search_paths(data_dir):
         found = _from_folder(name, split, pathlib.Path(root))
@@ -123,7 +136,21 @@ def load_arrays(name, split="train", data_dir=None, download=True):
 
 
 def to_dataset(images, labels, batch_size=64, shuffle=False, seed=0):
-    """A tf.data pipeline of ``(float32 [B, 28, 28, 1] in [0, 1], int32 [B])`` batches."""
+    """A tf.data pipeline of ``(float32 [B, 28, 28, 1] in [0, 1], int32 [B])`` batches.
+
+    Args:
+        images: uint8 ``[N, 28, 28]``.
+        labels: ``[N]`` class ids.
+        batch_size: images per batch.
+        shuffle: reshuffle each pass.
+        seed: the shuffle's seed.
+
+    Returns:
+        The `tf.data.Dataset`.
+
+    Raises:
+        DataError: there are no images.
+    """
     if len(images) == 0:
         raise DataError("no images to make a dataset from; check the data source.")
     data = tf.data.Dataset.from_tensor_slices((images, labels))
@@ -136,7 +163,17 @@ def to_dataset(images, labels, batch_size=64, shuffle=False, seed=0):
 
 
 def split_arrays(images, labels, first, seed=0):
-    """Shuffle with ``seed`` and cut after ``first`` examples: two disjoint parts."""
+    """Shuffle with ``seed`` and cut after ``first`` examples: two disjoint parts.
+
+    Args:
+        images: ``[N, ...]``.
+        labels: ``[N]``.
+        first: how many examples the first part gets.
+        seed: the shuffle's seed.
+
+    Returns:
+        ``((images, labels), (images, labels))``.
+    """
     order = np.random.default_rng(seed).permutation(len(images))
     head, tail = order[:first], order[first:]
     return (images[head], labels[head]), (images[tail], labels[tail])

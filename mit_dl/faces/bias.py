@@ -14,25 +14,56 @@ from mit_dl.faces import synthetic
 
 
 def face_probabilities(model, images, batch_size=512):
-    """``P(face)`` of uint8 images from a detector mapping [0, 1] images to one logit."""
+    """``P(face)`` of uint8 images from a detector mapping [0, 1] images to one logit.
+
+    Args:
+        model: the face CNN or a DB-VAE.
+        images: uint8 ``[N, 64, 64, 3]``.
+        batch_size: images per compiled call.
+
+    Returns:
+        ``[N]`` probabilities.
+    """
     predict = tf.function(lambda x: tf.sigmoid(model(tf.cast(x, tf.float32) / 255.0, training=False))[:, 0])
     return np.concatenate([predict(images[i : i + batch_size]).numpy() for i in range(0, len(images), batch_size)])
 
 
 def summarise(report):
-    """Adds the worst *face* group (the lab's measure of bias) to a `group_report`."""
+    """Add the worst *face* group (the lab's measure of bias) to a `group_report`.
+
+    Args:
+        report: `mit_dl.evaluation.group_report` of a detector.
+
+    Returns:
+        The report with ``worst_face_group`` and ``worst_face_group_accuracy``.
+    """
     faces = {name: g["accuracy"] for name, g in report["groups"].items() if name.split("/")[0] == "face"}
     worst = min(faces, key=faces.get)
     return {**report, "worst_face_group": worst, "worst_face_group_accuracy": faces[worst]}
 
 
 def evaluate(model, test):
-    """Per-group report of a detector on a `FaceData` split (groups from its hidden attributes)."""
+    """Per-group report of a detector on a `FaceData` split (groups from its hidden attributes).
+
+    Args:
+        model: the detector.
+        test: the `FaceData` to evaluate on.
+
+    Returns:
+        The group report, with the worst face group (`summarise`).
+    """
     return summarise(evaluation.group_report(test.labels, face_probabilities(model, test.images), test.group_names()))
 
 
 def attribute_indicators(data):
-    """One boolean column per attribute value except each attribute's first (the reference value)."""
+    """One boolean column per attribute value except each attribute's first (the reference value).
+
+    Args:
+        data: a synthetic `FaceData` split.
+
+    Returns:
+        ``{"skin=dark": bool [N], ...}``.
+    """
     return {
         f"{name}={value}": data.attributes[name] == i
         for name, values in synthetic.ATTRIBUTES.items()

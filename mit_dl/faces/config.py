@@ -95,17 +95,38 @@ class FacesConfig(RunConfig):
 
     @classmethod
     def full(cls, **changes):
-        """8,000 synthetic images, 1,500 steps: the docs page's comparison."""
+        """8,000 synthetic images, 1,500 steps: the docs page's comparison.
+
+        Args:
+            **changes: field values that replace the preset's.
+
+        Returns:
+            The config.
+        """
         return cls.from_preset("full", **changes)
 
     @classmethod
     def quick(cls, **changes):
-        """4,000 synthetic images, 600 steps: a few minutes on 2 CPU cores."""
+        """4,000 synthetic images, 600 steps: a few minutes on 2 CPU cores.
+
+        Args:
+            **changes: field values that replace the preset's.
+
+        Returns:
+            The config.
+        """
         return cls.from_preset("quick", **changes)
 
     @classmethod
     def settings_from_legacy(cls, recorded):
-        """A release-0.1 settings.json (model, data, preset name, seed, combine) as config values."""
+        """Translate a release-0.1 settings.json (model, data, preset name, seed, combine) into config values.
+
+        Args:
+            recorded: the settings.json dict 0.1 wrote.
+
+        Returns:
+            ``{"config": values, "derived": {}}`` in today's format, with the values the preset had in 0.1.
+        """
         values = {
             **_PRESETS_0_1[recorded["preset"]],
             "preset": recorded["preset"],

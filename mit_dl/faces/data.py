@@ -20,7 +20,14 @@ from mit_dl.faces.synthetic import FaceData
 
 
 def load_data(config):
-    """``(train, test, description)`` as `FaceData` for a `FacesConfig`; real data carries no attributes."""
+    """The training and test `FaceData` of a `FacesConfig`; real data carries no attributes.
+
+    Args:
+        config: the run's `FacesConfig`.
+
+    Returns:
+        ``(train, test, description)``.
+    """
     if config.data == "synthetic":
         train = synthetic.synthetic_faces(config.train_count, "train", seed=config.seed)
         test = synthetic.synthetic_faces(config.test_count, "test", seed=config.seed)
@@ -36,7 +43,20 @@ def load_data(config):
 
 
 def held_out_split(images, labels, fraction, seed):
-    """Stratified ``(train, test)`` `FaceData` split: ``fraction`` of each label held out."""
+    """Stratified split: ``fraction`` of each label held out.
+
+    Args:
+        images: uint8 ``[N, 64, 64, 3]``.
+        labels: 1 for faces, 0 for non-faces.
+        fraction: share of each label held out.
+        seed: the split's seed.
+
+    Returns:
+        ``(train, test)`` as `FaceData`.
+
+    Raises:
+        DataError: too few images to hold some out of both labels.
+    """
     rng = np.random.default_rng(seed)
     test_rows = []
     for label in (0, 1):
@@ -50,7 +70,17 @@ def held_out_split(images, labels, fraction, seed):
 
 
 def faces_and_non_faces(train):
-    """The training faces and non-faces of a `FaceData` split (both must be present)."""
+    """The training faces and non-faces of a `FaceData` split.
+
+    Args:
+        train: the training `FaceData`.
+
+    Returns:
+        ``(faces, non_faces)`` uint8 arrays.
+
+    Raises:
+        DataError: one of the two is missing.
+    """
     faces, non_faces = train.images[train.labels == 1], train.images[train.labels == 0]
     if len(faces) == 0 or len(non_faces) == 0:
         raise DataError("the training data needs both faces (label 1) and non-faces (label 0).")
@@ -58,11 +88,18 @@ def faces_and_non_faces(train):
 
 
 def training_batches(config, train):
-    """``(batches, probabilities)``: endless seeded batches and the face-sampling variable they read.
+    """Endless seeded training batches and the face-sampling variable they read.
 
     The probabilities start uniform. Small real sets (``config.real_data``)
-    get random flips, shifts, brightness and contrast (`augmented`): the
-    140 training images of ``lfw_subset`` are otherwise memorised.
+    get random flips, shifts, brightness and contrast (`augmented`): the 140
+    training images of ``lfw_subset`` are otherwise memorised.
+
+    Args:
+        config: the run's `FacesConfig`.
+        train: the training `FaceData`.
+
+    Returns:
+        ``(batches, probabilities)``.
     """
     faces, non_faces = faces_and_non_faces(train)
     probabilities = tf.Variable(
@@ -75,7 +112,16 @@ def training_batches(config, train):
 
 
 def augmented(batches, seed, shift=6):
-    """Seeded random flips, shifts of up to ``shift`` pixels, brightness and contrast on [0, 1] batches."""
+    """Seeded random flips, shifts, brightness and contrast on [0, 1] batches.
+
+    Args:
+        batches: a dataset of ``(images, labels)``.
+        seed: the jitter's seed.
+        shift: the largest shift in pixels.
+
+    Returns:
+        The jittered dataset.
+    """
 
     def jitter(batch, key):
         (images, labels), seeds = batch, tf.random.experimental.stateless_split(tf.stack([key, seed]), 4)
@@ -91,5 +137,12 @@ def augmented(batches, seed, shift=6):
 
 
 def as_detector_labels(batches):
-    """The CNN's batches: labels as float32 ``[B, 1]`` for its one logit."""
+    """The CNN's batches: labels as float32 ``[B, 1]`` for its one logit.
+
+    Args:
+        batches: a dataset of ``(images, labels)``.
+
+    Returns:
+        The mapped dataset.
+    """
     return batches.map(lambda x, y: (x, tf.cast(y[:, None], tf.float32)))

@@ -24,13 +24,26 @@ from mit_dl.training.callbacks import Callback
 
 
 def sampling_probabilities(latent_means, bins=10, smoothing=0.001, combine="product"):
-    """Probability of drawing each example, ``[N]`` summing to 1, from its latent means ``[N, D]``.
+    """Probability of drawing each example from its latent means: rare latent values are drawn more often.
 
     Per dimension: a ``bins``-bin density histogram over that dimension's
     range, ``smoothing`` added, normalised to sum 1 over the bins; an example's
     weight in that dimension is ``1 / smoothed_density[its bin]``. ``combine``
-    joins the dimensions by product (the paper) or by maximum of the
-    per-dimension weights normalised over examples (the course notebook).
+    joins the dimensions by product (the paper, computed in log space) or by
+    maximum of the per-dimension weights normalised over examples (the course
+    notebook). All dimensions are histogrammed at once in TensorFlow.
+
+    Args:
+        latent_means: ``[N, D]``.
+        bins: histogram bins per dimension.
+        smoothing: added to each bin's density (the course's ``alpha``).
+        combine: ``"product"`` or ``"max"``.
+
+    Returns:
+        ``[N]`` probabilities summing to 1.
+
+    Raises:
+        ValueError: an unknown rule, or bins or smoothing out of range.
     """
     if combine not in COMBINE_RULES:
         raise ValueError(f"combine must be one of {COMBINE_RULES}, received {combine!r}.")
@@ -75,6 +88,14 @@ def course_sampling_probabilities(latent_means, bins=10, smoothing=0.001):
 
     Used by the tests and ``benchmarks/debias.py`` to check and time
     `sampling_probabilities` against what the lab does.
+
+    Args:
+        latent_means: ``[N, D]``.
+        bins: histogram bins per dimension.
+        smoothing: added to each bin's density.
+
+    Returns:
+        ``[N]`` probabilities summing to 1.
     """
     mu = np.asarray(latent_means, np.float64)
     probabilities = np.zeros(mu.shape[0])
@@ -93,10 +114,18 @@ _COMPILED_ENCODERS = weakref.WeakKeyDictionary()
 
 
 def latent_means(model, images, batch_size=1024):
-    """Latent means ``[N, D]`` of uint8 images from a `DBVAE`, in one compiled batched pass.
+    """Latent means of uint8 images from a `DBVAE`, in one compiled batched pass.
 
     Same preprocessing as training (RGB, ``/255``) and inference-mode
     BatchNorm, so the histograms describe what the classifier sees.
+
+    Args:
+        model: the `DBVAE`.
+        images: uint8 ``[N, 64, 64, 3]``.
+        batch_size: images per slice.
+
+    Returns:
+        A ``[N, latent_dim]`` tensor.
     """
     encode = _COMPILED_ENCODERS.get(model)
     if encode is None:  # compiled once per model, reused at every recompute
@@ -116,14 +145,23 @@ def latent_means(model, images, batch_size=1024):
 def resampled_batches(faces, non_faces, probabilities, batch_size=32, seed=0):
     """Endless ``(images in [0, 1], labels)`` batches: half faces drawn by ``probabilities``, half non-faces.
 
-    ``probabilities`` is a ``tf.Variable`` of shape ``[len(faces)]``; each
-    batch reads its current value, so assigning new probabilities (see
-    `ResampleEvery`) changes the batches that follow without rebuilding the
-    pipeline. Non-faces are drawn uniformly. Draws are stateless, keyed by a
-    seeded stream: the same seed gives the same batches. Nothing is
-    prefetched, so batch ``k`` uses the probabilities current at step ``k``
-    (an interrupted and resumed run draws exactly what an uninterrupted one
-    does; the draw itself is a few microseconds of gathering).
+    ``probabilities`` is a ``tf.Variable``; each batch reads its current value,
+    so assigning new probabilities (see `ResampleEvery`) changes the batches
+    that follow without rebuilding the pipeline. Non-faces are drawn uniformly.
+    Draws are stateless, keyed by a seeded stream: the same seed gives the
+    same batches. Nothing is prefetched, so batch ``k`` uses the probabilities
+    current at step ``k`` (an interrupted and resumed run draws exactly what
+    an uninterrupted one does).
+
+    Args:
+        faces: uint8 face images ``[F, 64, 64, 3]``.
+        non_faces: uint8 non-face images.
+        probabilities: a ``tf.Variable`` of shape ``[F]``.
+        batch_size: images per batch.
+        seed: the draws' seed.
+
+    Returns:
+        The endless `tf.data.Dataset`.
     """
     faces = tf.constant(faces)
     non_faces = tf.constant(non_faces)
@@ -155,8 +193,19 @@ class ResampleEvery(Callback):
     reads. The trainer stops its compiled calls at those steps, and the
     schedule depends on the step alone, so a resumed run (with the variable
     in the checkpoint) resamples exactly where an uninterrupted one does.
-    ``probabilities_fn(mu, bins, smoothing)`` (NumPy ``mu``) replaces
-    `sampling_probabilities` and ``combine``, e.g. with a learner's own.
+
+    Args:
+        model: the `DBVAE` being trained.
+        faces: the training faces, uint8.
+        probabilities: the variable `resampled_batches` reads.
+        every_steps: steps between recomputes.
+        warmup_steps: the first recompute's step.
+        bins: histogram bins per dimension.
+        smoothing: added to each bin's density.
+        combine: ``"product"`` or ``"max"``.
+        probabilities_fn: ``fn(mu, bins, smoothing)`` on NumPy ``mu`` replacing
+            `sampling_probabilities` and ``combine`` (the notebook passes the learner's own).
+        log: receives one line per recompute, or ``None``.
     """
 
     def __init__(
@@ -182,6 +231,14 @@ class ResampleEvery(Callback):
         self.updates = []  # steps at which the probabilities were recomputed
 
     def steps_until_event(self, step):
+        """Steps from ``step`` to the next recompute.
+
+        Args:
+            step: the current step.
+
+        Returns:
+            The number of steps.
+        """
         if step < self.warmup:
             return self.warmup - step
         return self.every - (step - self.warmup) % self.every
@@ -191,6 +248,11 @@ class ResampleEvery(Callback):
             self.update(step)
 
     def update(self, step=None):
+        """Recompute the probabilities from the current encoder and assign them.
+
+        Args:
+            step: the step recorded in ``updates``.
+        """
         mu = latent_means(self.model, self.faces)
         if self.probabilities_fn is None:
             self.probabilities.assign(sampling_probabilities(mu, **self.options))

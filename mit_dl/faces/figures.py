@@ -16,7 +16,18 @@ TRAVERSED_ATTRIBUTE = "skin=dark"
 
 
 def dbvae_figures(model, train_data, test_data, probabilities, out):
-    """Reconstructions, most/least likely faces to be drawn, and a latent traversal; returns the latent report."""
+    """Write the DB-VAE's reconstructions, most / least likely faces to be drawn, and a latent traversal.
+
+    Args:
+        model: the trained `DBVAE`.
+        train_data: the training `FaceData`.
+        test_data: the test `FaceData` (synthetic: with attributes).
+        probabilities: the final face sampling probabilities.
+        out: the run directory.
+
+    Returns:
+        The latent report: which dimensions correlate with which hidden attribute.
+    """
     test_faces = test_data.images[test_data.labels == 1]
     mean = debias.latent_means(model, test_faces).numpy()
     shown = test_faces[np.linspace(0, len(test_faces) - 1, 8).astype(int)]

@@ -29,7 +29,16 @@ FILTERS = 12  # the course's n_filters
 
 
 def face_classifier(outputs=1, image_size=64, name="face_classifier"):
-    """The course's standard CNN, ``images in [0, 1] -> outputs`` logits."""
+    """The course's standard CNN, ``images in [0, 1] -> outputs`` logits.
+
+    Args:
+        outputs: logits out (1 for the detector; ``2 * latent + 1`` for the DB-VAE's encoder).
+        image_size: height and width of the images.
+        name: the model's name.
+
+    Returns:
+        A `keras.Sequential` (its output layer in float32 under mixed precision).
+    """
     return keras.Sequential(
         [
             keras.Input((image_size, image_size, 3), name="images"),
@@ -51,7 +60,15 @@ def face_classifier(outputs=1, image_size=64, name="face_classifier"):
 
 
 def face_decoder(latent_dim, image_size=64):
-    """``z -> image`` mirroring the encoder; sigmoid output in [0, 1]."""
+    """``z -> image`` mirroring the encoder; sigmoid output in [0, 1].
+
+    Args:
+        latent_dim: the latent size.
+        image_size: height and width of the images.
+
+    Returns:
+        A `keras.Sequential`.
+    """
     side = image_size // 16
     return keras.Sequential(
         [
@@ -101,6 +118,15 @@ class DBVAE(keras.Model):
         self.built = True
 
     def encode(self, images, training=False):
+        """The encoder's three outputs.
+
+        Args:
+            images: float images in [0, 1].
+            training: BatchNorm in training mode.
+
+        Returns:
+            ``(logit [B, 1], mean [B, D], log_variance [B, D])``.
+        """
         out = self.encoder(images, training=training)
         logit = out[:, :1]
         mean = out[:, 1 : 1 + self.latent_dim]
@@ -108,6 +134,15 @@ class DBVAE(keras.Model):
         return logit, mean, log_variance
 
     def reconstruct(self, images, training=False):
+        """Encode, sample ``z`` with the reparameterisation trick, decode.
+
+        Args:
+            images: float images in [0, 1].
+            training: BatchNorm in training mode.
+
+        Returns:
+            Reconstructions in [0, 1].
+        """
         _, mean, log_variance = self.encode(images, training=training)
         return self.decoder(self.sampling([mean, log_variance], training=training), training=training)
 
@@ -154,8 +189,17 @@ class DBVAE(keras.Model):
 def dbvae_losses(images, labels, logit, mean, log_variance, reconstruction, kl_weight=0.005):
     """Per-example ``(total, classification, vae)`` losses of the DB-VAE (module docstring).
 
-    ``labels``: 1 for faces, 0 for non-faces; ``images`` and
-    ``reconstruction`` in [0, 1].
+    Args:
+        images: the batch's images in [0, 1].
+        labels: 1 for faces, 0 for non-faces.
+        logit: the face logit ``[B, 1]``.
+        mean: latent means ``[B, D]``.
+        log_variance: latent log-variances ``[B, D]``.
+        reconstruction: decoded images in [0, 1].
+        kl_weight: the KL term's weight.
+
+    Returns:
+        ``(total, classification, vae)``, each ``[B]``; the VAE term counts for faces only.
     """
     labels = ops.cast(ops.reshape(labels, (-1, 1)), logit.dtype)
     # Sigmoid cross-entropy from the logit, in its overflow-free form.
@@ -170,9 +214,16 @@ def dbvae_losses(images, labels, logit, mean, log_variance, reconstruction, kl_w
 def face_detector(config, steps=None):
     """The detector a `FacesConfig` names, compiled with Adam at ``config.learning_rate``.
 
-    The CNN trains with the default step on the sigmoid cross-entropy of
-    its logit; the DB-VAE with its own `DBVAE.train_step`. Small real sets
+    The CNN trains with the default step on the sigmoid cross-entropy of its
+    logit; the DB-VAE with its own `DBVAE.train_step`. Small real sets
     (``config.real_data``) decay the rate to zero by a cosine over ``steps``.
+
+    Args:
+        config: the run's `FacesConfig`.
+        steps: the cosine's length (default ``config.steps``).
+
+    Returns:
+        The compiled model, ready for `Trainer(model)`.
     """
     learning_rate = config.learning_rate
     if config.real_data:  # cosine to zero: the last steps settle instead of stopping at a noisy point

@@ -28,7 +28,15 @@ class FaceDataError(DataError):
 
 
 def resize_images(images, size=IMAGE_SIZE):
-    """uint8 ``[N, H, W, C]`` (C = 1 or 3) -> uint8 RGB ``[N, size, size, 3]`` (bilinear, antialiased)."""
+    """uint8 ``[N, H, W, C]`` (C = 1 or 3) -> uint8 RGB ``[N, size, size, 3]`` (bilinear, antialiased).
+
+    Args:
+        images: the images.
+        size: the output height and width.
+
+    Returns:
+        The resized RGB images.
+    """
     images = np.asarray(images)
     if images.ndim == 3:
         images = images[..., None]
@@ -41,7 +49,17 @@ def resize_images(images, size=IMAGE_SIZE):
 
 
 def lfw_subset(size=IMAGE_SIZE):
-    """``(images, labels)``: scikit-image's LFW subset, 100 faces (label 1) then 100 non-faces (label 0)."""
+    """scikit-image's LFW subset: 100 faces (label 1) then 100 non-faces (label 0).
+
+    Args:
+        size: the output height and width.
+
+    Returns:
+        ``(images uint8 [200, size, size, 3], labels)``.
+
+    Raises:
+        FaceDataError: scikit-image is not installed.
+    """
     try:
         from skimage import data
     except ImportError as error:
@@ -53,7 +71,18 @@ def lfw_subset(size=IMAGE_SIZE):
 
 
 def course_h5(path, size=IMAGE_SIZE):
-    """``(images RGB, labels)`` from the course's ``train_face.h5`` (images stored BGR)."""
+    """The images and labels of the course's ``train_face.h5`` (stored BGR), as RGB.
+
+    Args:
+        path: the ``.h5`` file.
+        size: the output height and width.
+
+    Returns:
+        ``(images RGB uint8, labels)``.
+
+    Raises:
+        FaceDataError: the file is missing or does not hold the course's datasets.
+    """
     path = pathlib.Path(path)
     if not path.is_file():
         raise FaceDataError(f"{path} does not exist; pass the course's train_face.h5.")
@@ -79,7 +108,18 @@ def course_h5(path, size=IMAGE_SIZE):
 
 
 def image_folder(path, size=IMAGE_SIZE):
-    """``(images, groups)`` from ``path/<group>/*.png|jpg``: every image with its sub-folder's name."""
+    """Every image of ``path/<group>/*.png|jpg`` with its sub-folder's name.
+
+    Args:
+        path: the folder.
+        size: the output height and width.
+
+    Returns:
+        ``(images uint8, groups)``.
+
+    Raises:
+        FaceDataError: not a folder, or no images in it.
+    """
     path = pathlib.Path(path)
     if not path.is_dir():
         raise FaceDataError(f"{path} is not a folder; pass a folder with one sub-folder of images per group.")
@@ -97,7 +137,17 @@ def image_folder(path, size=IMAGE_SIZE):
 
 
 def celeb_a(split="train", count=None, size=IMAGE_SIZE, data_dir=None):
-    """``images`` (all faces) from tensorflow-datasets ``celeb_a``, centre-cropped to squares."""
+    """Faces from tensorflow-datasets ``celeb_a``, centre-cropped to squares.
+
+    Args:
+        split: the tfds split.
+        count: how many (default all).
+        size: the output height and width.
+        data_dir: tfds' data folder.
+
+    Returns:
+        uint8 ``[N, size, size, 3]`` images.
+    """
     import tensorflow_datasets as tfds
 
     take = f"{split}[:{count}]" if count else split

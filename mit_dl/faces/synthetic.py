@@ -69,8 +69,11 @@ class FaceData:
         return len(self.labels)
 
     def group_names(self):
-        """``"face/light/bright/hat"``-style name of every image's group (``"face"`` / ``"non-face"`` for
-        real data, whose attributes are unknown)."""
+        """The group name of every image: ``"face/light/bright/hat"`` style.
+
+        Returns:
+            A string array; ``"face"`` / ``"non-face"`` for real data, whose attributes are unknown.
+        """
         kinds = np.where(self.labels == 1, "face", "non-face")
         parts = [kinds] + [
             np.array(ATTRIBUTES[name])[self.attributes[name]] for name in ATTRIBUTES if name in self.attributes
@@ -84,6 +87,18 @@ def synthetic_faces(count, split="train", seed=0, face_fraction=0.5):
     Deterministic: the same ``(count, split, seed)`` gives the same images.
     ``split="train"`` (or ``"validation"``) samples attributes with the biased
     training frequencies; ``split="test"`` cycles through every group equally.
+
+    Args:
+        count: number of images.
+        split: ``"train"``, ``"validation"`` or ``"test"``.
+        seed: the benchmark's seed.
+        face_fraction: share of faces.
+
+    Returns:
+        A `FaceData` with the hidden attributes.
+
+    Raises:
+        ValueError: an unknown split or a count that is not positive.
     """
     if split not in _SPLITS:
         raise ValueError(f"unknown split {split!r}; choose one of {sorted(_SPLITS)}.")

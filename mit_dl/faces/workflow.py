@@ -35,9 +35,18 @@ from mit_dl.training.runs import write_json
 
 
 def train(config=None, out_dir="runs/faces", export=True, log=print):
-    """Train the detector of ``config`` (default `FacesConfig.full`); write plots, metrics and exports.
+    """Train the detector of ``config``; write plots, metrics and exports.
 
-    Returns the metrics dict (its ``"test"`` entry is the per-group report).
+    Calling again with the same ``out_dir`` resumes the run.
+
+    Args:
+        config: a `FacesConfig` (default `FacesConfig.full`).
+        out_dir: the run directory.
+        export: also write ``detector/`` (and the DB-VAE's ``decoder/``).
+        log: where progress lines go.
+
+    Returns:
+        The metrics written to ``metrics.json`` (its ``"test"`` entry is the per-group report).
     """
     config = config or FacesConfig.full()
     train_data, test_data, source = data.load_data(config)
@@ -77,14 +86,22 @@ def train(config=None, out_dir="runs/faces", export=True, log=print):
 
 
 def train_detector(config, train_data, run=None, loss_fn=None, probabilities_fn=None, log=print):
-    """Train the config's detector on a `FaceData` split; returns ``(model, history, resampling)``.
+    """Train the config's detector on a `FaceData` split.
 
-    ``resampling`` holds the final face sampling probabilities and the steps
-    at which they were recomputed (empty for the CNN, whose draws stay
-    uniform). Without a ``run`` nothing is checkpointed and the seed is set here. ``loss_fn`` and
-    ``probabilities_fn`` replace the DB-VAE's loss (see `DBVAE`) and
-    sampling probabilities (see `debias.ResampleEvery`): the lab notebook
-    passes the learner's own.
+    Without a ``run`` nothing is checkpointed and the seed is set here.
+
+    Args:
+        config: the `FacesConfig`.
+        train_data: the training `FaceData`.
+        run: the `mit_dl.training.Run` (checkpoints, strategy), or ``None``.
+        loss_fn: replaces the DB-VAE's loss (see `DBVAE`); the lab notebook passes the learner's own.
+        probabilities_fn: replaces the sampling probabilities (see `debias.ResampleEvery`).
+        log: where progress lines go.
+
+    Returns:
+        ``(model, history, resampling)``; ``resampling`` holds the final face
+        sampling probabilities and the steps at which they were recomputed
+        (empty for the CNN, whose draws stay uniform).
     """
     if run is None:  # a run seeds when it starts; without one, seed here
         keras.utils.set_random_seed(config.seed)
@@ -139,9 +156,17 @@ def _export(model, run, results):
 def evaluate_export(model_dir, test_faces=None):
     """Per-group accuracy of an exported detector, through its ``detect`` signature.
 
-    With ``test_faces`` (a folder of faces in one sub-folder per group), every
-    image is a face and each sub-folder is a group; otherwise the held-out
-    data the detector was trained against is rebuilt from its metadata.
+    Args:
+        model_dir: the export's folder (``<run>/detector``).
+        test_faces: a folder of faces in one sub-folder per group (every image a
+            face, each sub-folder a group); otherwise the held-out data the
+            detector was trained against is rebuilt from its metadata.
+
+    Returns:
+        The per-group report.
+
+    Raises:
+        ExportError: the folder is not a face-detector export.
     """
     served, metadata = load_savedmodel(model_dir)
     if not hasattr(served, "detect"):
@@ -172,7 +197,21 @@ def _config_of_export(model_dir, metadata):
 
 
 def compare(config=None, seeds=(0, 1, 2), out_dir="runs/faces-compare", log=print):
-    """Train the CNN and the DB-VAE of ``config`` on the same data for each seed; write the table and the plot."""
+    """Train the CNN and the DB-VAE of ``config`` on the same data for each seed; write the table and the plot.
+
+    Args:
+        config: a `FacesConfig` (its ``model`` is replaced by each in turn).
+        seeds: the seeds.
+        out_dir: where the runs (``seed-S/cnn``, ``seed-S/dbvae``), ``comparison.md`` / ``.json``
+            and ``group_accuracy.png`` go.
+        log: where progress lines go.
+
+    Returns:
+        The summary written to ``comparison.json``.
+
+    Raises:
+        ConfigError: no seeds.
+    """
     config = config or FacesConfig.full()
     if not seeds:
         raise ConfigError("seeds", "needs at least one seed")
@@ -224,7 +263,14 @@ def _mean_groups(reports):
 
 
 def comparison_table(summary):
-    """Markdown table: overall and worst-face-group accuracy per seed and their mean."""
+    """Markdown table: overall and worst-face-group accuracy per seed and their mean.
+
+    Args:
+        summary: `compare`'s summary.
+
+    Returns:
+        The table's text.
+    """
     lines = [
         "| seed | CNN overall | DB-VAE overall | change | CNN worst face group | DB-VAE worst face group | gain |",
         "|---|---|---|---|---|---|---|",

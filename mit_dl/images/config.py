@@ -76,7 +76,12 @@ class ImagesConfig(RunConfig):
             raise ConfigError("validation", "cannot be combined with split_test; choose one")
 
     def optimizer_settings(self):
-        """The recipe's optimiser, (peak) learning rate and schedule for this model."""
+        """The recipe's optimiser, (peak) learning rate and schedule for this model.
+
+        Returns:
+            ``{"optimizer": Keras class name, "learning_rate": float, "schedule": "constant" or "cosine"}``;
+            ``learning_rate`` replaces the recipe's when set.
+        """
         settings = dict(RECIPES[self.recipe][self.model])
         if self.learning_rate is not None:
             settings["learning_rate"] = self.learning_rate
@@ -89,7 +94,14 @@ class ImagesConfig(RunConfig):
 
     @classmethod
     def settings_from_legacy(cls, recorded):
-        """A release-0.1 settings.json: the same fields, without ``format`` (precision only when mixed)."""
+        """Translate a release-0.1 settings.json: the same fields, without ``format`` (precision only when mixed).
+
+        Args:
+            recorded: the settings.json dict 0.1 wrote.
+
+        Returns:
+            ``{"config": values, "derived": {}}`` in today's format.
+        """
         names = ("dataset", "model", "recipe", "learning_rate", "batch_size", "seed", "split_test", "validation")
         values = {name: recorded[name] for name in names}
         return {"config": {**values, "precision": recorded.get("precision", "float32")}, "derived": {}}

@@ -9,13 +9,22 @@ from mit_dl.errors import ConfigError
 
 
 def load_split(config):
-    """``((train_x, train_y), (test_x, test_y), source)`` for an `ImagesConfig`.
+    """The training and evaluated images of an `ImagesConfig`.
 
-    ``split_test=k`` trains on ``k`` of the test images and tests on the
-    rest (for real MNIST when only its test set is at hand).
-    ``validation=k`` holds ``k`` training images out and evaluates on them
-    instead of the test set (for choosing a recipe without looking at the
-    test set).
+    ``split_test=k`` trains on ``k`` of the test images and tests on the rest
+    (for real MNIST when only its test set is at hand). ``validation=k`` holds
+    ``k`` training images out and evaluates on them instead of the test set
+    (to choose a recipe without looking at the test set).
+
+    Args:
+        config: the run's `ImagesConfig`.
+
+    Returns:
+        ``((train_x, train_y), (test_x, test_y), source)``.
+
+    Raises:
+        ConfigError: ``split_test`` or ``validation`` leaves no image on one side.
+        DatasetNotFound: the dataset is nowhere to be found.
     """
     split = "test" if config.split_test else "train"
     images, labels, source = mnist.load_arrays(config.dataset, split, config.data)
@@ -32,5 +41,14 @@ def load_split(config):
 
 
 def pipelines(config, train, test):
-    """``(training batches shuffled with the seed, evaluation batches of 512)`` from array pairs."""
+    """The training and evaluation pipelines from array pairs.
+
+    Args:
+        config: the run's `ImagesConfig` (batch size, seed).
+        train: ``(images, labels)`` to train on.
+        test: ``(images, labels)`` to evaluate on.
+
+    Returns:
+        ``(training batches shuffled with the seed, evaluation batches of 512)``.
+    """
     return (mnist.to_dataset(*train, config.batch_size, shuffle=True, seed=config.seed), mnist.to_dataset(*test, 512))

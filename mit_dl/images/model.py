@@ -13,7 +13,15 @@ from mit_dl.data import mnist
 
 
 def dense_classifier(input_shape=(28, 28, 1), classes=10):
-    """Flatten -> Dense 128 relu -> Dense ``classes`` (logits): the lab's first model."""
+    """The lab's first model: Flatten -> Dense 128 relu -> Dense ``classes`` (logits).
+
+    Args:
+        input_shape: shape of one image.
+        classes: number of classes.
+
+    Returns:
+        A `keras.Sequential` (logits in float32 under mixed precision).
+    """
     return keras.Sequential(
         [
             keras.Input(input_shape),
@@ -26,8 +34,15 @@ def dense_classifier(input_shape=(28, 28, 1), classes=10):
 
 
 def cnn_classifier(input_shape=(28, 28, 1), classes=10):
-    """The lab's CNN: Conv 24 3x3 relu -> MaxPool 2 -> Conv 36 3x3 relu -> MaxPool 2
-    -> Flatten -> Dense 128 relu -> Dense ``classes`` (logits)."""
+    """The lab's CNN: Conv 24 3x3 relu, MaxPool 2, Conv 36 3x3 relu, MaxPool 2, Flatten, Dense 128 relu, logits.
+
+    Args:
+        input_shape: shape of one image.
+        classes: number of classes.
+
+    Returns:
+        A `keras.Sequential` (logits in float32 under mixed precision).
+    """
     return keras.Sequential(
         [
             keras.Input(input_shape),
@@ -47,7 +62,15 @@ BUILDERS = {"dense": dense_classifier, "cnn": cnn_classifier}
 
 
 def optimizer(settings, total_steps):
-    """The optimiser of `ImagesConfig.optimizer_settings`; a cosine schedule decays to 0 over ``total_steps``."""
+    """The optimiser `ImagesConfig.optimizer_settings` describes.
+
+    Args:
+        settings: ``{"optimizer", "learning_rate", "schedule"}``.
+        total_steps: the run's steps; a cosine schedule decays to 0 over them.
+
+    Returns:
+        A Keras optimizer.
+    """
     learning_rate = settings["learning_rate"]
     if settings["schedule"] == "cosine":
         learning_rate = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=total_steps)
@@ -55,7 +78,15 @@ def optimizer(settings, total_steps):
 
 
 def classifier(config, total_steps):
-    """The config's classifier, compiled with its loss and its recipe's optimiser."""
+    """The config's classifier, compiled with its loss and its recipe's optimiser.
+
+    Args:
+        config: the run's `ImagesConfig`.
+        total_steps: the run's steps (for the cosine schedule).
+
+    Returns:
+        The compiled model, ready for `Trainer(model)`.
+    """
     model = BUILDERS[config.model]()
     model.compile(
         optimizer=optimizer(config.optimizer_settings(), total_steps),
@@ -65,7 +96,16 @@ def classifier(config, total_steps):
 
 
 def predict_probabilities(model, images, batch_size=512):
-    """Class probabilities ``[N, 10]`` of uint8 images ``[N, 28, 28]``."""
+    """Class probabilities of uint8 images.
+
+    Args:
+        model: a classifier returning logits.
+        images: uint8 ``[N, 28, 28]``.
+        batch_size: images per forward pass.
+
+    Returns:
+        ``[N, classes]`` probabilities.
+    """
     data = mnist.to_dataset(images, np.zeros(len(images), np.int32), batch_size)
     logits = np.concatenate([model(x, training=False).numpy() for x, _ in data])
     return tf.nn.softmax(logits).numpy()

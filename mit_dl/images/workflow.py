@@ -24,10 +24,20 @@ from mit_dl.training import Run, Trainer
 
 
 def train(config=None, out_dir="runs/images", export=True, log=print):
-    """Train the classifier of ``config`` (default: the course's CNN on Fashion-MNIST); returns the metrics.
+    """Train the classifier of ``config``, evaluate, plot and export it.
 
-    With ``validation=k`` the reported figures are those of the ``k``
-    held-out training images, named ``validation``; otherwise the test set's.
+    Calling again with the same ``out_dir`` resumes the run. With
+    ``validation=k`` the reported figures are those of the ``k`` held-out
+    training images, named ``validation``; otherwise the test set's.
+
+    Args:
+        config: an `ImagesConfig` (default: the course's CNN on Fashion-MNIST).
+        out_dir: the run directory.
+        export: also write the ``saved_model/`` export.
+        log: where progress lines go.
+
+    Returns:
+        The metrics written to ``metrics.json``.
     """
     config = config or ImagesConfig()
     train_split, test_split, source = data.load_split(config)  # a missing dataset fails before the run starts
@@ -93,7 +103,20 @@ def _evaluate_and_plot(model, test_split, history, run):
 
 
 def evaluate_export(model_dir, dataset=None, data_dir=None):
-    """Accuracy of an exported classifier on a test split, through its ``classify`` signature."""
+    """Accuracy of an exported classifier on a test split, through its ``classify`` signature.
+
+    Args:
+        model_dir: the export's folder (``<run>/saved_model``).
+        dataset: the dataset to test on (default: the one its metadata names).
+        data_dir: a folder searched first for the data.
+
+    Returns:
+        ``{"dataset", "source", **classification_report}``.
+
+    Raises:
+        ExportError: the folder is not an image-classifier export.
+        ConfigError: the dataset is neither given nor recorded.
+    """
     served, metadata = load_savedmodel(model_dir)
     if not hasattr(served, "classify"):
         raise ExportError(

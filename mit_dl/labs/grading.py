@@ -30,6 +30,12 @@ def quick_mode(default=True):
 
     ``$MIT_DL_LABS_QUICK`` (``1``/``0``) overrides ``default``; ``mit-dl labs
     check`` and the tests set it to ``1``.
+
+    Args:
+        default: the answer when the variable is not set.
+
+    Returns:
+        Whether to run in quick mode.
     """
     value = os.environ.get(QUICK_VARIABLE)
     if value is None:
@@ -64,7 +70,16 @@ class NotImplementedYet(Exception):
 
 
 def checker(function):
-    """Turn ``function(*args)`` (which raises `Mistake` on a wrong answer) into a checker returning `CheckResult`."""
+    """Turn ``function(*args)`` (which raises `Mistake` on a wrong answer) into a checker returning `CheckResult`.
+
+    The result is also printed (``[PASSED]`` / ``[NOT YET]``) and recorded for `mit-dl labs check`.
+
+    Args:
+        function: the check; its docstring's first line is the message of a pass.
+
+    Returns:
+        The checker.
+    """
 
     @functools.wraps(function)
     def run(*args, **kwargs):
@@ -86,8 +101,15 @@ def checker(function):
 def call_learner(description, function, *args, on_error_hint="", **kwargs):
     """Call the learner's ``function``; turn its exceptions into a `Mistake` / `NotImplementedYet`.
 
-    ``description`` names the call in messages, e.g. ``"OurDenseLayer(3)(x)"``;
-    ``on_error_hint`` is added when the call raises (the usual cause).
+    Args:
+        description: names the call in messages, e.g. ``"OurDenseLayer(3)(x)"``.
+        function: the learner's function.
+        *args: its positional arguments.
+        on_error_hint: added to the message when the call raises (the usual cause).
+        **kwargs: its keyword arguments.
+
+    Returns:
+        What the learner's function returned.
     """
     try:
         return function(*args, **kwargs)
@@ -103,7 +125,18 @@ def call_learner(description, function, *args, on_error_hint="", **kwargs):
 
 
 def values(tensor, description):
-    """A learner's result as a float64 NumPy array (a clear `Mistake` when it is not numeric)."""
+    """A learner's result as a float64 NumPy array.
+
+    Args:
+        tensor: what the learner's code returned.
+        description: names it in messages.
+
+    Returns:
+        The array.
+
+    Raises:
+        Mistake: the result is not numeric.
+    """
     try:
         return np.asarray(tensor, dtype=np.float64)
     except (TypeError, ValueError):
@@ -113,20 +146,43 @@ def values(tensor, description):
 
 
 def matches(received, expected, rtol=1e-4, atol=1e-5):
+    """Whether two results have the same shape and values (to the tolerances).
+
+    Args:
+        received: the learner's result.
+        expected: the reference.
+        rtol: relative tolerance.
+        atol: absolute tolerance.
+
+    Returns:
+        True when they match.
+    """
     received, expected = np.asarray(received, np.float64), np.asarray(expected, np.float64)
     return received.shape == expected.shape and np.allclose(received, expected, rtol=rtol, atol=atol)
 
 
 def expect_shape(received, shape, description, hint=""):
+    """Raise a `Mistake` unless ``received`` has ``shape``.
+
+    Args:
+        received: the learner's result.
+        shape: the expected shape.
+        description: names the result in the message.
+        hint: added to the message.
+    """
     if tuple(np.shape(received)) != tuple(shape):
         raise Mistake(f"{description} should have shape {tuple(shape)}, received {tuple(np.shape(received))}.{hint}")
 
 
 def explain_mismatch(received, expected, description, wrong_answers=()):
-    """Raise a `Mistake` unless ``received`` equals ``expected``.
+    """Raise a `Mistake` unless ``received`` equals ``expected``, naming the likely mistake.
 
-    ``wrong_answers``: ``(values a typical mistake produces, its explanation)``
-    pairs; the first one ``received`` matches names the likely mistake.
+    Args:
+        received: the learner's result.
+        expected: the reference.
+        description: names the result in the message.
+        wrong_answers: ``(values a typical mistake produces, its explanation)``
+            pairs; the first one ``received`` matches names the likely mistake.
     """
     if matches(received, expected):
         return
@@ -145,7 +201,14 @@ def _short(array):
 
 
 def todo_hint(error):
-    """The TODO's hint in an exercise's ``NotImplementedError`` (Keras or tf.function may wrap it), else ``None``."""
+    """The TODO's hint in an exercise's ``NotImplementedError`` (Keras or tf.function may wrap it).
+
+    Args:
+        error: the exception raised by the learner's code.
+
+    Returns:
+        The hint, or ``None`` when the error is not an unfinished exercise's.
+    """
     found = re.search(NOT_IMPLEMENTED + r": ([^'\"\n]*)", str(error))
     if found is None:
         return None

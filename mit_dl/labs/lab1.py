@@ -36,7 +36,14 @@ def _sigmoid(z):
 
 @checker
 def check_tensors(make_tensors):
-    """make_tensors() returns a rank-2 tensor and a [10, 256, 256, 3] tensor of zeros."""
+    """make_tensors() returns a rank-2 tensor and a [10, 256, 256, 3] tensor of zeros.
+
+    Args:
+        make_tensors: the learner's `make_tensors` (function or class), called on fixed inputs.
+
+    Returns:
+        A `CheckResult`: passed, or what was expected, what was received and the likely mistake.
+    """
     result = call_learner("make_tensors()", make_tensors)
     if not isinstance(result, (tuple, list)) or len(result) != 2:
         raise Mistake("make_tensors() should return two tensors: (matrix, images).")
@@ -68,7 +75,14 @@ def _graph_reference(a, b):
 
 @checker
 def check_computation_graph(func):
-    """func(a, b) computes e = (a + b) * (b - 1) through c = a + b and d = b - 1."""
+    """func(a, b) computes e = (a + b) * (b - 1) through c = a + b and d = b - 1.
+
+    Args:
+        func: the learner's `func` (function or class), called on fixed inputs.
+
+    Returns:
+        A `CheckResult`: passed, or what was expected, what was received and the likely mistake.
+    """
     cases = [(1.5, 2.5), (np.array([1.0, -2.0, 3.0], np.float32), np.array([0.5, 4.0, -1.0], np.float32))]
     for a, b in cases:
         received = values(call_learner(f"func({a}, {b})", func, tf.constant(a), tf.constant(b)), "func(a, b)")
@@ -119,7 +133,14 @@ def _known_dense_weights(layer, input_dim, units, description):
 
 @checker
 def check_dense_layer(layer_class):
-    """layer_class(units) computes y = sigmoid(x W + b) with W [input_dim, units] and b [units]."""
+    """layer_class(units) computes y = sigmoid(x W + b) with W [input_dim, units] and b [units].
+
+    Args:
+        layer_class: the learner's `layer_class` (function or class), called on fixed inputs.
+
+    Returns:
+        A `CheckResult`: passed, or what was expected, what was received and the likely mistake.
+    """
     shape_hint = "W should have shape (input_dim, units) and z = tf.matmul(x, W) + b."
     for input_dim, units in ((3, 3), (2, 3)):
         description = f"{layer_class.__name__}({units})"
@@ -148,7 +169,14 @@ def check_dense_layer(layer_class):
 
 @checker
 def check_identity_model(model_class):
-    """model_class(units)(x, isidentity=True) returns x; otherwise its Dense layer's sigmoid output."""
+    """model_class(units)(x, isidentity=True) returns x; otherwise its Dense layer's sigmoid output.
+
+    Args:
+        model_class: the learner's `model_class` (function or class), called on fixed inputs.
+
+    Returns:
+        A `CheckResult`: passed, or what was expected, what was received and the likely mistake.
+    """
     x = _LAYER_X[3]
     model = call_learner(f"{model_class.__name__}(3)", model_class, 3)
     call_learner("model(x)", model, x)  # builds the dense layer
@@ -179,7 +207,14 @@ def check_identity_model(model_class):
 
 @checker
 def check_derivative(derivative_of_square):
-    """derivative_of_square(x) returns dy/dx of y = x^2 computed with tf.GradientTape (2x)."""
+    """derivative_of_square(x) returns dy/dx of y = x^2 computed with tf.GradientTape (2x).
+
+    Args:
+        derivative_of_square: the learner's `derivative_of_square` (function or class), called on fixed inputs.
+
+    Returns:
+        A `CheckResult`: passed, or what was expected, what was received and the likely mistake.
+    """
     for x in (3.0, -2.0):
         result = call_learner(f"derivative_of_square({x})", derivative_of_square, x)
         if result is None:
@@ -200,7 +235,14 @@ def check_derivative(derivative_of_square):
 
 @checker
 def check_sgd_step(sgd_step):
-    """sgd_step(x, target, learning_rate) takes one gradient-descent step on (x - target)^2, in place."""
+    """sgd_step(x, target, learning_rate) takes one gradient-descent step on (x - target)^2, in place.
+
+    Args:
+        sgd_step: the learner's `sgd_step` (function or class), called on fixed inputs.
+
+    Returns:
+        A `CheckResult`: passed, or what was expected, what was received and the likely mistake.
+    """
     for start, target, rate in ((1.0, 4.0, 0.1), (5.0, 4.0, 0.25)):
         x = tf.Variable(start)
         call_learner(f"sgd_step(x={start}, target={target}, learning_rate={rate})", sgd_step, x, target, rate)
@@ -225,7 +267,14 @@ def check_sgd_step(sgd_step):
 
 @checker
 def check_tf_function(compile_function):
-    """compile_function(fn) returns fn compiled with tf.function, giving the same results."""
+    """compile_function(fn) returns fn compiled with tf.function, giving the same results.
+
+    Args:
+        compile_function: the learner's `compile_function` (function or class), called on fixed inputs.
+
+    Returns:
+        A `CheckResult`: passed, or what was expected, what was received and the likely mistake.
+    """
 
     def affine(a, b):
         return a * b + 1.0
@@ -254,7 +303,14 @@ _CHAR2IDX = {c: i for i, c in enumerate(_VOCABULARY)}
 
 @checker
 def check_vectorize(vectorize_string):
-    """vectorize_string(text, char2idx) returns one integer id per character of text."""
+    """vectorize_string(text, char2idx) returns one integer id per character of text.
+
+    Args:
+        vectorize_string: the learner's `vectorize_string` (function or class), called on fixed inputs.
+
+    Returns:
+        A `CheckResult`: passed, or what was expected, what was received and the likely mistake.
+    """
     text = "K:D\n|:ABc dBA:|"
     expected = np.array([_CHAR2IDX[c] for c in text])
     received = call_learner("vectorize_string(text, char2idx)", vectorize_string, text, dict(_CHAR2IDX))
@@ -274,7 +330,14 @@ def check_vectorize(vectorize_string):
 
 @checker
 def check_get_batch(get_batch):
-    """get_batch(ids, seq_length, batch_size) returns inputs text[i:i+L] and targets text[i+1:i+L+1]."""
+    """get_batch(ids, seq_length, batch_size) returns inputs text[i:i+L] and targets text[i+1:i+L+1].
+
+    Args:
+        get_batch: the learner's `get_batch` (function or class), called on fixed inputs.
+
+    Returns:
+        A `CheckResult`: passed, or what was expected, what was received and the likely mistake.
+    """
     for length, seq_length, batch_size in ((1000, 20, 8), (12, 10, 4)):
         ids = np.arange(length)  # each id equals its position, so the offsets can be read off
         for _ in range(10):
@@ -306,7 +369,14 @@ def check_get_batch(get_batch):
 
 @checker
 def check_music_model(build_model):
-    """build_model(vocab_size, embedding_dim, rnn_units): Embedding -> LSTM (every step) -> Dense logits."""
+    """build_model(vocab_size, embedding_dim, rnn_units): Embedding -> LSTM (every step) -> Dense logits.
+
+    Args:
+        build_model: the learner's `build_model` (function or class), called on fixed inputs.
+
+    Returns:
+        A `CheckResult`: passed, or what was expected, what was received and the likely mistake.
+    """
     vocab_size, embedding_dim, units = 11, 8, 16
     model = call_learner(
         f"build_model({vocab_size}, {embedding_dim}, {units})", build_model, vocab_size, embedding_dim, units

@@ -52,7 +52,14 @@ def _classifier_outputs(build, description, reference):
 
 @checker
 def check_dense_classifier(build_fc_model):
-    """build_fc_model(): Flatten -> Dense(128, relu) -> Dense(10) logits."""
+    """build_fc_model(): Flatten -> Dense(128, relu) -> Dense(10) logits.
+
+    Args:
+        build_fc_model: the learner's `build_fc_model` (function or class), called on fixed inputs.
+
+    Returns:
+        A `CheckResult`: passed, or what was expected, what was received and the likely mistake.
+    """
     model, received = _classifier_outputs(build_fc_model, "build_fc_model", dense_classifier())
     kernel1, bias1, kernel2, bias2 = (w.astype(np.float64) for w in model.get_weights())
     flat = _IMAGES.reshape(2, -1).astype(np.float64)
@@ -71,7 +78,14 @@ def check_dense_classifier(build_fc_model):
 @checker
 def check_cnn(build_cnn_model):
     """build_cnn_model(): Conv(24, 3, relu) -> MaxPool(2) -> Conv(36, 3, relu) -> MaxPool(2) -> Flatten
-    -> Dense(128, relu) -> Dense(10)."""
+    -> Dense(128, relu) -> Dense(10).
+
+    Args:
+        build_cnn_model: the learner's `build_cnn_model` (function or class), called on fixed inputs.
+
+    Returns:
+        A `CheckResult`: passed, or what was expected, what was received and the likely mistake.
+    """
     reference = cnn_classifier()
     _, received = _classifier_outputs(build_cnn_model, "build_cnn_model", reference)
     explain_mismatch(
@@ -104,7 +118,14 @@ def _vae_loss_parts(x, x_recon, mu, logvar):
 
 @checker
 def check_vae_loss(vae_loss):
-    """vae_loss(x, x_recon, mu, logvar, kl_weight) = kl_weight * KL + mean |x - x_recon|, one value per image."""
+    """vae_loss(x, x_recon, mu, logvar, kl_weight) = kl_weight * KL + mean |x - x_recon|, one value per image.
+
+    Args:
+        vae_loss: the learner's `vae_loss` (function or class), called on fixed inputs.
+
+    Returns:
+        A `CheckResult`: passed, or what was expected, what was received and the likely mistake.
+    """
     received = values(
         call_learner(
             "vae_loss(x, x_recon, mu, logvar, kl_weight=0.5)", vae_loss, _X, _X_RECON, _MU, _LOGVAR, _KL_WEIGHT
@@ -145,7 +166,14 @@ def check_vae_loss(vae_loss):
 
 @checker
 def check_reparameterize(reparameterize):
-    """reparameterize(mu, logvar, epsilon) = mu + exp(0.5 * logvar) * epsilon."""
+    """reparameterize(mu, logvar, epsilon) = mu + exp(0.5 * logvar) * epsilon.
+
+    Args:
+        reparameterize: the learner's `reparameterize` (function or class), called on fixed inputs.
+
+    Returns:
+        A `CheckResult`: passed, or what was expected, what was received and the likely mistake.
+    """
     received = values(
         call_learner("reparameterize(mu, logvar, epsilon)", reparameterize, _MU, _LOGVAR, _EPSILON),
         "reparameterize(...)",
@@ -169,7 +197,14 @@ def check_reparameterize(reparameterize):
 
 @checker
 def check_dbvae_loss(dbvae_loss):
-    """dbvae_loss(x, x_recon, y, y_logit, mu, logvar) = cross-entropy + 1[face] * VAE loss, one value per image."""
+    """dbvae_loss(x, x_recon, y, y_logit, mu, logvar) = cross-entropy + 1[face] * VAE loss, one value per image.
+
+    Args:
+        dbvae_loss: the learner's `dbvae_loss` (function or class), called on fixed inputs.
+
+    Returns:
+        A `CheckResult`: passed, or what was expected, what was received and the likely mistake.
+    """
     y = np.array([1.0, 0.0], np.float32)
     logits = np.array([[0.8], [0.3]], np.float32)
     received = values(
@@ -211,7 +246,14 @@ def check_dbvae_loss(dbvae_loss):
 @checker
 def check_sampling_probabilities(sampling_probabilities):
     """sampling_probabilities(mu, bins, smoothing): per-dimension 1/(histogram density + smoothing),
-    max over dimensions, normalised."""
+    max over dimensions, normalised.
+
+    Args:
+        sampling_probabilities: the learner's `sampling_probabilities` (function or class), called on fixed inputs.
+
+    Returns:
+        A `CheckResult`: passed, or what was expected, what was received and the likely mistake.
+    """
     rng = np.random.default_rng(0)
     mu = np.concatenate([rng.normal(0, 1, (90, 3)), rng.normal(4, 0.5, (10, 3))]).astype(np.float32)
     received = values(

@@ -37,7 +37,15 @@ class SourceError(ValueError):
 
 
 def parse(text, name="source"):
-    """``[(kind, text)]`` cells of a percent-format source; kind is ``"markdown"`` or ``"code"``."""
+    """The cells of a percent-format source (``# %%`` / ``# %% [markdown]``).
+
+    Args:
+        text: the source file's text.
+        name: the file's name in error messages.
+
+    Returns:
+        ``[(kind, text)]``, kind ``"markdown"`` or ``"code"``.
+    """
     cells, kind, lines = [], None, []
 
     def flush():
@@ -61,7 +69,19 @@ def parse(text, name="source"):
 
 
 def render_code(code, kind, name="source"):
-    """The code cell as the ``"exercise"`` or the ``"solution"`` notebook shows it."""
+    """The code cell as the ``"exercise"`` or the ``"solution"`` notebook shows it.
+
+    Args:
+        code: the source cell, with ``# TODO`` / ``### BEGIN SOLUTION`` / ``### END SOLUTION`` marks.
+        kind: ``"exercise"`` (the solution becomes ``raise NotImplementedError(...)``) or ``"solution"``.
+        name: the file's name in error messages.
+
+    Returns:
+        The cell's code.
+
+    Raises:
+        SourceError: a solution block is not closed.
+    """
     out, lines, i = [], code.splitlines(), 0
     while i < len(lines):
         todo = TODO.match(lines[i])
@@ -110,20 +130,52 @@ def build(source_path, kind):
 
 
 def notebook_path(source_path, kind):
+    """Where the notebook of ``kind`` built from a source goes.
+
+    Args:
+        source_path: ``labs/labN/<part>.py``.
+        kind: ``"exercise"`` or ``"solution"``.
+
+    Returns:
+        ``labs/labN/<part>_<kind>.ipynb``.
+    """
     source_path = pathlib.Path(source_path)
     return source_path.with_name(f"{source_path.stem}_{kind}.ipynb")
 
 
 def sources(root):
-    """Every lab source under ``root`` (``labs/lab*/*.py``)."""
+    """Every lab source under ``root`` (``labs/lab*/*.py``).
+
+    Args:
+        root: the ``labs`` folder.
+
+    Returns:
+        The sorted paths.
+    """
     return sorted(pathlib.Path(root).glob("lab*/*.py"))
 
 
 def render(notebook):
+    """A notebook as the text written to its file.
+
+    Args:
+        notebook: an ``nbformat`` notebook.
+
+    Returns:
+        The JSON text.
+    """
     return nbformat.writes(notebook) + "\n"
 
 
 def main(argv=None):
+    """Build (or, with ``--check``, only report stale) notebooks: ``python -m mit_dl.labs.notebooks labs``.
+
+    Args:
+        argv: command-line arguments.
+
+    Returns:
+        The exit status: 1 when ``--check`` finds stale notebooks.
+    """
     parser = argparse.ArgumentParser(description="Build the lab notebooks from their sources.")
     parser.add_argument("root", nargs="?", default="labs")
     parser.add_argument("--check", action="store_true", help="only report notebooks that are out of date")

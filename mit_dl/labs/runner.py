@@ -33,6 +33,8 @@ class NotebookError(MitDLError, ValueError):
 
 @dataclasses.dataclass
 class CellError:
+    """A cell that raised while the notebook ran: its 1-based position, the exception's name and message."""
+
     cell: int  # 1-based position among all cells
     name: str
     value: str
@@ -43,6 +45,8 @@ class CellError:
 
 @dataclasses.dataclass
 class NotebookReport:
+    """What running a notebook gave: each expected checker's result, the cells that raised, the time, the notebook."""
+
     path: str
     results: list  # CheckResult per expected check, in notebook order ("not run" ones failed)
     errors: list  # CellError of every cell that raised
@@ -51,9 +55,15 @@ class NotebookReport:
 
     @property
     def passed(self):
+        """Whether every expected checker passed and no cell raised."""
         return bool(self.results) and all(r.passed for r in self.results) and not self.errors
 
     def summary(self):
+        """The report as the lines `mit-dl labs check` prints.
+
+        Returns:
+            The text.
+        """
         passed = sum(r.passed for r in self.results)
         lines = [
             f"{self.path}: {passed}/{len(self.results)} checks passed, {len(self.errors)} cell errors "
@@ -65,6 +75,17 @@ class NotebookReport:
 
 
 def read_notebook(path):
+    """Read a notebook file.
+
+    Args:
+        path: the ``.ipynb`` file.
+
+    Returns:
+        The ``nbformat`` notebook.
+
+    Raises:
+        NotebookError: the file is missing or not a readable notebook.
+    """
     path = pathlib.Path(path)
     if not path.is_file():
         raise NotebookError(f"{path} does not exist; give the path of a .ipynb notebook.")
@@ -75,7 +96,14 @@ def read_notebook(path):
 
 
 def expected_checks(notebook):
-    """Checker names the notebook's code calls, in order, each once."""
+    """Checker names the notebook's code calls, in order, each once.
+
+    Args:
+        notebook: an ``nbformat`` notebook.
+
+    Returns:
+        The names.
+    """
     names = []
     for cell in notebook.cells:
         if cell.cell_type == "code":
@@ -84,6 +112,14 @@ def expected_checks(notebook):
 
 
 def cell_errors(notebook):
+    """Every cell of an executed notebook whose outputs hold an error.
+
+    Args:
+        notebook: an executed ``nbformat`` notebook.
+
+    Returns:
+        A list of `CellError`.
+    """
     errors = []
     for index, cell in enumerate(notebook.cells, start=1):
         for output in cell.get("outputs", []):
@@ -93,10 +129,17 @@ def cell_errors(notebook):
 
 
 def run_notebook(path, quick=True, workdir=None, timeout=1800):
-    """Execute the notebook at ``path``; returns a `NotebookReport`.
+    """Execute a notebook in a fresh kernel of this Python and collect every checker's result.
 
-    ``workdir``: where the notebook runs (its outputs go there); default a
-    temporary folder removed afterwards. ``timeout``: seconds per cell.
+    Args:
+        path: the ``.ipynb`` file.
+        quick: run in quick mode (sets ``$MIT_DL_LABS_QUICK``).
+        workdir: where the notebook runs (its outputs go there); default a
+            temporary folder removed afterwards.
+        timeout: seconds allowed per cell.
+
+    Returns:
+        A `NotebookReport`.
     """
     from nbclient import NotebookClient
     from nbclient.exceptions import DeadKernelError

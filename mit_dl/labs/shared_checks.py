@@ -20,14 +20,29 @@ def _log_softmax(logits):
 
 
 def cross_entropy(labels, logits):
-    """Per-example ``-log softmax(logits)[label]`` in float64 (the reference of both checkers)."""
+    """Per-example ``-log softmax(logits)[label]`` in float64 (the reference of both loss checkers).
+
+    Args:
+        labels: integer labels ``[...]``.
+        logits: ``[..., classes]``.
+
+    Returns:
+        ``[...]`` losses.
+    """
     logits = np.asarray(logits, np.float64)
     return -np.take_along_axis(_log_softmax(logits), np.asarray(labels)[..., None], axis=-1)[..., 0]
 
 
 @checker
 def check_loss(compute_loss):
-    """compute_loss(labels, logits) is the cross-entropy of integer labels with logits."""
+    """compute_loss(labels, logits) is the cross-entropy of integer labels with logits.
+
+    Args:
+        compute_loss: the learner's `compute_loss` (function or class), called on fixed inputs.
+
+    Returns:
+        A `CheckResult`: passed, or what was expected, what was received and the likely mistake.
+    """
     labels = np.array([[1, 0, 3], [2, 2, 0]], np.int32)
     logits = np.linspace(-2.0, 2.5, 24, dtype=np.float32).reshape(2, 3, 4) ** 2 - 1.5
     received = values(
@@ -56,7 +71,14 @@ def check_loss(compute_loss):
 
 @checker
 def check_train_step(train_step):
-    """train_step(model, optimizer, x, y) takes one gradient-descent step on the cross-entropy loss."""
+    """train_step(model, optimizer, x, y) takes one gradient-descent step on the cross-entropy loss.
+
+    Args:
+        train_step: the learner's `train_step` (function or class), called on fixed inputs.
+
+    Returns:
+        A `CheckResult`: passed, or what was expected, what was received and the likely mistake.
+    """
     model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(5)])
     model.layers[-1].kernel.assign(_W)
     model.layers[-1].bias.assign(_B)

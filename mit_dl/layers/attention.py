@@ -12,12 +12,20 @@ _MASKED_SCORE = -1e9
 
 
 def attention_weights(query, key, mask=None, dtype=None):
-    """softmax(Q K^T / sqrt(d_k)) with masked positions removed.
+    """The attention weights ``softmax(Q K^T / sqrt(d_k))`` with masked positions removed.
 
     Scores and softmax run in at least float32 (float16 scores overflow under
-    mixed precision); the weights are returned in ``dtype`` (default: the query's).
-    ``mask`` is boolean, broadcastable to ``(..., T_q, T_k)``, True where a
-    query may attend to a key.
+    mixed precision). A query whose keys are all masked gets uniform weights.
+
+    Args:
+        query: ``(..., T_q, d_k)``.
+        key: ``(..., T_k, d_k)``.
+        mask: optional boolean tensor broadcastable to ``(..., T_q, T_k)``,
+            True where a query may attend to a key.
+        dtype: dtype of the result (default: the query's).
+
+    Returns:
+        The weights ``(..., T_q, T_k)``; each row sums to 1.
     """
     d_k = query.shape[-1]
     if d_k is None:
@@ -63,14 +71,32 @@ def scaled_dot_product_attention(query, key, value, mask=None):
 
 
 def mix_values(weights, value, rate, seed_generator, training):
-    """``weights @ value``, with dropout on the weights while training."""
+    """``weights @ value``, with dropout on the weights while training.
+
+    Args:
+        weights: attention weights ``(..., T_q, T_k)``.
+        value: ``(..., T_k, d_v)``.
+        rate: dropout rate on the weights.
+        seed_generator: the layer's `keras.random.SeedGenerator`.
+        training: whether dropout applies.
+
+    Returns:
+        ``(..., T_q, d_v)``.
+    """
     if training and rate:
         weights = keras.random.dropout(weights, rate, seed=seed_generator)
     return ops.matmul(weights, value)
 
 
 def causal_mask(length):
-    """Boolean ``(length, length)`` mask, True on and below the diagonal."""
+    """The causal mask: position ``i`` may attend to ``j <= i``.
+
+    Args:
+        length: the sequence length.
+
+    Returns:
+        Boolean ``(length, length)``, True on and below the diagonal.
+    """
     positions = ops.arange(length)
     return ops.expand_dims(positions, 1) >= ops.expand_dims(positions, 0)
 
@@ -78,8 +104,18 @@ def causal_mask(length):
 def combine_masks(layer_name, inputs, padding_mask, attention_mask, use_causal_mask):
     """Merge padding, explicit and causal masks into one ``(B, T, T)`` mask.
 
-    Returns ``None`` when no mask applies. Raises ``ValueError`` when a mask
-    does not match the ``(batch, time, features)`` input.
+    Args:
+        layer_name: the layer's name, for error messages.
+        inputs: the layer's input ``(batch, time, features)``.
+        padding_mask: ``(batch, time)``, True for real tokens, or ``None``.
+        attention_mask: ``(batch, time, time)``, True where query ``i`` may see key ``j``, or ``None``.
+        use_causal_mask: add the causal mask.
+
+    Returns:
+        The boolean mask, or ``None`` when no mask applies.
+
+    Raises:
+        ValueError: a mask does not match the input's batch and time.
     """
     batch, time = inputs.shape[0], inputs.shape[1]
     mask = None
@@ -100,7 +136,18 @@ def combine_masks(layer_name, inputs, padding_mask, attention_mask, use_causal_m
 
 
 def add_projection(layer, name, units, input_dim=None):
-    """Create ``{name}_kernel`` ``(input_dim, units)`` and, if ``layer.use_bias``, ``{name}_bias``."""
+    """Create a projection's weights on ``layer``.
+
+    Args:
+        layer: the layer that owns them (its ``kernel_initializer``,
+            ``bias_initializer``, ``use_bias`` and ``input_dim`` are used).
+        name: prefix of the weights' names (``"query"``).
+        units: output size.
+        input_dim: input size (default ``layer.input_dim``).
+
+    Returns:
+        ``(kernel, bias)``: the ``(input_dim, units)`` kernel and the bias, or ``None`` without ``use_bias``.
+    """
     kernel = layer.add_weight(
         shape=(input_dim or layer.input_dim, units),
         initializer=layer.kernel_initializer,
@@ -115,7 +162,16 @@ def add_projection(layer, name, units, input_dim=None):
 
 
 def project(x, kernel, bias):
-    """``x @ kernel (+ bias)``: one linear projection."""
+    """One linear projection, ``x @ kernel (+ bias)``.
+
+    Args:
+        x: ``(..., input_dim)``.
+        kernel: ``(input_dim, units)``.
+        bias: ``(units,)`` or ``None``.
+
+    Returns:
+        ``(..., units)``.
+    """
     y = ops.matmul(x, kernel)
     return y if bias is None else y + bias
 

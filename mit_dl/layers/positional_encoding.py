@@ -7,8 +7,24 @@ from mit_dl.layers import _checks
 
 
 def sinusoidal_encoding(length, depth, base=10000.0, dtype="float32"):
-    """The ``(length, depth)`` table ``PE(pos, 2i) = sin(pos / base^(2i/d))``,
-    ``PE(pos, 2i+1) = cos(pos / base^(2i/d))``, sines and cosines interleaved."""
+    """The sinusoidal position table, sines and cosines interleaved.
+
+        PE(pos, 2i)   = sin(pos / base^(2i/d))
+        PE(pos, 2i+1) = cos(pos / base^(2i/d))
+
+    Args:
+        length: number of positions.
+        depth: ``d``, the size of each position's vector.
+        base: the wavelength base, 10000 in the paper.
+        dtype: dtype of the result (computed in float32).
+
+    Returns:
+        The ``(length, depth)`` table.
+
+    Example:
+        >>> tuple(sinusoidal_encoding(50, 16).shape)
+        (50, 16)
+    """
     positions = ops.cast(ops.arange(length), "float32")[:, None]
     dims = ops.arange(depth)
     pair_index = ops.cast(dims // 2 * 2, "float32")  # 2i, shared by 2i and 2i+1

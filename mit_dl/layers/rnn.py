@@ -88,10 +88,12 @@ class MyRNNCell(keras.layers.Layer):
 
     @property
     def state_size(self):
+        """Size of the hidden state ``h`` (``units``), as the Keras RNN protocol asks."""
         return self.units
 
     @property
     def output_size(self):
+        """Size of ``y``: ``output_dim``, or ``units`` without ``W_hy``."""
         return self.output_dim or self.units
 
     def build(self, input_shape):

@@ -14,9 +14,19 @@ def kl_divergence_to_standard_normal(mean, log_variance, axis=-1):
 
         KL = 1/2 * sum_j (sigma_j^2 + mu_j^2 - 1 - log sigma_j^2)
 
-    with ``log_variance = log sigma^2``. Returns one value per example
-    (shape of ``mean`` without ``axis``), computed in (at least) float32 for
-    stability under mixed precision.
+    computed in (at least) float32 for stability under mixed precision.
+
+    Args:
+        mean: ``mu``, the encoder's means.
+        log_variance: ``log sigma^2``, the encoder's log-variances (same shape).
+        axis: the latent axis summed over.
+
+    Returns:
+        One value per example: the shape of ``mean`` without ``axis``.
+
+    Example:
+        >>> float(kl_divergence_to_standard_normal(keras.ops.zeros((1, 4)), keras.ops.zeros((1, 4)))[0])
+        0.0
     """
     math_dtype = at_least_float32(mean.dtype)
     mean = ops.cast(mean, math_dtype)

@@ -47,7 +47,15 @@ class UnreadableMidiError(AudioError):
 
 
 def abc_to_midi(song, midi_path):
-    """Write one ABC tune as a MIDI file with music21; returns the path."""
+    """Write one ABC tune as a MIDI file with music21.
+
+    Args:
+        song: the tune's ABC text.
+        midi_path: the ``.mid`` file to write.
+
+    Returns:
+        ``midi_path`` as a `pathlib.Path`.
+    """
 
     score = songs.parse_song(song)
     songs.write_midi(score, midi_path)
@@ -55,7 +63,18 @@ def abc_to_midi(song, midi_path):
 
 
 def find_soundfont(path=None):
-    """A General MIDI ``.sf2`` to use: ``path``, else ``$MIT_DL_SOUNDFONT``, else a system one, else None."""
+    """The General MIDI ``.sf2`` soundfont to use.
+
+    Args:
+        path: a soundfont the caller names; otherwise ``$MIT_DL_SOUNDFONT``,
+            then the Debian / Ubuntu packages' locations.
+
+    Returns:
+        Its `pathlib.Path`, or ``None`` when none is found.
+
+    Raises:
+        AudioError: ``path`` is given and does not exist.
+    """
     if path is not None:
         path = pathlib.Path(path).expanduser()
         if not path.is_file():
@@ -68,7 +87,11 @@ def find_soundfont(path=None):
 
 
 def fluidsynth_available():
-    """True when pyfluidsynth imports and finds the FluidSynth shared library."""
+    """Whether pyfluidsynth imports and finds the FluidSynth shared library.
+
+    Returns:
+        True when soundfont rendering can work.
+    """
     try:
         import fluidsynth  # noqa: F401  (raises when libfluidsynth is missing)
     except Exception:
@@ -77,7 +100,18 @@ def fluidsynth_available():
 
 
 def read_notes(midi_path):
-    """``(notes, programs)`` of a MIDI file; notes are rows ``start_s, end_s, pitch, velocity``."""
+    """The notes of a MIDI file.
+
+    Args:
+        midi_path: the ``.mid`` file.
+
+    Returns:
+        ``(notes, midi)``: rows ``start_s, end_s, pitch, velocity`` of every
+        non-drum note, and the ``pretty_midi.PrettyMIDI`` object.
+
+    Raises:
+        UnreadableMidiError: no MIDI reader accepts the file.
+    """
     try:
         midi = pretty_midi.PrettyMIDI(str(midi_path))
     except Exception as error:  # pretty_midi/mido raise ValueError, OSError, EOFError, ... for bad files
@@ -87,12 +121,19 @@ def read_notes(midi_path):
 
 
 def playing_problem(midi_path, max_notes_at_once=MAX_NOTES_AT_ONCE):
-    """Why a MIDI file does not play like a tune, or ``""`` when it does.
+    """Why a MIDI file does not play like a tune.
 
-    Stricter than "music21 wrote it": a MIDI reader must accept the file (music21
-    can expand stray repeats into millions of ticks), it must hold notes, and
-    at most ``max_notes_at_once`` of them may start at the same instant
-    (broken tuplets or chords can stack hundreds on one beat).
+    Stricter than "music21 wrote it": a MIDI reader must accept the file
+    (music21 can expand stray repeats into millions of ticks), it must hold
+    notes, and at most ``max_notes_at_once`` of them may start at the same
+    instant (broken tuplets or chords can stack hundreds on one beat).
+
+    Args:
+        midi_path: the ``.mid`` file.
+        max_notes_at_once: the most notes allowed to start together.
+
+    Returns:
+        The reason as a sentence, or ``""`` when the file plays like a tune.
     """
     try:
         notes, _ = read_notes(midi_path)
@@ -107,11 +148,19 @@ def playing_problem(midi_path, max_notes_at_once=MAX_NOTES_AT_ONCE):
 
 
 def synthesise(notes, sample_rate=SAMPLE_RATE, release=0.08):
-    """Mono float32 audio in [-1, 1] for note rows ``start_s, end_s, pitch, velocity``.
+    """Mono float32 audio in [-1, 1] for note rows, with a small additive synthesiser.
 
     Each note is ``sum_k a_k sin(2 pi k f t)`` over four harmonics of
     ``f = 440 * 2 ** ((pitch - 69) / 12)``, shaped by a 5 ms attack, an
     exponential decay while held and a short release.
+
+    Args:
+        notes: rows ``start_s, end_s, pitch, velocity`` (as `read_notes` gives).
+        sample_rate: samples per second.
+        release: seconds a note sounds on after its end.
+
+    Returns:
+        The audio samples.
     """
     if len(notes) == 0:
         return np.zeros(0, np.float32)
@@ -133,7 +182,19 @@ def synthesise(notes, sample_rate=SAMPLE_RATE, release=0.08):
 
 
 def render_with_soundfont(midi, soundfont, sample_rate=SAMPLE_RATE):
-    """Audio of a ``pretty_midi.PrettyMIDI`` through FluidSynth and a ``.sf2`` soundfont."""
+    """Audio of a MIDI score through FluidSynth and a soundfont.
+
+    Args:
+        midi: a ``pretty_midi.PrettyMIDI``.
+        soundfont: the ``.sf2`` file.
+        sample_rate: samples per second.
+
+    Returns:
+        Mono float32 audio, peak-normalised to 0.9.
+
+    Raises:
+        AudioError: the FluidSynth library is not installed.
+    """
     if not fluidsynth_available():
         raise AudioError(
             "rendering with a soundfont needs the FluidSynth library: install it "
@@ -194,10 +255,17 @@ def read_wav(path):
 
 
 def render_wav(midi_path, wav_path, soundfont="auto", sample_rate=SAMPLE_RATE):
-    """MIDI file -> WAV file. Returns ``{"renderer", "seconds", "soundfont"}``.
+    """Turn a MIDI file into a WAV file.
 
-    ``soundfont``: ``"auto"`` (a soundfont if one and FluidSynth are found,
-    else the synthesiser), ``None`` (always the synthesiser) or a ``.sf2`` path.
+    Args:
+        midi_path: the ``.mid`` file.
+        wav_path: the ``.wav`` file to write.
+        soundfont: ``"auto"`` (a soundfont if one and FluidSynth are found, else
+            the synthesiser), ``None`` (always the synthesiser) or a ``.sf2`` path.
+        sample_rate: samples per second.
+
+    Returns:
+        ``{"renderer", "seconds", "soundfont", "notes"}``.
     """
     notes, midi = read_notes(midi_path)
     font = None

@@ -10,7 +10,16 @@ from mit_dl.layers import MultiHeadSelfAttention, MyDenseLayer, MyRNNCell, Posit
 
 
 def rnn_char_model(vocab_size, embedding_dim=32, units=128):
-    """Embedding -> RNN(MyRNNCell) whose ``W_hy`` gives the next-character logits."""
+    """Embedding -> RNN(MyRNNCell) whose ``W_hy`` gives the next-character logits.
+
+    Args:
+        vocab_size: number of characters.
+        embedding_dim: size of each character's embedding.
+        units: size of the hidden state.
+
+    Returns:
+        A functional `keras.Model` ``tokens [B, T] -> logits [B, T, vocab_size]``.
+    """
     tokens = keras.Input((None,), dtype="int32", name="tokens")
     x = keras.layers.Embedding(vocab_size, embedding_dim)(tokens)
     logits = keras.layers.RNN(MyRNNCell(units, output_dim=vocab_size), return_sequences=True)(x)
@@ -22,6 +31,14 @@ def attention_char_model(vocab_size, d_model=64, num_heads=4):
 
     One attention block with a residual connection and a per-position
     feed-forward layer: a one-layer, decoder-only Transformer.
+
+    Args:
+        vocab_size: number of characters.
+        d_model: size of the embeddings and of the attention.
+        num_heads: attention heads.
+
+    Returns:
+        A functional `keras.Model` ``tokens [B, T] -> logits [B, T, vocab_size]``.
     """
     tokens = keras.Input((None,), dtype="int32", name="tokens")
     x = PositionalEncoding()(keras.layers.Embedding(vocab_size, d_model)(tokens))

@@ -98,17 +98,39 @@ class MusicConfig(RunConfig):
 
     @classmethod
     def lab(cls, **changes):
-        """The course's LSTM(1024) recipe."""
+        """The course's recipe: embedding 256, LSTM(1024), batch 8 x 100, Adam 5e-3, 3,000 steps.
+
+        Args:
+            **changes: field values that replace the preset's.
+
+        Returns:
+            The config.
+        """
         return cls.from_preset("lab", **changes)
 
     @classmethod
     def quick(cls, **changes):
-        """An LSTM(256) that trains in about 5 minutes on 2 CPU cores."""
+        """An LSTM(256) at batch 32 for 1,000 steps: about 3 minutes on 2 CPU cores.
+
+        Args:
+            **changes: field values that replace the preset's.
+
+        Returns:
+            The config.
+        """
         return cls.from_preset("quick", **changes)
 
     @classmethod
     def settings_from_legacy(cls, recorded):
-        """A release-0.1 settings.json (a preset's name and the departures from it) as config values."""
+        """Translate a release-0.1 settings.json (a preset's name and the departures from it) into config values.
+
+        Args:
+            recorded: the settings.json dict 0.1 wrote.
+
+        Returns:
+            ``{"config": values, "derived": {"data", "vocabulary"}}`` in today's format, with the
+            values the preset had in 0.1.
+        """
         values = dict(_PRESETS_0_1[recorded["preset"]])
         values.update({k: recorded[k] for k in ("sequence_length", "batch_size") if k in recorded})
         values.update(

@@ -28,7 +28,17 @@ class MusicDataError(DataError):
 
 
 def corpus_files(name=DEFAULT_CORPUS):
-    """The ``.abc`` files of a music21 corpus collection, sorted by name."""
+    """The ``.abc`` files of a music21 corpus collection, sorted by name.
+
+    Args:
+        name: the collection's folder in music21's corpus.
+
+    Returns:
+        A list of paths.
+
+    Raises:
+        MusicDataError: the collection holds no ``.abc`` file.
+    """
     import music21  # imported on first use: importing it takes about a second
 
     folder = pathlib.Path(music21.__file__).parent / "corpus" / name
@@ -42,7 +52,17 @@ def corpus_files(name=DEFAULT_CORPUS):
 
 
 def abc_files(source=None):
-    """Resolve a source to ABC files: a file, a folder (searched recursively), or the default corpus."""
+    """Resolve a source to ABC files.
+
+    Args:
+        source: a file, a folder (searched recursively), or ``None`` for the default corpus.
+
+    Returns:
+        A list of paths.
+
+    Raises:
+        MusicDataError: the source does not exist or holds no ``.abc`` file.
+    """
     if source is None:
         return corpus_files()
     path = pathlib.Path(source).expanduser()
@@ -57,12 +77,22 @@ def abc_files(source=None):
 
 
 def split_tunes(text):
-    """Split ABC text into tunes, one per ``X:`` block, whitespace normalised.
+    r"""Split ABC text into tunes, one per ``X:`` block, whitespace normalised.
 
     Lines are stripped of trailing spaces, ``%`` comment lines and blank lines
     inside a tune are dropped, and anything before the first ``X:`` (file
     headers) is ignored. Blocks without a ``K:`` (key) line are not tunes and
     are skipped.
+
+    Args:
+        text: the contents of one or more ABC files.
+
+    Returns:
+        The tunes' texts.
+
+    Example:
+        >>> split_tunes("X:1\nT:A\nK:D\nABc|\n\nX:2\nT:no key\n")
+        ['X:1\nT:A\nK:D\nABc|']
     """
     starts = [m.start() for m in _TUNE_START.finditer(text)]
     tunes = []
@@ -78,11 +108,16 @@ def without_bibliographic_fields(tune):
     """A tune without the header lines of `BIBLIOGRAPHIC_FIELDS` (the music and playback fields stay).
 
     O'Neill's tunes carry book (``B:``), transcriber (``Z:``) and notes
-    (``N:``) lines, a quarter of the text, which the course's
-    ``irish.abc`` mostly lacks; a character model spends capacity on them
-    and garbles neighbouring fields (an ``X:`` line that runs on into a
-    note). ``X:``, ``T:``, ``R:``, ``M:``, ``L:``, ``Q:``, ``K:`` and the
-    music are unchanged.
+    (``N:``) lines, a quarter of the text, which the course's ``irish.abc``
+    mostly lacks; a character model spends capacity on them and garbles
+    neighbouring fields (an ``X:`` line that runs on into a note). ``X:``,
+    ``T:``, ``R:``, ``M:``, ``L:``, ``Q:``, ``K:`` and the music are unchanged.
+
+    Args:
+        tune: one tune's ABC text.
+
+    Returns:
+        The tune without those lines.
     """
     lines = tune.splitlines()
     key = next((i for i, line in enumerate(lines) if line.startswith("K:")), len(lines))
@@ -93,8 +128,17 @@ def without_bibliographic_fields(tune):
 def load_tunes(source=None, headers="musical"):
     """All tunes of a source (see `abc_files`), in file order.
 
-    ``headers``: ``"musical"`` drops the bibliographic header lines
-    (`without_bibliographic_fields`), ``"all"`` keeps every line.
+    Args:
+        source: a file, a folder or ``None`` for O'Neill's collection.
+        headers: ``"musical"`` drops the bibliographic header lines
+            (`without_bibliographic_fields`), ``"all"`` keeps every line.
+
+    Returns:
+        The tunes' texts.
+
+    Raises:
+        ConfigError: an unknown ``headers`` value.
+        MusicDataError: the source holds no tune.
     """
     if headers not in HEADER_CHOICES:
         raise ConfigError("headers", f"must be one of {', '.join(HEADER_CHOICES)}, received {headers!r}")
@@ -112,7 +156,16 @@ def load_tunes(source=None, headers="musical"):
 
 
 def split_by_tune(tunes, validation_fraction=0.1, seed=0):
-    """Shuffle tunes with ``seed`` and split them; no tune lands in both parts."""
+    """Shuffle tunes with ``seed`` and split them; no tune lands in both parts.
+
+    Args:
+        tunes: the tunes' texts.
+        validation_fraction: share held out (at least one tune when there are two or more).
+        seed: the shuffle's seed.
+
+    Returns:
+        ``(train_tunes, held_out_tunes)``.
+    """
     order = np.random.default_rng(seed).permutation(len(tunes))
     n_val = max(1, int(round(len(tunes) * validation_fraction))) if len(tunes) > 1 else 0
     val = [tunes[i] for i in order[:n_val]]
@@ -121,7 +174,16 @@ def split_by_tune(tunes, validation_fraction=0.1, seed=0):
 
 
 class Vocabulary:
-    """The characters of a text and their integer ids (the lab's char2idx/idx2char)."""
+    """The characters of a text and their integer ids (the lab's ``char2idx`` / ``idx2char``).
+
+    Args:
+        characters: the characters (duplicates and order do not matter; ids follow sorted order).
+
+    Example:
+        >>> vocab = Vocabulary.from_text("abca")
+        >>> vocab.encode("cab").tolist(), vocab.decode([0, 1])
+        ([2, 0, 1], 'ab')
+    """
 
     def __init__(self, characters):
         self.characters = sorted(set(characters))
@@ -129,12 +191,31 @@ class Vocabulary:
 
     @classmethod
     def from_text(cls, text):
+        """The vocabulary of the characters in ``text``.
+
+        Args:
+            text: the training text.
+
+        Returns:
+            A `Vocabulary`.
+        """
         return cls(text)
 
     def __len__(self):
         return len(self.characters)
 
     def encode(self, text):
+        """The ids of a text's characters.
+
+        Args:
+            text: text made of the vocabulary's characters.
+
+        Returns:
+            An int32 array, one id per character.
+
+        Raises:
+            DataError: the text holds characters outside the vocabulary.
+        """
         unknown = sorted(set(text) - set(self._index))
         if unknown:
             raise DataError(
@@ -143,11 +224,26 @@ class Vocabulary:
         return np.fromiter((self._index[c] for c in text), dtype="int32", count=len(text))
 
     def decode(self, ids):
+        """The text of a sequence of ids.
+
+        Args:
+            ids: character ids.
+
+        Returns:
+            The string.
+        """
         return "".join(self.characters[int(i)] for i in ids)
 
 
 def join_tunes(tunes):
-    """One training text: tunes separated by a blank line, as in the lab's data."""
+    """One training text: tunes separated by a blank line, as in the lab's data.
+
+    Args:
+        tunes: the tunes' texts.
+
+    Returns:
+        The joined text.
+    """
     return "\n\n".join(tunes)
 
 
@@ -172,9 +268,24 @@ def next_character_dataset(ids, sequence_length, batch_size, seed=0, shuffle=Tru
     """Batches of ``(text[i:i+L], text[i+1:i+L+1])`` as a seeded tf.data pipeline.
 
     Every ``stride``-th start offset ``i`` is an example: ``stride=1`` for
-    training (the lab draws random offsets), ``stride=L`` for validation
-    (every character scored once). Shuffling is seeded; training batches
-    have a fixed size, ``drop_remainder=False`` keeps the last partial one.
+    training (the lab draws random offsets), ``stride=L`` for held-out text
+    (every character scored once). Shuffling visits every offset once per
+    pass in a new stateless random order, so starting and resuming are instant.
+
+    Args:
+        ids: the encoded text.
+        sequence_length: ``L``, characters per window.
+        batch_size: windows per batch.
+        seed: the shuffle's seed.
+        shuffle: shuffle the offsets (training) or keep their order.
+        stride: distance between consecutive offsets.
+        drop_remainder: drop the last partial batch (training batches have a fixed size).
+
+    Returns:
+        A `tf.data.Dataset` of ``(int32 [B, L], int32 [B, L])``.
+
+    Raises:
+        DataError: the text is not longer than one window.
     """
     if len(ids) <= sequence_length:
         raise DataError(
@@ -206,6 +317,11 @@ class TuneData:
     source: str
 
     def describe(self):
+        """One line saying how many tunes, characters and vocabulary entries the data has.
+
+        Returns:
+            The line.
+        """
         return (
             f"{len(self.tunes)} tunes, {len(self.train_tunes)} train / {len(self.val_tunes)} held out, "
             f"{len(self.train_ids)} training characters, vocabulary {len(self.vocab)}"
@@ -213,9 +329,21 @@ class TuneData:
 
 
 def prepare(data=None, validation_fraction=0.1, seed=0, headers="musical"):
-    """Load the tunes of ``data`` (default: O'Neill's), split them by tune and encode both parts; a `TuneData`.
+    """Load the tunes of ``data``, split them by tune and encode both parts.
 
     Held-out characters never seen in training cannot be scored and are dropped.
+
+    Args:
+        data: an ``.abc`` file or folder, or ``None`` for O'Neill's collection.
+        validation_fraction: share of the tunes held out.
+        seed: the split's seed.
+        headers: ``"musical"`` or ``"all"`` (see `load_tunes`).
+
+    Returns:
+        A `TuneData`.
+
+    Raises:
+        MusicDataError: fewer than two tunes were found.
     """
     tunes = load_tunes(data, headers=headers)
     if len(tunes) < 2:

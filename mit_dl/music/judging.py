@@ -35,13 +35,22 @@ BASELINE_FIELDS = (
 
 
 def judge_songs(candidates, attempts, out_dir=None, reference=None, soundfont="auto", names=None, progress=None):
-    """Validate songs, check that valid ones play, measure novelty and (with ``out_dir``) write .abc/.mid/.wav.
+    """Validate songs, check that valid ones play, measure novelty and (with ``out_dir``) write the files.
 
-    ``candidates``: one song (or ``None`` when a sample had no complete song)
-    per attempt; ``names``: their file names (default ``song_00``, ``song_01``, ...).
-    A valid song (`songs.check_song`) also *plays* when
-    its MIDI file passes `audio.playing_problem`. ``progress(line)``
-    hears every 25 songs judged. Returns the summary dict.
+    A valid song (`songs.check_song`) also *plays* when its MIDI file passes
+    `audio.playing_problem`.
+
+    Args:
+        candidates: one song (or ``None`` when a sample had no complete song) per attempt.
+        attempts: the number of attempts the rates are out of.
+        out_dir: where ``.abc`` / ``.mid`` / ``.wav`` files go (default: nowhere kept).
+        reference: a `novelty.TrainingText` to measure copying against, or ``None``.
+        soundfont: as `audio.render_wav` takes it.
+        names: the files' names (default ``song_00``, ``song_01``, ...).
+        progress: ``progress(line)`` hears every 25 songs judged.
+
+    Returns:
+        The summary: counts and rates with 95% intervals, one entry per song, novelty.
     """
     entries, novelty_reports = [], []
     with tempfile.TemporaryDirectory() as scratch:
@@ -100,7 +109,15 @@ def judge_songs(candidates, attempts, out_dir=None, reference=None, soundfont="a
 
 
 def valid_by_length(entries, edges=LENGTH_EDGES):
-    """``[valid, songs]`` per range of music length (``< edges[0]``, ..., ``>= edges[-1]``) of judged songs."""
+    """Valid songs per range of music length.
+
+    Args:
+        entries: judged songs (`judge_songs`' ``"songs"``).
+        edges: the ranges' bounds: ``< edges[0]``, ..., ``>= edges[-1]``.
+
+    Returns:
+        ``[valid, songs]`` per range.
+    """
     counts = [[0, 0] for _ in range(len(edges) + 1)]
     for entry in entries:
         if "music_chars" in entry:  # a sample with no complete song has no length
@@ -111,9 +128,16 @@ def valid_by_length(entries, edges=LENGTH_EDGES):
 
 
 def rate_at_lengths_of(counts, reference_counts):
-    """Valid rate of ``counts`` with its length ranges weighted as in ``reference_counts`` (both `valid_by_length`).
+    """Valid rate of ``counts`` with its length ranges weighted as in ``reference_counts``.
 
-    Ranges empty in either are left out. ``None`` when no range is shared.
+    Ranges empty in either are left out.
+
+    Args:
+        counts: `valid_by_length` of the songs rated.
+        reference_counts: `valid_by_length` of the songs whose mix of lengths is used.
+
+    Returns:
+        The weighted rate, or ``None`` when no range is shared.
     """
     shared = [(c, r) for c, r in zip(counts, reference_counts) if c[1] and r[1]]
     weight = sum(r[1] for _, r in shared)
@@ -125,11 +149,21 @@ def judge_later_songs(songs_per_sample, first_entries, out_dir=None, reference=N
 
     The course's notebook extracts every song of a generated text. Their raw
     valid rate is not comparable with the first songs': a long song is more
-    often cut off by the end of the text and dropped, and long songs are
-    less often valid. So the summary also gives valid rates by music length
+    often cut off by the end of the text and dropped, and long songs are less
+    often valid. So the summary also gives valid rates by music length
     (`valid_by_length`, first and later songs) and the later songs' rate at
     the first songs' mix of lengths (`rate_at_lengths_of`). Its 95% interval
     groups the songs by sample (`evaluation.grouped_wilson_interval`).
+
+    Args:
+        songs_per_sample: every complete song of each sample.
+        first_entries: `judge_songs`' entries of the first songs.
+        out_dir: where the files go.
+        reference: a `novelty.TrainingText`, or ``None``.
+        soundfont: as `audio.render_wav` takes it.
+
+    Returns:
+        The later songs' summary.
     """
     later = [(i, k, song) for i, found in enumerate(songs_per_sample) for k, song in enumerate(found[1:], start=2)]
     summary = judge_songs(
@@ -162,8 +196,17 @@ def held_out_baseline(tunes, reference, cache_dir=None, log=None):
     """The held-out real tunes judged like generated songs (`judge_songs`), cached in ``cache_dir``.
 
     The cache (``held_out_judged.json``) is keyed by the tunes' text and
-    `JUDGE_VERSION`, so an export judges its tunes once; a folder that
-    cannot be written just goes uncached. ``log`` receives progress lines.
+    `JUDGE_VERSION`, so an export judges its tunes once; a folder that cannot
+    be written just goes uncached.
+
+    Args:
+        tunes: the held-out tunes.
+        reference: a `novelty.TrainingText`.
+        cache_dir: the export's folder, or ``None``.
+        log: receives progress lines, or ``None``.
+
+    Returns:
+        The real tunes' summary.
     """
     key = hashlib.sha256(("\n\n".join(tunes) + f"\n{JUDGE_VERSION}").encode("utf-8")).hexdigest()
     cache = pathlib.Path(cache_dir) / BASELINE_CACHE if cache_dir else None
@@ -184,7 +227,12 @@ def held_out_baseline(tunes, reference, cache_dir=None, log=None):
 
 
 def log_later_songs(summary, log):
-    """The later songs' valid rates, overall and by music length, as one line."""
+    """Say the later songs' valid rates, overall and by music length, in one line.
+
+    Args:
+        summary: `generate`'s summary with ``"later_songs"``.
+        log: where the line goes.
+    """
     later = summary["later_songs"]
     if not later["attempts"]:
         log("every song: no sample held a second complete song")

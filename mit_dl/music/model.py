@@ -11,7 +11,17 @@ import keras
 
 
 def build_music_model(vocab_size, embedding_dim=256, rnn_units=1024):
-    """Embedding -> LSTM (sequences) -> Dense logits, as a functional model ``tokens -> logits``."""
+    """Embedding -> LSTM (sequences) -> Dense logits: the lab's model.
+
+    Args:
+        vocab_size: number of characters.
+        embedding_dim: size of each character's embedding.
+        rnn_units: units of the LSTM.
+
+    Returns:
+        A functional `keras.Model` ``tokens [B, T] -> logits [B, T, vocab_size]``
+        (logits in float32 under mixed precision).
+    """
     tokens = keras.Input((None,), dtype="int32", name="tokens")
     x = keras.layers.Embedding(vocab_size, embedding_dim, name="embedding")(tokens)
     x = keras.layers.LSTM(rnn_units, return_sequences=True, name="lstm")(x)
@@ -21,7 +31,15 @@ def build_music_model(vocab_size, embedding_dim=256, rnn_units=1024):
 
 
 def music_model(vocab_size, config):
-    """`build_music_model` sized by a `MusicConfig`, compiled with its loss and Adam at ``config.learning_rate``."""
+    """`build_music_model` sized by a `MusicConfig`, compiled with its loss and Adam at ``config.learning_rate``.
+
+    Args:
+        vocab_size: number of characters.
+        config: the run's `MusicConfig`.
+
+    Returns:
+        The compiled model, ready for `Trainer(model)`.
+    """
     model = build_music_model(vocab_size, config.embedding_dim, config.rnn_units)
     model.compile(
         optimizer=keras.optimizers.Adam(config.learning_rate),

@@ -17,7 +17,12 @@ from mit_dl.music.songs import header_and_body
 
 
 class TrainingText:
-    """The training tunes' music lines, indexed for copy checks."""
+    """The training tunes' music lines, indexed for copy checks.
+
+    Args:
+        tunes: the training tunes.
+        n: the length of the runs of characters counted by `ngram_copied`.
+    """
 
     def __init__(self, tunes, n=16):
         self.n = n
@@ -25,7 +30,14 @@ class TrainingText:
         self._ngrams = {self.text[i : i + n] for i in range(len(self.text) - n + 1)}
 
     def longest_copy(self, body):
-        """Length of the longest substring of ``body`` that occurs in the training text."""
+        """Length of the longest substring of ``body`` that occurs in the training text.
+
+        Args:
+            body: a song's music lines.
+
+        Returns:
+            The number of characters.
+        """
         best, start = 0, 0
         # Slide a window that only ever grows: O(len(body)) substring searches.
         while start + best < len(body):
@@ -36,12 +48,28 @@ class TrainingText:
         return best
 
     def ngram_copied(self, body):
+        """Share of the ``n``-character runs of ``body`` that occur in the training text.
+
+        Args:
+            body: a song's music lines.
+
+        Returns:
+            A fraction in [0, 1] (0 for a body shorter than ``n``).
+        """
         grams = [body[i : i + self.n] for i in range(len(body) - self.n + 1)]
         if not grams:
             return 0.0
         return sum(g in self._ngrams for g in grams) / len(grams)
 
     def report(self, song):
+        """How much one song copies from the training tunes, measured on its music lines.
+
+        Args:
+            song: the song's ABC text.
+
+        Returns:
+            ``{"body_chars", "longest_copy_chars", "longest_copy_fraction", "ngram<n>_copied", "verbatim"}``.
+        """
         body = header_and_body(song)[1]
         longest = self.longest_copy(body)
         return {
@@ -54,7 +82,14 @@ class TrainingText:
 
 
 def summarise(reports):
-    """Means of the per-song reports (and the count of verbatim copies)."""
+    """Means of the per-song reports, and the count of verbatim copies.
+
+    Args:
+        reports: `TrainingText.report` of each song.
+
+    Returns:
+        ``{"mean_<key>": ..., "verbatim_copies", "songs"}``.
+    """
     if not reports:
         return {"songs": 0}
     keys = [k for k in reports[0] if k != "verbatim"]

@@ -15,7 +15,14 @@ from mit_dl.music.config import GENERATION_BATCH, SEED_TEXT
 
 
 class CompiledSampler(tf.Module):
-    """Generates characters from a trained `build_music_model` model in one compiled loop."""
+    """Generates characters from a trained `build_music_model` model in one compiled loop.
+
+    A `tf.while_loop` carries the LSTM's state and draws each character with a
+    stateless seeded draw, so a seed reproduces a song exactly.
+
+    Args:
+        model: a trained `mit_dl.music.model.build_music_model` model (its layers are reused, not copied).
+    """
 
     def __init__(self, model):
         super().__init__()
@@ -31,7 +38,14 @@ class CompiledSampler(tf.Module):
         return self.dense(out), state
 
     def prime(self, seed_ids):
-        """Run the seed text ``[B, T]`` through the LSTM; logits of its last step and the state."""
+        """Run the seed text through the LSTM.
+
+        Args:
+            seed_ids: ``[B, T]`` ids of the seed text.
+
+        Returns:
+            ``(logits, state)``: the logits after the last seed character and the LSTM state ``[h, c]``.
+        """
         batch = tf.shape(seed_ids)[0]
         zeros = tf.zeros((batch, self.units), self.lstm.cell.compute_dtype)  # float16 under mixed_float16
         state = [zeros, zeros]
@@ -53,9 +67,18 @@ class CompiledSampler(tf.Module):
         ]
     )
     def generate_ids(self, seed_ids, length, temperature, seed):
-        """``length`` new ids after ``seed_ids`` ``[B, T]`` (T >= 1); reproducible for a ``seed``.
+        """``length`` new ids after ``seed_ids``, reproducible for a ``seed``.
 
         The batch's rows share one draw per step (seed ``[seed, step]``).
+
+        Args:
+            seed_ids: ``[B, T]`` ids of the seed text (T >= 1).
+            length: characters to draw.
+            temperature: divides the logits before each draw.
+            seed: int64 RNG seed.
+
+        Returns:
+            ``[B, length]`` drawn ids.
         """
 
         def draw(logits, i):
@@ -77,12 +100,20 @@ class CompiledSampler(tf.Module):
         """Like `generate_ids` with one RNG seed per row.
 
         Row ``r`` is drawn as ``generate_ids(seed_ids[r:r+1], ..., seeds[r])``.
-
         Many songs in one loop: the LSTM runs on the whole batch (one matrix
-        product per step instead of one per song) while each row uses the
-        random draws it gets alone. The batched products may round the last
-        bit of a probability differently, which can change a draw and the
-        rest of that song: measured on the lab model, 2 of 250 songs.
+        product per step instead of one per song) while each row uses the random
+        draws it gets alone. The batched products may round the last bit of a
+        probability differently, which can change a draw and the rest of that
+        song: measured on the lab model, 2 of 250 songs.
+
+        Args:
+            seed_ids: ``[B, T]`` ids of the seed text.
+            length: characters to draw.
+            temperature: divides the logits before each draw.
+            seeds: ``[B]`` int64 RNG seeds.
+
+        Returns:
+            ``[B, length]`` drawn ids.
         """
 
         def draw_row(row):
@@ -124,9 +155,15 @@ def generator_endpoints(sampler, characters):
       N songs in one batched loop; text ``i`` is the song ``generate(..., seeds[i])``
       draws (up to rounding, see `CompiledSampler.generate_rows`).
 
-    Returns ``(endpoints, lookup_table)``; export the table with the model
-    (``extra_trackables``). Characters outside the vocabulary, or an empty
-    seed, fail inside the signatures with a message listing them.
+    Characters outside the vocabulary, or an empty seed, fail inside the
+    signatures with a message listing them.
+
+    Args:
+        sampler: the `CompiledSampler`.
+        characters: the vocabulary's characters, in id order.
+
+    Returns:
+        ``(endpoints, lookup_table)``; export the table with the model (``extra_trackables``).
     """
     alphabet = tf.constant(list(characters))
     table = tf.lookup.StaticHashTable(
@@ -173,22 +210,39 @@ def generator_endpoints(sampler, characters):
 def sample_seeds(seed, count):
     """RNG seeds of samples ``0..count-1`` for a run ``seed``.
 
-    Sample ``i``'s seed depends on ``(seed, i)`` only, so 100 songs extend
-    50 songs with the same first 50, while two run seeds share no sample
-    (``seed + i`` made seed 1's samples seed 0's shifted by one).
+    Sample ``i``'s seed depends on ``(seed, i)`` only, so 100 songs extend 50
+    songs with the same first 50, while two run seeds share no sample.
+
+    Args:
+        seed: the run's seed (``--seed``).
+        count: number of samples.
+
+    Returns:
+        A list of non-negative int64 seeds.
     """
     return [int(np.random.SeedSequence([seed % 2**64, i]).generate_state(1, np.uint64)[0] >> 1) for i in range(count)]
 
 
 def generate_texts(generator, rng_seeds, length, temperature, seed_text=SEED_TEXT, batch=GENERATION_BATCH):
-    """One sample from an exported generator per RNG seed (see `sample_seeds`), ``seed_text`` included.
+    """One sample from an exported generator per RNG seed, ``seed_text`` included.
 
     Uses the batched ``generate_many`` signature, ``batch`` songs per call,
-    when the export has it (generators exported before it was added only
-    have ``generate``: one call per song). Both draw sample ``i`` with RNG
-    seed ``rng_seeds[i]``; they agree except when the batched matrix
-    products round a probability differently enough to change a draw
-    (2 of 250 songs of the lab model).
+    when the export has it (generators exported before it was added only have
+    ``generate``: one call per song). Both draw sample ``i`` with RNG seed
+    ``rng_seeds[i]``; they agree except when the batched matrix products round
+    a probability differently enough to change a draw (2 of 250 songs of the
+    lab model).
+
+    Args:
+        generator: the loaded generator export.
+        rng_seeds: one seed per sample (see `sample_seeds`).
+        length: characters to draw after the seed text.
+        temperature: divides the logits before each draw.
+        seed_text: the text every sample starts from.
+        batch: samples per call.
+
+    Returns:
+        The samples' texts.
     """
     args = (tf.constant(seed_text), tf.constant(length, tf.int32), tf.constant(temperature, tf.float32))
     if not hasattr(generator, "generate_many"):

@@ -37,7 +37,18 @@ class SongCheck:
 
 
 def extract_songs(text):
-    """Complete songs in ``text`` (see the module docstring), in order; ``[]`` when there are none."""
+    r"""The complete songs in a generated text (see the module docstring), in order.
+
+    Args:
+        text: a generated sample.
+
+    Returns:
+        The songs' texts; ``[]`` when there are none.
+
+    Example:
+        >>> extract_songs("X:1\nK:D\nABc|\n\nX:2\nK:G")
+        ['X:1\nK:D\nABc|']
+    """
     blocks = text.split("\n\n")
     songs = []
     for block in blocks[:-1]:  # the last block was not closed by a blank line
@@ -52,7 +63,14 @@ def extract_songs(text):
 
 
 def header_and_body(song):
-    """Split a tune at its first ``K:`` line: (header lines incl. ``K:``, music lines)."""
+    """Split a tune at its first ``K:`` line.
+
+    Args:
+        song: a tune's ABC text.
+
+    Returns:
+        ``(header lines including K:, music lines)``; without ``K:`` the whole song is the header.
+    """
     lines = song.splitlines()
     for i, line in enumerate(lines):
         if line.startswith("K:"):
@@ -64,8 +82,14 @@ def with_default_note_length(song):
     """Add the ABC 2.1 default ``L:`` header when a tune has none (music21 does not apply it).
 
     The standard (section 3.1.7): without ``L:`` the unit note length is 1/16
-    when the meter ``M:`` as a fraction is below 3/4, else 1/8 (``M:C`` is
-    4/4, ``M:C|`` 2/2, no or free meter 1/8). Tunes with ``L:`` are returned unchanged.
+    when the meter ``M:`` as a fraction is below 3/4, else 1/8 (``M:C`` is 4/4,
+    ``M:C|`` 2/2, no or free meter 1/8).
+
+    Args:
+        song: a tune's ABC text.
+
+    Returns:
+        The tune with ``L:`` in its header (unchanged when it had one).
     """
     header, body = header_and_body(song)
     lines = header.splitlines()
@@ -83,9 +107,16 @@ def with_default_note_length(song):
 
 
 def parse_song(song):
-    """A music21 score of one ABC tune (raises whatever music21 raises).
+    """A music21 score of one ABC tune; a tune without ``L:`` gets the standard's default first.
 
-    A tune without ``L:`` gets the standard's default first (`with_default_note_length`).
+    Args:
+        song: a tune's ABC text.
+
+    Returns:
+        The ``music21.stream.Score``.
+
+    Raises:
+        Exception: whatever music21 raises for text it cannot read.
     """
     import music21
 
@@ -111,10 +142,13 @@ class SongTooSlow(Exception):
 
 @contextlib.contextmanager
 def time_limit(seconds):
-    """Raise `SongTooSlow` in the block after ``seconds`` (``None``: no limit).
+    """Raise `SongTooSlow` in the ``with`` block after ``seconds``.
 
     Uses a SIGALRM timer, so the limit holds in the main thread of a Unix
     process (scripts, the CLI, Jupyter kernels); elsewhere the block runs unlimited.
+
+    Args:
+        seconds: the limit, or ``None`` for none.
     """
     if seconds is None or not hasattr(signal, "setitimer") or threading.current_thread() is not threading.main_thread():
         yield
@@ -141,10 +175,16 @@ def time_limit(seconds):
 def check_song(song, midi_path=None, seconds_limit=SECONDS_PER_SONG):
     """Validate one song: music21 parses it, finds notes, and writes a MIDI file.
 
-    Any music21 failure makes the song invalid (with the error kept), never
-    an exception; so does taking longer than ``seconds_limit`` (see
-    `time_limit`). ``midi_path`` keeps the MIDI file; otherwise it is written
-    to a temporary folder and removed.
+    Any music21 failure makes the song invalid (with the error kept), never an
+    exception; so does taking longer than ``seconds_limit`` (see `time_limit`).
+
+    Args:
+        song: the song's ABC text.
+        midi_path: where to keep the MIDI file; otherwise it is written to a temporary folder and removed.
+        seconds_limit: seconds music21 may take.
+
+    Returns:
+        A `SongCheck` (valid, notes, seconds, error).
     """
     try:
         with time_limit(seconds_limit):
@@ -188,6 +228,15 @@ def _unshare_context_marks(score):
 
 
 def write_midi(score, path):
+    """Write a music21 score as a MIDI file.
+
+    Args:
+        score: the ``music21`` score.
+        path: the ``.mid`` file (its folder is created).
+
+    Raises:
+        OSError: music21 wrote no data.
+    """
     _unshare_context_marks(score)
     path = pathlib.Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

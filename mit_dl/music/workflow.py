@@ -42,10 +42,18 @@ HELD_OUT_TUNES_FILE = "held_out_tunes.abc"
 
 
 def train(config=None, out_dir="runs/music-quick", log=print):
-    """Train the LSTM of ``config`` (default `MusicConfig.quick`), export its generator; returns the metrics.
+    """Train the LSTM of ``config``, plot its curves and export its generator.
 
     Calling again with the same ``out_dir`` resumes from the newest
     checkpoint; other values for the model or data are refused naming them.
+
+    Args:
+        config: a `MusicConfig` (default `MusicConfig.quick`).
+        out_dir: the run directory.
+        log: where progress lines go.
+
+    Returns:
+        The metrics written to ``metrics.json``.
     """
     config = config or MusicConfig.quick()
     tunes = music_data.prepare(config.data, config.validation_fraction, config.seed, config.headers)
@@ -106,7 +114,15 @@ def _fit(model, tunes, run):
 
 
 def loss_per_character(history, vocab_size):
-    """The last epoch's training and held-out cross-entropy in nats and bits, and a uniform guess's."""
+    """The last epoch's training and held-out cross-entropy in nats and bits, and a uniform guess's.
+
+    Args:
+        history: the Trainer's history (``loss``, ``val_loss`` in nats per character).
+        vocab_size: number of characters (for the uniform guess).
+
+    Returns:
+        ``{"train_nats", "train_bits", "val_nats", "val_bits", "uniform_nats", "uniform_bits"}``.
+    """
     train_loss, val_loss = history["loss"][-1], history["val_loss"][-1]
     return {
         "train_nats": train_loss,
@@ -138,11 +154,24 @@ def _export_generator(model, tunes, run, results):
 
 
 def generate(model_dir, config=None, out_dir=None, log=print):
-    """Sample songs from an exported generator, judge them and write the files; returns the summary.
+    """Sample songs from an exported generator, judge them and write the files.
 
     Each sample starts from the seed text (default ``"X:"``, the start of a
     tune) and its first complete song is judged; a sample without one counts
-    as a failed song. See `GenerationConfig` for the settings.
+    as a failed song.
+
+    Args:
+        model_dir: the generator export (``<run>/generator``).
+        config: a `GenerationConfig` (songs, temperature, seed, ...).
+        out_dir: where the songs go (default: ``songs-t<T>-s<seed>/`` beside the export).
+        log: where progress lines go.
+
+    Returns:
+        The summary written to ``summary.json``.
+
+    Raises:
+        ExportError: the folder is not a music generator export.
+        ConfigError: the seed text holds characters the generator does not know.
     """
     config = config or GenerationConfig()
     soundfont = _checked_soundfont(config.soundfont)
@@ -214,7 +243,14 @@ def _tunes_beside(model_dir, name):
 
 
 def default_length(train_tunes):
-    """Characters per sample long enough for nearly every tune: twice the 99th-percentile training tune."""
+    """Characters per sample long enough for nearly every tune: twice the 99th-percentile training tune.
+
+    Args:
+        train_tunes: the training tunes.
+
+    Returns:
+        The number of characters.
+    """
     lengths = sorted(len(t) for t in train_tunes) or [1000]
     return 2 * lengths[int(0.99 * (len(lengths) - 1))]
 

@@ -14,14 +14,27 @@ class TrainingDiverged(MitDLError, RuntimeError):
 
 
 class Callback:
+    """The hooks a Trainer callback may implement; each default does nothing.
+
+    ``on_train_begin(trainer)``, ``on_step_end(trainer, step, logs)``,
+    ``on_epoch_end(trainer, epoch, logs)`` and ``on_train_end(trainer)`` are
+    called by `Trainer.fit`; ``trainer.stop_training = True`` ends training.
+    """
+
     def on_train_begin(self, trainer):
         pass
 
     def steps_until_event(self, step):
-        """Steps from ``step`` to this callback's next scheduled action, or None.
+        """Steps from ``step`` to this callback's next scheduled action.
 
         The trainer ends a multi-step compiled call there, so ``on_step_end``
         sees that exact step whatever ``steps_per_execution`` groups.
+
+        Args:
+            step: the current step.
+
+        Returns:
+            A number of steps, or ``None`` when nothing is scheduled.
         """
         return None
 

@@ -8,7 +8,18 @@ import tensorflow as tf
 
 
 def resolve_metrics(metrics, loss):
-    """``name -> fn(y_true, y_pred)`` returning one value per example."""
+    """The metric functions for the Trainer's default step, each returning one value per example.
+
+    Args:
+        metrics: names (``"accuracy"``, a Keras metric function's name) or functions.
+        loss: the Trainer's loss, which says which accuracy fits (binary or sparse categorical).
+
+    Returns:
+        ``{name: fn(y_true, y_pred)}``.
+
+    Raises:
+        ValueError: a stateful Keras metric object or an unknown name.
+    """
     resolved = {}
     loss_name = loss if isinstance(loss, str) else getattr(loss, "name", getattr(loss, "__name__", ""))
     for metric in metrics or ():
@@ -42,7 +53,16 @@ def _binary_accuracy(threshold):
 
 
 def per_example(fn, y_true, y_pred):
-    """Values of a loss/metric, one per example (extra axes averaged)."""
+    """Values of a loss or metric, one per example (extra axes averaged).
+
+    Args:
+        fn: a `keras.losses.Loss` or a function ``fn(y_true, y_pred)``.
+        y_true: the targets of a batch.
+        y_pred: the model's outputs for it.
+
+    Returns:
+        A ``(batch,)`` tensor.
+    """
     values = fn.call(y_true, y_pred) if isinstance(fn, keras.losses.Loss) else fn(y_true, y_pred)
     values = tf.convert_to_tensor(values)
     if values.shape.rank and values.shape.rank > 1:
@@ -51,7 +71,18 @@ def per_example(fn, y_true, y_pred):
 
 
 def steps_per_epoch(data, given=None):
-    """Steps in one pass over ``data``; required when its length is unknown."""
+    """Steps in one pass over ``data``.
+
+    Args:
+        data: the training `tf.data.Dataset`.
+        given: the caller's value, which wins when it is a positive int.
+
+    Returns:
+        The number of steps.
+
+    Raises:
+        ValueError: ``data`` is not a dataset, is empty or endless without ``given``, or ``given`` is not positive.
+    """
     if not isinstance(data, tf.data.Dataset):
         raise ValueError(f"training data must be a tf.data.Dataset, received {type(data).__name__}.")
     cardinality = int(data.cardinality())
@@ -73,6 +104,19 @@ def steps_per_epoch(data, given=None):
 
 
 def total_steps(epochs, steps, steps_per_epoch):
+    """The step budget of a `Trainer.fit` call.
+
+    Args:
+        epochs: passes over the data, or ``None``.
+        steps: a step budget, or ``None`` (exactly one of the two is given).
+        steps_per_epoch: steps in one epoch.
+
+    Returns:
+        The total number of steps.
+
+    Raises:
+        ValueError: both or neither are given, or one is not a positive integer.
+    """
     for name, value in (("epochs", epochs), ("steps", steps)):
         if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value <= 0):
             raise ValueError(f"`{name}` must be a positive integer, received {value!r}.")
@@ -82,7 +126,16 @@ def total_steps(epochs, steps, steps_per_epoch):
 
 
 def dataset_matches_model(data, model, what):
-    """Compare the dataset's element spec with the model's inputs before training."""
+    """Compare the dataset's element spec with the model's inputs before training.
+
+    Args:
+        data: a `tf.data.Dataset` of ``(x, y)`` batches.
+        model: the model it feeds (a subclassed model without static inputs is not compared).
+        what: the dataset's name in the message (``"train_data"``).
+
+    Raises:
+        ValueError: elements that are not pairs, or shapes or dtypes that do not match.
+    """
     spec = data.element_spec
     if not isinstance(spec, tuple) or len(spec) not in (2, 3):
         raise ValueError(

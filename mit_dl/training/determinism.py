@@ -9,6 +9,10 @@ def enable_determinism(seed, op_determinism=True):
 
     ``tf.config.experimental.enable_op_determinism`` makes GPU kernels
     reproducible at some speed cost; on the CPU it mostly pins reductions.
+
+    Args:
+        seed: the seed of Python's ``random``, NumPy, TensorFlow and Keras.
+        op_determinism: also turn on deterministic ops.
     """
     keras.utils.set_random_seed(int(seed))  # python `random`, NumPy, TF, Keras
     if op_determinism:

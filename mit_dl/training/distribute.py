@@ -23,7 +23,18 @@ from mit_dl.errors import ConfigError
 
 
 def make_strategy(name):
-    """The strategy for a config's ``distribute`` value."""
+    """The `tf.distribute` strategy for a config's ``distribute`` value.
+
+    Args:
+        name: ``"none"``, ``"mirrored"`` (every GPU, else the logical CPUs) or
+            ``"multi-worker"`` (the machines ``$TF_CONFIG`` describes).
+
+    Returns:
+        The strategy, or ``None`` for ``"none"`` (the default strategy).
+
+    Raises:
+        ConfigError: an unknown name, or ``multi-worker`` without ``$TF_CONFIG``.
+    """
     if name not in DISTRIBUTIONS:
         raise ConfigError("distribute", f"must be one of {', '.join(DISTRIBUTIONS)}, received {name!r}")
     if name == "none":

@@ -9,17 +9,42 @@ FILE_NAME = "history.json"
 
 
 def write(directory, history):
-    """Write atomically: a temporary file renamed over the old one."""
+    """Write a history to ``history.json`` in ``directory`` atomically.
+
+    Args:
+        directory: the Trainer's ``log_dir``.
+        history: ``{metric: [value per epoch]}``.
+
+    Returns:
+        The path written.
+    """
     return write_json(pathlib.Path(directory) / FILE_NAME, history)
 
 
 def read(directory):
+    """The history ``history.json`` in ``directory`` holds.
+
+    Args:
+        directory: the Trainer's ``log_dir``.
+
+    Returns:
+        ``{metric: [value per epoch]}``, empty when there is no file.
+    """
     path = pathlib.Path(directory) / FILE_NAME
     return json.loads(path.read_text()) if path.exists() else {}
 
 
 def with_split_name(history, name, old="val"):
-    """``history`` with ``old_*`` keys named ``name_*`` (histories written before a run named its split)."""
+    """Rename a history's evaluated split (histories written before a run named it).
+
+    Args:
+        history: ``{metric: [value per epoch]}``.
+        name: the split's name now (``"test"``).
+        old: the prefix the history uses.
+
+    Returns:
+        ``history`` with its ``old_*`` keys named ``name_*``.
+    """
     if name == old:
         return history
     return {(f"{name}_{k[len(old) + 1 :]}" if k.startswith(f"{old}_") else k): v for k, v in history.items()}

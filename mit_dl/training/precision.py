@@ -15,6 +15,11 @@ from mit_dl.errors import ConfigError
 
 
 def check_precision(name):
+    """Raise `ConfigError` unless ``name`` is one of `PRECISIONS`.
+
+    Args:
+        name: a Keras dtype policy name.
+    """
     if name not in PRECISIONS:
         raise ConfigError("precision", f"must be one of {', '.join(PRECISIONS)}, received {name!r}")
 
@@ -26,6 +31,12 @@ def with_loss_scaling(optimizer):
     needs none. A step using the result computes gradients of
     ``optimizer.scale_loss(loss)``; ``apply_gradients`` unscales them and
     skips a step whose gradients overflowed.
+
+    Args:
+        optimizer: a Keras optimizer (one already wrapped is returned as it is).
+
+    Returns:
+        The optimizer to step with.
     """
     if keras.config.dtype_policy().name == "mixed_float16" and not isinstance(
         optimizer, keras.optimizers.LossScaleOptimizer
@@ -36,7 +47,11 @@ def with_loss_scaling(optimizer):
 
 @contextlib.contextmanager
 def precision_policy(name):
-    """Build and train models under the Keras dtype policy ``name``; the previous policy returns on exit."""
+    """Build and train models under the Keras dtype policy ``name``; the previous policy returns on exit.
+
+    Args:
+        name: ``"float32"``, ``"mixed_float16"`` or ``"mixed_bfloat16"``.
+    """
     check_precision(name)
     previous = keras.config.dtype_policy()
     keras.config.set_dtype_policy(name)

@@ -45,7 +45,15 @@ FORMAT = 2
 
 
 def write_json(path, data):
-    """Write ``data`` as JSON to ``path`` atomically (a temporary file renamed into place)."""
+    """Write ``data`` as JSON to ``path`` atomically (a temporary file renamed into place).
+
+    Args:
+        path: the file to write; its folder is created.
+        data: JSON-able data (other objects are written as their ``str``).
+
+    Returns:
+        ``path`` as a `pathlib.Path`.
+    """
     path = pathlib.Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     staging = path.with_name(f".{path.name}.partial")
@@ -55,14 +63,30 @@ def write_json(path, data):
 
 
 def compared_settings(config, derived=None):
-    """The values a resume must repeat: resume-relevant config fields and the derived facts."""
+    """The values a resume must repeat: the resume-relevant config fields and the derived facts.
+
+    Args:
+        config: the run's config.
+        derived: facts computed from the data (a vocabulary, a data source) that a resume must also find.
+
+    Returns:
+        ``{name: value}``, JSON-able.
+    """
     values = config_lib.values(config)
     kept = {name: values[name] for name in config_lib.resume_fields(type(config))}
     return {**kept, **json.loads(json.dumps(derived or {}))}
 
 
 def differences(recorded, current):
-    """``[(name, recorded value, current value)]`` for every name whose values differ."""
+    """The names whose values differ between two settings dicts.
+
+    Args:
+        recorded: the settings a run directory holds.
+        current: the settings of the run being started.
+
+    Returns:
+        ``[(name, recorded value, current value)]``, sorted by name.
+    """
     return [
         (name, recorded.get(name), current.get(name))
         for name in sorted(set(recorded) | set(current))
@@ -71,7 +95,18 @@ def differences(recorded, current):
 
 
 class Run:
-    """A run directory and the config it was started with (see the module docstring)."""
+    """A run directory and the config it was started with (see the module docstring).
+
+    Use `Run.start`, which checks or records the settings and seeds; the
+    constructor only holds the pieces.
+
+    Args:
+        path: the run directory.
+        config: the lab's config (a `mit_dl.config.RunConfig`).
+        lab: the lab's name, recorded in ``settings.json`` (``"music"``, ``"images"``, ``"faces"``).
+        derived: facts computed from the data that a resume must repeat.
+        log: where progress lines go (``print`` by default).
+    """
 
     def __init__(self, path, config, lab, derived=None, log=print):
         self.path = pathlib.Path(path)
@@ -84,15 +119,31 @@ class Run:
 
     @property
     def checkpoints(self):
+        """The folder of the run's Trainer checkpoints."""
         return self.path / "checkpoints"
 
     @property
     def logs(self):
+        """The folder of the run's TensorBoard scalars and ``history.json``."""
         return self.path / "logs"
 
     @classmethod
     def start(cls, path, config, lab, derived=None, log=print):
-        """Create or resume the run in ``path``: check or record the settings, seed, report which it is."""
+        """Create or resume the run in ``path``: check or record the settings, seed, and say which it is.
+
+        Args:
+            path: the run directory (created if missing).
+            config: the lab's config.
+            lab: the lab's name.
+            derived: facts computed from the data that a resume must repeat.
+            log: where progress lines go.
+
+        Returns:
+            The `Run`.
+
+        Raises:
+            RunMismatch: the directory holds a run started with other values (each is named).
+        """
         run = cls(path, config, lab, derived, log)
         run._check_or_record_settings()
         keras.utils.set_random_seed(config.seed)
@@ -109,7 +160,11 @@ class Run:
         return run
 
     def checkpoint_step(self):
-        """The step of the newest checkpoint in the run directory, or ``None``."""
+        """The step of the newest checkpoint in the run directory.
+
+        Returns:
+            The step as an int, or ``None`` when there is no checkpoint.
+        """
         latest = tf.train.latest_checkpoint(str(self.checkpoints)) if self.checkpoints.is_dir() else None
         match = re.search(r"ckpt-(\d+)$", latest or "")
         return int(match.group(1)) if match else None
@@ -153,7 +208,11 @@ class Run:
             yield
 
     def summary(self):
-        """What every record of this run shares: the lab, the config's values, derived facts, versions."""
+        """What every record of this run shares: the lab, the config's values, derived facts, versions.
+
+        Returns:
+            A JSON-able dict.
+        """
         return {
             "lab": self.lab,
             "config": config_lib.values(self.config),
@@ -167,11 +226,25 @@ class Run:
         return {k: v for k, v in self.derived.items() if not isinstance(v, (list, tuple))}
 
     def write_metrics(self, results):
-        """Write ``metrics.json``: `summary` plus ``results``; returns the dict written."""
+        """Write ``metrics.json``: `summary` plus ``results``.
+
+        Args:
+            results: the run's measured results.
+
+        Returns:
+            The dict written.
+        """
         metrics = {**self.summary(), **results}
         write_json(self.path / METRICS_FILE, metrics)
         return metrics
 
     def export_metadata(self, results=None):
-        """The ``metadata.json`` facts of an export of this run: `summary` plus ``results``."""
+        """The ``metadata.json`` facts of an export of this run.
+
+        Args:
+            results: facts about the export (its kind, metrics) added to `summary`.
+
+        Returns:
+            The dict for `mit_dl.export.export_savedmodel`'s ``metadata``.
+        """
         return {**self.summary(), **(results or {})}

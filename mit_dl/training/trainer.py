@@ -32,7 +32,14 @@ from mit_dl.training.precision import with_loss_scaling
 
 
 def owns_train_step(model):
-    """True for a Keras model subclass that defines its own ``train_step`` (its loss, metrics and update)."""
+    """Whether ``model`` is a Keras model subclass that defines its own ``train_step``.
+
+    Args:
+        model: any model.
+
+    Returns:
+        True when its class overrides `keras.Model.train_step` (its loss, metrics and update).
+    """
     return isinstance(model, keras.Model) and type(model).train_step is not keras.Model.train_step
 
 
@@ -54,9 +61,12 @@ class _Plan:
 
 @contextlib.contextmanager
 def interrupt_signals():
-    """Record SIGINT and SIGTERM instead of stopping at once; yields the list of signals received.
+    """Record SIGINT and SIGTERM instead of stopping at once, while the ``with`` block runs.
 
     Outside the main thread (where Python cannot set handlers) nothing changes.
+
+    Yields:
+        The list of the names of the signals received so far (``"SIGINT"``, ``"SIGTERM"``).
     """
     received = []
     if threading.current_thread() is not threading.main_thread():
@@ -321,7 +331,11 @@ class Trainer:
         return self._manager
 
     def latest_checkpoint(self):
-        """Path of the newest checkpoint, or ``None``."""
+        """The newest checkpoint of ``checkpoint_dir``.
+
+        Returns:
+            Its path prefix, or ``None`` when there is none.
+        """
         if self._manager is not None:
             return self._manager.latest_checkpoint
         if self.checkpoint_dir is None:
@@ -330,7 +344,17 @@ class Trainer:
         return tf.train.latest_checkpoint(str(self.checkpoint_dir))
 
     def restore(self, path=None):
-        """Load model, optimizer(s) and step from ``path`` (default: the latest checkpoint)."""
+        """Load model, optimizer(s) and step from a checkpoint.
+
+        Args:
+            path: the checkpoint's path prefix; default the latest one.
+
+        Returns:
+            The path restored.
+
+        Raises:
+            FileNotFoundError: there is no checkpoint to restore.
+        """
 
         path = path or self.latest_checkpoint()
         if path is None:
@@ -366,26 +390,37 @@ class Trainer:
         callbacks=(),
         validation_name="val",
     ):
-        """Train; returns the history ``{metric: [value per epoch]}``.
+        """Train for a number of epochs or steps, resuming from a checkpoint when there is one.
 
-        Give ``epochs`` (passes over ``train_data``) or ``steps`` (a budget of
-        steps; epochs are then ``steps_per_epoch`` long, by default one pass
-        over the data). Data, model and arguments are checked before the
-        first step. The dataset is iterated once, repeated, so shuffling
-        continues across epochs exactly as in an uninterrupted run.
+        Data, model and arguments are checked before the first step. The dataset
+        is iterated once, repeated, so shuffling continues across epochs exactly
+        as in an uninterrupted run.
 
-        With a ``checkpoint_dir`` holding a checkpoint, training resumes from
-        it (weights, optimizer slots, step, RNG and data position) and runs
-        to the same total number of steps as the interrupted run. The
-        training metrics of the epoch that was interrupted average only the
-        steps run after the restart. A checkpoint already past the budget
-        raises `mit_dl.errors.RunPastBudget`.
+        With a ``checkpoint_dir`` holding a checkpoint, training resumes from it
+        (weights, optimizer slots, step, RNG and data position) and runs to the
+        same total number of steps as the interrupted run. The training metrics
+        of the epoch that was interrupted average only the steps run after the
+        restart. Ctrl-C (SIGINT) and SIGTERM stop training after the current
+        compiled call: with a ``checkpoint_dir`` a checkpoint is written at that
+        step first, then `TrainingInterrupted` says so.
 
-        Ctrl-C (SIGINT) and SIGTERM stop training after the current compiled
-        call: with a ``checkpoint_dir`` a checkpoint is written at that step
-        first, then `TrainingInterrupted` says so. ``validation_name`` prefixes
-        the metrics of ``validation_data`` in the history (``"test"`` when
-        the data is a test set).
+        Args:
+            train_data: a `tf.data.Dataset` of batches (``(x, y)`` for the default step).
+            epochs: passes over ``train_data``; give this or ``steps``.
+            steps: a budget of steps; epochs are then ``steps_per_epoch`` long.
+            steps_per_epoch: steps per epoch (default: one pass over the data).
+            validation_data: a dataset evaluated after each epoch.
+            callbacks: `mit_dl.training.callbacks` objects (a `NaNGuard` is always added).
+            validation_name: prefix of the validation metrics in the history
+                (``"test"`` when the data is a test set).
+
+        Returns:
+            The history ``{metric: [value per epoch]}``.
+
+        Raises:
+            RunPastBudget: the checkpoint is already past the budget.
+            TrainingInterrupted: SIGINT or SIGTERM stopped training.
+            TrainingDiverged: a loss was not finite.
         """
 
         steps_per_epoch = checks.steps_per_epoch(train_data, steps_per_epoch)
@@ -556,7 +591,14 @@ class Trainer:
                 manager.save(checkpoint_number=step)
 
     def evaluate(self, data):
-        """Mean loss and metrics over ``data`` (every batch, weighted equally by example)."""
+        """Mean loss and metrics over ``data`` (every batch, weighted by its examples).
+
+        Args:
+            data: a dataset of ``(x, y)`` batches.
+
+        Returns:
+            ``{"loss": ..., metric name: ...}`` as floats.
+        """
 
         if self.loss_fn is None:
             raise ValueError("evaluate needs the Trainer's `loss`; custom-step trainers evaluate themselves.")
