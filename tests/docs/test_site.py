@@ -188,6 +188,7 @@ def test_screenshots_of_the_home_page_and_a_lab_page(server, browser):
         height = browser.execute_script("return document.documentElement.scrollHeight")
         browser.set_window_size(1280, min(height, 4000))  # the whole page, its figures included
         visit(browser, f"{server}/{page}")  # reload at that size and wait for every image
+        browser.execute_script("window.scrollTo(0, 0)")
         path = folder / name
         assert browser.save_screenshot(str(path)), path
         assert path.stat().st_size > 20_000, f"{path} is suspiciously small for a rendered page"
