@@ -16,7 +16,7 @@ from mit_dl.errors import ConfigError, RunMismatch
 from mit_dl.images import ImagesConfig
 
 # The course recipe needs about 10 epochs for 90% (~89.5% at 5); the cosine
-# recipe gets there in the course's 5 (README: 90.9-91.2% over seeds 0-2).
+# recipe gets there in the course's 5 (docs/labs/images.md: 91.1-91.3% over seeds 0-2).
 CI_RECIPE, CI_EPOCHS = "cosine", 5
 
 
