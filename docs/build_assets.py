@@ -51,13 +51,18 @@ def machine():
 
 
 def commit():
-    """The repository's commit (with ``+changes`` when the work tree differs), or ``unknown``."""
+    """The repository's commit (with ``+changes`` when the work tree differs).
+
+    Outside a git checkout (e.g. an exported copy of a commit) it is
+    ``$MIT_DL_COMMIT`` when set, else ``unknown``.
+    """
+    fallback = os.environ.get("MIT_DL_COMMIT", "unknown")
     try:
         head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True)
         dirty = subprocess.run(["git", "status", "--porcelain", "mit_dl"], cwd=ROOT, capture_output=True, text=True)
     except OSError:
-        return "unknown"
-    return head.stdout.strip() + ("+changes" if dirty.stdout.strip() else "") if head.returncode == 0 else "unknown"
+        return fallback
+    return head.stdout.strip() + ("+changes" if dirty.stdout.strip() else "") if head.returncode == 0 else fallback
 
 
 def _copy(run_dir, names, part):
