@@ -24,6 +24,7 @@ _SUBMODULES = (
     "music",
     "images",
     "faces",
+    "generative",
     "labs",
     "config",
     "errors",
