@@ -74,7 +74,7 @@ def _copy(run_dir, names, part):
 
 
 def music(work):
-    """Train the `quick` LSTM, draw three songs and keep the first valid one's WAV (cut) and ABC text."""
+    """Train the `quick` LSTM, draw five songs and keep the first valid one's WAV (cut) and ABC text."""
     from mit_dl.music import GenerationConfig, MusicConfig, audio, workflow
 
     run_dir = work / "music-quick"
@@ -82,13 +82,15 @@ def music(work):
     summary = workflow.generate(run_dir / "generator", GenerationConfig(songs=5, seed=0), run_dir / "songs")
     files = _copy(run_dir, ["training_curves.png"], "music")
     played = next((e for e in summary["songs"] if e.get("valid") and (run_dir / "songs" / _wav(e)).exists()), None)
-    song = {}
-    if played is not None:
-        wave, rate = audio.read_wav(run_dir / "songs" / _wav(played))
-        audio.write_wav(ASSETS / "music" / "song.wav", wave[: SONG_SECONDS * rate], rate)
-        shutil.copyfile(run_dir / "songs" / _wav(played).replace(".wav", ".abc"), ASSETS / "music" / "song.abc")
-        files += ["music/song.wav", "music/song.abc"]
-        song = {"sample": played["sample"], "seconds_total": len(wave) / rate, "seconds_kept": SONG_SECONDS}
+    if played is None:
+        raise SystemExit(
+            f"none of the five samples in {run_dir / 'songs'} held a valid song with audio; the page keeps its old one"
+        )
+    wave, rate = audio.read_wav(run_dir / "songs" / _wav(played))
+    audio.write_wav(ASSETS / "music" / "song.wav", wave[: SONG_SECONDS * rate], rate)
+    shutil.copyfile(run_dir / "songs" / _wav(played).replace(".wav", ".abc"), ASSETS / "music" / "song.abc")
+    files += ["music/song.wav", "music/song.abc"]
+    song = {"sample": played["sample"], "seconds_total": len(wave) / rate, "seconds_kept": SONG_SECONDS}
     return {
         "command": "mit-dl music train --preset quick; mit-dl music generate --model RUN/generator --songs 5 --seed 0",
         "files": files,
