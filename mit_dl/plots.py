@@ -194,3 +194,95 @@ def group_accuracy(reports, path, title="Per-group accuracy"):
     ax.set_title(title, fontsize=10)
     ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=2)
     return _save(fig, path)
+
+
+def tile(images, columns):
+    """Images side by side in rows of ``columns``, one pixel of grey between them.
+
+    Args:
+        images: ``[N, H, W]`` or ``[N, H, W, C]`` images (uint8, or floats in [0, 1]).
+        columns: images per row.
+
+    Returns:
+        One ``[rows * (H + 1) - 1, columns * (W + 1) - 1, C]`` array of the input's dtype.
+    """
+    images = np.asarray(images)
+    if images.ndim == 3:
+        images = images[..., None]
+    count, height, width, channels = images.shape
+    rows = max(1, -(-count // columns))
+    fill = 128 if images.dtype == np.uint8 else 0.5
+    canvas = np.full((rows * (height + 1) - 1, columns * (width + 1) - 1, channels), fill, images.dtype)
+    for index, image in enumerate(images):
+        row, column = divmod(index, columns)
+        canvas[
+            row * (height + 1) : row * (height + 1) + height, column * (width + 1) : column * (width + 1) + width
+        ] = image
+    return canvas
+
+
+def image_mosaic(images, path, columns=10, row_titles=None, column_titles=None, title=None):
+    """Images tiled in one picture (no gaps for captions): sample grids, interpolations, traversals.
+
+    Args:
+        images: ``[N, H, W(, C)]`` images, row after row.
+        path: the PNG file to write.
+        columns: images per row.
+        row_titles: a label left of each row (e.g. the class or the latent dimension).
+        column_titles: a label above each column.
+        title: the figure's title.
+
+    Returns:
+        ``path`` as a `pathlib.Path`.
+    """
+    canvas = tile(images, columns)
+    height, width = np.asarray(images).shape[1:3]
+    rows = -(-len(images) // columns)
+    fig, ax = _figure(figsize=(0.55 * columns + (1.4 if row_titles else 0.2), 0.55 * rows + 0.6))
+    ax.imshow(
+        np.squeeze(canvas, -1) if canvas.shape[-1] == 1 else canvas,
+        cmap="gray",
+        vmin=0,
+        vmax=255 if canvas.dtype == np.uint8 else 1,
+    )
+    ax.set_xticks([c * (width + 1) + width / 2 for c in range(columns)] if column_titles else [])
+    if column_titles:
+        ax.set_xticklabels(column_titles, fontsize=6)
+        ax.xaxis.tick_top()
+    ax.set_yticks([r * (height + 1) + height / 2 for r in range(rows)] if row_titles else [])
+    if row_titles:
+        ax.set_yticklabels(row_titles, fontsize=7)
+    for side in ax.spines.values():
+        side.set_visible(False)
+    ax.tick_params(length=0)
+    if title:
+        ax.set_title(title, fontsize=9)
+    return _save(fig, path)
+
+
+def metric_bars(values, path, title, xlabel, log_scale=False):
+    """Horizontal bars of one metric for named sets (a model's samples beside the reference sets).
+
+    Args:
+        values: ``{name: value}``, drawn top to bottom in order.
+        path: the PNG file to write.
+        title: the figure's title.
+        xlabel: the metric's name and unit.
+        log_scale: a logarithmic axis (for distances spanning decades).
+
+    Returns:
+        ``path`` as a `pathlib.Path`.
+    """
+    names = list(values)
+    fig, ax = _figure(figsize=(7, 0.4 * len(names) + 1.0))
+    bars = ax.barh(np.arange(len(names)), [values[n] for n in names], color="tab:blue")
+    for bar, name in zip(bars, names):
+        bar.set_color("tab:orange" if name.startswith("samples") else "tab:blue")
+        ax.text(bar.get_width(), bar.get_y() + bar.get_height() / 2, f" {values[name]:.3g}", va="center", fontsize=7)
+    ax.set_yticks(np.arange(len(names)), names, fontsize=8)
+    ax.invert_yaxis()
+    if log_scale:
+        ax.set_xscale("log")
+    ax.set_xlabel(xlabel)
+    ax.set_title(title, fontsize=10)
+    return _save(fig, path)

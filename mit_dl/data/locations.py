@@ -14,6 +14,7 @@ import pathlib
 import socket
 
 ENV_VARIABLE = "MIT_DL_DATA"
+CACHE_VARIABLE = "MIT_DL_CACHE"  # where models trained once for evaluation are kept
 OFFLINE_VARIABLE = "MIT_DL_OFFLINE"  # set to 1 to never try a download
 DEBIAN_DATASETS = pathlib.Path("/usr/share/datasets")
 DOWNLOAD_HOST = ("storage.googleapis.com", 443)  # where tensorflow-datasets downloads from
@@ -66,3 +67,21 @@ def downloads_possible(timeout=3.0):
             return True
     except OSError:
         return False
+
+
+def cache_dir(*parts):
+    """The folder where mit_dl keeps what it computes once per machine (e.g. evaluation classifiers).
+
+    ``$MIT_DL_CACHE``, else ``$XDG_CACHE_HOME/mit_dl``, else ``~/.cache/mit_dl``.
+
+    Args:
+        *parts: sub-folders below it.
+
+    Returns:
+        The `pathlib.Path` (not created).
+    """
+    if os.environ.get(CACHE_VARIABLE):
+        root = pathlib.Path(os.environ[CACHE_VARIABLE]).expanduser()
+    else:
+        root = pathlib.Path(os.environ.get("XDG_CACHE_HOME") or pathlib.Path.home() / ".cache") / "mit_dl"
+    return root.joinpath(*parts)

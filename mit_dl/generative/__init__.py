@@ -1,10 +1,22 @@
-"""Lecture 4 lab: deep generative models (work in progress).
+"""Lecture 4 lab: deep generative models — VAE, β-VAE, conditional VAE, DCGAN, conditional GAN, WGAN-GP.
 
+- `config`: `GenerativeConfig`, one run's settings, presets ``quick`` and ``full``;
+- `data`: real Fashion-MNIST and MNIST, or the sprites, and training batches;
 - `sprites`: a dSprites-like benchmark with known factors, for disentanglement;
-- `metrics`: sample quality in a classifier's features (Fréchet distance,
-  kernel distance, class coverage, the 1-NN two-sample test) and the mutual
-  information gap of a latent space.
-
-The models (VAE, β-VAE, DCGAN, conditional GAN and VAE, WGAN-GP), their
-configs, workflow and command are still to come.
+- `losses`: the VAE loss with beta, the GAN losses (minimax, non-saturating),
+  the Wasserstein critic and its gradient penalty;
+- `networks`: encoder, decoder, generator, discriminator;
+- `vae` and `gan`: the models, each owning its training step;
+- `model`: the model a config names, compiled, with the Trainer's arguments;
+- `metrics`: Fréchet distance, kernel distance, class coverage, the 1-NN
+  two-sample test, the mutual information gap;
+- `quality`: the feature classifier, the reference sets, the quality report;
+- `sampling`: compiled batched draws matching the export's signatures;
+- `figures` and `workflow`: the run's pictures; train, sample, evaluate, export.
 """
+
+from mit_dl.generative.config import GenerativeConfig
+from mit_dl.generative.gan import GAN, WGANGP
+from mit_dl.generative.vae import VAE
+
+__all__ = ["GAN", "VAE", "WGANGP", "GenerativeConfig"]

@@ -118,3 +118,36 @@ class EarlyStopping(Callback):
     def on_train_end(self, trainer):
         if self.restore_best_weights and self.best_weights is not None:
             trainer.model.set_weights(self.best_weights)
+
+
+class ImageSummaries(Callback):
+    """Write a picture to TensorBoard at the end of every epoch (e.g. a generator's samples from fixed noise).
+
+    Args:
+        make_images: ``() -> [N, H, W, C]`` floats in [0, 1] (or uint8), tiled into one picture.
+        log_dir: the TensorBoard folder (the Trainer's ``log_dir``).
+        name: the picture's tag.
+        columns: images per row of the tiled picture.
+    """
+
+    def __init__(self, make_images, log_dir, name="samples", columns=8):
+        self.make_images = make_images
+        self.log_dir = log_dir
+        self.name = name
+        self.columns = columns
+        self._writer = None
+
+    def on_epoch_end(self, trainer, epoch, logs):
+        import numpy as np
+        import tensorflow as tf
+
+        from mit_dl.plots import tile
+
+        images = np.asarray(self.make_images())
+        if images.dtype != np.uint8:
+            images = np.round(np.clip(images, 0.0, 1.0) * 255).astype(np.uint8)
+        if self._writer is None:
+            self._writer = tf.summary.create_file_writer(str(self.log_dir))
+        with self._writer.as_default(step=int(trainer.step.numpy())):
+            tf.summary.image(self.name, tile(images, self.columns)[None])
+        self._writer.flush()
