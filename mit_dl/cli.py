@@ -1,4 +1,4 @@
-"""The `mit-dl` command: `--version`, `info`, `demo`, `<lab> train|...` for music, images and faces, `labs check`.
+"""The `mit-dl` command: `--version`, `info`, `demo`, `<lab> train|...` for music, images, faces and generative, `labs check`.
 
 The lab commands' options are built from the labs' config dataclasses: one
 flag per field (``rnn_units`` -> ``--rnn-units``) with the field's
@@ -25,6 +25,7 @@ from mit_dl.config import field_type
 from mit_dl.environment import quiet_tensorflow_startup
 from mit_dl.errors import ConfigError, MitDLError, RunMismatch, TrainingInterrupted
 from mit_dl.faces.config import FacesConfig
+from mit_dl.generative.config import GenerativeConfig
 from mit_dl.images.config import DATASETS, ImagesConfig
 from mit_dl.music.config import GenerationConfig, MusicConfig
 
@@ -211,6 +212,41 @@ def _cmd_faces_compare(args):
     print(f"run directory: {out.resolve()}")
 
 
+def _cmd_generative_train(args):
+    from mit_dl.generative import workflow
+
+    config = config_from(args, GenerativeConfig)
+    workflow.train(config, _out(args, _default_run_dir(f"generative-{config.model}-{config.dataset}")))
+
+
+def _cmd_generative_sample(args):
+    from mit_dl.generative import workflow
+
+    result = workflow.sample(args.model, count=args.count, label=args.label, seed=args.seed, out_dir=args.out)
+    print(f"{len(result['images'])} images: {result['folder'] / 'samples.png'} and samples.npz")
+
+
+def _cmd_generative_evaluate(args):
+    from mit_dl.generative import workflow
+
+    report = workflow.evaluate_export(args.model, count=args.count, data_dir=args.data, out=args.out)
+    print(
+        f"{report['model']} on {report['dataset']}: {report['quality']['count']} samples against as many held-out images"
+    )
+    print(f"feature classifier: {100 * report['classifier']['accuracy']:.1f}% on the held-out images")
+    print(f"{'set':22s} {'FD':>9s} {'KID':>16s} {'1-NN acc':>9s} {'KL to uniform':>14s}")
+    rows = {"samples": report["quality"], **{f"ref: {k}": v for k, v in report["references"].items()}}
+    for name, row in rows.items():
+        print(
+            f"{name:22s} {row['fd']:9.3f} {row['kid']:8.4f} ± {row['kid_standard_error']:.4f} "
+            f"{row['one_nn_accuracy']:9.3f} {row['coverage']['kl_to_uniform']:14.3f}"
+        )
+    if "class_accuracy" in report["quality"]:
+        print(f"requested class found: {100 * report['quality']['class_accuracy']:.1f}%")
+    if report.get("mode_collapse"):
+        print(report["mode_collapse"])
+
+
 def _cmd_labs_check(args):
     import nbformat
 
@@ -237,7 +273,7 @@ def _lab_command(actions, name, help_text, handler, config_class=None, exclude=(
     if config_class is not None:
         names = presets or config_class.preset_names()
         if len(names) > 1:
-            described = "; ".join(f"{p}: {(getattr(config_class, p).__doc__ or '').strip().rstrip('.')}" for p in names)
+            described = "; ".join(f"{p}: {_summary(getattr(config_class, p).__doc__)}" for p in names)
             command.add_argument(
                 "--preset",
                 choices=names,
@@ -247,6 +283,11 @@ def _lab_command(actions, name, help_text, handler, config_class=None, exclude=(
         flags = add_config_options(command, config_class, exclude, names)
     command.set_defaults(handler=handler, flags=flags)
     return command
+
+
+def _summary(docstring):
+    """The first line of a docstring, without its full stop."""
+    return (docstring or "").strip().split("\n")[0].rstrip(".")
 
 
 def _first_lower(text):
@@ -325,6 +366,37 @@ def _faces_commands(commands):
     compare.add_argument("--out", help="run directory (default: runs/faces-compare-<time>)")
 
 
+def _generative_commands(commands):
+    generative = commands.add_parser(
+        "generative", help="lecture 4: VAE, beta-VAE, conditional VAE, DCGAN, conditional GAN, WGAN-GP"
+    )
+    actions = generative.add_subparsers(dest="action", metavar="ACTION", required=True)
+    train = _lab_command(
+        actions,
+        "train",
+        "train a generative model; write samples, figures, quality scores and the export",
+        _cmd_generative_train,
+        GenerativeConfig,
+    )
+    train.add_argument("--out", help="run directory (default: runs/generative-<model>-<dataset>-<time>)")
+    sample = _lab_command(actions, "sample", "draw images from an exported generator", _cmd_generative_sample)
+    sample.add_argument("--model", required=True, help="the exported generator (<run>/generator)")
+    sample.add_argument("--count", type=int, default=64, help="images to draw (default 64)")
+    sample.add_argument("--label", type=int, help="draw this class (conditional models: cvae, cgan)")
+    sample.add_argument("--seed", type=int, default=0, help="the draw's seed (default 0)")
+    sample.add_argument("--out", help="output folder (default: <run>/samples-s<seed>)")
+    evaluate = _lab_command(
+        actions,
+        "evaluate",
+        "score an exported generator's samples against held-out images and the reference sets",
+        _cmd_generative_evaluate,
+    )
+    evaluate.add_argument("--model", required=True, help="the exported generator (<run>/generator)")
+    evaluate.add_argument("--count", type=int, help="samples scored (default: the run's evaluation count)")
+    evaluate.add_argument("--data", help="folder with the IDX files (default: $MIT_DL_DATA, caches, download)")
+    evaluate.add_argument("--out", help="the JSON report (default: <run>/evaluation.json)")
+
+
 def build_parser():
     """The `mit-dl` command's parser: one sub-command per lab action, options built from the configs.
 
@@ -349,6 +421,7 @@ def build_parser():
     _images_commands(commands)
     _music_commands(commands)
     _faces_commands(commands)
+    _generative_commands(commands)
 
     labs = commands.add_parser("labs", help="the learner notebooks in labs/ and their graders")
     lab_actions = labs.add_subparsers(dest="action", metavar="ACTION", required=True)
@@ -388,7 +461,7 @@ def error_line(error, flags):
 
 
 # Parameters that are options of some command even where they are not config fields.
-_ALWAYS_FLAGS = {"steps", "seed", "seeds", "test_faces", "dataset", "data", "model", "out"}
+_ALWAYS_FLAGS = {"steps", "seed", "seeds", "test_faces", "dataset", "data", "model", "out", "count", "label"}
 
 
 def main(argv=None):

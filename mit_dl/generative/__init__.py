@@ -16,7 +16,5 @@
 """
 
 from mit_dl.generative.config import GenerativeConfig
-from mit_dl.generative.gan import GAN, WGANGP
-from mit_dl.generative.vae import VAE
 
-__all__ = ["GAN", "VAE", "WGANGP", "GenerativeConfig"]
+__all__ = ["GenerativeConfig"]
