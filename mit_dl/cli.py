@@ -1,4 +1,4 @@
-"""The `mit-dl` command: `--version`, `info`, `demo`, `<lab> train|...` for music, images, faces and generative, `labs check`.
+"""The `mit-dl` command: `--version`, `info`, `demo`, `<lab> train|...` for every lab, `labs check`.
 
 The lab commands' options are built from the labs' config dataclasses: one
 flag per field (``rnn_units`` -> ``--rnn-units``) with the field's
@@ -231,7 +231,8 @@ def _cmd_generative_evaluate(args):
 
     report = workflow.evaluate_export(args.model, count=args.count, data_dir=args.data, out=args.out)
     print(
-        f"{report['model']} on {report['dataset']}: {report['quality']['count']} samples against as many held-out images"
+        f"{report['model']} on {report['dataset']}: {report['quality']['count']} samples "
+        "against as many held-out images"
     )
     print(f"feature classifier: {100 * report['classifier']['accuracy']:.1f}% on the held-out images")
     print(f"{'set':22s} {'FD':>9s} {'KID':>16s} {'1-NN acc':>9s} {'KL to uniform':>14s}")
