@@ -24,7 +24,7 @@ import nbformat
 from mit_dl.errors import MitDLError
 from mit_dl.labs.grading import NOT_IMPLEMENTED, QUICK_VARIABLE, REPORT_VARIABLE, CheckResult, todo_hint
 
-CHECK_CALL = re.compile(r"\blab\d\.(check_\w+)\s*\(")
+CHECK_CALL = re.compile(r"\b[a-z]\w*\.(check_\w+)\s*\(")  # a grader module's check_...( call
 
 
 class NotebookError(MitDLError, ValueError):

@@ -19,8 +19,14 @@ IDS = [f"{s.parent.name}/{s.stem}" for s in SOURCES]
 NOTEBOOK_TIMEOUT = 900
 
 
-def test_both_labs_have_both_parts():
-    assert IDS == ["lab1/part1_intro", "lab1/part2_music", "lab2/part1_images", "lab2/part2_debiasing"]
+def test_every_lab_has_its_notebooks():
+    assert IDS == [
+        "lab1/part1_intro",
+        "lab1/part2_music",
+        "lab2/part1_images",
+        "lab2/part2_debiasing",
+        "lab4_generative/generative_models",
+    ]
 
 
 @pytest.mark.parametrize("source", SOURCES, ids=IDS)
@@ -67,13 +73,14 @@ def test_render_code_turns_solutions_into_todos():
 
 
 def data_environment(monkeypatch, source):
-    if source.stem == "part1_images":  # MNIST from the shared data folder (the kernel inherits the variable)
+    if source.stem in ("part1_images", "generative_models"):  # MNIST data (the kernel inherits the variable)
         monkeypatch.setenv("MIT_DL_DATA", str(shared_data("mnist").parent))
 
 
 @pytest.mark.parametrize("source", SOURCES, ids=IDS)
 def test_solution_notebook_runs_top_to_bottom_and_passes_every_check(source, tmp_path, monkeypatch):
     data_environment(monkeypatch, source)
+    monkeypatch.setenv("MIT_DL_CACHE", str(tmp_path / "cache"))  # models trained for evaluation stay in the test
     report = runner.run_notebook(
         notebooks.notebook_path(source, "solution"), quick=True, workdir=tmp_path, timeout=NOTEBOOK_TIMEOUT
     )
