@@ -62,7 +62,8 @@ def check_beta_vae_loss(vae_loss):
     if received.shape != kl.shape:
         raise Mistake(
             f"expected one loss per image, shape {kl.shape}, received shape {received.shape}: sum the "
-            "reconstruction over pixels (axis=(1, 2, 3)) and the KL over latent dimensions (axis=1), not over the batch."
+            "reconstruction over pixels (axis=(1, 2, 3)) and the KL over latent dimensions (axis=1), "
+            "not over the batch."
         )
     explain_mismatch(
         received,
@@ -190,12 +191,14 @@ def check_interpolation_weights(interpolation_weights):
     received = values(call_learner("interpolation_weights(20000, seed=0)", interpolation_weights, 20000, 0), "weights")
     if received.shape != (20000, 1, 1, 1):
         raise Mistake(
-            f"expected shape (20000, 1, 1, 1), one weight per image broadcast over its pixels; received {received.shape}."
+            "expected shape (20000, 1, 1, 1), one weight per image broadcast over its pixels; "
+            f"received {received.shape}."
         )
     e = received.reshape(-1)
     if e.min() < 0 or e.max() > 1:
         raise Mistake(
-            f"weights range from {e.min():.2f} to {e.max():.2f}: they look drawn from a normal distribution, which puts "
+            f"weights range from {e.min():.2f} to {e.max():.2f}: they look drawn from a normal distribution, "
+            "which puts "
             "points off the segment between real and fake images. Draw them uniformly on [0, 1]."
         )
     if abs(e.mean() - 0.5) > 0.02 or abs(e.var() - 1 / 12) > 0.01:
