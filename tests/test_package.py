@@ -102,3 +102,8 @@ def test_demo_trains_exports_and_reloads(tmp_path):
     for model in ("cnn", "dbvae"):
         assert (tmp_path / "faces" / "seed-0" / model / "detector" / "saved_model.pb").is_file()
     assert "| seed | CNN overall |" in result.stdout
+    # Lecture 4 in brief: a beta-VAE on sprites, scored, its latent code measured, its generator exported.
+    assert 0 <= metrics["generative"]["mig"] <= 1 and metrics["generative"]["fd"] > 0
+    assert (tmp_path / "generative" / "generator" / "saved_model.pb").is_file()
+    assert (tmp_path / "generative" / "traversals.png").stat().st_size > 1000
+    assert "beta-vae; FD" in result.stdout
