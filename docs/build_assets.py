@@ -133,6 +133,38 @@ def faces(work):
     }
 
 
+GENERATIVE_RUNS = {  # run folder -> (config changes, the figures the page shows)
+    "dcgan-fashion_mnist": (
+        {"model": "dcgan"},
+        ["samples.png", "interpolation.png", "quality.png", "training_curves.png"],
+    ),
+    "cgan-fashion_mnist": ({"model": "cgan"}, ["samples.png"]),
+    "vae-fashion_mnist": ({"model": "vae"}, ["samples.png", "reconstructions.png"]),
+    "beta-vae-sprites": ({"model": "beta-vae", "dataset": "sprites"}, ["traversals.png", "samples.png"]),
+}
+
+
+def generative(work):
+    """The quick presets of the DCGAN, conditional GAN and VAE on Fashion-MNIST and the β-VAE on sprites, seed 0."""
+    from mit_dl.generative import GenerativeConfig, workflow
+
+    files, measured = [], {}
+    for name, (changes, figures) in GENERATIVE_RUNS.items():
+        run_dir = work / name
+        metrics = workflow.train(GenerativeConfig.quick(**changes), run_dir)
+        out = ASSETS / "generative"
+        out.mkdir(parents=True, exist_ok=True)
+        for figure in figures:
+            shutil.copyfile(run_dir / figure, out / f"{name}-{figure}")
+            files.append(f"generative/{name}-{figure}")
+        measured[name] = workflow.summary_line(changes["model"], metrics)
+    return {
+        "command": "mit-dl generative train --model M [--dataset sprites] --seed 0 (quick preset), for each run",
+        "files": files,
+        "summaries": measured,
+    }
+
+
 def notebooks(work):
     """Every solution notebook executed in quick mode, outputs kept, into ``docs/notebooks/``."""
     import nbformat
@@ -198,7 +230,7 @@ def _as_jpeg(encoded):
     return base64.b64encode(out.getvalue()).decode("ascii")
 
 
-PARTS = {"music": music, "images": images, "faces": faces, "notebooks": notebooks}
+PARTS = {"music": music, "images": images, "faces": faces, "generative": generative, "notebooks": notebooks}
 
 
 def main(argv=None):

@@ -32,7 +32,7 @@ from IPython.display import Image, display
 from mit_dl import labs, plots
 from mit_dl.generative import GenerativeConfig, figures, quality, workflow
 from mit_dl.generative import data as generative_data
-from mit_dl.generative.model import generative_model
+from mit_dl.generative.gan import GAN
 from mit_dl.generative.sampling import Sampler
 from mit_dl.generative.vae import VAE
 from mit_dl.labs import generative as checks
@@ -160,13 +160,17 @@ checks.check_generator_loss(generator_loss)
 #
 # `mit_dl.generative.GAN` is the DCGAN of Radford et al.: a generator of `Conv2DTranspose` layers with
 # BatchNorm, a discriminator of strided convolutions with LeakyReLU, Adam at 2e-4 with β1 = 0.5. Its
-# step updates the discriminator on a real and a generated batch, then the generator on fresh noise,
-# with the library's versions of the losses you just wrote (`mit_dl.generative.losses`).
+# step updates the discriminator on a real and a generated batch, then the generator on fresh noise;
+# `discriminator_loss_fn=` and `generator_loss_fn=` make it use your losses.
 
 # %%
 gan_config = base.replace(model="dcgan")
 keras.utils.set_random_seed(0)
-gan = generative_model(gan_config, data.image_shape, data.num_classes)
+gan = GAN(data.image_shape, 64, seed=0, discriminator_loss_fn=discriminator_loss, generator_loss_fn=generator_loss)
+gan.compile(
+    generator_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5),
+    discriminator_optimizer=keras.optimizers.Adam(2e-4, beta_1=0.5),
+)
 gan_history = workflow.fit(gan, gan_config, data)
 print({name: round(values[-1], 3) for name, values in gan_history.items()})
 display(Image(str(figures.sample_grid(gan, data.class_names, OUT / "gan_samples.png", "DCGAN: samples"))))
@@ -217,6 +221,7 @@ checks.check_gradient_penalty(gradient_penalty)
 # in your cache.
 
 # %%
+print(f"VAE: {len(vae_history['loss'])} epochs; DCGAN: {len(gan_history['generator_loss'])} epochs")
 classifier, info = quality.feature_classifier("fashion_mnist", data)
 space = quality.FeatureSpace(classifier)
 real = data.test_images[:SCORED]

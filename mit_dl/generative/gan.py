@@ -38,15 +38,28 @@ class GAN(keras.Model):
         num_classes: for a conditional GAN, the number of classes.
         generator_loss: ``"non-saturating"`` (default) or ``"minimax"``.
         seed: seed of the noise the training step draws.
+        discriminator_loss_fn: replaces `losses.discriminator_loss` in `train_step`:
+            ``fn(real_logits, fake_logits) -> [B]`` (the lab notebook passes the learner's). Not saved.
+        generator_loss_fn: replaces `losses.generator_loss`: ``fn(fake_logits, kind) -> [B]``. Not saved.
         **kwargs: base `keras.Model` arguments.
     """
 
     critic_normalization = "batch"
 
     def __init__(
-        self, image_shape, latent_dim=64, num_classes=None, generator_loss="non-saturating", seed=None, **kwargs
+        self,
+        image_shape,
+        latent_dim=64,
+        num_classes=None,
+        generator_loss="non-saturating",
+        seed=None,
+        discriminator_loss_fn=None,
+        generator_loss_fn=None,
+        **kwargs,
     ):
         super().__init__(**kwargs)
+        self.discriminator_loss_fn = discriminator_loss_fn or losses.discriminator_loss
+        self.generator_loss_fn = generator_loss_fn or losses.generator_loss
         losses.generator_loss(ops.zeros((1, 1)), generator_loss)  # an unknown kind fails here
         self.image_shape = tuple(image_shape)
         self.latent_dim = latent_dim
@@ -159,7 +172,7 @@ class GAN(keras.Model):
         return per_example
 
     def _generator_objective(self, scores):
-        return losses.generator_loss(scores, self.generator_loss_kind)
+        return self.generator_loss_fn(scores, self.generator_loss_kind)
 
     def train_step(self, batch):
         """One discriminator update, then one generator update, on ``(images in [0, 1], labels)``.
@@ -177,7 +190,7 @@ class GAN(keras.Model):
             fake = self.generate(count, labels, noise, training=True)
             real_logits = self.criticise(images, labels, training=True)
             fake_logits = self.criticise(fake, labels, training=True)
-            d_loss = losses.discriminator_loss(real_logits, fake_logits)
+            d_loss = self.discriminator_loss_fn(real_logits, fake_logits)
             scaled = self.discriminator_optimizer.scale_loss(tf.nn.compute_average_loss(d_loss))
         self._apply(self.discriminator_optimizer, scaled, tape, self.discriminator.trainable_variables)
         g_loss = self._generator_update(count, labels)
