@@ -243,7 +243,7 @@ def _cmd_generative_evaluate(args):
             f"{row['one_nn_accuracy']:9.3f} {row['coverage']['kl_to_uniform']:14.3f}"
         )
     if "class_accuracy" in report["quality"]:
-        print(f"requested class found: {100 * report['quality']['class_accuracy']:.1f}%")
+        print(f"requested class found: {100 * report['quality']['class_accuracy']:.2f}%")
     if report.get("mode_collapse"):
         print(report["mode_collapse"])
 

@@ -283,7 +283,7 @@ def summary_line(model_name, results):
         shares = q["coverage"]["shares"]
         parts.append(f"class shares {100 * min(shares):.1f}-{100 * max(shares):.1f}%")
         if "class_accuracy" in q:
-            parts.append(f"requested class found {100 * q['class_accuracy']:.1f}%")
+            parts.append(f"requested class found {100 * q['class_accuracy']:.2f}%")
     if "disentanglement" in results:
         parts.append(f"MIG {results['disentanglement']['mig']:.3f}")
     if results.get("mode_collapse"):
