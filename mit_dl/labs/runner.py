@@ -24,7 +24,16 @@ import nbformat
 from mit_dl.errors import MitDLError
 from mit_dl.labs.grading import NOT_IMPLEMENTED, QUICK_VARIABLE, REPORT_VARIABLE, CheckResult, todo_hint
 
-CHECK_CALL = re.compile(r"\b[a-z]\w*\.(check_\w+)\s*\(")  # a grader module's check_...( call
+GRADER_IMPORT = re.compile(r"^from mit_dl\.labs import ([\w ,]+)$", re.MULTILINE)  # the notebook's grader modules
+
+
+def _check_call(notebook):
+    """The pattern of a ``<grader module>.check_...(`` call, for the names the notebook imports from mit_dl.labs."""
+    code = "\n".join(c.source for c in notebook.cells if c.cell_type == "code")
+    names = {"lab1", "lab2"}
+    for imported in GRADER_IMPORT.findall(code):
+        names |= {item.split(" as ")[-1].strip() for item in imported.split(",") if item.strip()}
+    return re.compile(rf"\b(?:{'|'.join(sorted(names))})\.(check_\w+)\s*\(")
 
 
 class NotebookError(MitDLError, ValueError):
@@ -104,10 +113,10 @@ def expected_checks(notebook):
     Returns:
         The names.
     """
-    names = []
+    names, pattern = [], _check_call(notebook)
     for cell in notebook.cells:
         if cell.cell_type == "code":
-            names += [n for n in CHECK_CALL.findall(cell.source) if n not in names]
+            names += [n for n in pattern.findall(cell.source) if n not in names]
     return names
 
 
@@ -242,11 +251,12 @@ def _this_interpreter_kernel(folder):
 def _not_run(name, notebook, errors):
     """A failed result for a checker that never reported, naming the error of the cell that calls it
     (or the kernel's death, after which no cell ran)."""
+    pattern = _check_call(notebook)
     calling = next(
         (
             i
             for i, c in enumerate(notebook.cells, start=1)
-            if c.cell_type == "code" and name in CHECK_CALL.findall(c.source)
+            if c.cell_type == "code" and name in pattern.findall(c.source)
         ),
         None,
     )
