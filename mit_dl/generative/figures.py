@@ -16,7 +16,17 @@ def _uint8(images):
     return np.round(np.clip(np.asarray(images, np.float32), 0.0, 1.0) * 255).astype(np.uint8)
 
 
-def _noise(count, latent_dim, seed):
+def noise(count, latent_dim, seed):
+    """Fixed noise (latent) vectors: the same for every run of one size.
+
+    Args:
+        count: vectors drawn.
+        latent_dim: their size.
+        seed: the draw's seed.
+
+    Returns:
+        float32 ``[count, latent_dim]`` from ``tf.random.stateless_normal``.
+    """
     return tf.random.stateless_normal((count, latent_dim), seed=(seed, 0))
 
 
@@ -34,9 +44,9 @@ def sample_grid(model, class_names, path, title):
     """
     if model.conditional:
         labels = np.repeat(np.arange(len(class_names)), 10).astype(np.int32)
-        images = model.generate_from(_noise(len(labels), model.latent_dim, FIGURE_SEED), labels)
+        images = model.generate_from(noise(len(labels), model.latent_dim, FIGURE_SEED), labels)
         return plots.image_mosaic(_uint8(images), path, columns=10, row_titles=class_names, title=title)
-    images = model.generate_from(_noise(64, model.latent_dim, FIGURE_SEED))
+    images = model.generate_from(noise(64, model.latent_dim, FIGURE_SEED))
     return plots.image_mosaic(_uint8(images), path, columns=8, title=title)
 
 
@@ -53,7 +63,7 @@ def interpolation(model, path, rows=6, steps=10, title=None):
     Returns:
         ``path``.
     """
-    ends = _noise(2 * rows, model.latent_dim, FIGURE_SEED + 1).numpy().reshape(rows, 2, -1)
+    ends = noise(2 * rows, model.latent_dim, FIGURE_SEED + 1).numpy().reshape(rows, 2, -1)
     weights = np.linspace(0.0, 1.0, steps)[None, :, None]
     z = ((1 - weights) * ends[:, :1] + weights * ends[:, 1:]).reshape(rows * steps, -1).astype(np.float32)
     labels = np.repeat(np.arange(rows) % model.num_classes, steps).astype(np.int32) if model.conditional else None

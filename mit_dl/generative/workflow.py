@@ -15,6 +15,7 @@ Example (a notebook)::
     metrics = workflow.train(GenerativeConfig.quick(model="dcgan"), "runs/dcgan-try")
 """
 
+import json
 import pathlib
 
 import numpy as np
@@ -92,7 +93,7 @@ def fit(model, config, data, run=None):
     """
     callbacks = []
     if run is not None:
-        fixed = figures._noise(32, model.latent_dim, figures.FIGURE_SEED)
+        fixed = figures.noise(32, model.latent_dim, figures.FIGURE_SEED)
         labels = (np.arange(32) % data.num_classes).astype(np.int32) if model.conditional else None
         callbacks.append(ImageSummaries(lambda: model.generate_from(fixed, labels), run.logs))
     trainer = Trainer(
@@ -248,8 +249,6 @@ def cached_references(space, data, count, info, real_features):
     """
     path = pathlib.Path(info["path"]) / f"references-{count}.json"
     if path.is_file():
-        import json
-
         return json.loads(path.read_text())
     references = quality.reference_reports(space, data, count, real_features)
     write_json(path, references)
