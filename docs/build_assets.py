@@ -188,7 +188,7 @@ AUDIO_SOURCE = re.compile(r'src="data:audio/(x-)?wav;base64,([A-Za-z0-9+/=\s]+)"
 
 
 def shrink_outputs(notebook):
-    """Shorten embedded songs and turn large PNG outputs into JPEG, in place; returns the notebook.
+    """Shorten embedded songs, turn large PNG outputs into JPEG and animations into their last frame, in place.
 
     Args:
         notebook: an executed ``nbformat`` notebook.
@@ -203,6 +203,9 @@ def shrink_outputs(notebook):
                 data["text/html"] = AUDIO_SOURCE.sub(
                     lambda m: f'src="data:audio/{m[1] or ""}wav;base64,{_short_wav(m[2])}"', data["text/html"]
                 )
+            gif = data.pop("image/gif", None)
+            if gif:  # an episode's animation: its last frame keeps the page small
+                data["image/jpeg"] = _as_jpeg(gif, last_frame=True)
             png = data.get("image/png")
             if png and len(png) > LARGE_PNG:
                 del data["image/png"]
@@ -221,10 +224,13 @@ def _short_wav(encoded):
     return base64.b64encode(out.getvalue()).decode("ascii")
 
 
-def _as_jpeg(encoded):
+def _as_jpeg(encoded, last_frame=False):
     from PIL import Image
 
-    image = Image.open(io.BytesIO(base64.b64decode(encoded))).convert("RGB")
+    image = Image.open(io.BytesIO(base64.b64decode(encoded)))
+    if last_frame:
+        image.seek(image.n_frames - 1)
+    image = image.convert("RGB")
     out = io.BytesIO()
     image.save(out, format="JPEG", quality=85, optimize=True)
     return base64.b64encode(out.getvalue()).decode("ascii")

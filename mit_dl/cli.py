@@ -28,6 +28,7 @@ from mit_dl.faces.config import FacesConfig
 from mit_dl.generative.config import GenerativeConfig
 from mit_dl.images.config import DATASETS, ImagesConfig
 from mit_dl.music.config import GenerationConfig, MusicConfig
+from mit_dl.rl.config import RLConfig
 
 INTERRUPTED = 130
 
@@ -219,6 +220,25 @@ def _cmd_generative_train(args):
     workflow.train(config, _out(args, _default_run_dir(f"generative-{config.model}-{config.dataset}")))
 
 
+def _cmd_rl_train(args):
+    from mit_dl.rl import workflow
+
+    config = config_from(args, RLConfig)
+    workflow.train(config, _out(args, _default_run_dir(f"rl-{config.agent}-{config.env}")))
+
+
+def _cmd_rl_play(args):
+    from mit_dl.rl import workflow
+
+    result = workflow.play(args.model, episodes=args.episodes, video=args.video, seed=args.seed)
+    print("returns: " + " ".join(f"{r:g}" for r in result["returns"]))
+    print(
+        f"mean return {result['mean_return']:.1f} ± {result['std_return']:.1f} over {len(result['returns'])} episodes"
+    )
+    if result.get("video"):
+        print(f"video of the first episode: {result['video']}")
+
+
 def _cmd_generative_sample(args):
     from mit_dl.generative import workflow
 
@@ -398,6 +418,26 @@ def _generative_commands(commands):
     evaluate.add_argument("--out", help="the JSON report (default: <run>/evaluation.json)")
 
 
+def _rl_commands(commands):
+    rl = commands.add_parser(
+        "rl", help="lecture 6: DQN, REINFORCE and actor-critic on CartPole; Pong by policy gradient"
+    )
+    actions = rl.add_subparsers(dest="action", metavar="ACTION", required=True)
+    train = _lab_command(
+        actions,
+        "train",
+        "train an agent; evaluate its greedy policy on gymnasium, plot its returns, export and film it",
+        _cmd_rl_train,
+        RLConfig,
+    )
+    train.add_argument("--out", help="run directory (default: runs/rl-<agent>-<env>-<time>)")
+    play = _lab_command(actions, "play", "play gymnasium episodes with an exported policy", _cmd_rl_play)
+    play.add_argument("--model", required=True, help="the exported policy (<run>/policy)")
+    play.add_argument("--episodes", type=int, default=10, help="episodes to play (default 10)")
+    play.add_argument("--video", help="write the first episode as this animated GIF")
+    play.add_argument("--seed", type=int, default=10_000, help="the first episode's seed (default 10000)")
+
+
 def build_parser():
     """The `mit-dl` command's parser: one sub-command per lab action, options built from the configs.
 
@@ -423,6 +463,7 @@ def build_parser():
     _music_commands(commands)
     _faces_commands(commands)
     _generative_commands(commands)
+    _rl_commands(commands)
 
     labs = commands.add_parser("labs", help="the learner notebooks in labs/ and their graders")
     lab_actions = labs.add_subparsers(dest="action", metavar="ACTION", required=True)

@@ -19,6 +19,9 @@
 5. Lecture 4 in brief: a β-VAE on 2,000 sprites with known factors
    (``steps`` steps), with its samples, traversals, quality scores, the
    mutual information gap of its latent code, and its exported generator.
+6. Lecture 6 in brief: REINFORCE on the TensorFlow CartPole for ``40 *
+   steps`` environment steps, its greedy policy evaluated on gymnasium's
+   CartPole (20 episodes), exported, and one episode filmed as a GIF.
 """
 
 import math
@@ -42,6 +45,8 @@ from mit_dl.music import GenerationConfig, MusicConfig
 from mit_dl.music import data as music
 from mit_dl.music import workflow as music_workflow
 from mit_dl.music.char_models import attention_char_model, rnn_char_model
+from mit_dl.rl import RLConfig
+from mit_dl.rl import workflow as rl_workflow
 from mit_dl.training import Trainer
 from mit_dl.training.runs import write_json
 
@@ -99,6 +104,7 @@ def run(out_dir, steps=500, batch_size=32, sequence_length=64, seed=0, log=print
     metrics["images"] = _image_classification(out_dir / "images", seed, log)
     metrics["faces"] = _face_debiasing(out_dir / "faces", steps, seed, log)
     metrics["generative"] = _generative_model(out_dir / "generative", steps, seed, log)
+    metrics["rl"] = _reinforcement_learning(out_dir / "rl", 40 * steps, seed, log)
     write_json(out_dir / "metrics.json", metrics)
     return metrics
 
@@ -195,6 +201,30 @@ def _generative_model(out_dir, steps, seed, log):
     return {
         "fd": trained["quality"]["fd"],
         "mig": trained["disentanglement"]["mig"],
+        "run_directory": str(out_dir),
+    }
+
+
+def _reinforcement_learning(out_dir, env_steps, seed, log):
+    """Lecture 6 in brief: REINFORCE on the TensorFlow CartPole, evaluated on gymnasium's, exported, filmed."""
+    log(f"reinforcement learning: REINFORCE on 8 TensorFlow CartPoles, {env_steps} environment steps")
+    config = RLConfig.quick(
+        agent="reinforce",
+        env="cartpole-tf",
+        env_steps=env_steps,
+        evaluation_every=max(env_steps // 2, 1),
+        evaluation_episodes=20,
+        seed=seed,
+    )
+    trained = rl_workflow.train(config, out_dir, log=log)
+    log(
+        "(a smoke run: `mit-dl rl train --agent reinforce` trains up to 150,000 steps and stops when CartPole is "
+        "solved; the reinforcement-learning lab's docs page has the measured figures)"
+    )
+    return {
+        "env_steps": trained["env_steps"],
+        "greedy_mean_return": trained["final_evaluation"]["mean_return"],
+        "solved": trained["solved"],
         "run_directory": str(out_dir),
     }
 

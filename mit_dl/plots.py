@@ -286,3 +286,56 @@ def metric_bars(values, path, title, xlabel, log_scale=False):
     ax.set_xlabel(xlabel)
     ax.set_title(title, fontsize=10)
     return _save(fig, path)
+
+
+def curves(series, path, title, xlabel, ylabel, reference=None):
+    """Lines (or marked points) of several series on one axis, e.g. a return curve beside evaluations.
+
+    Args:
+        series: ``{label: (xs, ys)}``; a series of at most 30 points is drawn with markers.
+        path: the PNG file to write.
+        title: the figure's title.
+        xlabel: the x axis' name and unit.
+        ylabel: the y axis' name and unit.
+        reference: optional ``(value, label)`` drawn as a dashed horizontal line (a target).
+
+    Returns:
+        ``path`` as a `pathlib.Path`.
+    """
+    fig, ax = _figure(figsize=(7, 3.8))
+    for label, (xs, ys) in series.items():
+        ax.plot(xs, ys, marker="o" if len(xs) <= 30 else None, markersize=4, label=label)
+    if reference is not None:
+        ax.axhline(reference[0], color="gray", linestyle="--", linewidth=1, label=reference[1])
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, fontsize=10)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return _save(fig, path)
+
+
+def save_gif(frames, path, fps=30, width=None):
+    """Write ``frames`` (``[H, W, 3]`` uint8 arrays, e.g. gymnasium's ``rgb_array`` renders) as an animated GIF.
+
+    Args:
+        frames: the frames, in order (at least one).
+        path: the GIF file to write.
+        fps: frames per second.
+        width: shrink the frames to this width in pixels (keeping their aspect), or None.
+
+    Returns:
+        ``path`` as a `pathlib.Path`.
+    """
+    from PIL import Image
+
+    if not len(frames):
+        raise ValueError("save_gif needs at least one frame")
+    path = pathlib.Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    images = [Image.fromarray(np.asarray(frame, np.uint8)) for frame in frames]
+    if width is not None and images[0].width > width:
+        height = round(images[0].height * width / images[0].width)
+        images = [image.resize((width, height), Image.Resampling.BILINEAR) for image in images]
+    images[0].save(path, save_all=True, append_images=images[1:], duration=int(1000 / fps), loop=0)
+    return path

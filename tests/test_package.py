@@ -107,3 +107,6 @@ def test_demo_trains_exports_and_reloads(tmp_path):
     assert (tmp_path / "generative" / "generator" / "saved_model.pb").is_file()
     assert (tmp_path / "generative" / "traversals.png").stat().st_size > 1000
     assert "beta-vae; FD" in result.stdout
+    # Lecture 6 in brief: REINFORCE trained on the TensorFlow CartPole, played greedily on gymnasium's.
+    assert metrics["rl"]["env_steps"] >= 2400 and 8 <= metrics["rl"]["greedy_mean_return"] <= 500
+    assert (tmp_path / "rl" / "policy" / "saved_model.pb").is_file() and (tmp_path / "rl" / "episode.gif").is_file()

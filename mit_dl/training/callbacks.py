@@ -1,7 +1,8 @@
 """Callbacks for `Trainer.fit`: early stopping and the NaN/Inf guard.
 
 A callback sees the trainer and the metric dictionaries; setting
-``trainer.stop_training = True`` ends ``fit`` after the current epoch.
+``trainer.stop_training = True`` ends ``fit``: set in ``on_epoch_end``, after that epoch; set in
+``on_step_end``, at that step (the partial epoch is recorded and checkpointed).
 """
 
 import math
@@ -18,7 +19,8 @@ class Callback:
 
     ``on_train_begin(trainer)``, ``on_step_end(trainer, step, logs)``,
     ``on_epoch_end(trainer, epoch, logs)`` and ``on_train_end(trainer)`` are
-    called by `Trainer.fit`; ``trainer.stop_training = True`` ends training.
+    called by `Trainer.fit`; ``trainer.stop_training = True`` ends training (at that step
+    when set in ``on_step_end``, its partial epoch recorded and checkpointed).
     """
 
     def on_train_begin(self, trainer):

@@ -458,9 +458,9 @@ class Trainer:
 
         train_fn = self._last_train_function = self._train_function()
         writer = tf.summary.create_file_writer(str(self.log_dir)) if self.log_dir else None
+        self.stop_training = False  # before the callbacks: one may decide at once that nothing is left to do
         for c in callbacks:
             c.on_train_begin(self)
-        self.stop_training = False
         with interrupt_signals() as interrupted:
             self._say(f"training from step {int(self.step.numpy())} to step {total}")
             plan = _Plan(
@@ -504,7 +504,9 @@ class Trainer:
                 c.on_step_end(self, step, logs)
             if plan.manager is not None and self.checkpoint_every and step % self.checkpoint_every == 0:
                 plan.manager.save(checkpoint_number=step)
-            if step % plan.steps_per_epoch == 0 or step == plan.total:
+            # A callback that stops training mid-epoch (a target reached) ends that epoch here: its
+            # history entry and checkpoint are written, so the run's record stops where it stopped.
+            if step % plan.steps_per_epoch == 0 or step == plan.total or self.stop_training:
                 epoch_logs = {k: v / count for k, v in sums.items()}
                 if plan.validation_data is not None:
                     validation = self.evaluate(plan.validation_data)

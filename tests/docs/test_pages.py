@@ -11,7 +11,7 @@ DOCS = ROOT / "docs"
 README = (ROOT / "README.md").read_text()
 SET_UP = (
     "python3 -m venv .venv && .venv/bin/pip install -e . && .venv/bin/mit-dl demo",
-    'python3 -m venv .venv && .venv/bin/pip install -e ".[test]" && .venv/bin/python -m pytest -q',
+    'python3 -m venv .venv && .venv/bin/pip install -e ".[test]" && .venv/bin/python -m pytest -q -n 2 --dist loadfile',
 )
 
 
@@ -59,7 +59,7 @@ def test_the_api_reference_covers_every_public_module():
 
 def test_the_rendered_notebooks_are_the_current_solutions_executed():
     solutions = sorted((ROOT / "labs").glob("lab*/*_solution.ipynb"))
-    assert len(solutions) == 5
+    assert len(solutions) == 6
     for solution in solutions:
         name = f"{solution.parent.name}_{solution.stem.removesuffix('_solution')}.ipynb"
         rendered = nbformat.read(DOCS / "notebooks" / name, as_version=4)

@@ -26,6 +26,7 @@ def test_every_lab_has_its_notebooks():
         "lab2/part1_images",
         "lab2/part2_debiasing",
         "lab4_generative/generative_models",
+        "lab6_rl/reinforcement_learning",
     ]
 
 

@@ -1,0 +1,171 @@
+"""The lab end to end: short runs that learn, resume exactness after SIGKILL, exports without mit_dl, the CLI."""
+
+import json
+import os
+import pathlib
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from support import run_fresh_python, run_mit_dl
+
+from mit_dl.errors import ConfigError, ExportError
+from mit_dl.rl import RLConfig, environments, workflow
+from mit_dl.rl.evaluation import play_episodes
+from mit_dl.rl.model import make_agent
+
+JOB = pathlib.Path(__file__).with_name("resume_job.py")
+
+
+def _random_policy_return():
+    rng = np.random.default_rng(0)
+    result = play_episodes(lambda o: rng.integers(0, 2, len(o)), lambda i: workflow.gymnasium_env("cartpole"), 50)
+    return result["mean_return"]
+
+
+def test_a_short_dqn_run_on_the_tensorflow_cartpole_plays_far_better_than_chance(tmp_path):
+    config = RLConfig.quick(
+        agent="dqn",
+        env="cartpole-tf",
+        num_envs=4,
+        collect_steps=64,
+        gradient_steps=64,
+        hidden_units=64,
+        exploration_steps=3000,
+        env_steps=6144,
+        evaluation_every=3072,
+        evaluation_episodes=20,
+    )
+    metrics = workflow.train(config, tmp_path / "run", export=False, log=lambda *a: None)
+    chance = _random_policy_return()  # about 22 steps before the pole falls
+    assert 15 < chance < 30
+    # Evaluated on gymnasium's CartPole (not the TensorFlow one it trained on), greedily, from fixed seeds.
+    assert metrics["final_evaluation"]["mean_return"] > 3 * chance, metrics["evaluations"]
+    assert metrics["env_steps"] == 6144 and len(metrics["evaluations"]) == 2
+    assert (tmp_path / "run" / "returns.png").stat().st_size > 10_000
+
+
+def _job(directory):
+    return subprocess.Popen(
+        [sys.executable, str(JOB), str(directory)],
+        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", CUDA_VISIBLE_DEVICES=""),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def test_a_killed_dqn_run_resumes_to_the_same_weights_replay_buffer_and_return_curve(tmp_path):
+    reference, resumed = tmp_path / "reference", tmp_path / "resumed"
+    job = _job(reference)
+    assert job.wait(timeout=600) == 0, job.stderr.read()[-3000:]
+
+    job = _job(resumed)
+    deadline = time.time() + 300
+    while not (resumed / "checkpoints" / "ckpt-8.index").exists() and time.time() < deadline:
+        time.sleep(0.01)
+    job.send_signal(signal.SIGKILL)
+    job.wait(timeout=60)
+    assert not (resumed / "checkpoints" / "ckpt-24.index").exists(), "the kill must land in the middle of training"
+    job = _job(resumed)
+    assert job.wait(timeout=600) == 0, job.stderr.read()[-3000:]
+
+    expected, got = np.load(reference / "state.npz"), np.load(resumed / "state.npz")
+    assert len(expected.files) > 10  # online and target networks, Adam's slots, replay, tracker, environments
+    for key in expected.files:
+        np.testing.assert_array_equal(got[key], expected[key], err_msg=key)
+
+    def curve(run):
+        records = json.loads((run / "evaluations.json").read_text())["evaluations"]
+        return [{k: v for k, v in r.items() if k != "train_seconds"} for r in records]
+
+    assert len(curve(reference)) == 6 and curve(resumed) == curve(reference)
+    history = json.loads((reference / "logs" / "history.json").read_text())
+    assert json.loads((resumed / "logs" / "history.json").read_text())["return_100"] == history["return_100"]
+
+
+def test_reinforce_and_a2c_iterations_learn_and_exports_play_gymnasium_without_mit_dl(tmp_path):
+    for agent, extra in (("reinforce", {"max_episode_steps": 200}), ("a2c", {"rollout_steps": 8})):
+        config = RLConfig.quick(agent=agent, env="cartpole-tf", env_steps=3000, evaluation_every=10_000, **extra)
+        metrics = workflow.train(config, tmp_path / agent, log=lambda *a: None)
+        first, last = metrics["history"]["return_100"][0], metrics["train_return_100"]
+        assert np.isfinite(metrics["history"]["loss"]).all() and last > first, (agent, metrics["history"])
+        assert (tmp_path / agent / "episode.gif").read_bytes()[:6] == b"GIF89a"
+    code = f"""
+        import sys, gymnasium, numpy as np, tensorflow as tf
+        policy = tf.saved_model.load({str(tmp_path / "a2c" / "policy")!r})
+        env = gymnasium.make("CartPole-v1")
+        obs, _ = env.reset(seed=0)
+        for _ in range(20):
+            action = int(policy.act(tf.constant(obs[None], tf.float32))["actions"][0])
+            obs, reward, terminated, truncated, _ = env.step(action)
+            if terminated or truncated:
+                break
+        assert "mit_dl" not in sys.modules and reward == 1.0
+        try:
+            policy.act(tf.zeros((2, 5)))
+        except tf.errors.InvalidArgumentError as error:
+            assert "act: observations must be shaped [N, 4]" in str(error)
+        else:
+            raise AssertionError("a wrong observation shape must fail")
+    """
+    run_fresh_python(code)
+
+
+def test_cli_trains_a_dqn_plays_its_export_films_it_and_the_q_values_load_without_mit_dl(tmp_path):
+    out = tmp_path / "dqn"
+    args = ("rl", "train", "--agent", "dqn", "--env", "cartpole", "--env-steps", "512", "--collect-steps", "64")
+    args += ("--gradient-steps", "8", "--learning-starts", "128", "--hidden-units", "32", "--evaluation-every", "256")
+    args += ("--evaluation-episodes", "3", "--out", str(out))
+    result = run_mit_dl(*args)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "512 env steps" in result.stdout and "evaluation at 256 env steps" in result.stdout
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["config"]["agent"] == "dqn" and metrics["lab"] == "rl"
+    again = run_mit_dl(*args)  # a finished run is left as it is
+    assert again.returncode == 0 and json.loads((out / "metrics.json").read_text())["env_steps"] == 512
+    played = run_mit_dl(
+        "rl", "play", "--model", str(out / "policy"), "--episodes", "2", "--video", str(tmp_path / "e.gif")
+    )
+    assert played.returncode == 0, played.stderr[-3000:]
+    assert "mean return" in played.stdout and (tmp_path / "e.gif").read_bytes()[:6] == b"GIF89a"
+    code = f"""
+        import sys, numpy as np, tensorflow as tf
+        policy = tf.saved_model.load({str(out / "policy")!r})
+        obs = tf.constant(np.zeros((3, 4), np.float32))
+        q = policy.q_values(obs)["q_values"].numpy()
+        actions = policy.act(obs)["actions"].numpy()
+        assert q.shape == (3, 2) and (actions == q.argmax(1)).all() and "mit_dl" not in sys.modules
+    """
+    run_fresh_python(code)
+    with pytest.raises(ConfigError, match="episodes must be a positive number, received 0"):
+        workflow.play(out / "policy", episodes=0)
+
+
+def test_bad_settings_are_one_clear_error_each(tmp_path):
+    with pytest.raises(ConfigError, match="agent must be one of dqn, reinforce, a2c"):
+        RLConfig(agent="ppo")
+    with pytest.raises(ConfigError, match="env must be one of cartpole, cartpole-tf, pong"):
+        RLConfig(env="lunar")
+    with pytest.raises(ConfigError, match=r"gamma must be a number in \[0, 1\], received -0.5"):
+        RLConfig(gamma=-0.5)
+    with pytest.raises(ConfigError, match=r"replay_capacity must hold at least one batch \(64 transitions\)"):
+        RLConfig(replay_capacity=10)
+    with pytest.raises(ConfigError, match="distribute must be none"):
+        RLConfig(distribute="mirrored")
+    with pytest.raises(ExportError, match="not a SavedModel export"):
+        workflow.play(tmp_path)
+
+
+def test_the_presets_budgets_and_defaults_follow_the_agent_and_the_environment():
+    assert RLConfig.quick().total_env_steps == 150_000 and RLConfig.full().total_env_steps == 500_000
+    assert RLConfig.quick(env="pong", agent="reinforce").environments == 4
+    assert RLConfig.quick(agent="a2c").environments == 16 and RLConfig.quick(agent="dqn").hidden == (256, 256)
+    env = environments.make("cartpole-tf", 2)
+    agent = make_agent(RLConfig.quick(agent="reinforce", hidden_units=8), env)
+    assert [w.shape for w in agent.policy.weights][0] == (4, 8)
+    assert isinstance(agent.greedy_actions(tf.zeros((3, 4))), tf.Tensor)
