@@ -221,6 +221,11 @@ def fit(agent, config, run=None, log=print):
         extra_checkpoint_objects=agent.checkpoint_objects(),
         steps_per_execution=1,  # iterations are long; one per call keeps evaluations on exact steps
     )
+    log(
+        f"{config.agent} on {config.env}: up to {config.total_env_steps:,} environment steps, "
+        f"{per_iteration:,}{'+' if config.agent == 'reinforce' else ''} per iteration "
+        f"(the Trainer's steps are iterations; at most {iterations:,})"
+    )
     data = tf.data.Dataset.from_tensors(tf.constant(0)).repeat()  # a placeholder: the agent makes its data
     history = trainer.fit(data, steps=iterations, steps_per_epoch=min(epoch, iterations), callbacks=[evaluation])
     return history, evaluation

@@ -208,8 +208,13 @@ class Trainer:
 
         with self.strategy.scope():
             self.step = tf.Variable(0, dtype=tf.int64, trainable=False, name="global_step")
+            # History entries the checkpoint has seen (-1: a checkpoint written before this counter existed).
+            # The history file is written just before each checkpoint: a run killed between the two
+            # resumes from the older checkpoint and drops the entry that checkpoint had not seen.
+            self.epochs_recorded = tf.Variable(-1, dtype=tf.int64, trainable=False, name="epochs_recorded")
         self.checkpoint_dir = pathlib.Path(checkpoint_dir) if checkpoint_dir else None
-        self._checkpoint_objects = dict(model=model, step=self.step, **self.optimizers)
+        self._checkpoint_objects = dict(model=model, step=self.step, epochs_recorded=self.epochs_recorded)
+        self._checkpoint_objects.update(self.optimizers)
         self._checkpoint_objects.update(extra_checkpoint_objects or {})
         # Keras SeedGenerator states (dropout, Sampling noise) are variables that
         # tf.train.Checkpoint does not reach through the model: save them
@@ -449,7 +454,9 @@ class Trainer:
         manager = self._checkpoint_manager(iterator)
         if manager is not None and manager.latest_checkpoint:
             manager.checkpoint.restore(manager.latest_checkpoint)
-            self.history = history_io.with_split_name(history_io.read(self.checkpoint_dir), validation_name)
+            history = history_io.with_split_name(history_io.read(self.checkpoint_dir), validation_name)
+            seen = int(self.epochs_recorded.numpy())
+            self.history = {k: v[:seen] for k, v in history.items()} if seen >= 0 else history
             self._say(f"resumed from {manager.latest_checkpoint} at step {int(self.step.numpy())}")
             self._check_budget(start, total, epochs, steps, steps_per_epoch)
         if not self._save_iterator:
@@ -577,6 +584,7 @@ class Trainer:
 
         for k, v in logs.items():
             self.history.setdefault(k, []).append(v)
+        self.epochs_recorded.assign(max((len(v) for v in self.history.values()), default=0))
         if writer is not None:
             with writer.as_default(step=step):
                 for k, v in logs.items():

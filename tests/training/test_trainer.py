@@ -263,3 +263,20 @@ def test_trains_under_mixed_precision(policy):
     history = trainer.fit(_data(), epochs=6)
     assert history["loss"][-1] < 0.5 * history["loss"][0]
     assert model.layers[0].kernel.dtype == "float32"
+
+
+def test_a_history_entry_written_after_the_last_checkpoint_is_dropped_on_resume(tmp_path):
+    # A run killed after writing an epoch's history but before that epoch's checkpoint landed resumes
+    # from the older checkpoint: the entry the checkpoint never saw must not stay beside the re-run one.
+    def trainer(directory):
+        keras.utils.set_random_seed(0)
+        return Trainer(_model(), keras.optimizers.Adam(1e-2), loss=LOSS, checkpoint_dir=directory, verbose=False)
+
+    reference = trainer(tmp_path / "reference").fit(_data(), steps=16, steps_per_epoch=8)
+    killed = tmp_path / "killed"
+    first = trainer(killed).fit(_data(), steps=8, steps_per_epoch=8)
+    stale = {k: v + [123.0] for k, v in first.items()}  # the history of an epoch whose checkpoint was lost
+    (killed / "history.json").write_text(json.dumps(stale))
+    resumed = trainer(killed).fit(_data(), steps=16, steps_per_epoch=8)
+    assert len(resumed["loss"]) == 2 and 123.0 not in resumed["loss"]
+    np.testing.assert_allclose(resumed["loss"], reference["loss"], rtol=1e-5)
