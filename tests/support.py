@@ -126,3 +126,37 @@ def interrupted_mit_dl(args, signal_number, after_seconds):
     process.send_signal(signal_number)
     _, stderr = process.communicate(timeout=300)
     return process.returncode, stderr
+
+
+def start_script(script, *args):
+    """Start ``python script *args`` quietly on the CPU; returns the `subprocess.Popen` (text pipes)."""
+    return subprocess.Popen(
+        [sys.executable, str(script), *map(str, args)],
+        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", CUDA_VISIBLE_DEVICES=""),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def kill_then_resume(script, directory, kill_once, not_yet):
+    """Run ``script directory``, SIGKILL it once the file ``kill_once`` exists, then run it again to the end.
+
+    Args:
+        script: a training job that resumes from the checkpoints in ``directory``.
+        directory: its run directory (the job's only argument).
+        kill_once: a file that appears mid-training (a checkpoint's index).
+        not_yet: a file that must not exist when the kill lands (the last checkpoint's index).
+    """
+    import signal
+    import time
+
+    job = start_script(script, directory)
+    deadline = time.time() + 300
+    while not kill_once.exists() and time.time() < deadline:
+        time.sleep(0.01)
+    job.send_signal(signal.SIGKILL)
+    job.wait(timeout=60)
+    assert not not_yet.exists(), "the kill must land in the middle of training"
+    job = start_script(script, directory)
+    assert job.wait(timeout=600) == 0, job.stderr.read()[-3000:]

@@ -3,16 +3,14 @@
 import json
 import os
 import pathlib
-import signal
 import subprocess
 import sys
-import time
 
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from support import run_mit_dl, shared_data
+from support import kill_then_resume, run_mit_dl, shared_data, start_script
 
 from mit_dl.errors import ConfigError
 from mit_dl.generative import data as data_lib
@@ -144,30 +142,11 @@ def test_cli_trains_samples_and_evaluates_a_conditional_vae_whose_export_needs_n
     assert raised.value.field == "label"  # the command line shows it as --label
 
 
-def _job(directory):
-    return subprocess.Popen(
-        [sys.executable, str(JOB), str(directory)],
-        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", CUDA_VISIBLE_DEVICES=""),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
 def test_a_killed_wgan_gp_run_resumes_to_identical_weights_and_optimizer_states(mnist_env, tmp_path):
     reference, resumed = tmp_path / "reference", tmp_path / "resumed"
-    job = _job(reference)
+    job = start_script(JOB, reference)
     assert job.wait(timeout=600) == 0, job.stderr.read()[-3000:]
-
-    job = _job(resumed)
-    deadline = time.time() + 300
-    while not (resumed / "checkpoints" / "ckpt-4.index").exists() and time.time() < deadline:
-        time.sleep(0.02)
-    job.send_signal(signal.SIGKILL)
-    job.wait(timeout=60)
-    assert not (resumed / "checkpoints" / "ckpt-8.index").exists(), "the kill must land in the middle of training"
-    job = _job(resumed)
-    assert job.wait(timeout=600) == 0, job.stderr.read()[-3000:]
+    kill_then_resume(JOB, resumed, resumed / "checkpoints" / "ckpt-4.index", resumed / "checkpoints" / "ckpt-8.index")
 
     expected, got = np.load(reference / "weights.npz"), np.load(resumed / "weights.npz")
     assert len(expected.files) > 20  # both networks and both optimizers' slots

@@ -1,17 +1,12 @@
 """The lab end to end: short runs that learn, resume exactness after SIGKILL, exports without mit_dl, the CLI."""
 
 import json
-import os
 import pathlib
-import signal
-import subprocess
-import sys
-import time
 
 import numpy as np
 import pytest
 import tensorflow as tf
-from support import run_fresh_python, run_mit_dl
+from support import kill_then_resume, run_fresh_python, run_mit_dl, start_script
 
 from mit_dl.errors import ConfigError, ExportError
 from mit_dl.rl import RLConfig, environments, workflow
@@ -49,30 +44,11 @@ def test_a_short_dqn_run_on_the_tensorflow_cartpole_plays_far_better_than_chance
     assert (tmp_path / "run" / "returns.png").stat().st_size > 10_000
 
 
-def _job(directory):
-    return subprocess.Popen(
-        [sys.executable, str(JOB), str(directory)],
-        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", CUDA_VISIBLE_DEVICES=""),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
 def test_a_killed_dqn_run_resumes_to_the_same_weights_replay_buffer_and_return_curve(tmp_path):
     reference, resumed = tmp_path / "reference", tmp_path / "resumed"
-    job = _job(reference)
+    job = start_script(JOB, reference)
     assert job.wait(timeout=600) == 0, job.stderr.read()[-3000:]
-
-    job = _job(resumed)
-    deadline = time.time() + 300
-    while not (resumed / "checkpoints" / "ckpt-8.index").exists() and time.time() < deadline:
-        time.sleep(0.01)
-    job.send_signal(signal.SIGKILL)
-    job.wait(timeout=60)
-    assert not (resumed / "checkpoints" / "ckpt-24.index").exists(), "the kill must land in the middle of training"
-    job = _job(resumed)
-    assert job.wait(timeout=600) == 0, job.stderr.read()[-3000:]
+    kill_then_resume(JOB, resumed, resumed / "checkpoints" / "ckpt-8.index", resumed / "checkpoints" / "ckpt-24.index")
 
     expected, got = np.load(reference / "state.npz"), np.load(resumed / "state.npz")
     assert len(expected.files) > 10  # online and target networks, Adam's slots, replay, tracker, environments
