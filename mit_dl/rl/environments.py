@@ -63,12 +63,10 @@ class GymnasiumEnvs:
         self.envs = [make(i) for i in range(self.num_envs)]
         space = self.envs[0].observation_space
         self.observation_shape = tuple(space.shape)
-        self.observation_dtype = np.float32
         if not isinstance(self.envs[0].action_space, gymnasium.spaces.Discrete):
             raise ValueError("only environments with a discrete action space are supported")
         self.action_count = int(self.envs[0].action_space.n)
         self._seeded = False
-        self._last = None
 
     def _reset(self):
         seeds = [self.seed + i for i in range(self.num_envs)] if not self._seeded else [None] * self.num_envs
