@@ -165,6 +165,44 @@ def generative(work):
     }
 
 
+RL_RUNS = {  # run folder -> the quick preset's changes
+    "reinforce-cartpole": {"agent": "reinforce"},
+    "dqn-cartpole": {"agent": "dqn"},
+    "reinforce-pong": {"agent": "reinforce", "env": "pong"},
+}
+
+
+def rl(work):
+    """REINFORCE and DQN on gymnasium's CartPole and REINFORCE on Pong, quick presets, seed 0: curves and a film."""
+    import numpy as np
+    from PIL import Image, ImageSequence
+
+    from mit_dl import plots
+    from mit_dl.rl import RLConfig, workflow
+
+    out = ASSETS / "rl"
+    out.mkdir(parents=True, exist_ok=True)
+    files, measured = [], {}
+    for name, changes in RL_RUNS.items():
+        run_dir = work / name
+        metrics = workflow.train(RLConfig.quick(**changes), run_dir)
+        target = out / f"{name}-returns.png"
+        # A 64-colour palette keeps a line plot sharp at a third of the size.
+        Image.open(run_dir / "returns.png").convert("RGB").quantize(64).save(target, optimize=True)
+        files.append(f"rl/{target.name}")
+        measured[name] = workflow.summary_line(metrics)
+    # The DQN's filmed episode, every second frame of its GIF at 200 pixels (still real time at 12.5 fps).
+    with Image.open(work / "dqn-cartpole" / "episode.gif") as film:
+        frames = [np.asarray(frame.convert("RGB")) for frame in ImageSequence.Iterator(film)][::2]
+    plots.save_gif(frames, out / "dqn-cartpole-episode.gif", fps=12.5, width=200)
+    files.append("rl/dqn-cartpole-episode.gif")
+    return {
+        "command": "mit-dl rl train --agent A [--env pong] --seed 0 (quick preset), for each run",
+        "files": files,
+        "summaries": measured,
+    }
+
+
 def notebooks(work):
     """Every solution notebook executed in quick mode, outputs kept, into ``docs/notebooks/``."""
     import nbformat
@@ -236,7 +274,14 @@ def _as_jpeg(encoded, last_frame=False):
     return base64.b64encode(out.getvalue()).decode("ascii")
 
 
-PARTS = {"music": music, "images": images, "faces": faces, "generative": generative, "notebooks": notebooks}
+PARTS = {
+    "music": music,
+    "images": images,
+    "faces": faces,
+    "generative": generative,
+    "rl": rl,
+    "notebooks": notebooks,
+}
 
 
 def main(argv=None):

@@ -39,6 +39,7 @@ def make_agent(config, env):
             max_episode_steps=config.episode_limit,
             normalise=config.normalise_returns,
             value_baseline=config.value_baseline,
+            restart_at_rewards=config.env == "pong",  # the course's per-point returns
             **common,
         )
     else:

@@ -13,6 +13,10 @@ With ``value_baseline`` a value network ``V(s)`` is fitted to the returns
 and ``R_t - V(s_t)`` replaces ``R_t`` (REINFORCE with a learned baseline,
 Sutton and Barto 13.4).
 
+On Pong (``restart_at_rewards``) the returns also restart after every step
+with a reward, as the course's Pong agent computes them
+(`mit_dl.rl.returns.episode_returns`).
+
 Only the steps inside episodes count as environment steps: an environment
 whose episode ended waits, masked, for the others (it is stepped, since the
 batch moves together, but nothing it does is learned from or counted).
@@ -38,6 +42,7 @@ class ReinforceAgent(Agent):
         max_episode_steps: the longest episode an iteration plays.
         normalise: normalise each batch's returns (the course's recipe).
         value_baseline: subtract a learned ``V(s)`` from the returns.
+        restart_at_rewards: restart the returns after every non-zero reward (Pong's points).
         seed: seed of the sampled actions.
         loss_fn: replaces the mean of `mit_dl.rl.losses.policy_gradient_loss`:
             ``fn(logits, actions, returns) -> scalar`` over the steps played (the
@@ -61,6 +66,7 @@ class ReinforceAgent(Agent):
         max_episode_steps=500,
         normalise=True,
         value_baseline=False,
+        restart_at_rewards=False,
         seed=0,
         loss_fn=None,
         **kwargs,
@@ -72,6 +78,7 @@ class ReinforceAgent(Agent):
         )
         self.max_episode_steps = int(max_episode_steps)
         self.normalise = bool(normalise)
+        self.restart_at_rewards = bool(restart_at_rewards)
         self.loss_fn = loss_fn or _mean_policy_gradient_loss
         self.observation()
 
@@ -125,9 +132,7 @@ class ReinforceAgent(Agent):
 
     def train_step(self, data):
         observations, actions, rewards, alive = self.play_episodes()
-        # Each environment's episode ends at its last alive step: R restarts there.
-        last = alive & ~tf.concat([alive[1:], tf.zeros_like(alive[:1])], axis=0)
-        discounted = returns.discounted_returns(rewards * tf.cast(alive, tf.float32), last, self.gamma)
+        discounted = returns.episode_returns(rewards, alive, self.gamma, self.restart_at_rewards)
         # Only the steps inside episodes are learned from.
         observations = tf.boolean_mask(observations, alive)
         actions = tf.boolean_mask(actions, alive)

@@ -86,6 +86,40 @@ def discounted_returns(rewards, dones, gamma, bootstrap=None):
     return tf.reverse(returns, [0])
 
 
+def episode_returns(rewards, alive, gamma, restart_at_rewards=False):
+    """``R_t`` of whole episodes played side by side, each ending at its last ``alive`` step.
+
+    REINFORCE plays one episode per environment; the batch moves together, so
+    an environment whose episode ended keeps stepping, masked. Its return
+    restarts at the episode's last step and is 0 on the masked steps after
+    it. With ``restart_at_rewards`` the sum also restarts after every step
+    whose reward is not 0: the course's Pong agent treats each point as a game
+    of its own, crediting an action with the point it led to only.
+
+    Args:
+        rewards: ``[T, N]`` rewards.
+        alive: ``[T, N]`` bool: the step is inside its environment's episode.
+        gamma: the discount factor in [0, 1].
+        restart_at_rewards: also restart after every non-zero reward.
+
+    Returns:
+        ``[T, N]`` float32 returns, 0 where not alive.
+
+    Example:
+        >>> r = tf.constant([[0.0], [-1.0], [0.0], [1.0]])
+        >>> alive = tf.ones((4, 1), tf.bool)
+        >>> episode_returns(r, alive, 0.5)[:, 0].numpy().tolist()
+        [-0.375, -0.75, 0.5, 1.0]
+        >>> episode_returns(r, alive, 0.5, restart_at_rewards=True)[:, 0].numpy().tolist()
+        [-0.5, -1.0, 0.5, 1.0]
+    """
+    alive = tf.cast(alive, tf.bool)
+    rewards = tf.cast(rewards, tf.float32) * tf.cast(alive, tf.float32)
+    last = alive & ~tf.concat([alive[1:], tf.zeros_like(alive[:1])], axis=0)
+    ends = last | tf.not_equal(rewards, 0.0) if restart_at_rewards else last
+    return discounted_returns(rewards, ends, gamma) * tf.cast(alive, tf.float32)
+
+
 def normalise(returns, mask=None, epsilon=1e-8):
     """``(R - mean) / std`` over the entries ``mask`` keeps (all when ``None``); masked entries become 0.
 

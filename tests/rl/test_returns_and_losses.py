@@ -39,6 +39,18 @@ def test_one_episode_returns_match_the_batched_form_and_weight_later_rewards_les
     assert single[0] > 0 and single[-1] == 2.0
 
 
+def test_episode_returns_stop_at_each_episode_end_and_on_pong_at_each_point():
+    # Two environments side by side: the first's episode ends after 3 steps and waits, masked.
+    rewards = np.array([[0.0, 0.0], [0.0, -1.0], [1.0, 0.0], [5.0, 0.0], [0.0, 1.0]], np.float32)
+    alive = np.array([[1, 1], [1, 1], [1, 1], [0, 1], [0, 1]], bool)
+    got = returns.episode_returns(rewards, alive, 0.5).numpy()
+    np.testing.assert_allclose(got[:, 0], [0.25, 0.5, 1.0, 0.0, 0.0])  # the 5 after the end is not counted
+    np.testing.assert_allclose(got[:, 1], [-0.5 + 0.0625, -1.0 + 0.125, 0.25, 0.5, 1.0])
+    per_point = returns.episode_returns(rewards, alive, 0.5, restart_at_rewards=True).numpy()
+    np.testing.assert_allclose(per_point[:, 1], [-0.5, -1.0, 0.25, 0.5, 1.0])  # the lost point is its own game
+    np.testing.assert_allclose(per_point[:, 0], got[:, 0])
+
+
 def test_normalised_returns_have_zero_mean_and_unit_spread_over_the_kept_steps():
     values = tf.constant([[1.0, 5.0], [2.0, 7.0], [3.0, 100.0]])
     mask = tf.constant([[1.0, 1.0], [1.0, 1.0], [1.0, 0.0]])
