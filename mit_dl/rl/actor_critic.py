@@ -113,8 +113,9 @@ class ActorCriticAgent(Agent):
         flat = (-1, *self.observation_shape)
         # Values of the states the time limit cut, and of the states after the last step.
         _, final_values = self.network(tf.reshape(finals, flat))
-        final_values = tf.reshape(final_values, tf.shape(rewards))
+        final_values = tf.reshape(tf.cast(final_values, tf.float32), tf.shape(rewards))
         _, bootstrap = self.network(self.observation().value())
+        bootstrap = tf.cast(bootstrap, tf.float32)
         rewards = rewards + self.gamma * tf.cast(truncated, tf.float32) * tf.stop_gradient(final_values)
         targets = returns.discounted_returns(rewards, terminated | truncated, self.gamma, tf.stop_gradient(bootstrap))
         variables = self.network.trainable_variables
@@ -125,7 +126,8 @@ class ActorCriticAgent(Agent):
             )
             actor, critic, entropy = tf.reduce_mean(actor), tf.reduce_mean(critic), tf.reduce_mean(entropy)
             loss = actor + self.value_weight * critic - self.entropy_weight * entropy
-        self.optimizer.apply(tape.gradient(loss, variables), variables)
+            scaled = self.optimizer.scale_loss(loss)  # mixed_float16: loss scaling, recorded on the tape
+        self.optimizer.apply(tape.gradient(scaled, variables), variables)
         return {
             "loss": loss,
             "actor_loss": actor,

@@ -10,8 +10,10 @@ One `RLConfig` describes every run of the lab:
   0.04 over the first 8,000 steps);
 - ``reinforce``: the course's policy gradient over batches of whole
   episodes (`mit_dl.rl.reinforce`), 8 environments, Adam 1e-2 on CartPole;
-- ``a2c``: synchronous advantage actor-critic (`mit_dl.rl.actor_critic`), 16
-  environments, 8-step returns.
+- ``a2c``: synchronous advantage actor-critic (`mit_dl.rl.actor_critic`), 8
+  environments, 5-step returns (the Zoo's shape), Adam 3e-3, entropy weight
+  0.01: of the settings tried on CartPole (docs/labs/rl.md), the one that
+  solved it on all three seeds within 150,000 steps.
 
 Environments: ``cartpole`` (gymnasium's CartPole-v1), ``cartpole-tf`` (the
 same dynamics in TensorFlow, `mit_dl.rl.cartpole`) and ``pong`` (Atari Pong,
@@ -42,8 +44,8 @@ from mit_dl.errors import ConfigError
 AGENTS = ("dqn", "reinforce", "a2c")
 ENVIRONMENTS = ("cartpole", "cartpole-tf", "pong")
 # Defaults that depend on the agent (and, for Pong, on the environment).
-LEARNING_RATES = {"dqn": 2.3e-3, "reinforce": 1e-2, "a2c": 1e-3, "pong": 1e-3}
-NUM_ENVS = {"dqn": 1, "reinforce": 8, "a2c": 16, "pong": 4}
+LEARNING_RATES = {"dqn": 2.3e-3, "reinforce": 1e-2, "a2c": 3e-3, "pong": 1e-3}
+NUM_ENVS = {"dqn": 1, "reinforce": 8, "a2c": 8, "pong": 4}
 HIDDEN_UNITS = {"dqn": 256, "reinforce": 64, "a2c": 64}
 ENV_STEPS = {("quick", "cartpole"): 150_000, ("full", "cartpole"): 500_000, ("quick", "pong"): 500_000}
 ENV_STEPS[("full", "pong")] = 1_250_000  # 5 million frames at 4 frames per step
@@ -80,11 +82,11 @@ class RLConfig(RunConfig):
         resume="free",
     )
     num_envs: Optional[int] = option(
-        None, "environments stepped together (default: dqn 1, reinforce 8, a2c 16, Pong 4)"
+        None, "environments stepped together (default: dqn 1, reinforce 8, a2c 8, Pong 4)"
     )
     gamma: float = option(0.99, "discount factor, gamma, in [0, 1]")
     learning_rate: Optional[float] = option(
-        None, "Adam's learning rate (default: dqn 2.3e-3, reinforce 1e-2, a2c 1e-3)"
+        None, "Adam's learning rate (default: dqn 2.3e-3, reinforce 1e-2, a2c 3e-3, Pong 1e-3)"
     )
     hidden_units: Optional[int] = option(
         None, "width of each of the two hidden layers (CartPole; default dqn 256, else 64)"
@@ -104,7 +106,7 @@ class RLConfig(RunConfig):
     normalise_returns: bool = option(True, "reinforce: normalise each episode batch's returns")
     value_baseline: bool = option(False, "reinforce: subtract a learned value baseline")
     max_episode_steps: Optional[int] = option(None, "reinforce: the longest episode (default: 500, Pong 10,000)")
-    rollout_steps: int = option(8, "a2c: steps per environment per update (n-step returns)")
+    rollout_steps: int = option(5, "a2c: steps per environment per update (n-step returns)")
     entropy_weight: float = option(0.01, "a2c: weight of the entropy bonus")
     value_weight: float = option(0.5, "a2c: weight of the critic's loss")
     # Evaluation and logging

@@ -148,12 +148,14 @@ class DQNAgent(Agent):
             with tf.GradientTape() as tape:
                 q_values = self.q_network(observations)
                 loss = self.loss_fn(q_values, next_q_target, actions, rewards, terminals, self.gamma)
+                scaled = self.optimizer.scale_loss(loss)  # mixed_float16: loss scaling, recorded on the tape
         else:
             next_q_online = self.q_network(next_observations) if self.double else None
             targets = losses.q_learning_targets(rewards, terminals, next_q_target, self.gamma, next_q_online)
             with tf.GradientTape() as tape:
                 loss = tf.reduce_mean(losses.dqn_loss(self.q_network(observations), actions, targets))
-        self.optimizer.apply(tape.gradient(loss, variables), variables)
+                scaled = self.optimizer.scale_loss(loss)
+        self.optimizer.apply(tape.gradient(scaled, variables), variables)
         self.updates.assign_add(1)
         online, target = self.q_network.variables, self.target_network.variables
         if self.polyak > 0:

@@ -142,18 +142,20 @@ class ReinforceAgent(Agent):
         with tf.GradientTape(persistent=self.value is not None) as tape:
             weights = discounted
             if self.value is not None:
-                baseline = tf.reshape(self.value(observations), (-1,))
+                baseline = tf.reshape(tf.cast(self.value(observations), tf.float32), (-1,))
                 value_loss = tf.reduce_mean(0.5 * tf.square(discounted - baseline))
                 weights = discounted - tf.stop_gradient(baseline)
                 logs["value_loss"] = value_loss
             if self.normalise:
                 weights = returns.normalise(weights)
             loss = self.loss_fn(self.policy(observations), actions, weights)
-        gradients = tape.gradient(loss, policy_variables)
+            scaled = self.optimizer.scale_loss(loss)  # mixed_float16: loss scaling, recorded on the tape
+            scaled_value = self.optimizer.scale_loss(value_loss) if self.value is not None else None
+        gradients = tape.gradient(scaled, policy_variables)
         variables = policy_variables
         if self.value is not None:
             variables = policy_variables + self.value.trainable_variables
-            gradients = gradients + tape.gradient(value_loss, self.value.trainable_variables)
+            gradients = gradients + tape.gradient(scaled_value, self.value.trainable_variables)
             del tape
         self.optimizer.apply(gradients, variables)
         return {"loss": loss, **logs, **self.tracker.logs()}
