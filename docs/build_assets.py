@@ -289,11 +289,16 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", nargs="+", choices=sorted(PARTS), default=sorted(PARTS), help="parts to rebuild")
     parser.add_argument("--work", default=str(ROOT / "runs" / "docs-assets"), help="scratch folder for the runs")
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="keep the scratch folder: finished runs are reused, interrupted ones resume (default: start afresh)",
+    )
     args = parser.parse_args(argv)
     manifest = json.loads(MANIFEST.read_text()) if MANIFEST.exists() else {}
     for name in args.only:
         work = pathlib.Path(args.work)
-        if (work / name).exists():
+        if (work / name).exists() and not args.resume:
             shutil.rmtree(work / name)
         started = time.monotonic()
         entry = PARTS[name](work / name)

@@ -81,9 +81,7 @@ class RLConfig(RunConfig):
         "1,250,000); a resumed run may extend them",
         resume="free",
     )
-    num_envs: Optional[int] = option(
-        None, "environments stepped together (default: dqn 1, reinforce 8, a2c 8, Pong 4)"
-    )
+    num_envs: Optional[int] = option(None, "environments stepped together (default: dqn 1, reinforce 8, a2c 8, Pong 4)")
     gamma: float = option(0.99, "discount factor, gamma, in [0, 1]")
     learning_rate: Optional[float] = option(
         None, "Adam's learning rate (default: dqn 2.3e-3, reinforce 1e-2, a2c 3e-3, Pong 1e-3)"

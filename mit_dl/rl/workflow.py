@@ -251,8 +251,8 @@ def train(config=None, out_dir="runs/rl", export=True, log=print):
         agent = make_agent(config, env)
         history, evaluation = fit(agent, config, run, log)
     last = evaluation.records[-1]["iteration"] if evaluation.records else None
-    if evaluation.evaluates and last != evaluation.iteration:
-        evaluation.evaluate_now(evaluation.iteration)  # the final policy's own evaluation
+    if last != evaluation.iteration:
+        evaluation.evaluate_now(evaluation.iteration)  # the final policy's own record (and evaluation, on CartPole)
     results = _results(config, agent, history, evaluation)
     _plot_returns(config, history, evaluation.records, run.path)
     if export:
@@ -275,7 +275,10 @@ def _results(config, agent, history, evaluation):
         "iterations": evaluation.iteration,
         "train_seconds": round(evaluation.train_seconds, 1),
         "train_return_100": float(agent.tracker.mean_return()),
-        "final_evaluation": {k: last.get(k) for k in ("env_steps", "mean_return", "std_return")} if last else None,
+        # Pong is not evaluated (its curve is the training return): no final evaluation.
+        "final_evaluation": (
+            {k: last[k] for k in ("env_steps", "mean_return", "std_return")} if "mean_return" in last else None
+        ),
         "solved": solved is not None,
         "solved_at": solved,
         "evaluations": evaluation.records,

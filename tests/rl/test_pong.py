@@ -57,3 +57,21 @@ def test_pong_without_the_atari_extra_says_what_to_install(monkeypatch):
     monkeypatch.setattr(builtins, "__import__", no_ale)
     with pytest.raises(ConfigError, match=r"'pong' needs the Atari emulator: install the atari extra"):
         environments.make("pong", 1)
+
+
+def test_a_short_pong_run_records_its_training_curve_and_exports_a_frame_policy(tmp_path):
+    from mit_dl.rl import RLConfig, workflow
+
+    config = RLConfig.quick(
+        agent="reinforce", env="pong", num_envs=1, max_episode_steps=40, env_steps=80, evaluation_every=40
+    )
+    metrics = workflow.train(config, tmp_path / "pong", log=lambda *a: None)
+    assert metrics["env_steps"] == 80 and metrics["final_evaluation"] is None and not metrics["solved"]
+    assert np.isfinite(metrics["history"]["loss"]).all()
+    assert [r["env_steps"] for r in metrics["evaluations"]] == [40, 80]  # training counters, no greedy games
+    assert (tmp_path / "pong" / "returns.png").stat().st_size > 0
+    act, metadata = workflow.load_policy(tmp_path / "pong" / "policy")
+    assert metadata["observation_shape"] == [80, 80, 1]
+    actions = act(np.zeros((3, 80, 80, 1), np.float32))
+    assert actions.shape == (3,) and set(actions.tolist()) <= {0, 1, 2}
+    assert "training mean return" in workflow.summary_line(metrics)
