@@ -1,4 +1,4 @@
-"""Classification metrics: accuracy, per-class accuracy, confusion matrix, confidence intervals."""
+"""Classification metrics: accuracy, confusion matrix, intervals, calibration, out-of-distribution scores."""
 
 import math
 
@@ -185,3 +185,188 @@ def latent_correlations(latent, indicators, top=3):
         order = np.argsort(-np.abs(r))[:top]
         result[name] = [{"dimension": int(d), "r": float(r[d])} for d in order]
     return result
+
+
+def _labels_and_probabilities(labels, probabilities):
+    labels = np.asarray(labels, dtype=np.int64)
+    probabilities = np.asarray(probabilities, dtype=np.float64)
+    if probabilities.ndim != 2 or labels.shape != probabilities.shape[:1]:
+        raise ValueError(
+            f"probabilities must be [N, classes] with one label each; received {probabilities.shape} "
+            f"and {labels.shape} labels"
+        )
+    return labels, probabilities
+
+
+def negative_log_likelihood(labels, probabilities, epsilon=1e-12):
+    """Mean ``-log p(y | x)`` of the true classes (nats).
+
+    Args:
+        labels: true class ids ``[N]``.
+        probabilities: predicted class probabilities ``[N, K]``.
+        epsilon: floor on the probabilities (a confident wrong answer costs ``-log epsilon``).
+
+    Returns:
+        The mean, a float.
+
+    Example:
+        >>> round(negative_log_likelihood([0, 1], [[0.5, 0.5], [0.2, 0.8]]), 4)
+        0.4581
+    """
+    labels, probabilities = _labels_and_probabilities(labels, probabilities)
+    chosen = probabilities[np.arange(len(labels)), labels]
+    return float(-np.log(np.maximum(chosen, epsilon)).mean())
+
+
+def brier_score(labels, probabilities):
+    """Mean over examples of ``sum_k (p_k - 1[y = k])^2`` (the multi-class Brier score, 0 best, 2 worst).
+
+    Args:
+        labels: true class ids ``[N]``.
+        probabilities: predicted class probabilities ``[N, K]``.
+
+    Returns:
+        The mean, a float.
+
+    Example:
+        >>> round(brier_score([0, 1], [[1.0, 0.0], [0.6, 0.4]]), 4)
+        0.36
+    """
+    labels, probabilities = _labels_and_probabilities(labels, probabilities)
+    one_hot = np.eye(probabilities.shape[1])[labels]
+    return float(np.square(probabilities - one_hot).sum(axis=1).mean())
+
+
+def calibration_bins(labels, probabilities, bins=15):
+    """Reliability-diagram bins: confidence (the top probability) against accuracy, in equal-width bins.
+
+    Bin ``b`` holds the predictions whose confidence is in ``(b / bins, (b + 1) / bins]``
+    (a confidence of exactly 0 falls in the first bin).
+
+    Args:
+        labels: true class ids ``[N]``.
+        probabilities: predicted class probabilities ``[N, K]``.
+        bins: the number of bins (15 in Guo et al. 2017).
+
+    Returns:
+        A dict of ``[bins]`` arrays: ``count``, ``confidence`` (mean in the bin) and
+        ``accuracy`` (both NaN where the bin is empty), and ``edges`` ``[bins + 1]``.
+    """
+    labels, probabilities = _labels_and_probabilities(labels, probabilities)
+    if isinstance(bins, bool) or not isinstance(bins, int) or bins < 1:
+        raise ValueError(f"bins must be a positive integer, received {bins!r}")
+    confidence = probabilities.max(axis=1)
+    correct = (probabilities.argmax(axis=1) == labels).astype(np.float64)
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    # (edge_b, edge_b+1]: compared with the edges themselves, not confidence * bins (0.6 * 5 > 3 in floats).
+    index = np.clip(np.searchsorted(edges, confidence, side="left") - 1, 0, bins - 1)
+    count = np.bincount(index, minlength=bins)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean_confidence = np.bincount(index, weights=confidence, minlength=bins) / count
+        accuracy = np.bincount(index, weights=correct, minlength=bins) / count
+    return {
+        "count": count,
+        "confidence": mean_confidence,
+        "accuracy": accuracy,
+        "edges": edges,
+    }
+
+
+def expected_calibration_error(labels, probabilities, bins=15):
+    """ECE: ``sum_b (n_b / N) |accuracy_b - confidence_b|`` over `calibration_bins`.
+
+    Each bin weighs by its share of the predictions; an unweighted mean over
+    bins would let a nearly empty bin count as much as the one holding most
+    of them.
+
+    Args:
+        labels: true class ids ``[N]``.
+        probabilities: predicted class probabilities ``[N, K]``.
+        bins: the number of equal-width bins.
+
+    Returns:
+        The ECE in [0, 1], a float.
+
+    Example:
+        >>> probabilities = [[0.9, 0.1], [0.9, 0.1], [0.6, 0.4], [0.3, 0.7]]
+        >>> round(expected_calibration_error([0, 1, 0, 1], probabilities, bins=5), 4)
+        0.375
+    """
+    table = calibration_bins(labels, probabilities, bins)
+    filled = table["count"] > 0
+    gaps = np.abs(table["accuracy"][filled] - table["confidence"][filled])
+    return float((table["count"][filled] * gaps).sum() / table["count"].sum())
+
+
+def _scores(in_scores, out_scores):
+    in_scores = np.asarray(in_scores, dtype=np.float64).ravel()
+    out_scores = np.asarray(out_scores, dtype=np.float64).ravel()
+    if not len(in_scores) or not len(out_scores):
+        raise ValueError("both the in-distribution and the out-of-distribution scores must be non-empty")
+    if not (np.isfinite(in_scores).all() and np.isfinite(out_scores).all()):
+        raise ValueError("the scores must be finite numbers")
+    return in_scores, out_scores
+
+
+def ood_auroc(in_scores, out_scores):
+    """Area under the ROC curve of telling out-of-distribution inputs (positives) by a higher score.
+
+    The probability that a random out-of-distribution input scores above a
+    random in-distribution one, ties counting half (the Mann-Whitney
+    statistic from average ranks). 0.5 is chance; a score that rates the
+    outliers as *more* typical gives less than 0.5.
+
+    Args:
+        in_scores: ``[N_in]`` scores of in-distribution inputs (e.g. entropy, higher = more unusual).
+        out_scores: ``[N_out]`` scores of out-of-distribution inputs.
+
+    Returns:
+        The AUROC, a float.
+
+    Example:
+        >>> ood_auroc([0.1, 0.4, 0.5], [0.45, 0.9])
+        0.8333333333333334
+    """
+    in_scores, out_scores = _scores(in_scores, out_scores)
+    pooled = np.concatenate([in_scores, out_scores])
+    order = np.argsort(pooled, kind="mergesort")
+    ranks = np.empty(len(pooled))
+    ranks[order] = np.arange(1, len(pooled) + 1)
+    # Average ranks over ties.
+    values, inverse, counts = np.unique(pooled, return_inverse=True, return_counts=True)
+    sums = np.bincount(inverse, weights=ranks)
+    ranks = (sums / counts)[inverse]
+    n_in, n_out = len(in_scores), len(out_scores)
+    out_rank_sum = ranks[n_in:].sum()
+    return float((out_rank_sum - n_out * (n_out + 1) / 2) / (n_in * n_out))
+
+
+def ood_aupr(in_scores, out_scores):
+    """Area under the precision-recall curve with out-of-distribution inputs as positives (average precision).
+
+    ``sum_t (R_t - R_{t-1}) P_t`` over the distinct score thresholds from the
+    highest down, ``P_t`` and ``R_t`` the precision and recall of "score >=
+    t". A score that cannot tell them apart gets the share of positives.
+
+    Args:
+        in_scores: ``[N_in]`` in-distribution scores.
+        out_scores: ``[N_out]`` out-of-distribution scores (higher = more unusual).
+
+    Returns:
+        The average precision, a float.
+
+    Example:
+        >>> round(ood_aupr([0.1, 0.4, 0.5], [0.45, 0.9]), 4)
+        0.8333
+    """
+    in_scores, out_scores = _scores(in_scores, out_scores)
+    scores = np.concatenate([in_scores, out_scores])
+    positive = np.concatenate([np.zeros(len(in_scores)), np.ones(len(out_scores))])
+    order = np.argsort(-scores, kind="mergesort")
+    scores, positive = scores[order], positive[order]
+    last_of_tie = np.r_[scores[1:] != scores[:-1], True]  # a threshold takes every example tied with it
+    true_positives = np.cumsum(positive)[last_of_tie]
+    predicted = (np.arange(1, len(scores) + 1))[last_of_tie]
+    precision = true_positives / predicted
+    recall = true_positives / len(out_scores)
+    return float(np.sum(np.diff(np.r_[0.0, recall]) * precision))

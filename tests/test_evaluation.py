@@ -1,4 +1,4 @@
-"""Metrics: Wilson intervals (plain and grouped) and the per-group report of a face detector."""
+"""Metrics: Wilson intervals, the per-group report of a face detector, calibration and out-of-distribution scores."""
 
 import numpy as np
 import pytest
@@ -58,3 +58,65 @@ def test_group_report_rejects_mismatched_or_empty_input():
         evaluation.group_report([1, 0], [0.5], ["a", "b"])
     with pytest.raises(ValueError, match="no examples"):
         evaluation.group_report([], [], [])
+
+
+def _brute_auroc(inside, outside):
+    wins = sum((o > i) + 0.5 * (o == i) for o in outside for i in inside)
+    return wins / (len(inside) * len(outside))
+
+
+def _brute_aupr(inside, outside):
+    scores = np.concatenate([inside, outside])
+    positive = np.r_[np.zeros(len(inside)), np.ones(len(outside))]
+    area, previous_recall = 0.0, 0.0
+    for threshold in sorted(set(scores.tolist()), reverse=True):
+        chosen = scores >= threshold
+        recall = positive[chosen].sum() / positive.sum()
+        area += (recall - previous_recall) * positive[chosen].mean()
+        previous_recall = recall
+    return area
+
+
+def test_ood_auroc_and_aupr_match_their_definitions_with_and_without_ties():
+    rng = np.random.default_rng(0)
+    for inside, outside in (
+        (rng.normal(0, 1, 200), rng.normal(1, 1, 150)),  # no ties
+        (rng.integers(0, 5, 200).astype(float), rng.integers(2, 7, 120).astype(float)),  # many ties
+    ):
+        assert evaluation.ood_auroc(inside, outside) == pytest.approx(_brute_auroc(inside, outside), abs=1e-12)
+        assert evaluation.ood_aupr(inside, outside) == pytest.approx(_brute_aupr(inside, outside), abs=1e-12)
+    # Separated perfectly, the wrong way round, and not at all.
+    assert evaluation.ood_auroc([0, 1], [2, 3]) == 1.0 and evaluation.ood_auroc([2, 3], [0, 1]) == 0.0
+    assert evaluation.ood_auroc([1, 1], [1, 1, 1]) == 0.5 and evaluation.ood_aupr([1, 1], [1, 1, 1]) == 0.6
+    with pytest.raises(ValueError, match="non-empty"):
+        evaluation.ood_auroc([], [1.0])
+    with pytest.raises(ValueError, match="finite"):
+        evaluation.ood_aupr([np.nan], [1.0])
+
+
+def test_calibration_error_weighs_bins_by_their_counts_and_is_zero_when_calibrated():
+    # 90 predictions at confidence 0.95 with 90% right, 10 at 0.55 with 50% right.
+    probabilities = np.array([[0.95, 0.05]] * 90 + [[0.55, 0.45]] * 10)
+    labels = np.array([0] * 81 + [1] * 9 + [0] * 5 + [1] * 5)
+    table = evaluation.calibration_bins(labels, probabilities, bins=10)
+    assert table["count"].sum() == 100 and table["count"][9] == 90 and table["count"][5] == 10
+    np.testing.assert_allclose(table["accuracy"][[5, 9]], [0.5, 0.9])
+    ece = evaluation.expected_calibration_error(labels, probabilities, bins=10)
+    assert ece == pytest.approx(0.9 * 0.05 + 0.1 * 0.05)  # not the unweighted mean of the two gaps
+    # Calibrated: each bin's accuracy equals its confidence.
+    calibrated = np.array([[0.8, 0.2]] * 10)
+    assert evaluation.expected_calibration_error([0] * 8 + [1] * 2, calibrated) == pytest.approx(0.0)
+    # An edge value lands in the bin it closes: 0.6 in (0.4, 0.6] of 5 bins.
+    assert evaluation.calibration_bins([0], [[0.6, 0.4]], bins=5)["count"].tolist() == [0, 0, 1, 0, 0]
+    with pytest.raises(ValueError, match="bins must be a positive integer"):
+        evaluation.calibration_bins([0], [[0.6, 0.4]], bins=0)
+
+
+def test_nll_and_brier_against_hand_computed_values():
+    labels, probabilities = [0, 2], [[0.7, 0.2, 0.1], [0.1, 0.1, 0.8]]
+    assert evaluation.negative_log_likelihood(labels, probabilities) == pytest.approx(-(np.log(0.7) + np.log(0.8)) / 2)
+    expected = ((0.3**2 + 0.2**2 + 0.1**2) + (0.1**2 + 0.1**2 + 0.2**2)) / 2
+    assert evaluation.brier_score(labels, probabilities) == pytest.approx(expected)
+    assert evaluation.negative_log_likelihood([1], [[1.0, 0.0]]) == pytest.approx(-np.log(1e-12))
+    with pytest.raises(ValueError, match=r"probabilities must be \[N, classes\]"):
+        evaluation.brier_score([0, 1], [0.5, 0.5])

@@ -1,0 +1,89 @@
+"""The lecture's regression toy: ``y = x^3`` with noise whose spread grows with ``x``, and a gap in the training inputs.
+
+Lecture 5 draws one picture for both kinds of uncertainty: where the data
+are noisy, a model should report a wide *aleatoric* band (noise it can
+never remove), and where there are no data (outside the training range, or
+in a gap inside it), a wide *epistemic* band (what it does not know). Here
+
+    x ~ U[-4, 4] minus the gap (1, 2.5),   y = x^3 + sigma(x) e,   e ~ N(0, 1),
+    sigma(x) = 1.5 + 1.5 (x + 4) / 8       (from 1.5 at x = -4 to 3 at x = 4),
+
+so the true noise is known everywhere (`noise_std`) and a model's
+aleatoric estimate can be scored against it on the training range, and its
+epistemic estimate compared between the gap and the data.
+"""
+
+from typing import NamedTuple
+
+import numpy as np
+
+X_RANGE = (-4.0, 4.0)
+GAP = (1.0, 2.5)
+
+
+class Regression(NamedTuple):
+    """Inputs and targets, ``[N, 1]`` float32 each."""
+
+    x: np.ndarray
+    y: np.ndarray
+
+
+def noise_std(x):
+    """The true noise standard deviation ``sigma(x)`` at ``x``.
+
+    Args:
+        x: inputs (any shape).
+
+    Returns:
+        ``sigma(x)``, shaped like ``x``.
+
+    Example:
+        >>> noise_std(np.array([-4.0, 0.0, 4.0])).tolist()
+        [1.5, 2.25, 3.0]
+    """
+    x = np.asarray(x, np.float64)
+    return 1.5 + 1.5 * (x - X_RANGE[0]) / (X_RANGE[1] - X_RANGE[0])
+
+
+def in_gap(x):
+    """Whether each ``x`` lies in the gap the training inputs leave out.
+
+    Args:
+        x: inputs (any shape).
+
+    Returns:
+        Booleans shaped like ``x``.
+    """
+    x = np.asarray(x)
+    return (x > GAP[0]) & (x < GAP[1])
+
+
+def cubic_regression(count, seed=0, gap=True):
+    """``count`` noisy samples of ``y = x^3`` on [-4, 4], the gap left out unless ``gap`` is False.
+
+    Args:
+        count: how many samples (at least 1).
+        seed: seed of the inputs and the noise.
+        gap: leave out the inputs in (1, 2.5) (training data) or not (a test grid's noise draw).
+
+    Returns:
+        A `Regression` of ``[count, 1]`` float32 arrays.
+
+    Raises:
+        ValueError: ``count`` is not a positive integer.
+
+    Example:
+        >>> data = cubic_regression(1000, seed=0)
+        >>> data.x.shape, bool(in_gap(data.x).any()), bool(np.abs(data.x).max() <= 4)
+        ((1000, 1), False, True)
+    """
+    if isinstance(count, bool) or not isinstance(count, (int, np.integer)) or count < 1:
+        raise ValueError(f"count must be a positive integer, received {count!r}")
+    rng = np.random.default_rng(seed)
+    kept = np.empty(0)
+    while len(kept) < count:  # rejection: uniform on [-4, 4] minus the gap
+        draw = rng.uniform(*X_RANGE, size=2 * count)
+        kept = np.concatenate([kept, draw[~in_gap(draw)] if gap else draw])
+    x = kept[:count]
+    y = x**3 + noise_std(x) * rng.standard_normal(count)
+    return Regression(x[:, None].astype(np.float32), y[:, None].astype(np.float32))

@@ -1,0 +1,116 @@
+"""Mean-variance estimation (MVE): a wrapped model's prediction plus an aleatoric variance per output.
+
+Nix and Weigend (1994); lecture 5's first uncertainty method. A regression
+model predicts ``mu(x)``; the wrapper adds a head on the features the
+model's output layer reads that predicts ``s(x) = log sigma^2(x)``, and
+trains both by the Gaussian negative log-likelihood
+(`mit_dl.uncertainty.losses.gaussian_nll`):
+
+    L = mean over the batch of 1/2 [ s(x) + (y - mu(x))^2 exp(-s(x)) + log 2 pi ]
+
+``sigma^2(x)`` is the *aleatoric* uncertainty: the noise in ``y`` that more
+data would not remove. It says nothing about inputs unlike the training
+data (that is epistemic uncertainty: dropout, ensembles, Bayes by
+Backprop).
+
+The wrapped model keeps its own layers and weights (they train too); its
+features are the input of its last layer, which a functional or
+``Sequential`` model exposes. For a subclassed model pass ``features``, a
+model of the same inputs returning those features.
+"""
+
+import keras
+import tensorflow as tf
+
+from mit_dl.errors import ConfigError
+from mit_dl.uncertainty.losses import gaussian_nll
+
+
+def _feature_model(model):
+    try:
+        inputs, features = model.inputs, model.layers[-1].input
+    except (AttributeError, IndexError, ValueError):
+        inputs = features = None
+    if not inputs or features is None:
+        raise ConfigError(
+            "model",
+            f"({type(model).__name__}) exposes no layer before its output: wrap a functional or Sequential model, "
+            "or pass features=<a model of the same inputs returning the features its output layer reads>",
+        )
+    return keras.Model(inputs, features, name=f"{model.name}_features")
+
+
+class MVEWrapper(keras.Model):
+    """Wrap a regression model so it also predicts the variance of its targets (aleatoric uncertainty).
+
+    Args:
+        model: a built Keras regression model ``x -> [N, outputs]`` (functional or ``Sequential``).
+        features: for a subclassed ``model``: a Keras model of the same inputs
+            returning the features its output layer reads. Default: taken from ``model``.
+        **kwargs: `keras.Model`'s (``name``, ...).
+
+    Call arguments:
+        inputs: what ``model`` takes.
+        training: passed on to the wrapped model (dropout, batch normalisation).
+
+    Returns:
+        ``{"prediction": mu [N, outputs], "aleatoric": sigma^2 [N, outputs], "log_variance": s [N, outputs]}``
+        (float32 under any precision policy).
+
+    Example:
+        >>> inputs = keras.Input((1,))
+        >>> outputs = keras.layers.Dense(1)(keras.layers.Dense(8, activation="relu")(inputs))
+        >>> wrapped = MVEWrapper(keras.Model(inputs, outputs))
+        >>> out = wrapped(tf.zeros((3, 1)))
+        >>> sorted(out), tuple(out["aleatoric"].shape)
+        (['aleatoric', 'log_variance', 'prediction'], (3, 1))
+    """
+
+    def __init__(self, model, features=None, **kwargs):
+        kwargs.setdefault("name", "mve")
+        super().__init__(**kwargs)
+        self.model = model
+        self.features = features if features is not None else _feature_model(model)
+        outputs = model.outputs[0].shape[-1] if getattr(model, "outputs", None) else None
+        if outputs is None:
+            outputs = model.layers[-1].units if hasattr(model.layers[-1], "units") else None
+        if outputs is None:
+            raise ConfigError("model", "has no known output width: build it on its inputs before wrapping it")
+        # Start at log sigma^2 = 0 (sigma = 1): zero weights, so early steps fit the mean first.
+        self.log_variance_head = keras.layers.Dense(
+            outputs, kernel_initializer="zeros", bias_initializer="zeros", name="log_variance"
+        )
+        if getattr(self.features, "outputs", None):
+            self.log_variance_head.build(tuple(self.features.outputs[0].shape))
+
+    def compile(self, optimizer, **kwargs):
+        """Compile with ``optimizer`` and build its slots for every trained variable (so checkpoints restore them).
+
+        Args:
+            optimizer: a Keras optimizer.
+            **kwargs: passed to `keras.Model.compile`.
+        """
+        super().compile(optimizer=optimizer, **kwargs)
+        self.optimizer.build(self.trainable_variables)
+
+    def call(self, inputs, training=False):
+        mean = self.model(inputs, training=training)
+        log_variance = self.log_variance_head(self.features(inputs, training=training))
+        log_variance = keras.ops.cast(log_variance, "float32")
+        return {
+            "prediction": keras.ops.cast(mean, "float32"),
+            "aleatoric": keras.ops.exp(log_variance),
+            "log_variance": log_variance,
+        }
+
+    def train_step(self, batch):
+        inputs, targets = batch
+        with tf.GradientTape() as tape:
+            out = self(inputs, training=True)
+            per_example = keras.ops.mean(gaussian_nll(targets, out["prediction"], out["log_variance"]), axis=-1)
+            loss = tf.nn.compute_average_loss(per_example)
+            scaled = self.optimizer.scale_loss(loss)  # mixed_float16: loss scaling, recorded on the tape
+        gradients = tape.gradient(scaled, self.trainable_variables)
+        self.optimizer.apply_gradients(zip(gradients, self.trainable_variables))
+        error = keras.ops.cast(targets, "float32") - out["prediction"]
+        return {"loss": keras.ops.mean(per_example), "rmse": keras.ops.sqrt(keras.ops.mean(keras.ops.square(error)))}
