@@ -120,3 +120,26 @@ def test_nll_and_brier_against_hand_computed_values():
     assert evaluation.negative_log_likelihood([1], [[1.0, 0.0]]) == pytest.approx(-np.log(1e-12))
     with pytest.raises(ValueError, match=r"probabilities must be \[N, classes\]"):
         evaluation.brier_score([0, 1], [0.5, 0.5])
+
+
+def test_bootstrap_intervals_match_the_normal_theory_and_resample_groups_on_their_own():
+    values = np.random.default_rng(0).normal(10.0, 2.0, 400)
+    low, high = evaluation.bootstrap_interval(np.mean, values, resamples=2000)
+    half = 1.96 * 2.0 / np.sqrt(400)  # 0.196
+    assert low < values.mean() < high and abs((high - low) / 2 - half) < 0.03
+    assert evaluation.bootstrap_interval(np.mean, values, resamples=200) == evaluation.bootstrap_interval(
+        np.mean, values, resamples=200
+    )
+    # Paired rows: labels and probabilities stay together; two groups of scores are drawn apart.
+    labels = np.array([0, 1] * 50)
+    probabilities = np.where(labels[:, None] == np.arange(2), 0.8, 0.2)
+    nll = evaluation.bootstrap_interval(evaluation.negative_log_likelihood, labels, probabilities, resamples=50)
+    assert nll == pytest.approx((-np.log(0.8), -np.log(0.8)))  # every row has the same loss
+    rng = np.random.default_rng(1)
+    inside, outside = rng.normal(0, 1, 300), rng.normal(1, 1, 100)
+    low, high = evaluation.bootstrap_interval(evaluation.ood_auroc, inside, outside, paired=False, resamples=300)
+    assert low < evaluation.ood_auroc(inside, outside) < high and 0.03 < high - low < 0.2
+    with pytest.raises(ValueError, match="paired samples must have the same length"):
+        evaluation.bootstrap_interval(evaluation.ood_auroc, inside, outside)
+    with pytest.raises(ValueError, match=r"confidence must be in \(0, 1\)"):
+        evaluation.bootstrap_interval(np.mean, values, confidence=95)
