@@ -29,6 +29,7 @@ from mit_dl.generative.config import GenerativeConfig
 from mit_dl.images.config import DATASETS, ImagesConfig
 from mit_dl.music.config import GenerationConfig, MusicConfig
 from mit_dl.rl.config import RLConfig
+from mit_dl.uncertainty.config import UncertaintyConfig
 
 INTERRUPTED = 130
 
@@ -239,6 +240,33 @@ def _cmd_rl_play(args):
         print(f"video of the first episode: {result['video']}")
 
 
+def _cmd_uncertainty_train(args):
+    from mit_dl.uncertainty import workflow
+
+    config = config_from(args, UncertaintyConfig)
+    workflow.train(config, _out(args, _default_run_dir(f"uncertainty-{config.method}-{config.task}")))
+
+
+def _cmd_uncertainty_evaluate(args):
+    from mit_dl.uncertainty import workflow
+
+    report = workflow.evaluate(args.model, ood=args.ood, out=args.out, data_dir=args.data)
+    c, scaled = report["calibration"], report["temperature_scaled"]["calibration"]
+    print(f"{report['method']} export on the Fashion-MNIST test set; out of distribution: {report['ood_set']} test")
+    print(f"{'':22s} {'accuracy':>9s} {'NLL':>7s} {'Brier':>7s} {'ECE':>7s} {'ECE 95% CI':>14s}")
+    for name, row in (("as trained", c), (f"temperature {report['temperature']:.2f}", scaled)):
+        low, high = row["ece_95ci"]
+        print(
+            f"{name:22s} {100 * row['accuracy']:8.2f}% {row['nll']:7.3f} {row['brier']:7.4f} "
+            f"{100 * row['ece']:6.2f}% {100 * low:6.2f}-{100 * high:5.2f}%"
+        )
+    print(f"{'OOD score':28s} {'AUROC':>7s} {'95% CI':>13s} {'AUPR':>7s}")
+    for name, row in report["ood"].items():
+        low, high = row["auroc_95ci"]
+        print(f"{workflow.SCORES[name]:28s} {row['auroc']:7.3f} {low:.3f}-{high:.3f} {row['aupr']:7.3f}")
+    print(f"metrics, reliability diagrams and score histograms in {report['folder']}")
+
+
 def _cmd_generative_sample(args):
     from mit_dl.generative import workflow
 
@@ -438,6 +466,31 @@ def _rl_commands(commands):
     play.add_argument("--seed", type=int, default=10_000, help="the first episode's seed (default 10000)")
 
 
+def _uncertainty_commands(commands):
+    uncertainty = commands.add_parser(
+        "uncertainty", help="lecture 5: aleatoric and epistemic uncertainty, calibration, out-of-distribution inputs"
+    )
+    actions = uncertainty.add_subparsers(dest="action", metavar="ACTION", required=True)
+    train = _lab_command(
+        actions,
+        "train",
+        "train a wrapped model; measure calibration and OOD detection (or the regression bands), plot, export",
+        _cmd_uncertainty_train,
+        UncertaintyConfig,
+    )
+    train.add_argument("--out", help="run directory (default: runs/uncertainty-<method>-<task>-<time>)")
+    evaluate = _lab_command(
+        actions,
+        "evaluate",
+        "calibration and OOD detection of an exported classifier: metrics JSON, reliability diagrams, histograms",
+        _cmd_uncertainty_evaluate,
+    )
+    evaluate.add_argument("--model", required=True, help="the exported classifier (<run>/saved_model)")
+    evaluate.add_argument("--ood", choices=("mnist",), default="mnist", help="the out-of-distribution test set")
+    evaluate.add_argument("--data", help="folder with the IDX files (default: $MIT_DL_DATA, caches, download)")
+    evaluate.add_argument("--out", help="output folder (default: the run directory, <run>/evaluation.json)")
+
+
 def build_parser():
     """The `mit-dl` command's parser: one sub-command per lab action, options built from the configs.
 
@@ -464,6 +517,7 @@ def build_parser():
     _faces_commands(commands)
     _generative_commands(commands)
     _rl_commands(commands)
+    _uncertainty_commands(commands)
 
     labs = commands.add_parser("labs", help="the learner notebooks in labs/ and their graders")
     lab_actions = labs.add_subparsers(dest="action", metavar="ACTION", required=True)

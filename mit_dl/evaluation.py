@@ -422,3 +422,70 @@ def bootstrap_interval(statistic, *samples, paired=True, resamples=1000, confide
     tail = (1.0 - confidence) / 2.0
     low, high = np.quantile(values, [tail, 1.0 - tail])
     return float(low), float(high)
+
+
+def temperature_scaled(probabilities, temperature):
+    """``softmax(log p / T)``: the probabilities a temperature ``T`` gives (``T > 1`` softens, ``T < 1`` sharpens).
+
+    For a single network ``log p`` equals its logits up to a constant per
+    row, so this is Guo et al.'s temperature scaling; for averaged
+    predictions (ensembles, MC dropout) it scales the log of the average.
+
+    Args:
+        probabilities: ``[N, K]``.
+        temperature: ``T > 0``.
+
+    Returns:
+        ``[N, K]`` float64 probabilities.
+
+    Example:
+        >>> temperature_scaled([[0.8, 0.2]], 1.0).round(3).tolist()
+        [[0.8, 0.2]]
+    """
+    if not temperature > 0:
+        raise ValueError(f"temperature must be positive, received {temperature!r}")
+    logits = np.log(np.clip(np.asarray(probabilities, np.float64), 1e-12, None)) / temperature
+    logits -= logits.max(axis=1, keepdims=True)
+    scaled = np.exp(logits)
+    return scaled / scaled.sum(axis=1, keepdims=True)
+
+
+def fit_temperature(labels, probabilities, low=0.05, high=20.0, iterations=60):
+    """The temperature minimising the negative log-likelihood on held-out predictions (Guo et al. 2017).
+
+    A golden-section search over ``log T`` in ``[log low, log high]`` (the
+    NLL is convex in ``1 / T`` for logits, so it has one minimum).
+
+    Args:
+        labels: held-out class ids ``[N]`` (a validation split, never the test set).
+        probabilities: their predicted probabilities ``[N, K]``.
+        low, high: the search range of ``T``.
+        iterations: golden-section steps (60 narrow the range by a factor of about 1e12).
+
+    Returns:
+        ``T``, a float.
+
+    Example:
+        >>> overconfident = [[0.99, 0.01], [0.99, 0.01], [0.01, 0.99], [0.99, 0.01]]  # one wrong
+        >>> fit_temperature([0, 0, 1, 1], overconfident) > 1
+        True
+    """
+    labels, probabilities = _labels_and_probabilities(labels, probabilities)
+
+    def nll(log_t):
+        return negative_log_likelihood(labels, temperature_scaled(probabilities, np.exp(log_t)))
+
+    a, b = np.log(low), np.log(high)
+    ratio = (np.sqrt(5.0) - 1.0) / 2.0
+    c, d = b - ratio * (b - a), a + ratio * (b - a)
+    fc, fd = nll(c), nll(d)
+    for _ in range(iterations):
+        if fc < fd:
+            b, d, fd = d, c, fc
+            c = b - ratio * (b - a)
+            fc = nll(c)
+        else:
+            a, c, fc = c, d, fd
+            d = a + ratio * (b - a)
+            fd = nll(d)
+    return float(np.exp((a + b) / 2.0))

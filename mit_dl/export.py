@@ -169,24 +169,9 @@ def image_classifier_endpoint(model, height, width, channels, output="softmax"):
     Returns:
         An `Endpoint` taking ``images``.
     """
-    expected = f"uint8 images [N, {height}, {width}, {channels}]" + (
-        f" or [N, {height}, {width}]" if channels == 1 else ""
-    )
 
     def classify(images):
-        shape, rank = tf.shape(images), tf.rank(images)
-        # Branches run only for their rank, so the comparisons have matching lengths.
-        ok = tf.case(
-            [
-                (tf.equal(rank, 4), lambda: tf.reduce_all(tf.equal(shape[1:], [height, width, channels]))),
-                (tf.equal(rank, 3) & (channels == 1), lambda: tf.reduce_all(tf.equal(shape[1:], [height, width]))),
-            ],
-            default=lambda: tf.constant(False),
-        )
-        check = tf.debugging.Assert(ok, [f"classify expects {expected}; received shape", shape])
-        with tf.control_dependencies([check]):  # check before the reshape can fail less clearly
-            images = tf.reshape(images, [-1, height, width, channels])
-        logits = model(tf.cast(images, tf.float32) / 255.0, training=False)
+        logits = model(scaled_images(images, height, width, channels, "classify"), training=False)
         if output == "sigmoid":
             probabilities = tf.sigmoid(tf.cast(logits, tf.float32))
             return {"probabilities": probabilities, "class_ids": tf.cast(probabilities[:, 0] > 0.5, tf.int64)}
@@ -194,6 +179,56 @@ def image_classifier_endpoint(model, height, width, channels, output="softmax"):
         return {"probabilities": probabilities, "class_ids": tf.argmax(probabilities, axis=-1)}
 
     return Endpoint(classify, [tf.TensorSpec(None, tf.uint8, name="images")])
+
+
+def scaled_images(images, height, width, channels, name):
+    """uint8 images checked for their size and scaled to float32 in [0, 1], inside a signature.
+
+    A wrong rank, size or channel count fails with a message naming
+    ``name`` and the expected shape (the caller may not have mit_dl to
+    explain it).
+
+    Args:
+        images: a uint8 tensor, ``[N, H, W, C]`` (or ``[N, H, W]`` for one channel).
+        height, width, channels: the expected image shape.
+        name: the signature's name, for the message.
+
+    Returns:
+        float32 ``[N, height, width, channels]`` in [0, 1].
+    """
+    expected = f"uint8 images [N, {height}, {width}, {channels}]" + (
+        f" or [N, {height}, {width}]" if channels == 1 else ""
+    )
+    shape, rank = tf.shape(images), tf.rank(images)
+    # Branches run only for their rank, so the comparisons have matching lengths.
+    ok = tf.case(
+        [
+            (tf.equal(rank, 4), lambda: tf.reduce_all(tf.equal(shape[1:], [height, width, channels]))),
+            (tf.equal(rank, 3) & (channels == 1), lambda: tf.reduce_all(tf.equal(shape[1:], [height, width]))),
+        ],
+        default=lambda: tf.constant(False),
+    )
+    check = tf.debugging.Assert(ok, [f"{name} expects {expected}; received shape", shape])
+    with tf.control_dependencies([check]):  # check before the reshape can fail less clearly
+        images = tf.reshape(images, [-1, height, width, channels])
+    return tf.cast(images, tf.float32) / 255.0
+
+
+def image_endpoint(function, height, width, channels, name):
+    """An endpoint of uint8 images: checked and scaled by `scaled_images`, then ``function(float images)``.
+
+    Args:
+        function: float images in [0, 1] -> a dict of tensors.
+        height, width, channels: the images' shape.
+        name: the endpoint's name (for its error message).
+
+    Returns:
+        An `Endpoint` taking ``images`` (uint8).
+    """
+    return Endpoint(
+        lambda images: function(scaled_images(images, height, width, channels, name)),
+        [tf.TensorSpec(None, tf.uint8, name="images")],
+    )
 
 
 def face_detector_endpoint(model, size=64):

@@ -339,3 +339,101 @@ def save_gif(frames, path, fps=30, width=None):
         images = [image.resize((width, height), Image.Resampling.BILINEAR) for image in images]
     images[0].save(path, save_all=True, append_images=images[1:], duration=int(1000 / fps), loop=0)
     return path
+
+
+def reliability_diagrams(tables, path, title="Reliability"):
+    """Reliability diagrams side by side: accuracy against confidence per bin, the diagonal, the bins' counts.
+
+    Args:
+        tables: ``{label: mit_dl.evaluation.calibration_bins(...)}`` (e.g. before and after temperature
+            scaling); each label may carry its ECE.
+        path: the PNG file to write.
+        title: the figure's title.
+
+    Returns:
+        ``path`` as a `pathlib.Path`.
+    """
+    fig, axes = _figure(1, len(tables), figsize=(3.6 * len(tables), 3.8), squeeze=False)
+    for ax, (label, table) in zip(axes[0], tables.items()):
+        edges = np.asarray(table["edges"])
+        centres, width = (edges[:-1] + edges[1:]) / 2, np.diff(edges)
+        accuracy = np.nan_to_num(np.asarray(table["accuracy"], np.float64))
+        ax.bar(centres, accuracy, width=width, edgecolor="black", linewidth=0.5, color="tab:blue", label="accuracy")
+        confidence = np.asarray(table["confidence"], np.float64)
+        gap = np.where(np.isnan(confidence), 0.0, confidence - accuracy)
+        ax.bar(centres, gap, bottom=accuracy, width=width, color="tab:red", alpha=0.35, label="gap to confidence")
+        ax.plot([0, 1], [0, 1], color="gray", linestyle="--", linewidth=1)
+        share = ax.twinx()
+        share.plot(centres, np.asarray(table["count"]) / max(1, int(np.sum(table["count"]))), "k.", markersize=3)
+        share.set_ylim(0, 1)
+        share.set_yticks([])
+        ax.set_xlim(0, 1)
+        ax.set_ylim(0, 1)
+        ax.set_xlabel("confidence (top probability)")
+        ax.set_title(label, fontsize=9)
+    axes[0][0].set_ylabel("accuracy")
+    axes[0][0].legend(fontsize=7, loc="upper left")
+    fig.suptitle(title, fontsize=10)
+    return _save(fig, path)
+
+
+def score_histograms(scores, path, title="Scores", bins=50):
+    """One panel per score: histograms of the in- and out-of-distribution inputs' scores, overlaid.
+
+    Args:
+        scores: ``{score name: (in_scores, out_scores)}``; a name may carry the score's AUROC.
+        path: the PNG file to write.
+        title: the figure's title.
+        bins: histogram bins per panel.
+
+    Returns:
+        ``path`` as a `pathlib.Path`.
+    """
+    fig, axes = _figure(1, len(scores), figsize=(3.4 * len(scores), 3.0), squeeze=False)
+    for ax, (name, (inside, outside)) in zip(axes[0], scores.items()):
+        pooled = np.concatenate([inside, outside])
+        edges = np.linspace(np.min(pooled), np.max(pooled) + 1e-12, bins + 1)
+        ax.hist(inside, bins=edges, density=True, alpha=0.55, label="in distribution")
+        ax.hist(outside, bins=edges, density=True, alpha=0.55, label="out of distribution")
+        ax.set_title(name, fontsize=9)
+        ax.set_yticks([])
+    axes[0][0].legend(fontsize=7)
+    fig.suptitle(title, fontsize=10)
+    return _save(fig, path)
+
+
+def uncertainty_bands(train, grid, bands, path, title="Uncertainty", truth=None, shaded=None):
+    """A 1-D regression: training points, the prediction, and ± 2 standard deviation bands per kind.
+
+    Args:
+        train: ``(x, y)`` training points.
+        grid: ``[G]`` inputs the prediction is drawn on.
+        bands: ``{"prediction": [G], kind: std [G], ...}`` (kinds such as ``"aleatoric"``, ``"epistemic"``).
+        path: the PNG file to write.
+        title: the figure's title.
+        truth: optional ``[G]`` true function, dashed.
+        shaded: optional ``(low, high)`` x interval to shade (a gap in the training inputs).
+
+    Returns:
+        ``path`` as a `pathlib.Path`.
+    """
+    fig, ax = _figure(figsize=(6.5, 4.0))
+    ax.scatter(train[0], train[1], s=3, color="gray", alpha=0.35, label="training data")
+    mean = np.asarray(bands["prediction"])
+    colours = {"aleatoric": "tab:orange", "epistemic": "tab:green"}
+    for kind, std in bands.items():
+        if kind == "prediction":
+            continue
+        std = np.asarray(std)
+        colour = colours.get(kind, "tab:purple")
+        ax.fill_between(grid, mean - 2 * std, mean + 2 * std, color=colour, alpha=0.3, label=f"± 2σ {kind}")
+    ax.plot(grid, mean, color="tab:blue", label="prediction")
+    if truth is not None:
+        ax.plot(grid, truth, color="black", linestyle="--", linewidth=1, label="true mean")
+    if shaded is not None:
+        ax.axvspan(*shaded, color="gray", alpha=0.12, label="no training data")
+    ax.set_xlabel("x")
+    ax.set_ylabel("y")
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=7, loc="upper left")
+    return _save(fig, path)

@@ -57,20 +57,59 @@ def sampling_probabilities(latent_means, bins=10, smoothing=0.001, combine="prod
     return _probabilities(mu, tf.constant(bins), tf.constant(float(smoothing)), combine == "product")
 
 
-def _probabilities(mu, bins, smoothing, product):
+def latent_histograms(latent_means, bins, smoothing):
+    """Per-dimension smoothed density histograms of latent means: what `sampling_probabilities` rates rarity by.
+
+    Each dimension gets ``bins`` equal-width bins over its range; a bin's
+    density (as ``np.histogram(density=True)``) plus ``smoothing`` is then
+    normalised to sum 1 over the dimension's bins. The uncertainty lab's
+    `HistogramWrapper` fits these on training features and scores new
+    inputs with `latent_rarity`.
+
+    Args:
+        latent_means: ``[N, D]`` float32 tensor.
+        bins: bins per dimension (int or int32 scalar tensor).
+        smoothing: added to each bin's density (float32 scalar).
+
+    Returns:
+        ``(low [D], width [D], smoothed [D, bins])``.
+    """
+    mu = tf.convert_to_tensor(latent_means, tf.float32)
     n, d = tf.shape(mu)[0], tf.shape(mu)[1]
     low, high = tf.reduce_min(mu, 0), tf.reduce_max(mu, 0)
     width = (high - low) / tf.cast(bins, tf.float32)
     width = tf.where(width > 0, width, tf.ones_like(width))  # a constant dimension: one bin holds everything
-    index = tf.clip_by_value(tf.cast(tf.floor((mu - low) / width), tf.int32), 0, bins - 1)  # [N, D]
+    index = _bin_index(mu, low, width, bins)
     # Histograms of all dimensions at once: segment (dimension, bin).
     segment = index + tf.range(d)[None, :] * bins
     counts = tf.math.unsorted_segment_sum(tf.ones([n * d]), tf.reshape(segment, [-1]), d * bins)
     counts = tf.reshape(counts, [d, bins])
     density = counts / (tf.cast(n, tf.float32) * width[:, None])  # as np.histogram(density=True)
     smoothed = density + smoothing
-    smoothed = smoothed / tf.reduce_sum(smoothed, axis=1, keepdims=True)
-    log_weight = -tf.math.log(_per_example(smoothed, index))  # [N, D]
+    return low, width, smoothed / tf.reduce_sum(smoothed, axis=1, keepdims=True)
+
+
+def latent_rarity(latent_means, low, width, smoothed):
+    """``-log`` of each example's smoothed bin density in every dimension (higher: rarer); out-of-range values
+    fall in the first or last bin.
+
+    Args:
+        latent_means: ``[N, D]``.
+        low, width, smoothed: what `latent_histograms` returned.
+
+    Returns:
+        ``[N, D]`` float32.
+    """
+    mu = tf.convert_to_tensor(latent_means, tf.float32)
+    return -tf.math.log(_per_example(smoothed, _bin_index(mu, low, width, tf.shape(smoothed)[1])))
+
+
+def _bin_index(mu, low, width, bins):
+    return tf.clip_by_value(tf.cast(tf.floor((mu - low) / width), tf.int32), 0, bins - 1)  # [N, D]
+
+
+def _probabilities(mu, bins, smoothing, product):
+    log_weight = latent_rarity(mu, *latent_histograms(mu, bins, smoothing))  # [N, D]
     if product:
         return tf.nn.softmax(tf.reduce_sum(log_weight, axis=1))
     per_dimension = tf.nn.softmax(log_weight, axis=0)  # 1/density normalised over examples, per dimension

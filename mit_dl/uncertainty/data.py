@@ -11,11 +11,20 @@ in a gap inside it), a wide *epistemic* band (what it does not know). Here
 so the true noise is known everywhere (`noise_std`) and a model's
 aleatoric estimate can be scored against it on the training range, and its
 epistemic estimate compared between the gap and the data.
+
+The classification task's images (`image_splits`): real Fashion-MNIST,
+its training images split into the images the model learns from and a
+validation split for the temperature, its test set, and real MNIST's test
+digits as the out-of-distribution inputs.
 """
 
 from typing import NamedTuple
 
 import numpy as np
+import tensorflow as tf
+
+from mit_dl.data import mnist
+from mit_dl.errors import ConfigError, DataError
 
 X_RANGE = (-4.0, 4.0)
 GAP = (1.0, 2.5)
@@ -87,3 +96,64 @@ def cubic_regression(count, seed=0, gap=True):
     x = kept[:count]
     y = x**3 + noise_std(x) * rng.standard_normal(count)
     return Regression(x[:, None].astype(np.float32), y[:, None].astype(np.float32))
+
+
+def regression_batches(x, y, batch_size, seed=0):
+    """Shuffled, repeated training batches of a regression set; refuses targets that are not finite.
+
+    Args:
+        x: inputs ``[N, D]``.
+        y: targets ``[N, outputs]``.
+        batch_size: examples per batch.
+        seed: the shuffle's seed.
+
+    Returns:
+        An endless `tf.data.Dataset` of ``(x, y)`` float32 batches.
+
+    Raises:
+        DataError: a NaN or infinite target or input (the message gives the first rows).
+    """
+    for name, values in (("inputs", x), ("targets", y)):
+        values = np.asarray(values, np.float32)
+        bad = np.flatnonzero(~np.isfinite(values.reshape(len(values), -1)).all(axis=1))
+        if len(bad):
+            raise DataError(
+                f"the regression {name} hold NaN or infinite values at rows {bad[:5].tolist()} "
+                f"({len(bad)} rows); drop or fill those rows before training."
+            )
+    data = tf.data.Dataset.from_tensor_slices((np.asarray(x, np.float32), np.asarray(y, np.float32)))
+    return data.shuffle(len(x), seed=seed, reshuffle_each_iteration=True).repeat().batch(batch_size)
+
+
+class ImageSplits(NamedTuple):
+    """uint8 images ``[N, 28, 28]`` and labels of each part, and where they came from."""
+
+    train: tuple
+    validation: tuple
+    test: tuple
+    ood: tuple
+    source: str
+
+
+def image_splits(validation=5000, seed=0, data_dir=None):
+    """Fashion-MNIST train (minus a validation split drawn with ``seed``) and test, MNIST test as OOD.
+
+    Args:
+        validation: training images held out (they fit the temperature).
+        seed: the draw of the validation split.
+        data_dir: a folder searched first for the IDX files.
+
+    Returns:
+        An `ImageSplits`; ``ood`` holds MNIST's test images and labels.
+
+    Raises:
+        ConfigError: ``validation`` leaves no training image.
+        DatasetNotFound: a dataset is nowhere to be found (one message naming the ways to provide it).
+    """
+    images, labels, source = mnist.load_arrays("fashion_mnist", "train", data_dir)
+    if not 0 < validation < len(images):
+        raise ConfigError("validation", f"must be between 1 and {len(images) - 1}, received {validation}")
+    train, held_out = mnist.split_arrays(images, labels, len(images) - validation, seed=seed)
+    test_x, test_y, _ = mnist.load_arrays("fashion_mnist", "test", data_dir)
+    ood_x, ood_y, ood_source = mnist.load_arrays("mnist", "test", data_dir)
+    return ImageSplits(train, held_out, (test_x, test_y), (ood_x, ood_y), f"{source}; OOD: {ood_source}")

@@ -20,27 +20,13 @@ model of the same inputs returning those features.
 """
 
 import keras
-import tensorflow as tf
 
 from mit_dl.errors import ConfigError
 from mit_dl.uncertainty.losses import gaussian_nll
+from mit_dl.uncertainty.wrapper import UncertaintyWrapper, feature_model
 
 
-def _feature_model(model):
-    try:
-        inputs, features = model.inputs, model.layers[-1].input
-    except (AttributeError, IndexError, ValueError):
-        inputs = features = None
-    if not inputs or features is None:
-        raise ConfigError(
-            "model",
-            f"({type(model).__name__}) exposes no layer before its output: wrap a functional or Sequential model, "
-            "or pass features=<a model of the same inputs returning the features its output layer reads>",
-        )
-    return keras.Model(inputs, features, name=f"{model.name}_features")
-
-
-class MVEWrapper(keras.Model):
+class MVEWrapper(UncertaintyWrapper):
     """Wrap a regression model so it also predicts the variance of its targets (aleatoric uncertainty).
 
     Args:
@@ -61,16 +47,16 @@ class MVEWrapper(keras.Model):
         >>> inputs = keras.Input((1,))
         >>> outputs = keras.layers.Dense(1)(keras.layers.Dense(8, activation="relu")(inputs))
         >>> wrapped = MVEWrapper(keras.Model(inputs, outputs))
-        >>> out = wrapped(tf.zeros((3, 1)))
+        >>> out = wrapped(keras.ops.zeros((3, 1)))
         >>> sorted(out), tuple(out["aleatoric"].shape)
         (['aleatoric', 'log_variance', 'prediction'], (3, 1))
     """
 
     def __init__(self, model, features=None, **kwargs):
         kwargs.setdefault("name", "mve")
-        super().__init__(**kwargs)
+        super().__init__(task="regression", **kwargs)
         self.model = model
-        self.features = features if features is not None else _feature_model(model)
+        self.features = features if features is not None else feature_model(model)
         outputs = model.outputs[0].shape[-1] if getattr(model, "outputs", None) else None
         if outputs is None:
             outputs = model.layers[-1].units if hasattr(model.layers[-1], "units") else None
@@ -83,16 +69,6 @@ class MVEWrapper(keras.Model):
         if getattr(self.features, "outputs", None):
             self.log_variance_head.build(tuple(self.features.outputs[0].shape))
 
-    def compile(self, optimizer, **kwargs):
-        """Compile with ``optimizer`` and build its slots for every trained variable (so checkpoints restore them).
-
-        Args:
-            optimizer: a Keras optimizer.
-            **kwargs: passed to `keras.Model.compile`.
-        """
-        super().compile(optimizer=optimizer, **kwargs)
-        self.optimizer.build(self.trainable_variables)
-
     def call(self, inputs, training=False):
         mean = self.model(inputs, training=training)
         log_variance = self.log_variance_head(self.features(inputs, training=training))
@@ -103,14 +79,9 @@ class MVEWrapper(keras.Model):
             "log_variance": log_variance,
         }
 
-    def train_step(self, batch):
-        inputs, targets = batch
-        with tf.GradientTape() as tape:
-            out = self(inputs, training=True)
-            per_example = keras.ops.mean(gaussian_nll(targets, out["prediction"], out["log_variance"]), axis=-1)
-            loss = tf.nn.compute_average_loss(per_example)
-            scaled = self.optimizer.scale_loss(loss)  # mixed_float16: loss scaling, recorded on the tape
-        gradients = tape.gradient(scaled, self.trainable_variables)
-        self.optimizer.apply_gradients(zip(gradients, self.trainable_variables))
+    def training_losses(self, inputs, targets):
+        """The Gaussian negative log-likelihood per example (mean over outputs), and the squared error to log."""
+        out = self(inputs, training=True)
+        nll = keras.ops.mean(gaussian_nll(targets, out["prediction"], out["log_variance"]), axis=-1)
         error = keras.ops.cast(targets, "float32") - out["prediction"]
-        return {"loss": keras.ops.mean(per_example), "rmse": keras.ops.sqrt(keras.ops.mean(keras.ops.square(error)))}
+        return nll, {"squared_error": keras.ops.mean(keras.ops.square(error), axis=-1)}

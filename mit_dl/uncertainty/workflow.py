@@ -1,0 +1,436 @@
+"""Lecture 5 lab end to end: train a wrapped model, measure its uncertainty, plot and export it.
+
+``train`` writes a run directory: ``checkpoints/``, ``logs/``,
+``settings.json``, ``metrics.json``, the figures, and the SavedModel
+``saved_model/``:
+
+- regression: ``predict(x float32 [N, 1]) -> {prediction, epistemic, aleatoric}`` (variances in
+  the targets' units, where the method defines them) and ``regression.png``;
+- fashion_mnist: ``predict(images uint8 [N, 28, 28(, 1)]) -> {probabilities, entropy, ...}`` with
+  the ``T`` passes or ``N`` members inside the signature, ``reliability.png`` (before and after
+  temperature scaling) and ``ood_scores.png`` (Fashion-MNIST test vs MNIST test).
+
+``evaluate`` measures an export the same way from its signature alone.
+
+Example (a notebook)::
+
+    from mit_dl.uncertainty import workflow
+    from mit_dl.uncertainty.config import UncertaintyConfig
+    metrics = workflow.train(UncertaintyConfig.quick(method="mve", task="regression"), "runs/mve")
+"""
+
+import io
+import pathlib
+
+import numpy as np
+import tensorflow as tf
+from PIL import Image
+
+from mit_dl import evaluation, plots
+from mit_dl.data import mnist
+from mit_dl.errors import ConfigError, ExportError
+from mit_dl.export import Endpoint, export_savedmodel, image_endpoint, load_savedmodel
+from mit_dl.training import Run, Trainer
+from mit_dl.training.runs import write_json
+from mit_dl.uncertainty import data
+from mit_dl.uncertainty.config import UncertaintyConfig
+from mit_dl.uncertainty.model import wrapped_model
+
+X_SCALE = 4.0  # regression inputs are divided by this (x in [-4, 4] -> [-1, 1])
+GRID = (-6.0, 6.0)  # the regression figure's inputs: the training range and beyond
+PREDICT_BATCH = 250  # images per compiled prediction (x T passes for dropout)
+RESAMPLES = 1000  # bootstrap resamples of the 95% intervals
+SCORES = {
+    "max_softmax": "1 - max probability",
+    "entropy": "predictive entropy",
+    "epistemic": "mutual information",
+    "reconstruction_error": "VAE reconstruction error",
+    "complexity_corrected": "reconstruction error - PNG length",
+}
+
+
+def train(config=None, out_dir="runs/uncertainty", export=True, log=print):
+    """Train the config's wrapped model, measure, plot and export it (calling again resumes).
+
+    Args:
+        config: an `UncertaintyConfig` (default: MC dropout on Fashion-MNIST, the quick preset).
+        out_dir: the run directory.
+        export: also write ``saved_model/``.
+        log: where progress lines go.
+
+    Returns:
+        The metrics written to ``metrics.json``.
+    """
+    config = config or UncertaintyConfig.quick()
+    if config.task == "regression":
+        return _train_regression(config, out_dir, export, log)
+    return _train_images(config, out_dir, export, log)
+
+
+# ----------------------------------------------------------------------------------------------- regression
+def _train_regression(config, out_dir, export, log):
+    points = data.cubic_regression(config.train_count, seed=config.seed)
+    scale = float(points.y.std())  # targets are learned in units of their spread
+    batches = data.regression_batches(points.x / X_SCALE, points.y / scale, config.batch_size_value, config.seed)
+    log(f"data: {len(points.x)} points of y = x^3 + noise, x in [-4, 4] without the gap {data.GAP}")
+    run = Run.start(out_dir, config, lab="uncertainty", derived={"target_scale": scale}, log=log)
+    with run.scope():
+        model = wrapped_model(config, len(points.x), config.steps)
+        trainer = Trainer(model, strategy=run.strategy, checkpoint_dir=run.checkpoints, log_dir=run.logs)
+        history = trainer.fit(batches, steps=config.steps, steps_per_epoch=min(500, config.steps))
+    predict = _regression_predictor(model, scale)
+    grid = np.linspace(*GRID, 481, dtype=np.float32)
+    out = {k: v.numpy()[:, 0] for k, v in predict(grid[:, None]).items()}
+    report = regression_report(grid, out)
+    bands = {"prediction": out["prediction"]}
+    bands.update({kind: np.sqrt(out[kind]) for kind in ("aleatoric", "epistemic") if kind in out})
+    plots.uncertainty_bands(
+        (points.x[:, 0], points.y[:, 0]),
+        grid,
+        bands,
+        run.path / "regression.png",
+        title=f"{config.method}: prediction ± 2σ",
+        truth=grid**3,
+        shaded=data.GAP,
+    )
+    if export:
+        endpoint = Endpoint(_checked_points(predict), [tf.TensorSpec([None, 1], tf.float32, name="x")])
+        export_savedmodel(
+            model,
+            run.path / "saved_model",
+            endpoints={"predict": endpoint},
+            metadata=run.export_metadata({"kind": "uncertainty regression", "method": config.method, **report}),
+        )
+    log(_regression_line(config.method, report))
+    return run.write_metrics({"history": history, "regression": report})
+
+
+def _regression_predictor(model, scale):
+    def predict(x):
+        out = model(tf.cast(x, tf.float32) / X_SCALE, training=False)
+        result = {"prediction": out["prediction"] * scale}
+        for kind in ("aleatoric", "epistemic"):
+            if kind in out:
+                result[kind] = out[kind] * scale**2
+        return result
+
+    return predict
+
+
+def _checked_points(predict):
+    def checked(x):
+        finite = tf.debugging.Assert(tf.reduce_all(tf.math.is_finite(x)), ["predict: x holds NaN or infinity"])
+        with tf.control_dependencies([finite]):
+            return predict(tf.identity(x))
+
+    return checked
+
+
+def regression_report(grid, out):
+    """The regression toy's figures of merit on a grid of inputs.
+
+    Args:
+        grid: ``[G]`` inputs.
+        out: ``{"prediction": [G], "aleatoric": [G] (optional), "epistemic": [G] (optional)}``,
+            variances in the targets' units.
+
+    Returns:
+        ``{"rmse_to_truth"}`` on the training range, plus ``"sigma_relative_rms_error"`` (the aleatoric
+        σ against the true σ(x), on the training range without the gap) and ``"epistemic_gap_ratio"``
+        / ``"epistemic_outside_ratio"`` (mean epistemic σ on the gap / beyond [-4, 4], over the mean
+        on the training range) when defined.
+    """
+    on_range = (grid >= data.X_RANGE[0]) & (grid <= data.X_RANGE[1])
+    training = on_range & ~data.in_gap(grid)
+    report = {"rmse_to_truth": float(np.sqrt(np.mean((out["prediction"][training] - grid[training] ** 3) ** 2)))}
+    if "aleatoric" in out:
+        sigma, true = np.sqrt(out["aleatoric"][training]), data.noise_std(grid[training])
+        report["sigma_relative_rms_error"] = float(np.sqrt(np.mean(((sigma - true) / true) ** 2)))
+    if "epistemic" in out:
+        std = np.sqrt(out["epistemic"])
+        base = float(std[training].mean())
+        report["epistemic_std_training"] = base
+        report["epistemic_gap_ratio"] = float(std[data.in_gap(grid)].mean() / base)
+        width = data.GAP[1] - data.GAP[0]  # the training inputs as far either side of the gap as it is wide
+        beside = training & (grid >= data.GAP[0] - width) & (grid <= data.GAP[1] + width)
+        report["epistemic_gap_vs_neighbours"] = float(std[data.in_gap(grid)].mean() / std[beside].mean())
+        report["epistemic_outside_ratio"] = float(std[~on_range].mean() / base)
+    return report
+
+
+def _regression_line(method, report):
+    parts = [f"{method}: RMSE to x^3 {report['rmse_to_truth']:.2f}"]
+    if "sigma_relative_rms_error" in report:
+        parts.append(f"aleatoric σ off by {100 * report['sigma_relative_rms_error']:.1f}% (RMS)")
+    if "epistemic_gap_ratio" in report:
+        parts.append(
+            f"epistemic σ {report['epistemic_gap_ratio']:.2f}x wider on the gap "
+            f"({report['epistemic_gap_vs_neighbours']:.2f}x its neighbours), "
+            f"{report['epistemic_outside_ratio']:.1f}x beyond the data"
+        )
+    return "; ".join(parts)
+
+
+# ------------------------------------------------------------------------------------------- classification
+def _train_images(config, out_dir, export, log):
+    splits = data.image_splits(config.validation, config.seed, config.data)
+    train_x, train_y = (part[: config.image_count] for part in splits.train)
+    log(
+        f"data: {splits.source}: {len(train_x)} train / {len(splits.validation[0])} validation / "
+        f"{len(splits.test[0])} test Fashion-MNIST, {len(splits.ood[0])} MNIST digits out of distribution"
+    )
+    run = Run.start(out_dir, config, lab="uncertainty", log=log)
+    batch_size = config.batch_size_value
+    steps = config.epochs * -(-len(train_x) // batch_size)
+    with run.scope():
+        model = wrapped_model(config, len(train_x), steps)
+        trainer = Trainer(model, strategy=run.strategy, checkpoint_dir=run.checkpoints, log_dir=run.logs)
+        batches = mnist.to_dataset(train_x, train_y, batch_size, shuffle=True, seed=config.seed)
+        history = trainer.fit(batches, epochs=config.epochs)
+    predict = compiled_predictor(model)
+    parts = {"validation": splits.validation, "test": splits.test, "ood": splits.ood}
+    outputs = {name: predict_images(predict, images) for name, (images, _) in parts.items()}
+    temperature = evaluation.fit_temperature(splits.validation[1], outputs["validation"]["probabilities"])
+    report = image_report(outputs["test"], splits.test, outputs["ood"], splits.ood[0], temperature, config.resamples)
+    report["method"] = config.method
+    write_image_figures(report, run.path, f"{config.method} on Fashion-MNIST")
+    if export:
+        export_savedmodel(
+            model,
+            run.path / "saved_model",
+            endpoints={"predict": image_endpoint(lambda x: dict(model(x, training=False)), 28, 28, 1, "predict")},
+            metadata=run.export_metadata(
+                {
+                    "kind": "uncertainty classifier",
+                    "method": config.method,
+                    "dataset": "fashion_mnist",
+                    "class_names": mnist.CLASS_NAMES["fashion_mnist"],
+                    "temperature": temperature,
+                    "test_accuracy": report["calibration"]["accuracy"],
+                }
+            ),
+        )
+    log(_image_line(report))
+    return run.write_metrics({"source": splits.source, "history": history, **_without_figure_data(report)})
+
+
+def compiled_predictor(model):
+    """``predict(uint8 [B, 28, 28]) -> {name: tensor}``: the wrapped model in inference mode, compiled once."""
+
+    @tf.function(reduce_retracing=True)
+    def predict(images):
+        return dict(model(tf.cast(images, tf.float32)[..., None] / 255.0, training=False))
+
+    return predict
+
+
+def predict_images(predict, images, batch_size=PREDICT_BATCH):
+    """Every output of ``predict`` on uint8 images, in batches, as NumPy arrays.
+
+    Args:
+        predict: ``uint8 [B, 28, 28] -> {name: [B, ...]}`` (`compiled_predictor`, or an export's
+            ``predict`` signature).
+        images: uint8 ``[N, 28, 28]``.
+        batch_size: images per call.
+
+    Returns:
+        ``{name: [N, ...]}``.
+    """
+    parts = [predict(images[i : i + batch_size]) for i in range(0, len(images), batch_size)]
+    return {name: np.concatenate([np.asarray(part[name]) for part in parts]) for name in parts[0]}
+
+
+def png_bits(images):
+    """Each uint8 image's PNG length in bits: the input-complexity estimate of Serrà et al. (2020).
+
+    Args:
+        images: uint8 ``[N, H, W]``.
+
+    Returns:
+        ``[N]`` float64.
+    """
+    lengths = []
+    for image in images:
+        buffer = io.BytesIO()
+        Image.fromarray(np.asarray(image, np.uint8)).save(buffer, format="PNG", optimize=True)
+        lengths.append(8 * buffer.tell())
+    return np.asarray(lengths, np.float64)
+
+
+def ood_scores(outputs, images):
+    """The out-of-distribution scores an output dict allows (higher: more unusual).
+
+    Args:
+        outputs: a prediction dict (``probabilities``, and ``epistemic`` / ``reconstruction_error`` when
+            the method has them).
+        images: the uint8 images they were predicted from (for the complexity correction).
+
+    Returns:
+        ``{score name: [N]}`` over `SCORES`' names that apply.
+    """
+    p = np.asarray(outputs["probabilities"], np.float64)
+    scores = {"max_softmax": 1.0 - p.max(axis=1), "entropy": -(p * np.log(np.clip(p, 1e-12, None))).sum(axis=1)}
+    if "epistemic" in outputs:
+        scores["epistemic"] = np.asarray(outputs["epistemic"], np.float64)
+    if "reconstruction_error" in outputs:
+        error = np.asarray(outputs["reconstruction_error"], np.float64)
+        scores["reconstruction_error"] = error
+        # Serrà et al. 2020: -log2 p(x) - L(x); here the reconstruction error stands in for -log p(x).
+        scores["complexity_corrected"] = error / np.log(2.0) - png_bits(images)
+    return scores
+
+
+def calibration_report(labels, probabilities, resamples=RESAMPLES, seed=0):
+    """Accuracy, NLL, Brier score and ECE (15 bins, weighted) with 95% intervals, and the reliability bins.
+
+    Args:
+        labels: class ids ``[N]``.
+        probabilities: ``[N, K]``.
+        resamples: bootstrap resamples of the intervals.
+        seed: the bootstrap's seed.
+
+    Returns:
+        ``{"accuracy", "accuracy_95ci", "nll", "nll_95ci", "brier", "brier_95ci", "ece", "ece_95ci", "bins"}``.
+    """
+    correct = int((np.argmax(probabilities, axis=1) == labels).sum())
+    report = {"accuracy": correct / len(labels), "accuracy_95ci": evaluation.wilson_interval(correct, len(labels))}
+    for name, metric in (
+        ("nll", evaluation.negative_log_likelihood),
+        ("brier", evaluation.brier_score),
+        ("ece", evaluation.expected_calibration_error),
+    ):
+        report[name] = metric(labels, probabilities)
+        report[f"{name}_95ci"] = evaluation.bootstrap_interval(
+            metric, labels, probabilities, resamples=resamples, seed=seed
+        )
+    bins = evaluation.calibration_bins(labels, probabilities)
+    report["bins"] = {k: np.asarray(v).tolist() for k, v in bins.items()}
+    return report
+
+
+def ood_report(in_scores, out_scores, resamples=RESAMPLES, seed=0):
+    """AUROC (with a 95% interval) and AUPR of each score, OOD inputs the positives.
+
+    Args:
+        in_scores: ``{name: [N_in]}``.
+        out_scores: ``{name: [N_out]}``, the same names.
+        resamples: bootstrap resamples (the two groups resampled independently).
+        seed: the bootstrap's seed.
+
+    Returns:
+        ``{name: {"auroc", "auroc_95ci", "aupr"}}``.
+    """
+    report = {}
+    for name in in_scores:
+        inside, outside = in_scores[name], out_scores[name]
+        report[name] = {
+            "auroc": evaluation.ood_auroc(inside, outside),
+            "auroc_95ci": evaluation.bootstrap_interval(
+                evaluation.ood_auroc, inside, outside, paired=False, resamples=resamples, seed=seed
+            ),
+            "aupr": evaluation.ood_aupr(inside, outside),
+        }
+    return report
+
+
+def image_report(test_outputs, test, ood_outputs, ood_images, temperature, resamples=RESAMPLES):
+    """Calibration on the test set and OOD detection against MNIST, before and after temperature scaling.
+
+    Args:
+        test_outputs: the prediction dict of the Fashion-MNIST test images.
+        test: ``(test images, test labels)``.
+        ood_outputs: the prediction dict of the out-of-distribution images.
+        ood_images: those images.
+        temperature: the temperature fitted on the validation split.
+        resamples: bootstrap resamples of the intervals.
+
+    Returns:
+        ``{"calibration", "ood", "temperature", "temperature_scaled": {"calibration", "ood"}, "scores"}``
+        (``scores`` holds the raw score arrays for the figures; `train` leaves them out of metrics.json).
+    """
+    test_images, labels = test
+    in_scores, out_scores = ood_scores(test_outputs, test_images), ood_scores(ood_outputs, ood_images)
+    scaled_in = {"probabilities": evaluation.temperature_scaled(test_outputs["probabilities"], temperature)}
+    scaled_out = {"probabilities": evaluation.temperature_scaled(ood_outputs["probabilities"], temperature)}
+    scaled_in_scores, scaled_out_scores = ood_scores(scaled_in, test_images), ood_scores(scaled_out, ood_images)
+    return {
+        "calibration": calibration_report(labels, test_outputs["probabilities"], resamples),
+        "ood": ood_report(in_scores, out_scores, resamples),
+        "temperature": temperature,
+        "temperature_scaled": {
+            "calibration": calibration_report(labels, scaled_in["probabilities"], resamples),
+            "ood": ood_report(scaled_in_scores, scaled_out_scores, resamples),
+        },
+        "scores": {name: (in_scores[name], out_scores[name]) for name in in_scores},
+    }
+
+
+def _without_figure_data(report):
+    return {k: v for k, v in report.items() if k != "scores"}
+
+
+def write_image_figures(report, folder, title):
+    """``reliability.png`` (before and after temperature scaling) and ``ood_scores.png`` of an `image_report`."""
+    calibration, scaled = report["calibration"], report["temperature_scaled"]["calibration"]
+    plots.reliability_diagrams(
+        {
+            f"as trained: ECE {100 * calibration['ece']:.2f}%": calibration["bins"],
+            f"temperature {report['temperature']:.2f}: ECE {100 * scaled['ece']:.2f}%": scaled["bins"],
+        },
+        folder / "reliability.png",
+        title=f"{title}: reliability on the test set",
+    )
+    plots.score_histograms(
+        {f"{SCORES[name]}\nAUROC {report['ood'][name]['auroc']:.3f}": pair for name, pair in report["scores"].items()},
+        folder / "ood_scores.png",
+        title=f"{title}: Fashion-MNIST test vs MNIST test",
+    )
+
+
+def _image_line(report):
+    c = report["calibration"]
+    best = max(report["ood"], key=lambda name: report["ood"][name]["auroc"])
+    return (
+        f"{report['method']}: test accuracy {100 * c['accuracy']:.2f}%, NLL {c['nll']:.3f}, "
+        f"ECE {100 * c['ece']:.2f}% ({100 * report['temperature_scaled']['calibration']['ece']:.2f}% at "
+        f"T = {report['temperature']:.2f}); best OOD score {best}: AUROC {report['ood'][best]['auroc']:.3f}"
+    )
+
+
+def evaluate(model_dir, ood="mnist", out=None, data_dir=None, resamples=RESAMPLES):
+    """Measure an exported classifier through its ``predict`` signature: metrics JSON and figures.
+
+    Args:
+        model_dir: the export (``<run>/saved_model``).
+        ood: the out-of-distribution test set (``"mnist"``).
+        out: the folder for ``evaluation.json``, ``reliability.png`` and ``ood_scores.png``
+            (default: the export's parent, the run directory).
+        data_dir: a folder searched first for the IDX files.
+        resamples: bootstrap resamples of the intervals.
+
+    Returns:
+        The report written to ``evaluation.json``.
+
+    Raises:
+        ExportError: the folder is not an uncertainty classifier export.
+        ConfigError: an unknown ``ood`` set.
+    """
+    if ood != "mnist":
+        raise ConfigError("ood", f"must be mnist (the out-of-distribution set offline), received {ood!r}")
+    served, metadata = load_savedmodel(model_dir)
+    if metadata.get("kind") != "uncertainty classifier" or not hasattr(served, "predict"):
+        raise ExportError(
+            f"{model_dir} is not an uncertainty classifier export (no `predict` signature of images); pass the "
+            "saved_model folder of a `mit-dl uncertainty train --task fashion_mnist` run."
+        )
+    test = mnist.load_arrays("fashion_mnist", "test", data_dir)[:2]
+    ood_images = mnist.load_arrays(ood, "test", data_dir)[0]
+    test_outputs, ood_outputs = predict_images(served.predict, test[0]), predict_images(served.predict, ood_images)
+    report = image_report(test_outputs, test, ood_outputs, ood_images, metadata["temperature"], resamples)
+    report["method"] = metadata.get("method")
+    folder = pathlib.Path(out) if out else pathlib.Path(model_dir).parent
+    folder.mkdir(parents=True, exist_ok=True)
+    write_image_figures(report, folder, f"{report['method']} export")
+    result = {"model": str(model_dir), "ood_set": ood, "folder": str(folder), **_without_figure_data(report)}
+    write_json(folder / "evaluation.json", result)
+    return result
