@@ -241,9 +241,9 @@ def _cmd_rl_play(args):
 
 
 def _cmd_uncertainty_train(args):
+    config = config_from(args, UncertaintyConfig)  # a bad setting fails before TensorFlow loads
     from mit_dl.uncertainty import workflow
 
-    config = config_from(args, UncertaintyConfig)
     workflow.train(config, _out(args, _default_run_dir(f"uncertainty-{config.method}-{config.task}")))
 
 

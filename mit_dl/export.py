@@ -32,10 +32,17 @@ METADATA_FILE = "metadata.json"
 
 @dataclasses.dataclass(frozen=True)
 class Endpoint:
-    """A named serving function: ``fn(*inputs)`` traced with ``input_signature``."""
+    """A named serving function: ``fn(*inputs)`` traced with ``input_signature``.
+
+    ``refused_dtypes``: input dtypes that fail with a message naming the
+    expected dtype. Without them a loaded function converts a NumPy array
+    of another dtype to its signature's, silently: float images in [0, 1]
+    would become uint8 zeros.
+    """
 
     fn: Callable
     input_signature: Sequence
+    refused_dtypes: Sequence = ()
 
 
 def default_endpoint(model):
@@ -98,7 +105,10 @@ def export_savedmodel(
     for trackable in extra_trackables:
         archive.track(trackable)
     for name, endpoint in endpoints.items():
-        archive.add_endpoint(name=name, fn=endpoint.fn, input_signature=list(endpoint.input_signature))
+        if endpoint.refused_dtypes:
+            archive.add_endpoint(name=name, fn=_with_refusals(name, endpoint))
+        else:
+            archive.add_endpoint(name=name, fn=endpoint.fn, input_signature=list(endpoint.input_signature))
 
     directory.parent.mkdir(parents=True, exist_ok=True)
     staging = directory.with_name(f".{directory.name}.partial")
@@ -125,6 +135,26 @@ def export_savedmodel(
         shutil.rmtree(directory)
     os.replace(staging, directory)
     return directory
+
+
+def _with_refusals(name, endpoint):
+    """A `tf.function` traced for the endpoint's signature and, failing clearly, for each refused dtype."""
+    accepted = [spec.dtype for spec in endpoint.input_signature]
+
+    @tf.function
+    def fn(*inputs):
+        if any(x.dtype != dtype for x, dtype in zip(inputs, accepted)):
+            expected = ", ".join(dtype.name for dtype in accepted)
+            received = ", ".join(x.dtype.name for x in inputs)
+            check = tf.debugging.Assert(False, [f"{name} expects {expected} inputs; received {received}"])
+            with tf.control_dependencies([check]):
+                inputs = [tf.cast(x, dtype) for x, dtype in zip(inputs, accepted)]
+        return endpoint.fn(*inputs)
+
+    fn.get_concrete_function(*endpoint.input_signature)
+    for dtype in endpoint.refused_dtypes:
+        fn.get_concrete_function(*[tf.TensorSpec(s.shape, dtype, name=s.name) for s in endpoint.input_signature])
+    return fn
 
 
 def load_savedmodel(directory):
@@ -210,12 +240,17 @@ def scaled_images(images, height, width, channels, name):
     )
     check = tf.debugging.Assert(ok, [f"{name} expects {expected}; received shape", shape])
     with tf.control_dependencies([check]):  # check before the reshape can fail less clearly
-        images = tf.reshape(images, [-1, height, width, channels])
-    return tf.cast(images, tf.float32) / 255.0
+        # A target that is only known at run time: shape inference of a function called on an
+        # input of known (wrong) size cannot fail on the reshape before the check has run.
+        target = tf.where(ok, tf.constant([-1, height, width, channels]), tf.constant([-1, 1, 1, 1]))
+        images = tf.reshape(images, target)
+    return tf.ensure_shape(tf.cast(images, tf.float32), [None, height, width, channels]) / 255.0
 
 
 def image_endpoint(function, height, width, channels, name):
     """An endpoint of uint8 images: checked and scaled by `scaled_images`, then ``function(float images)``.
+
+    Float images fail with a message naming uint8 (they are not cast).
 
     Args:
         function: float images in [0, 1] -> a dict of tensors.
@@ -228,6 +263,7 @@ def image_endpoint(function, height, width, channels, name):
     return Endpoint(
         lambda images: function(scaled_images(images, height, width, channels, name)),
         [tf.TensorSpec(None, tf.uint8, name="images")],
+        refused_dtypes=(tf.float32, tf.float64),
     )
 
 

@@ -108,11 +108,11 @@ class DropoutWrapper(UncertaintyWrapper):
             have, or a subclassed model without dropout or with batch normalisation.
 
     Example:
-        >>> model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(16, activation="relu"),
-        ...                           keras.layers.Dense(3)])
+        >>> model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(16, activation="relu", name="hidden"),
+        ...                           keras.layers.Dense(3, name="logits")])
         >>> wrapped = DropoutWrapper(model, samples=8)
         >>> wrapped.added
-        ['dense']
+        ['hidden']
         >>> out = wrapped(keras.ops.ones((2, 4)))
         >>> tuple(out["probabilities"].shape), tuple(out["epistemic"].shape)
         ((2, 3), (2,))
