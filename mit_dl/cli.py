@@ -29,7 +29,7 @@ from mit_dl.generative.config import GenerativeConfig
 from mit_dl.images.config import DATASETS, ImagesConfig
 from mit_dl.music.config import GenerationConfig, MusicConfig
 from mit_dl.rl.config import RLConfig
-from mit_dl.uncertainty.config import UncertaintyConfig
+from mit_dl.uncertainty.config import BiasConfig, UncertaintyConfig
 
 INTERRUPTED = 130
 
@@ -267,6 +267,15 @@ def _cmd_uncertainty_evaluate(args):
     print(f"metrics, reliability diagrams and score histograms in {report['folder']}")
 
 
+def _cmd_uncertainty_bias(args):
+    config = config_from(args, BiasConfig)
+    from mit_dl.uncertainty import workflow
+
+    out = _out(args, _default_run_dir("uncertainty-bias"))
+    workflow.bias(config, out)
+    print(f"run directory: {out.resolve()}")
+
+
 def _cmd_generative_sample(args):
     from mit_dl.generative import workflow
 
@@ -487,6 +496,14 @@ def _uncertainty_commands(commands):
     )
     evaluate.add_argument("--model", required=True, help="the exported classifier (<run>/saved_model)")
     evaluate.add_argument("--ood", choices=("mnist",), default="mnist", help="the out-of-distribution test set")
+    bias = _lab_command(
+        actions,
+        "bias",
+        "score the faces benchmark's training faces by a VAE and its latent histograms: AUROC of rare vs common groups",
+        _cmd_uncertainty_bias,
+        BiasConfig,
+    )
+    bias.add_argument("--out", help="run directory (default: runs/uncertainty-bias-<time>)")
     evaluate.add_argument("--data", help="folder with the IDX files (default: $MIT_DL_DATA, caches, download)")
     evaluate.add_argument("--out", help="output folder (default: the run directory, <run>/evaluation.json)")
 

@@ -124,3 +124,22 @@ class UncertaintyConfig(RunConfig):
             The config.
         """
         return cls.from_preset("full", **changes)
+
+
+@dataclasses.dataclass(frozen=True)
+class BiasConfig(RunConfig):
+    """The bias experiment: a VAE beside the face detector on the synthetic faces benchmark's training images."""
+
+    PRESETS = {"quick": {}}
+
+    preset: str = option("quick", "the preset the other values came from (a label)", resume="free")
+    count: int = option(10000, "synthetic training images (half of them faces)")
+    steps: int = option(2000, "training steps", resume="free")
+    latent_dim: int = option(32, "latent dimensions of the VAE")
+    bins: int = option(10, "histogram bins per latent dimension (the DB-VAE's)")
+    batch_size: int = option(64, "images per step")
+    learning_rate: float = option(1e-3, "Adam's learning rate")
+
+    def __post_init__(self):
+        super().__post_init__()
+        positive(self, "count", "steps", "latent_dim", "bins", "batch_size", "learning_rate")

@@ -59,16 +59,17 @@ class HistogramWrapper(UncertaintyWrapper):
         """Fit the histograms on the training inputs' features (kept as weights: saved and exported).
 
         Args:
-            inputs: the training inputs (an array), or a `tf.data.Dataset` of input batches.
+            inputs: the training inputs (an array, sliced into ``batch_size`` rows), or an iterable of
+                input batches (a `tf.data.Dataset`, a generator).
             batch_size: inputs per feature pass (arrays only).
 
         Returns:
             The features ``[N, D]`` the histograms were fitted on.
         """
-        if isinstance(inputs, tf.data.Dataset):
-            batches = inputs
-        else:
+        if hasattr(inputs, "shape"):
             batches = (inputs[i : i + batch_size] for i in range(0, len(inputs), batch_size))
+        else:
+            batches = inputs
         features = tf.concat([tf.cast(self.features(batch), tf.float32) for batch in batches], axis=0)
         low, width, smoothed = latent_histograms(features, self.bins, tf.constant(self.smoothing))
         if self.histograms is None:
@@ -78,6 +79,7 @@ class HistogramWrapper(UncertaintyWrapper):
             ]
         for weight, value in zip(self.histograms, (low, width, smoothed)):
             weight.assign(value)
+        self.built = True  # its model and features are built; the histograms are its own weights
         return features
 
     def bias_score(self, inputs):

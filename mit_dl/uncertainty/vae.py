@@ -41,10 +41,13 @@ class VAEWrapper(UncertaintyWrapper):
         training: passed to the model and the VAE.
 
     Returns:
-        Classification: ``{"probabilities", "entropy", "reconstruction_error"}``; regression:
-        ``{"prediction", "reconstruction_error"}``. ``reconstruction_error`` is the Bernoulli
-        negative log-likelihood of the input under the decoded latent mean, summed over pixels
-        (nats per image): higher means less like the training images.
+        Classification: ``{"probabilities", "entropy", "reconstruction_error",
+        "reconstruction_divergence"}``; regression: ``{"prediction", ...}`` and the same two.
+        ``reconstruction_error`` is the Bernoulli negative log-likelihood of the input under the
+        decoded latent mean, summed over pixels (nats per image): higher means less like the
+        training images. ``reconstruction_divergence`` subtracts what no reconstruction can
+        remove, each grey pixel's own entropy: mid-grey clothes otherwise pay more than
+        near-binary digits for the same quality of reconstruction.
 
     Raises:
         ConfigError: the model's inputs are not 28x28 or 64x64 images.
@@ -69,20 +72,29 @@ class VAEWrapper(UncertaintyWrapper):
 
     def reconstruction_error(self, inputs, training=False):
         """``[N]``: ``-log p(x | z = mu(x))`` summed over pixels (Bernoulli decoder), in nats."""
+        return self._errors(inputs, training)[0]
+
+    def _errors(self, inputs, training):
         mean, _ = self.vae.encode(inputs, training=training)
         logits = tf.cast(self.vae.decoder(mean, training=training), tf.float32)
         images = tf.cast(inputs, tf.float32)
         per_pixel = tf.nn.softplus(logits) - images * logits  # BCE with logits, exact for x in [0, 1]
-        return tf.reduce_sum(tf.reshape(per_pixel, [tf.shape(per_pixel)[0], -1]), axis=-1)
+        # A grey pixel cannot be reconstructed below its own entropy H(x): subtracting it leaves the
+        # divergence KL(Bernoulli(x) || Bernoulli(x_hat)), zero for a perfect reconstruction.
+        own = -(tf.math.xlogy(images, images) + tf.math.xlogy(1.0 - images, 1.0 - images))
+        flat = lambda t: tf.reduce_sum(tf.reshape(t, [tf.shape(t)[0], -1]), axis=-1)  # noqa: E731
+        error = flat(per_pixel)
+        return error, error - flat(own)
 
     def call(self, inputs, training=False):
         outputs = tf.cast(self.model(inputs, training=training), tf.float32)
-        novelty = self.reconstruction_error(inputs, training)
+        error, divergence = self._errors(inputs, training)
+        novelty = {"reconstruction_error": error, "reconstruction_divergence": divergence}
         if self.task == "regression":
-            return {"prediction": outputs, "reconstruction_error": novelty}
+            return {"prediction": outputs, **novelty}
         probabilities = tf.nn.softmax(outputs)
         entropy = -tf.reduce_sum(tf.math.xlogy(probabilities, probabilities), axis=-1)
-        return {"probabilities": probabilities, "entropy": entropy, "reconstruction_error": novelty}
+        return {"probabilities": probabilities, "entropy": entropy, **novelty}
 
     def training_losses(self, inputs, targets):
         """The model's task loss plus the VAE's loss (reconstruction + beta KL) per example."""

@@ -22,6 +22,7 @@ Example (a notebook)::
 import io
 import pathlib
 
+import keras
 import numpy as np
 import tensorflow as tf
 from PIL import Image
@@ -34,7 +35,10 @@ from mit_dl.training import Run, Trainer
 from mit_dl.training.runs import write_json
 from mit_dl.uncertainty import data
 from mit_dl.uncertainty.config import UncertaintyConfig
+from mit_dl.uncertainty.histogram import HistogramWrapper
 from mit_dl.uncertainty.model import wrapped_model
+from mit_dl.uncertainty.vae import VAEWrapper
+from mit_dl.uncertainty.wrapper import UncertaintyWrapper
 
 X_SCALE = 4.0  # regression inputs are divided by this (x in [-4, 4] -> [-1, 1])
 GRID = (-6.0, 6.0)  # the regression figure's inputs: the training range and beyond
@@ -45,7 +49,9 @@ SCORES = {
     "entropy": "predictive entropy",
     "epistemic": "mutual information",
     "reconstruction_error": "VAE reconstruction error",
+    "reconstruction_divergence": "reconstruction - pixel entropy",
     "complexity_corrected": "reconstruction error - PNG length",
+    "latent_rarity": "VAE latent rarity (histograms)",
 }
 
 
@@ -187,7 +193,8 @@ def _train_images(config, out_dir, export, log):
         trainer = Trainer(model, strategy=run.strategy, checkpoint_dir=run.checkpoints, log_dir=run.logs)
         batches = mnist.to_dataset(train_x, train_y, batch_size, shuffle=True, seed=config.seed)
         history = trainer.fit(batches, epochs=config.epochs)
-    predict = compiled_predictor(model)
+    serve, trackables = served_outputs(model, train_x)
+    predict = compiled_predictor(serve)
     parts = {"validation": splits.validation, "test": splits.test, "ood": splits.ood}
     outputs = {name: predict_images(predict, images) for name, (images, _) in parts.items()}
     temperature = evaluation.fit_temperature(splits.validation[1], outputs["validation"]["probabilities"])
@@ -198,7 +205,8 @@ def _train_images(config, out_dir, export, log):
         export_savedmodel(
             model,
             run.path / "saved_model",
-            endpoints={"predict": image_endpoint(lambda x: dict(model(x, training=False)), 28, 28, 1, "predict")},
+            endpoints={"predict": image_endpoint(serve, 28, 28, 1, "predict")},
+            extra_trackables=trackables,
             metadata=run.export_metadata(
                 {
                     "kind": "uncertainty classifier",
@@ -214,12 +222,37 @@ def _train_images(config, out_dir, export, log):
     return run.write_metrics({"source": splits.source, "history": history, **_without_figure_data(report)})
 
 
-def compiled_predictor(model):
-    """``predict(uint8 [B, 28, 28]) -> {name: tensor}``: the wrapped model in inference mode, compiled once."""
+def served_outputs(model, train_images):
+    """What a run predicts and exports: the wrapper's outputs, and for the VAE its latent rarity too.
+
+    The VAE method adds a `HistogramWrapper` on the VAE's latent means,
+    fitted on the training images: ``latent_rarity``, the DB-VAE's density
+    histograms as an out-of-distribution score.
+
+    Args:
+        model: the trained wrapper.
+        train_images: its uint8 training images (the histograms' data).
+
+    Returns:
+        ``(serve, trackables)``: ``serve(float images [B, 28, 28, 1]) -> {name: tensor}`` and the
+        extra objects an export must track.
+    """
+    if not isinstance(model, VAEWrapper):
+        return (lambda x: dict(model(x, training=False))), []
+    histograms = HistogramWrapper(model.model, features=model.latent_means)
+    histograms.adapt(train_images[i : i + 1000][..., None] / np.float32(255) for i in range(0, len(train_images), 1000))
+    return (lambda x: {**model(x, training=False), "latent_rarity": histograms.bias_score(x)}), [histograms]
+
+
+def compiled_predictor(serve):
+    """``predict(uint8 [B, 28, 28]) -> {name: tensor}``: a wrapper (or `served_outputs`' function), compiled once."""
+    if isinstance(serve, UncertaintyWrapper):
+        model = serve
+        serve = lambda x: dict(model(x, training=False))  # noqa: E731
 
     @tf.function(reduce_retracing=True)
     def predict(images):
-        return dict(model(tf.cast(images, tf.float32)[..., None] / 255.0, training=False))
+        return serve(tf.cast(images, tf.float32)[..., None] / 255.0)
 
     return predict
 
@@ -276,7 +309,10 @@ def ood_scores(outputs, images):
         error = np.asarray(outputs["reconstruction_error"], np.float64)
         scores["reconstruction_error"] = error
         # Serrà et al. 2020: -log2 p(x) - L(x); here the reconstruction error stands in for -log p(x).
+        scores["reconstruction_divergence"] = np.asarray(outputs["reconstruction_divergence"], np.float64)
         scores["complexity_corrected"] = error / np.log(2.0) - png_bits(images)
+    if "latent_rarity" in outputs:
+        scores["latent_rarity"] = np.asarray(outputs["latent_rarity"], np.float64)
     return scores
 
 
@@ -434,3 +470,79 @@ def evaluate(model_dir, ood="mnist", out=None, data_dir=None, resamples=RESAMPLE
     result = {"model": str(model_dir), "ood_set": ood, "folder": str(folder), **_without_figure_data(report)}
     write_json(folder / "evaluation.json", result)
     return result
+
+
+# ------------------------------------------------------------------------------------------------------ bias
+def bias(config=None, out_dir="runs/uncertainty-bias", log=print):
+    """Do the VAE's and the histograms' scores find the faces benchmark's under-represented training faces?
+
+    Trains a `VAEWrapper` around the faces lab's CNN (two logits: non-face,
+    face) on the synthetic benchmark's training images, then scores every
+    training *face* by the VAE's reconstruction error and by a
+    `HistogramWrapper` on the VAE's latent means (the DB-VAE's rarity), and
+    reports the AUROC of "rare group vs common group" for each score: dark
+    skin and hats are 5% of the training faces each.
+
+    Args:
+        config: a `BiasConfig`.
+        out_dir: the run directory (``bias.json``, ``bias_scores.png``).
+        log: where progress lines go.
+
+    Returns:
+        The metrics written to ``metrics.json``.
+    """
+    from mit_dl.faces import synthetic
+    from mit_dl.faces.model import face_classifier
+    from mit_dl.uncertainty.config import BiasConfig
+
+    config = config or BiasConfig()
+    train = synthetic.synthetic_faces(config.count, "train", seed=config.seed)
+    log(f"data: {len(train)} synthetic training images ({int(train.labels.sum())} faces), seed {config.seed}")
+    run = Run.start(out_dir, config, lab="uncertainty", log=log)
+    with run.scope():
+        model = VAEWrapper(face_classifier(outputs=2), latent_dim=config.latent_dim, seed=config.seed)
+        model.compile(keras.optimizers.Adam(config.learning_rate))
+        images = tf.data.Dataset.from_tensor_slices((train.images, train.labels.astype(np.int32)))
+        batches = (
+            images.shuffle(len(train), seed=config.seed)
+            .repeat()
+            .batch(config.batch_size)
+            .map(lambda x, y: (tf.cast(x, tf.float32) / 255.0, y))
+        )
+        trainer = Trainer(model, strategy=run.strategy, checkpoint_dir=run.checkpoints, log_dir=run.logs)
+        history = trainer.fit(batches, steps=config.steps, steps_per_epoch=min(500, config.steps))
+    faces = train.images[train.labels == 1]
+    scaled = [faces[i : i + 500].astype(np.float32) / 255.0 for i in range(0, len(faces), 500)]
+    histograms = HistogramWrapper(model.model, features=model.latent_means, bins=config.bins)
+    histograms.adapt(iter(scaled))
+    scores = {
+        "reconstruction_error": np.concatenate([model.reconstruction_error(x).numpy() for x in scaled]),
+        "reconstruction_divergence": np.concatenate([model(x)["reconstruction_divergence"].numpy() for x in scaled]),
+        "latent_rarity": np.concatenate([histograms.bias_score(x).numpy() for x in scaled]),
+    }
+    attributes = {name: values[train.labels == 1] for name, values in train.attributes.items()}
+    dark = attributes["skin"] == synthetic.SKIN.index("dark")
+    hat = attributes["accessory"] == synthetic.ACCESSORY.index("hat")
+    groups = {"dark skin or hat": dark | hat, "dark skin": dark, "hat": hat}
+    report = {
+        "faces": len(faces),
+        "rare_share": {name: float(mask.mean()) for name, mask in groups.items()},
+        "auroc": {
+            score: {name: evaluation.ood_auroc(values[~(dark | hat)], values[mask]) for name, mask in groups.items()}
+            for score, values in scores.items()
+        },
+    }
+    plots.score_histograms(
+        {
+            f"{SCORES[name]}\nAUROC {report['auroc'][name]['dark skin or hat']:.3f}": (
+                values[~(dark | hat)],
+                values[dark | hat],
+            )
+            for name, values in scores.items()
+        },
+        run.path / "bias_scores.png",
+        title="training faces: common groups (blue) vs dark skin or hat (orange)",
+    )
+    for name, row in report["auroc"].items():
+        log(f"{SCORES[name]}: AUROC rare vs common " + ", ".join(f"{g} {v:.3f}" for g, v in row.items()))
+    return run.write_metrics({"history": history, "bias": report})

@@ -52,7 +52,7 @@ def test_each_method_measures_calibration_and_ood_and_exports(method, slices, tm
     expected = {"max_softmax", "entropy"} | {
         "dropout": {"epistemic"},
         "bayes": {"epistemic"},
-        "vae": {"reconstruction_error", "complexity_corrected"},
+        "vae": {"reconstruction_error", "reconstruction_divergence", "complexity_corrected", "latent_rarity"},
     }.get(method, set())
     assert set(metrics["ood"]) == expected
     for row in metrics["ood"].values():

@@ -284,7 +284,8 @@ def test_the_vae_reconstructs_training_like_images_better_than_novel_ones():
     assert {"model_loss", "reconstruction", "vae_kl"} <= set(history)
     familiar = wrapped(_bars(64, horizontal=True, seed=1))
     novel = wrapped(_bars(64, horizontal=False, seed=1))
-    assert set(familiar) == {"probabilities", "entropy", "reconstruction_error"}
+    assert set(familiar) == {"probabilities", "entropy", "reconstruction_error", "reconstruction_divergence"}
+    assert (familiar["reconstruction_divergence"].numpy() <= familiar["reconstruction_error"].numpy()).all()
     assert np.median(novel["reconstruction_error"]) > 1.5 * np.median(familiar["reconstruction_error"])
     assert wrapped.latent_means(images[:3]).shape == (3, 4)
 
