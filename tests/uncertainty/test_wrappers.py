@@ -135,6 +135,18 @@ def test_dropout_trains_the_users_own_weights_through_the_trainer():
     assert accuracy > 0.85
 
 
+def test_a_sequential_models_layers_before_the_first_dropout_run_once_per_prediction():
+    layers = [keras.layers.Dense(16, activation="relu", name="a"), keras.layers.Dense(8, name="b")]
+    model = keras.Sequential([keras.Input((4,)), *layers, keras.layers.Dense(3, name="logits")])
+    wrapped = DropoutWrapper(model, samples=5, after=["b"], rate=1e-7)
+    prefix, rest = wrapped._split
+    assert [layer.name for layer in prefix.layers] == ["a", "b"]
+    assert isinstance(rest.layers[0], MCDropout) and rest.layers[1].name == "logits"
+    x = tf.random.stateless_normal((6, 4), seed=(9, 9))
+    np.testing.assert_allclose(wrapped.sample(x).numpy(), np.repeat(model(x).numpy()[None], 5, 0), rtol=1e-5)
+    assert DropoutWrapper(model, samples=2)._split is not None  # dropout after a: the prefix is layer a
+
+
 def test_dropout_around_a_subclassed_model_uses_its_dropout():
     model = _built(_Subclassed())
     out = DropoutWrapper(model, samples=6)(tf.ones((2, 4)))
