@@ -33,6 +33,8 @@ class MVEWrapper(UncertaintyWrapper):
         model: a built Keras regression model ``x -> [N, outputs]`` (functional or ``Sequential``).
         features: for a subclassed ``model``: a Keras model of the same inputs
             returning the features its output layer reads. Default: taken from ``model``.
+        loss_fn: replaces `gaussian_nll` in training: ``loss_fn(y, mu, log_variance) -> per-element
+            losses`` (the lab notebook passes the learner's). Not saved with the model.
         **kwargs: `keras.Model`'s (``name``, ...).
 
     Call arguments:
@@ -52,10 +54,11 @@ class MVEWrapper(UncertaintyWrapper):
         (['aleatoric', 'log_variance', 'prediction'], (3, 1))
     """
 
-    def __init__(self, model, features=None, **kwargs):
+    def __init__(self, model, features=None, loss_fn=None, **kwargs):
         kwargs.setdefault("name", "mve")
         super().__init__(task="regression", **kwargs)
         self.model = model
+        self.loss_fn = loss_fn or gaussian_nll
         self.features = features if features is not None else feature_model(model)
         outputs = model.outputs[0].shape[-1] if getattr(model, "outputs", None) else None
         if outputs is None:
@@ -82,6 +85,6 @@ class MVEWrapper(UncertaintyWrapper):
     def training_losses(self, inputs, targets):
         """The Gaussian negative log-likelihood per example (mean over outputs), and the squared error to log."""
         out = self(inputs, training=True)
-        nll = keras.ops.mean(gaussian_nll(targets, out["prediction"], out["log_variance"]), axis=-1)
+        nll = keras.ops.mean(self.loss_fn(targets, out["prediction"], out["log_variance"]), axis=-1)
         error = keras.ops.cast(targets, "float32") - out["prediction"]
         return nll, {"squared_error": keras.ops.mean(keras.ops.square(error), axis=-1)}

@@ -26,6 +26,7 @@ def test_every_lab_has_its_notebooks():
         "lab2/part1_images",
         "lab2/part2_debiasing",
         "lab4_generative/generative_models",
+        "lab5_uncertainty/uncertainty",
         "lab6_rl/reinforcement_learning",
     ]
 
@@ -74,7 +75,7 @@ def test_render_code_turns_solutions_into_todos():
 
 
 def data_environment(monkeypatch, source):
-    if source.stem in ("part1_images", "generative_models"):  # MNIST data (the kernel inherits the variable)
+    if source.stem in ("part1_images", "generative_models", "uncertainty"):  # MNIST data (the kernel inherits the variable)
         monkeypatch.setenv("MIT_DL_DATA", str(shared_data("mnist").parent))
 
 
