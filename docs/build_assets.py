@@ -65,12 +65,24 @@ def commit():
     return head.stdout.strip() + ("+changes" if dirty.stdout.strip() else "") if head.returncode == 0 else fallback
 
 
-def _copy(run_dir, names, part):
+def _copy(run_dir, names, part, colours=None):
+    """Copy a run's figures into ``docs/assets/<part>/``; with ``colours``, PNGs become palette images."""
     out = ASSETS / part
     out.mkdir(parents=True, exist_ok=True)
     for name in names:
         shutil.copyfile(pathlib.Path(run_dir) / name, out / name)
+        if colours and name.endswith(".png"):
+            palette_png(out / name, colours)
     return [f"{part}/{name}" for name in names]
+
+
+def palette_png(path, colours=256):
+    """Rewrite a PNG with a palette of ``colours``: grids of faces weigh about a third as much."""
+    from PIL import Image
+
+    with Image.open(path) as image:
+        quantized = image.convert("RGB").quantize(colours)
+    quantized.save(path, optimize=True)
 
 
 def music(work):
@@ -125,7 +137,7 @@ def faces(work):
     summary = workflow.compare(FacesConfig.full(), seeds=(0,), out_dir=out)
     files = _copy(out, ["group_accuracy.png"], "faces")
     dbvae = ["training_curves.png", "reconstructions.png", "sampling_extremes.png", "latent_traversal.png"]
-    files += _copy(out / "seed-0" / "dbvae", dbvae, "faces")
+    files += _copy(out / "seed-0" / "dbvae", dbvae, "faces", colours=256)
     return {
         "command": "mit-dl faces compare --seeds 0 --preset full",
         "files": files,
@@ -200,6 +212,67 @@ def rl(work):
         "command": "mit-dl rl train --agent A [--env pong] --seed 0 (quick preset), for each run",
         "files": files,
         "summaries": measured,
+    }
+
+
+UNCERTAINTY_METHODS = ("deterministic", "dropout", "ensemble", "bayes", "vae")
+REGRESSION_METHODS = ("mve", "dropout", "ensemble", "bayes")
+SEEDS = (0, 1, 2)
+
+
+def _finished_run(train, config, run_dir):
+    """A run's metrics: read back when the folder holds a finished run of these settings, else trained."""
+    from mit_dl.training.runs import SETTINGS_FILE, compared_settings
+
+    metrics_file, settings_file = run_dir / "metrics.json", run_dir / SETTINGS_FILE
+    if metrics_file.exists() and settings_file.exists():
+        recorded = json.loads(settings_file.read_text())
+        if compared_settings(type(config)(**recorded["config"])) == compared_settings(config):
+            return json.loads(metrics_file.read_text())
+    return train(config, run_dir)
+
+
+def uncertainty(work):
+    """Every uncertainty method on the regression toy and on Fashion-MNIST vs MNIST, seeds 0-2, and the bias run.
+
+    About 75 minutes on 2 CPU cores (the Fashion-MNIST runs); with ``--resume`` finished runs are read back.
+    """
+    from mit_dl.uncertainty import workflow
+    from mit_dl.uncertainty.config import BiasConfig, UncertaintyConfig
+
+    out = ASSETS / "uncertainty"
+    out.mkdir(parents=True, exist_ok=True)
+    regression, images = {}, {}
+    for method in REGRESSION_METHODS:
+        for seed in SEEDS:
+            config = UncertaintyConfig.quick(method=method, task="regression", seed=seed)
+            metrics = _finished_run(workflow.train, config, work / f"regression-{method}-s{seed}")
+            regression.setdefault(method, []).append(metrics["regression"])
+    for method in UNCERTAINTY_METHODS:
+        for seed in SEEDS:
+            config = UncertaintyConfig.quick(method=method, task="fashion_mnist", seed=seed)
+            metrics = _finished_run(workflow.train, config, work / f"{method}-s{seed}")
+            images.setdefault(method, []).append({k: metrics[k] for k in ("calibration", "ood", "temperature_scaled")})
+    bias = _finished_run(workflow.bias, BiasConfig(), work / "bias-s0")["bias"]
+    files = []
+    for source, name in (
+        (work / "regression-ensemble-s0" / "regression.png", "regression-ensemble.png"),
+        (work / "regression-dropout-s0" / "regression.png", "regression-dropout.png"),
+        (work / "ensemble-s0" / "reliability.png", "reliability-ensemble.png"),
+        (work / "ensemble-s0" / "ood_scores.png", "ood-ensemble.png"),
+        (work / "vae-s0" / "ood_scores.png", "ood-vae.png"),
+        (work / "bias-s0" / "bias_scores.png", "bias-scores.png"),
+    ):
+        shutil.copyfile(source, out / name)
+        palette_png(out / name, 64)
+        files.append(f"uncertainty/{name}")
+    return {
+        "command": "mit-dl uncertainty train --method M --task T --seed S (quick preset) for each method, task "
+        "and seed 0-2; mit-dl uncertainty bias",
+        "files": files,
+        "regression": regression,
+        "fashion_mnist": images,
+        "bias": bias,
     }
 
 
@@ -280,6 +353,7 @@ PARTS = {
     "faces": faces,
     "generative": generative,
     "rl": rl,
+    "uncertainty": uncertainty,
     "notebooks": notebooks,
 }
 
