@@ -22,6 +22,10 @@
 6. Lecture 6 in brief: REINFORCE on the TensorFlow CartPole for ``40 *
    steps`` environment steps, its greedy policy evaluated on gymnasium's
    CartPole (20 episodes), exported, and one episode filmed as a GIF.
+7. Lecture 5 in brief: a deep ensemble of three mean-variance networks on
+   the regression toy (``2 * steps`` steps): its aleatoric band against the
+   true noise, its epistemic band in the gap and beyond the data, the figure
+   and the export.
 """
 
 import math
@@ -49,6 +53,8 @@ from mit_dl.rl import RLConfig
 from mit_dl.rl import workflow as rl_workflow
 from mit_dl.training import Trainer
 from mit_dl.training.runs import write_json
+from mit_dl.uncertainty import workflow as uncertainty_workflow
+from mit_dl.uncertainty.config import UncertaintyConfig
 
 
 def run(out_dir, steps=500, batch_size=32, sequence_length=64, seed=0, log=print):
@@ -105,6 +111,7 @@ def run(out_dir, steps=500, batch_size=32, sequence_length=64, seed=0, log=print
     metrics["faces"] = _face_debiasing(out_dir / "faces", steps, seed, log)
     metrics["generative"] = _generative_model(out_dir / "generative", steps, seed, log)
     metrics["rl"] = _reinforcement_learning(out_dir / "rl", 40 * steps, seed, log)
+    metrics["uncertainty"] = _uncertainty(out_dir / "uncertainty", 2 * steps, seed, log)
     write_json(out_dir / "metrics.json", metrics)
     return metrics
 
@@ -227,6 +234,15 @@ def _reinforcement_learning(out_dir, env_steps, seed, log):
         "solved": trained["solved"],
         "run_directory": str(out_dir),
     }
+
+
+def _uncertainty(out_dir, steps, seed, log):
+    """Lecture 5 in brief: a 3-member ensemble of MVE networks on the regression toy: both kinds of uncertainty."""
+    log(f"uncertainty: a deep ensemble of 3 mean-variance networks on y = x^3 + noise, {steps} steps")
+    config = UncertaintyConfig.quick(method="ensemble", task="regression", members=3, steps=steps, seed=seed)
+    metrics = uncertainty_workflow.train(config, out_dir, log=log)
+    log("(the uncertainty lab's docs page has every method on the toy and on Fashion-MNIST vs MNIST)")
+    return {**metrics["regression"], "run_directory": str(out_dir)}
 
 
 def _sample_from_rnn_cell(model, vocab, seed_text, length, seed):

@@ -110,3 +110,8 @@ def test_demo_trains_exports_and_reloads(tmp_path):
     # Lecture 6 in brief: REINFORCE trained on the TensorFlow CartPole, played greedily on gymnasium's.
     assert metrics["rl"]["env_steps"] >= 2400 and 8 <= metrics["rl"]["greedy_mean_return"] <= 500
     assert (tmp_path / "rl" / "policy" / "saved_model.pb").is_file() and (tmp_path / "rl" / "episode.gif").is_file()
+    # Lecture 5 in brief: an ensemble's bands on the regression toy, plotted and exported.
+    uncertainty = metrics["uncertainty"]
+    assert uncertainty["epistemic_outside_ratio"] > 1 and uncertainty["sigma_relative_rms_error"] > 0
+    assert (tmp_path / "uncertainty" / "regression.png").is_file()
+    assert (tmp_path / "uncertainty" / "saved_model" / "saved_model.pb").is_file()

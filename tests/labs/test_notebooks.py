@@ -75,7 +75,11 @@ def test_render_code_turns_solutions_into_todos():
 
 
 def data_environment(monkeypatch, source):
-    if source.stem in ("part1_images", "generative_models", "uncertainty"):  # MNIST data (the kernel inherits the variable)
+    if source.stem in (
+        "part1_images",
+        "generative_models",
+        "uncertainty",
+    ):  # MNIST data (the kernel inherits the variable)
         monkeypatch.setenv("MIT_DL_DATA", str(shared_data("mnist").parent))
 
 

@@ -46,9 +46,10 @@ def _train(method, slices, out, **changes):
 def test_each_method_measures_calibration_and_ood_and_exports(method, slices, tmp_path):
     metrics = _train(method, slices, tmp_path / method)
     calibration = metrics["calibration"]
-    assert 0.3 < calibration["accuracy"] <= 1 and calibration["examples"] if "examples" in calibration else True
+    assert 0.3 < calibration["accuracy"] <= 1 and 0 < calibration["nll"] and 0 < calibration["brier"] < 2
     low, high = calibration["ece_95ci"]
-    assert low <= calibration["ece"] <= high and sum(calibration["bins"]["count"]) == 300
+    # (The bootstrap ECE is biased upwards, so its percentile interval need not contain the estimate.)
+    assert 0 <= low < high <= 1 and sum(calibration["bins"]["count"]) == 300
     expected = {"max_softmax", "entropy"} | {
         "dropout": {"epistemic"},
         "bayes": {"epistemic"},
@@ -56,7 +57,7 @@ def test_each_method_measures_calibration_and_ood_and_exports(method, slices, tm
     }.get(method, set())
     assert set(metrics["ood"]) == expected
     for row in metrics["ood"].values():
-        assert 0 <= row["auroc"] <= 1 and row["auroc_95ci"][0] <= row["auroc"] <= row["auroc_95ci"][1]
+        assert 0 <= row["auroc_95ci"][0] < row["auroc_95ci"][1] <= 1 and 0 < row["aupr"] <= 1
     assert metrics["temperature"] > 0 and set(metrics["temperature_scaled"]) == {"calibration", "ood"}
     for name in ("reliability.png", "ood_scores.png", "saved_model/saved_model.pb", "metrics.json"):
         assert (tmp_path / method / name).is_file(), name
