@@ -36,7 +36,7 @@ from mit_dl.training.runs import write_json
 from mit_dl.uncertainty import data
 from mit_dl.uncertainty.config import UncertaintyConfig
 from mit_dl.uncertainty.histogram import HistogramWrapper
-from mit_dl.uncertainty.model import wrapped_model
+from mit_dl.uncertainty.model import Deterministic, wrapped_model
 from mit_dl.uncertainty.vae import VAEWrapper
 from mit_dl.uncertainty.wrapper import UncertaintyWrapper
 
@@ -52,6 +52,7 @@ SCORES = {
     "reconstruction_divergence": "reconstruction - pixel entropy",
     "complexity_corrected": "reconstruction error - PNG length",
     "latent_rarity": "VAE latent rarity (histograms)",
+    "feature_rarity": "feature rarity (histograms)",
 }
 
 
@@ -223,11 +224,12 @@ def _train_images(config, out_dir, export, log):
 
 
 def served_outputs(model, train_images):
-    """What a run predicts and exports: the wrapper's outputs, and for the VAE its latent rarity too.
+    """What a run predicts and exports: the wrapper's outputs, and a `HistogramWrapper`'s rarity score.
 
-    The VAE method adds a `HistogramWrapper` on the VAE's latent means,
-    fitted on the training images: ``latent_rarity``, the DB-VAE's density
-    histograms as an out-of-distribution score.
+    The VAE method adds ``latent_rarity``, the DB-VAE's density histograms
+    of the VAE's latent means; the deterministic CNN ``feature_rarity``, the
+    same histograms of its own Dense-128 features. Both are fitted on the
+    training images and used as out-of-distribution scores.
 
     Args:
         model: the trained wrapper.
@@ -237,11 +239,14 @@ def served_outputs(model, train_images):
         ``(serve, trackables)``: ``serve(float images [B, 28, 28, 1]) -> {name: tensor}`` and the
         extra objects an export must track.
     """
-    if not isinstance(model, VAEWrapper):
+    if isinstance(model, VAEWrapper):
+        histograms, name = HistogramWrapper(model.model, features=model.latent_means), "latent_rarity"
+    elif isinstance(model, Deterministic):
+        histograms, name = HistogramWrapper(model.model), "feature_rarity"  # the CNN's Dense-128 features
+    else:
         return (lambda x: dict(model(x, training=False))), []
-    histograms = HistogramWrapper(model.model, features=model.latent_means)
     histograms.adapt(train_images[i : i + 1000][..., None] / np.float32(255) for i in range(0, len(train_images), 1000))
-    return (lambda x: {**model(x, training=False), "latent_rarity": histograms.bias_score(x)}), [histograms]
+    return (lambda x: {**model(x, training=False), name: histograms.bias_score(x)}), [histograms]
 
 
 def compiled_predictor(serve):
@@ -311,8 +316,9 @@ def ood_scores(outputs, images):
         # Serrà et al. 2020: -log2 p(x) - L(x); here the reconstruction error stands in for -log p(x).
         scores["reconstruction_divergence"] = np.asarray(outputs["reconstruction_divergence"], np.float64)
         scores["complexity_corrected"] = error / np.log(2.0) - png_bits(images)
-    if "latent_rarity" in outputs:
-        scores["latent_rarity"] = np.asarray(outputs["latent_rarity"], np.float64)
+    for name in ("latent_rarity", "feature_rarity"):
+        if name in outputs:
+            scores[name] = np.asarray(outputs[name], np.float64)
     return scores
 
 

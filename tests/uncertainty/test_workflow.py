@@ -51,6 +51,7 @@ def test_each_method_measures_calibration_and_ood_and_exports(method, slices, tm
     # (The bootstrap ECE is biased upwards, so its percentile interval need not contain the estimate.)
     assert 0 <= low < high <= 1 and sum(calibration["bins"]["count"]) == 300
     expected = {"max_softmax", "entropy"} | {
+        "deterministic": {"feature_rarity"},
         "dropout": {"epistemic"},
         "bayes": {"epistemic"},
         "vae": {"reconstruction_error", "reconstruction_divergence", "complexity_corrected", "latent_rarity"},
