@@ -459,7 +459,8 @@ def fit_temperature(labels, probabilities, low=0.05, high=20.0, iterations=60):
     Args:
         labels: held-out class ids ``[N]`` (a validation split, never the test set).
         probabilities: their predicted probabilities ``[N, K]``.
-        low, high: the search range of ``T``.
+        low: the smallest ``T`` searched.
+        high: the largest ``T`` searched.
         iterations: golden-section steps (60 narrow the range by a factor of about 1e12).
 
     Returns:

@@ -220,7 +220,9 @@ def scaled_images(images, height, width, channels, name):
 
     Args:
         images: a uint8 tensor, ``[N, H, W, C]`` (or ``[N, H, W]`` for one channel).
-        height, width, channels: the expected image shape.
+        height: the expected image height.
+        width: the expected image width.
+        channels: the expected channel count.
         name: the signature's name, for the message.
 
     Returns:
@@ -254,7 +256,9 @@ def image_endpoint(function, height, width, channels, name):
 
     Args:
         function: float images in [0, 1] -> a dict of tensors.
-        height, width, channels: the images' shape.
+        height: the images' height.
+        width: the images' width.
+        channels: the images' channel count.
         name: the endpoint's name (for its error message).
 
     Returns:

@@ -95,7 +95,9 @@ def latent_rarity(latent_means, low, width, smoothed):
 
     Args:
         latent_means: ``[N, D]``.
-        low, width, smoothed: what `latent_histograms` returned.
+        low: the histograms' lower edges ``[D]`` (from `latent_histograms`).
+        width: their bin widths ``[D]``.
+        smoothed: their smoothed densities ``[D, bins]``.
 
     Returns:
         ``[N, D]`` float32.

@@ -36,9 +36,9 @@ _WEIGHT_LAYERS = (keras.layers.Dense, keras.layers.Conv1D, keras.layers.Conv2D, 
 class MCDropout(keras.layers.Dropout):
     """`keras.layers.Dropout` that drops at prediction time too (its ``training`` argument is ignored).
 
-    Args:
-        rate: the fraction of inputs set to zero, in (0, 1); the others are scaled by ``1 / (1 - rate)``.
-        **kwargs: `keras.layers.Dropout`'s (``noise_shape``, ``seed``, ``name``).
+    It takes `keras.layers.Dropout`'s arguments: ``rate`` (the fraction of
+    inputs set to zero, in (0, 1); the others are scaled by ``1 / (1 -
+    rate)``), ``noise_shape``, ``seed``, ``name``.
 
     Example:
         >>> layer = MCDropout(0.5, seed=0)

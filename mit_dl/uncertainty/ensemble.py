@@ -49,7 +49,8 @@ class EnsembleWrapper(UncertaintyWrapper):
         >>> build = lambda: keras.Sequential([keras.Input((4,)), keras.layers.Dense(3)])
         >>> ensemble = EnsembleWrapper(build, members=3)
         >>> out = ensemble(keras.ops.ones((2, 4)))
-        >>> tuple(out["probabilities"].shape), bool(out["epistemic"][0] > 0)
+        >>> epistemic = out["epistemic"]
+        >>> tuple(out["probabilities"].shape), bool(epistemic[0] > 0)
         ((2, 3), True)
     """
 

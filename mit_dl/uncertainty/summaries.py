@@ -40,7 +40,8 @@ def classification_summary(probabilities):
     Example:
         >>> draws = tf.constant([[[1.0, 0.0]], [[0.0, 1.0]]])  # two confident draws that disagree
         >>> out = classification_summary(draws)
-        >>> round(float(out["epistemic"][0]), 4), round(float(out["aleatoric"][0]), 4)
+        >>> epistemic, aleatoric = out["epistemic"], out["aleatoric"]
+        >>> round(float(epistemic[0]), 4), round(float(aleatoric[0]), 4)
         (0.6931, 0.0)
     """
     p = tf.cast(probabilities, tf.float32)
@@ -68,7 +69,8 @@ def regression_summary(means, variances=None):
 
     Example:
         >>> out = regression_summary(tf.constant([[[1.0]], [[3.0]]]))
-        >>> float(out["prediction"][0, 0]), float(out["epistemic"][0, 0])
+        >>> prediction, epistemic = out["prediction"], out["epistemic"]
+        >>> float(prediction[0, 0]), float(epistemic[0, 0])
         (2.0, 1.0)
     """
     means = tf.cast(means, tf.float32)
