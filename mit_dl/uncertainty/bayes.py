@@ -25,7 +25,7 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 
 from mit_dl.errors import ConfigError
-from mit_dl.uncertainty.summaries import classification_summary, regression_summary
+from mit_dl.uncertainty.summaries import summarise
 from mit_dl.uncertainty.wrapper import UncertaintyWrapper, check_count, task_loss
 
 tfd = tfp.distributions
@@ -185,10 +185,7 @@ class BayesianModel(UncertaintyWrapper):
         return tf.stack([tf.cast(self.model(inputs, training=False), tf.float32) for _ in range(self.samples)])
 
     def call(self, inputs, training=False):
-        draws = self.sample(inputs)
-        if self.task == "classification":
-            return classification_summary(tf.nn.softmax(draws))
-        return regression_summary(draws)
+        return summarise(self.task, self.sample(inputs))
 
     def training_losses(self, inputs, targets):
         """The task's loss under one weight draw (the ELBO's expected log-likelihood, one sample)."""

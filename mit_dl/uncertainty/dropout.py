@@ -25,7 +25,7 @@ import keras
 import tensorflow as tf
 
 from mit_dl.errors import ConfigError
-from mit_dl.uncertainty.summaries import classification_summary, regression_summary
+from mit_dl.uncertainty.summaries import summarise
 from mit_dl.uncertainty.wrapper import UncertaintyWrapper, check_count, is_graph_model, task_loss
 
 ADDED_RATE = 0.1
@@ -217,10 +217,7 @@ class DropoutWrapper(UncertaintyWrapper):
         return tf.reshape(outputs, tf.concat([[self.samples, n], tf.shape(outputs)[1:]], 0))
 
     def call(self, inputs, training=False):
-        draws = self.sample(inputs)
-        if self.task == "classification":
-            return classification_summary(tf.nn.softmax(draws))
-        return regression_summary(draws)
+        return summarise(self.task, self.sample(inputs))
 
     def training_losses(self, inputs, targets):
         """The task's loss of one pass with dropout on (standard dropout training)."""

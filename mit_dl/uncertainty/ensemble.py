@@ -17,8 +17,14 @@ import keras
 import tensorflow as tf
 
 from mit_dl.errors import ConfigError
-from mit_dl.uncertainty.summaries import classification_summary, regression_summary
+from mit_dl.uncertainty.summaries import summarise
 from mit_dl.uncertainty.wrapper import UncertaintyWrapper, check_count, task_loss
+
+
+def _stacked(pairs):
+    """``(outputs [M, ...], variances [M, ...] or None)`` from the members' ``(output, variance)`` pairs."""
+    variances = [v for _, v in pairs]
+    return tf.stack([out for out, _ in pairs]), (tf.stack(variances) if all(v is not None for v in variances) else None)
 
 
 class EnsembleWrapper(UncertaintyWrapper):
@@ -84,16 +90,10 @@ class EnsembleWrapper(UncertaintyWrapper):
             ``(outputs [N_members, B, ...], variances [N_members, B, ...] or None)``: logits or
             predictions, and MVE members' variances.
         """
-        pairs = [self._member_outputs(member, inputs, training) for member in self.members]
-        variances = [v for _, v in pairs]
-        stacked = tf.stack([out for out, _ in pairs])
-        return stacked, (tf.stack(variances) if all(v is not None for v in variances) else None)
+        return _stacked([self._member_outputs(member, inputs, training) for member in self.members])
 
     def call(self, inputs, training=False):
-        outputs, variances = self.member_outputs(inputs, training)
-        if self.task == "classification":
-            return classification_summary(tf.nn.softmax(outputs))
-        return regression_summary(outputs, variances)
+        return summarise(self.task, *self.member_outputs(inputs, training))
 
     def predict_members(self, inputs):
         """The ensemble's prediction computed one member at a time (each member its own call).
@@ -106,12 +106,7 @@ class EnsembleWrapper(UncertaintyWrapper):
         Returns:
             What ``call`` returns.
         """
-        pairs = [self._member_outputs(member, inputs, False) for member in self.members]
-        outputs = tf.stack([out for out, _ in pairs])
-        if self.task == "classification":
-            return classification_summary(tf.nn.softmax(outputs))
-        variances = [v for _, v in pairs]
-        return regression_summary(outputs, tf.stack(variances) if all(v is not None for v in variances) else None)
+        return summarise(self.task, *_stacked([self._member_outputs(member, inputs, False) for member in self.members]))
 
     def training_losses(self, inputs, targets):
         """The members' losses on the batch, summed: each member's gradient is its own loss's."""

@@ -78,3 +78,19 @@ def regression_summary(means, variances=None):
     if variances is not None:
         out["aleatoric"] = tf.reduce_mean(tf.cast(variances, tf.float32), axis=0)
     return out
+
+
+def summarise(task, draws, variances=None):
+    """The task's summary of ``T`` draws of a network's outputs.
+
+    Args:
+        task: ``"classification"`` (``draws`` are logits ``[T, N, C]``) or ``"regression"``.
+        draws: ``[T, N, ...]``.
+        variances: regression only: ``[T, N, D]`` noise variances of MVE draws, or None.
+
+    Returns:
+        `classification_summary` of the softmax of the draws, or `regression_summary`.
+    """
+    if task == "classification":
+        return classification_summary(tf.nn.softmax(tf.cast(draws, tf.float32)))
+    return regression_summary(draws, variances)
