@@ -18,20 +18,28 @@ calibration and out-of-distribution metrics are lab-agnostic and live in
 `mit_dl.evaluation`.
 """
 
-from mit_dl.uncertainty.bayes import BayesByBackprop, BayesianModel
-from mit_dl.uncertainty.dropout import DropoutWrapper, MCDropout
-from mit_dl.uncertainty.ensemble import EnsembleWrapper
-from mit_dl.uncertainty.histogram import HistogramWrapper
-from mit_dl.uncertainty.mve import MVEWrapper
-from mit_dl.uncertainty.vae import VAEWrapper
+import importlib
 
-__all__ = [
-    "BayesByBackprop",
-    "BayesianModel",
-    "DropoutWrapper",
-    "EnsembleWrapper",
-    "HistogramWrapper",
-    "MCDropout",
-    "MVEWrapper",
-    "VAEWrapper",
-]
+# The wrappers import TensorFlow and TensorFlow Probability: loaded on first use, so that importing
+# `mit_dl.uncertainty.config` (the command line does) stays light.
+_WRAPPERS = {
+    "BayesByBackprop": "bayes",
+    "BayesianModel": "bayes",
+    "DropoutWrapper": "dropout",
+    "MCDropout": "dropout",
+    "EnsembleWrapper": "ensemble",
+    "HistogramWrapper": "histogram",
+    "MVEWrapper": "mve",
+    "VAEWrapper": "vae",
+}
+__all__ = sorted(_WRAPPERS)
+
+
+def __getattr__(name):
+    if name in _WRAPPERS:
+        return getattr(importlib.import_module(f"mit_dl.uncertainty.{_WRAPPERS[name]}"), name)
+    raise AttributeError(f"module 'mit_dl.uncertainty' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted([*globals(), *_WRAPPERS])
