@@ -249,6 +249,7 @@ def _cmd_uncertainty_train(args):
 
 def _cmd_uncertainty_evaluate(args):
     from mit_dl.uncertainty import workflow
+    from mit_dl.uncertainty.scores import SCORES
 
     report = workflow.evaluate(args.model, ood=args.ood, out=args.out, data_dir=args.data)
     c, scaled = report["calibration"], report["temperature_scaled"]["calibration"]
@@ -263,7 +264,7 @@ def _cmd_uncertainty_evaluate(args):
     print(f"{'OOD score':28s} {'AUROC':>7s} {'95% CI':>13s} {'AUPR':>7s}")
     for name, row in report["ood"].items():
         low, high = row["auroc_95ci"]
-        print(f"{workflow.SCORES[name]:28s} {row['auroc']:7.3f} {low:.3f}-{high:.3f} {row['aupr']:7.3f}")
+        print(f"{SCORES[name]:28s} {row['auroc']:7.3f} {low:.3f}-{high:.3f} {row['aupr']:7.3f}")
     print(f"metrics, reliability diagrams and score histograms in {report['folder']}")
 
 

@@ -490,3 +490,52 @@ def fit_temperature(labels, probabilities, low=0.05, high=20.0, iterations=60):
             d = a + ratio * (b - a)
             fd = nll(d)
     return float(np.exp((a + b) / 2.0))
+
+
+def calibration_report(labels, probabilities, resamples=1000, seed=0):
+    """Accuracy, NLL, Brier score and ECE (15 bins, weighted) with 95% intervals, and the reliability bins.
+
+    Args:
+        labels: class ids ``[N]``.
+        probabilities: ``[N, K]``.
+        resamples: bootstrap resamples of the intervals.
+        seed: the bootstrap's seed.
+
+    Returns:
+        ``{"accuracy", "accuracy_95ci", "nll", "nll_95ci", "brier", "brier_95ci", "ece", "ece_95ci", "bins"}``.
+    """
+    correct = int((np.argmax(probabilities, axis=1) == labels).sum())
+    report = {"accuracy": correct / len(labels), "accuracy_95ci": wilson_interval(correct, len(labels))}
+    for name, metric in (
+        ("nll", negative_log_likelihood),
+        ("brier", brier_score),
+        ("ece", expected_calibration_error),
+    ):
+        report[name] = metric(labels, probabilities)
+        report[f"{name}_95ci"] = bootstrap_interval(metric, labels, probabilities, resamples=resamples, seed=seed)
+    bins = calibration_bins(labels, probabilities)
+    report["bins"] = {k: np.asarray(v).tolist() for k, v in bins.items()}
+    return report
+
+
+def ood_report(in_scores, out_scores, resamples=1000, seed=0):
+    """AUROC (with a 95% interval) and AUPR of each score, OOD inputs the positives.
+
+    Args:
+        in_scores: ``{name: [N_in]}``.
+        out_scores: ``{name: [N_out]}``, the same names.
+        resamples: bootstrap resamples (the two groups resampled independently).
+        seed: the bootstrap's seed.
+
+    Returns:
+        ``{name: {"auroc", "auroc_95ci", "aupr"}}``.
+    """
+    report = {}
+    for name in in_scores:
+        inside, outside = in_scores[name], out_scores[name]
+        report[name] = {
+            "auroc": ood_auroc(inside, outside),
+            "auroc_95ci": bootstrap_interval(ood_auroc, inside, outside, paired=False, resamples=resamples, seed=seed),
+            "aupr": ood_aupr(inside, outside),
+        }
+    return report

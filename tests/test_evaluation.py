@@ -143,3 +143,36 @@ def test_bootstrap_intervals_match_the_normal_theory_and_resample_groups_on_thei
         evaluation.bootstrap_interval(evaluation.ood_auroc, inside, outside)
     with pytest.raises(ValueError, match=r"confidence must be in \(0, 1\)"):
         evaluation.bootstrap_interval(np.mean, values, confidence=95)
+
+
+def test_temperature_scaling_recovers_the_temperature_the_labels_were_drawn_with():
+    rng = np.random.default_rng(3)
+    logits = rng.normal(0, 3, size=(20_000, 5))
+    true = np.exp(logits / 2.0)
+    true /= true.sum(1, keepdims=True)
+    labels = np.array([rng.choice(5, p=p) for p in true])
+    model = np.exp(logits) / np.exp(logits).sum(1, keepdims=True)  # over-confident by a factor 2 in the logits
+    fitted = evaluation.fit_temperature(labels, model)
+    assert abs(fitted - 2.0) < 0.1
+    scaled = evaluation.temperature_scaled(model, fitted)
+    np.testing.assert_allclose(scaled.sum(1), 1.0)
+    assert (scaled.argmax(1) == model.argmax(1)).all()  # the ranking, hence the accuracy, is kept
+    assert evaluation.negative_log_likelihood(labels, scaled) < evaluation.negative_log_likelihood(labels, model)
+    assert evaluation.expected_calibration_error(labels, scaled) < evaluation.expected_calibration_error(labels, model)
+    with pytest.raises(ValueError, match="temperature must be positive"):
+        evaluation.temperature_scaled(model, 0.0)
+
+
+def test_the_reports_hold_each_metric_with_its_interval():
+    rng = np.random.default_rng(4)
+    probabilities = rng.dirichlet(np.ones(3), size=400)
+    labels = rng.integers(0, 3, 400)
+    report = evaluation.calibration_report(labels, probabilities, resamples=50)
+    assert report["ece"] == evaluation.expected_calibration_error(labels, probabilities)
+    assert report["brier"] == evaluation.brier_score(labels, probabilities)
+    for name in ("accuracy", "nll", "brier", "ece"):
+        low, high = report[f"{name}_95ci"]
+        assert low < high, name
+    assert sum(report["bins"]["count"]) == 400
+    ood = evaluation.ood_report({"s": rng.normal(0, 1, 300)}, {"s": rng.normal(1, 1, 200)}, resamples=50)
+    assert 0.7 < ood["s"]["auroc"] < 0.8 and ood["s"]["auroc_95ci"][0] < ood["s"]["auroc"] < ood["s"]["auroc_95ci"][1]

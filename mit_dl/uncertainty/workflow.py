@@ -19,13 +19,11 @@ Example (a notebook)::
     metrics = workflow.train(UncertaintyConfig.quick(method="mve", task="regression"), "runs/mve")
 """
 
-import io
 import pathlib
 
 import keras
 import numpy as np
 import tensorflow as tf
-from PIL import Image
 
 from mit_dl import evaluation, plots
 from mit_dl.data import mnist
@@ -37,23 +35,13 @@ from mit_dl.uncertainty import data
 from mit_dl.uncertainty.config import UncertaintyConfig
 from mit_dl.uncertainty.histogram import HistogramWrapper
 from mit_dl.uncertainty.model import Deterministic, wrapped_model
+from mit_dl.uncertainty.scores import RESAMPLES, SCORES, image_report
 from mit_dl.uncertainty.vae import VAEWrapper
 from mit_dl.uncertainty.wrapper import UncertaintyWrapper
 
 X_SCALE = 4.0  # regression inputs are divided by this (x in [-4, 4] -> [-1, 1])
 GRID = (-6.0, 6.0)  # the regression figure's inputs: the training range and beyond
 PREDICT_BATCH = 250  # images per compiled prediction (x T passes for dropout)
-RESAMPLES = 1000  # bootstrap resamples of the 95% intervals
-SCORES = {
-    "max_softmax": "1 - max probability",
-    "entropy": "predictive entropy",
-    "epistemic": "mutual information",
-    "reconstruction_error": "VAE reconstruction error",
-    "reconstruction_divergence": "reconstruction - pixel entropy",
-    "complexity_corrected": "reconstruction error - PNG length",
-    "latent_rarity": "VAE latent rarity (histograms)",
-    "feature_rarity": "feature rarity (histograms)",
-}
 
 
 def train(config=None, out_dir="runs/uncertainty", export=True, log=print):
@@ -276,135 +264,6 @@ def predict_images(predict, images, batch_size=PREDICT_BATCH):
     """
     parts = [predict(images[i : i + batch_size]) for i in range(0, len(images), batch_size)]
     return {name: np.concatenate([np.asarray(part[name]) for part in parts]) for name in parts[0]}
-
-
-def png_bits(images):
-    """Each uint8 image's PNG length in bits: the input-complexity estimate of Serrà et al. (2020).
-
-    Args:
-        images: uint8 ``[N, H, W]``.
-
-    Returns:
-        ``[N]`` float64.
-    """
-    lengths = []
-    for image in images:
-        buffer = io.BytesIO()
-        Image.fromarray(np.asarray(image, np.uint8)).save(buffer, format="PNG", optimize=True)
-        lengths.append(8 * buffer.tell())
-    return np.asarray(lengths, np.float64)
-
-
-def ood_scores(outputs, images):
-    """The out-of-distribution scores an output dict allows (higher: more unusual).
-
-    Args:
-        outputs: a prediction dict (``probabilities``, and ``epistemic`` / ``reconstruction_error`` when
-            the method has them).
-        images: the uint8 images they were predicted from (for the complexity correction).
-
-    Returns:
-        ``{score name: [N]}`` over `SCORES`' names that apply.
-    """
-    p = np.asarray(outputs["probabilities"], np.float64)
-    scores = {"max_softmax": 1.0 - p.max(axis=1), "entropy": -(p * np.log(np.clip(p, 1e-12, None))).sum(axis=1)}
-    if "epistemic" in outputs:
-        scores["epistemic"] = np.asarray(outputs["epistemic"], np.float64)
-    if "reconstruction_error" in outputs:
-        error = np.asarray(outputs["reconstruction_error"], np.float64)
-        scores["reconstruction_error"] = error
-        # Serrà et al. 2020: -log2 p(x) - L(x); here the reconstruction error stands in for -log p(x).
-        scores["reconstruction_divergence"] = np.asarray(outputs["reconstruction_divergence"], np.float64)
-        scores["complexity_corrected"] = error / np.log(2.0) - png_bits(images)
-    for name in ("latent_rarity", "feature_rarity"):
-        if name in outputs:
-            scores[name] = np.asarray(outputs[name], np.float64)
-    return scores
-
-
-def calibration_report(labels, probabilities, resamples=RESAMPLES, seed=0):
-    """Accuracy, NLL, Brier score and ECE (15 bins, weighted) with 95% intervals, and the reliability bins.
-
-    Args:
-        labels: class ids ``[N]``.
-        probabilities: ``[N, K]``.
-        resamples: bootstrap resamples of the intervals.
-        seed: the bootstrap's seed.
-
-    Returns:
-        ``{"accuracy", "accuracy_95ci", "nll", "nll_95ci", "brier", "brier_95ci", "ece", "ece_95ci", "bins"}``.
-    """
-    correct = int((np.argmax(probabilities, axis=1) == labels).sum())
-    report = {"accuracy": correct / len(labels), "accuracy_95ci": evaluation.wilson_interval(correct, len(labels))}
-    for name, metric in (
-        ("nll", evaluation.negative_log_likelihood),
-        ("brier", evaluation.brier_score),
-        ("ece", evaluation.expected_calibration_error),
-    ):
-        report[name] = metric(labels, probabilities)
-        report[f"{name}_95ci"] = evaluation.bootstrap_interval(
-            metric, labels, probabilities, resamples=resamples, seed=seed
-        )
-    bins = evaluation.calibration_bins(labels, probabilities)
-    report["bins"] = {k: np.asarray(v).tolist() for k, v in bins.items()}
-    return report
-
-
-def ood_report(in_scores, out_scores, resamples=RESAMPLES, seed=0):
-    """AUROC (with a 95% interval) and AUPR of each score, OOD inputs the positives.
-
-    Args:
-        in_scores: ``{name: [N_in]}``.
-        out_scores: ``{name: [N_out]}``, the same names.
-        resamples: bootstrap resamples (the two groups resampled independently).
-        seed: the bootstrap's seed.
-
-    Returns:
-        ``{name: {"auroc", "auroc_95ci", "aupr"}}``.
-    """
-    report = {}
-    for name in in_scores:
-        inside, outside = in_scores[name], out_scores[name]
-        report[name] = {
-            "auroc": evaluation.ood_auroc(inside, outside),
-            "auroc_95ci": evaluation.bootstrap_interval(
-                evaluation.ood_auroc, inside, outside, paired=False, resamples=resamples, seed=seed
-            ),
-            "aupr": evaluation.ood_aupr(inside, outside),
-        }
-    return report
-
-
-def image_report(test_outputs, test, ood_outputs, ood_images, temperature, resamples=RESAMPLES):
-    """Calibration on the test set and OOD detection against MNIST, before and after temperature scaling.
-
-    Args:
-        test_outputs: the prediction dict of the Fashion-MNIST test images.
-        test: ``(test images, test labels)``.
-        ood_outputs: the prediction dict of the out-of-distribution images.
-        ood_images: those images.
-        temperature: the temperature fitted on the validation split.
-        resamples: bootstrap resamples of the intervals.
-
-    Returns:
-        ``{"calibration", "ood", "temperature", "temperature_scaled": {"calibration", "ood"}, "scores"}``
-        (``scores`` holds the raw score arrays for the figures; `train` leaves them out of metrics.json).
-    """
-    test_images, labels = test
-    in_scores, out_scores = ood_scores(test_outputs, test_images), ood_scores(ood_outputs, ood_images)
-    scaled_in = {"probabilities": evaluation.temperature_scaled(test_outputs["probabilities"], temperature)}
-    scaled_out = {"probabilities": evaluation.temperature_scaled(ood_outputs["probabilities"], temperature)}
-    scaled_in_scores, scaled_out_scores = ood_scores(scaled_in, test_images), ood_scores(scaled_out, ood_images)
-    return {
-        "calibration": calibration_report(labels, test_outputs["probabilities"], resamples),
-        "ood": ood_report(in_scores, out_scores, resamples),
-        "temperature": temperature,
-        "temperature_scaled": {
-            "calibration": calibration_report(labels, scaled_in["probabilities"], resamples),
-            "ood": ood_report(scaled_in_scores, scaled_out_scores, resamples),
-        },
-        "scores": {name: (in_scores[name], out_scores[name]) for name in in_scores},
-    }
 
 
 def _without_figure_data(report):
