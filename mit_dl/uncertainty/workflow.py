@@ -378,12 +378,15 @@ def bias(config=None, out_dir="runs/uncertainty-bias", log=print):
         history = trainer.fit(batches, steps=config.steps, steps_per_epoch=min(500, config.steps))
     faces = train.images[train.labels == 1]
     scaled = [faces[i : i + 500].astype(np.float32) / 255.0 for i in range(0, len(faces), 500)]
-    histograms = HistogramWrapper(model.model, features=model.latent_means, bins=config.bins)
-    histograms.adapt(iter(scaled))
+    latent = HistogramWrapper(model.model, features=model.latent_means, bins=config.bins)
+    features = HistogramWrapper(model.model, bins=config.bins)  # the detector's own Dense-512 features
+    for histograms in (latent, features):
+        histograms.adapt(iter(scaled))
     scores = {
         "reconstruction_error": np.concatenate([model.reconstruction_error(x).numpy() for x in scaled]),
         "reconstruction_divergence": np.concatenate([model(x)["reconstruction_divergence"].numpy() for x in scaled]),
-        "latent_rarity": np.concatenate([histograms.bias_score(x).numpy() for x in scaled]),
+        "latent_rarity": np.concatenate([latent.bias_score(x).numpy() for x in scaled]),
+        "feature_rarity": np.concatenate([features.bias_score(x).numpy() for x in scaled]),
     }
     attributes = {name: values[train.labels == 1] for name, values in train.attributes.items()}
     dark = attributes["skin"] == synthetic.SKIN.index("dark")
