@@ -343,9 +343,10 @@ def bias(config=None, out_dir="runs/uncertainty-bias", log=print):
 
     Trains a `VAEWrapper` around the faces lab's CNN (two logits: non-face,
     face) on the synthetic benchmark's training images, then scores every
-    training *face* by the VAE's reconstruction error and by a
-    `HistogramWrapper` on the VAE's latent means (the DB-VAE's rarity), and
-    reports the AUROC of "rare group vs common group" for each score: dark
+    training *face* by the VAE's reconstruction error (raw and corrected for
+    the pixels' entropy), by a `HistogramWrapper` on the VAE's latent means
+    (the DB-VAE's rarity) and by one on the detector's Dense-512 features,
+    and reports the AUROC of "rare group vs common group" for each score: dark
     skin and hats are 5% of the training faces each.
 
     Args:
