@@ -33,7 +33,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from benchmarks.timing import alternate, write_results  # noqa: E402
+from benchmarks.timing import alternate, encoder_multiply_adds, matmul_flops_per_second, write_results  # noqa: E402
 from mit_dl.faces import debias  # noqa: E402
 from mit_dl.faces.model import DBVAE, dbvae_losses, face_classifier  # noqa: E402
 
@@ -65,28 +65,6 @@ def course_recompute(model, faces, batch):
 
 def our_recompute(model, faces, batch):
     our_probabilities_and_draws(debias.latent_means(model, faces), batch)
-
-
-def encoder_multiply_adds(encoder):
-    """Multiply-adds of one image through a Sequential of Conv2D / Dense layers (others are cheap)."""
-    total = 0
-    for layer in encoder.layers:
-        if isinstance(layer, keras.layers.Conv2D):
-            _, height, width, filters = layer.output.shape
-            kernel_height, kernel_width, channels_in, _ = layer.kernel.shape
-            total += height * width * filters * kernel_height * kernel_width * channels_in
-        elif isinstance(layer, keras.layers.Dense):
-            total += layer.kernel.shape[0] * layer.kernel.shape[1]
-    return total
-
-
-def matmul_flops_per_second(size=4096, repeats=5):
-    """Best float32 rate of a compiled ``size``-square matrix product: this machine's practical peak."""
-    a = tf.random.stateless_normal([size, size], seed=[0, 1])
-    b = tf.random.stateless_normal([size, size], seed=[0, 2])
-    product = tf.function(lambda: tf.reduce_sum(tf.linalg.matmul(a, b)))
-    _, fastest = alternate({"matmul": lambda: product().numpy()}, repeats=repeats, iterations=1, warmup=1, best=True)
-    return 2 * size**3 / fastest["matmul"]
 
 
 @tf.function

@@ -35,6 +35,32 @@ def alternate(contenders, repeats=7, iterations=20, warmup=3, best=False):
     return medians
 
 
+def encoder_multiply_adds(encoder):
+    """Multiply-adds of one image through a Sequential of Conv2D / Dense layers (others are cheap)."""
+    import keras
+
+    total = 0
+    for layer in encoder.layers:
+        if isinstance(layer, keras.layers.Conv2D):
+            _, height, width, filters = layer.output.shape
+            kernel_height, kernel_width, channels_in, _ = layer.kernel.shape
+            total += height * width * filters * kernel_height * kernel_width * channels_in
+        elif isinstance(layer, keras.layers.Dense):
+            total += layer.kernel.shape[0] * layer.kernel.shape[1]
+    return total
+
+
+def matmul_flops_per_second(size=4096, repeats=5):
+    """Best float32 rate of a compiled ``size``-square matrix product: this machine's practical peak."""
+    import tensorflow as tf
+
+    a = tf.random.stateless_normal([size, size], seed=[0, 1])
+    b = tf.random.stateless_normal([size, size], seed=[0, 2])
+    product = tf.function(lambda: tf.reduce_sum(tf.linalg.matmul(a, b)))
+    _, fastest = alternate({"matmul": lambda: product().numpy()}, repeats=repeats, iterations=1, warmup=1, best=True)
+    return 2 * size**3 / fastest["matmul"]
+
+
 def write_results(name, payload):
     """Write ``benchmarks/results/<name>.json`` with the machine, versions and date added."""
     import keras

@@ -16,7 +16,9 @@ Run: python -m benchmarks.uncertainty [--images 10000] [--samples 20] [--members
   ``keras.layers.Dense``: what drawing the weights and paying the KL cost.
 
 Images are deterministic random uint8 (speed does not depend on pixel values).
-Results: benchmarks/results/uncertainty.json.
+Also prints MC dropout's compute floor on the machine it runs on: T passes
+of the CNN's multiply-adds at the rate of a large matrix product, measured
+in the same run. Results: benchmarks/results/uncertainty.json.
 """
 
 import argparse
@@ -29,7 +31,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from benchmarks.timing import alternate, write_results  # noqa: E402
+from benchmarks.timing import alternate, encoder_multiply_adds, matmul_flops_per_second, write_results  # noqa: E402
 from mit_dl.images.model import cnn_classifier  # noqa: E402
 from mit_dl.uncertainty import BayesByBackprop, BayesianModel, DropoutWrapper, EnsembleWrapper  # noqa: E402
 
@@ -147,6 +149,12 @@ def main():
             shown = f"{value:.3f} s" if iterations == 1 else f"{1000 * value:.2f} ms"
             print(f"  {name:44s} {shown:>10s}  {value / fastest:5.2f}x the fastest")
         results[part] = seconds
+    # The floor of any float32 MC-dropout prediction here: T passes of the CNN's multiply-adds per image
+    # at the rate of a large matrix product (no convolution kernel does them faster).
+    peak = matmul_flops_per_second()
+    floor = 2 * encoder_multiply_adds(cnn_classifier()) * args.images * args.samples / peak
+    print(f"MC dropout's compute floor: {floor:.1f} s at {peak / 1e9:.0f} GFLOP/s (a 4096-square matmul's rate)")
+    results.update(matmul_flops_per_second=peak, mc_dropout_floor_seconds=floor)
     write_results("uncertainty", results)
 
 

@@ -77,7 +77,7 @@ def test_the_rendered_notebooks_are_the_current_solutions_executed():
 
 def test_the_assets_are_listed_with_what_made_them_and_stay_small():
     manifest = json.loads((DOCS / "assets" / "manifest.json").read_text())
-    assert set(manifest) == {"music", "images", "faces", "generative", "rl", "notebooks"}
+    assert set(manifest) == {"music", "images", "faces", "generative", "rl", "uncertainty", "notebooks"}
     for part, entry in manifest.items():
         assert entry["command"] and entry["date"] and entry["machine"] and entry["commit"], part
         for name in entry.get("files", []):

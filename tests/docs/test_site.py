@@ -155,10 +155,11 @@ def test_the_site_builds_strict_and_every_page_works_in_a_real_browser(site, ser
         assert not broken, f"{url}: images that did not load: {broken}"
         visited[page] = shown
     assert len(visited) >= 20, sorted(visited)  # home, getting started, labs, notebooks, layers, reference, ...
-    labs = ("labs/music/", "labs/images/", "labs/faces/", "labs/generative/", "labs/rl/")
+    labs = ("labs/music/", "labs/images/", "labs/faces/", "labs/generative/", "labs/rl/", "labs/uncertainty/")
     figures = {page: len(visited[page]["images"]) for page in labs}
     assert figures["labs/music/"] >= 1 and figures["labs/images/"] >= 3 and figures["labs/faces/"] >= 5, figures
     assert figures["labs/generative/"] >= 5 and figures["labs/rl/"] >= 4, figures  # the RL page: 3 curves, a film
+    assert figures["labs/uncertainty/"] >= 6, figures  # two regression bands, reliability, three histograms
     notebook_outputs = len(visited["notebooks/lab2_part1_images/"]["images"])
     assert notebook_outputs >= 3, "the rendered images notebook shows no plots"
 
