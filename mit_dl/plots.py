@@ -373,7 +373,7 @@ def reliability_diagrams(tables, path, title="Reliability"):
         ax.set_title(label, fontsize=9)
     axes[0][0].set_ylabel("accuracy")
     axes[0][0].legend(fontsize=7, loc="upper left")
-    fig.suptitle(title, fontsize=10)
+    fig.suptitle(title, fontsize=10, y=1.02)
     return _save(fig, path)
 
 
@@ -398,12 +398,16 @@ def score_histograms(scores, path, title="Scores", bins=50):
         ax.set_title(name, fontsize=9)
         ax.set_yticks([])
     axes[0][0].legend(fontsize=7)
-    fig.suptitle(title, fontsize=10)
+    fig.suptitle(title, fontsize=10, y=1.08)  # above the panels' two-line titles
     return _save(fig, path)
 
 
-def uncertainty_bands(train, grid, bands, path, title="Uncertainty", truth=None, shaded=None):
-    """A 1-D regression: training points, the prediction, and ± 2 standard deviation bands per kind.
+def uncertainty_bands(train, grid, bands, path, title="Uncertainty", truth=None, shaded=None, truth_std=None):
+    """A 1-D regression: the data, the prediction and its ± 2σ bands; below, each σ against x.
+
+    The lower panel makes the bands readable where the function is large:
+    each kind's standard deviation on a logarithmic axis, with the true
+    noise σ(x) dashed when given.
 
     Args:
         train: ``(x, y)`` training points.
@@ -413,12 +417,14 @@ def uncertainty_bands(train, grid, bands, path, title="Uncertainty", truth=None,
         title: the figure's title.
         truth: optional ``[G]`` true function, dashed.
         shaded: optional ``(low, high)`` x interval to shade (a gap in the training inputs).
+        truth_std: optional ``[G]`` true noise standard deviation, dashed in the lower panel.
 
     Returns:
         ``path`` as a `pathlib.Path`.
     """
-    fig, ax = _figure(figsize=(6.5, 4.0))
-    ax.scatter(train[0], train[1], s=3, color="gray", alpha=0.35, label="training data")
+    fig = Figure(figsize=(6.5, 5.6))
+    top, bottom = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [2, 1.2]})
+    top.scatter(train[0], train[1], s=3, color="gray", alpha=0.35, label="training data")
     mean = np.asarray(bands["prediction"])
     colours = {"aleatoric": "tab:orange", "epistemic": "tab:green"}
     for kind, std in bands.items():
@@ -426,14 +432,21 @@ def uncertainty_bands(train, grid, bands, path, title="Uncertainty", truth=None,
             continue
         std = np.asarray(std)
         colour = colours.get(kind, "tab:purple")
-        ax.fill_between(grid, mean - 2 * std, mean + 2 * std, color=colour, alpha=0.3, label=f"± 2σ {kind}")
-    ax.plot(grid, mean, color="tab:blue", label="prediction")
+        top.fill_between(grid, mean - 2 * std, mean + 2 * std, color=colour, alpha=0.3, label=f"± 2σ {kind}")
+        bottom.plot(grid, std, color=colour, label=f"σ {kind}")
+    top.plot(grid, mean, color="tab:blue", label="prediction")
     if truth is not None:
-        ax.plot(grid, truth, color="black", linestyle="--", linewidth=1, label="true mean")
+        top.plot(grid, truth, color="black", linestyle="--", linewidth=1, label="true mean")
+    if truth_std is not None:
+        bottom.plot(grid, truth_std, color="black", linestyle="--", linewidth=1, label="true noise σ")
     if shaded is not None:
-        ax.axvspan(*shaded, color="gray", alpha=0.12, label="no training data")
-    ax.set_xlabel("x")
-    ax.set_ylabel("y")
-    ax.set_title(title, fontsize=10)
-    ax.legend(fontsize=7, loc="upper left")
+        top.axvspan(*shaded, color="gray", alpha=0.12, label="no training data")
+        bottom.axvspan(*shaded, color="gray", alpha=0.12)
+    bottom.set_yscale("log")
+    bottom.set_xlabel("x")
+    bottom.set_ylabel("σ")
+    bottom.legend(fontsize=7, loc="upper center", ncol=3)
+    top.set_ylabel("y")
+    top.set_title(title, fontsize=10)
+    top.legend(fontsize=7, loc="upper left")
     return _save(fig, path)

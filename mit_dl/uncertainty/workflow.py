@@ -87,6 +87,7 @@ def _train_regression(config, out_dir, export, log):
         title=f"{config.method}: prediction ± 2σ",
         truth=grid**3,
         shaded=data.GAP,
+        truth_std=data.noise_std(grid),
     )
     if export:
         endpoint = Endpoint(_checked_points(predict), [tf.TensorSpec([None, 1], tf.float32, name="x")])
