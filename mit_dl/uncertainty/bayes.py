@@ -109,14 +109,22 @@ class BayesByBackprop(keras.layers.Layer):
         )
 
     def posteriors(self):
-        """The weights' and biases' posteriors, ``(q(W), q(b))`` as `tfp.distributions.Normal`."""
+        """The weights' and biases' posteriors.
+
+        Returns:
+            ``(q(W), q(b))``, each a `tfp.distributions.Normal` of the layer's current parameters.
+        """
         return (
             tfd.Normal(self.kernel_loc, tf.nn.softplus(self.kernel_rho)),
             tfd.Normal(self.bias_loc, tf.nn.softplus(self.bias_rho)),
         )
 
     def kl(self):
-        """``KL(q(W) || p(W)) + KL(q(b) || p(b))``, summed over every weight (not weighted)."""
+        """The layer's KL divergence to its prior.
+
+        Returns:
+            ``KL(q(W) || p(W)) + KL(q(b) || p(b))``, summed over every weight (before ``kl_weight``), a scalar.
+        """
         return sum(tf.reduce_sum(normal_kl(q.loc, q.scale, self.prior_std)) for q in self.posteriors())
 
     def call(self, inputs):
@@ -181,12 +189,27 @@ class BayesianModel(UncertaintyWrapper):
         self.bayesian_layers = layers
 
     def sample(self, inputs):
-        """``[T, N, outputs]``: ``T`` passes, each with its own weight draw."""
+        """``T`` passes, each with its own weight draw, inside the one call.
+
+        Args:
+            inputs: a batch ``[N, ...]``.
+
+        Returns:
+            ``[T, N, outputs]`` float32 logits or predictions.
+        """
         return tf.stack([tf.cast(self.model(inputs, training=False), tf.float32) for _ in range(self.samples)])
 
     def call(self, inputs, training=False):
         return summarise(self.task, self.sample(inputs))
 
     def training_losses(self, inputs, targets):
-        """The task's loss under one weight draw (the ELBO's expected log-likelihood, one sample)."""
+        """The task's loss under one weight draw (the ELBO's expected log-likelihood, one sample).
+
+        Args:
+            inputs: a batch of inputs.
+            targets: their targets.
+
+        Returns:
+            ``(losses [N], parts)``: one loss per example, and ``{name: [N]}`` parts to log.
+        """
         return task_loss(self.task, targets, self.model(inputs, training=True)), {}

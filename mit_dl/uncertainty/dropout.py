@@ -51,7 +51,17 @@ class MCDropout(keras.layers.Dropout):
 
 
 def check_rate(rate):
-    """Raise a `ConfigError` unless ``rate`` is a dropout rate in (0, 1); return it."""
+    """Check a dropout rate.
+
+    Args:
+        rate: the rate to check.
+
+    Returns:
+        ``rate`` as a float.
+
+    Raises:
+        ConfigError: it is not strictly between 0 and 1.
+    """
     if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 < rate < 1:
         raise ConfigError("rate", f"must be a dropout rate strictly between 0 and 1, received {rate!r}")
     return float(rate)
@@ -220,5 +230,13 @@ class DropoutWrapper(UncertaintyWrapper):
         return summarise(self.task, self.sample(inputs))
 
     def training_losses(self, inputs, targets):
-        """The task's loss of one pass with dropout on (standard dropout training)."""
+        """The task's loss of one pass with dropout on (standard dropout training).
+
+        Args:
+            inputs: a batch of inputs.
+            targets: their targets.
+
+        Returns:
+            ``(losses [N], parts)``: one loss per example, and ``{name: [N]}`` parts to log.
+        """
         return task_loss(self.task, targets, self.network(inputs, training=True)), {}

@@ -109,7 +109,15 @@ class EnsembleWrapper(UncertaintyWrapper):
         return summarise(self.task, *_stacked([self._member_outputs(member, inputs, False) for member in self.members]))
 
     def training_losses(self, inputs, targets):
-        """The members' losses on the batch, summed: each member's gradient is its own loss's."""
+        """The members' losses on the batch, summed: each member's gradient is its own loss's.
+
+        Args:
+            inputs: a batch of inputs.
+            targets: their targets.
+
+        Returns:
+            ``(losses [N], parts)``: one loss per example, and ``{name: [N]}`` parts to log.
+        """
         total, parts = 0.0, {}
         for i, member in enumerate(self.members):
             if isinstance(member, UncertaintyWrapper):

@@ -83,7 +83,17 @@ class HistogramWrapper(UncertaintyWrapper):
         return features
 
     def bias_score(self, inputs):
-        """``[N]``: the summed ``-log`` smoothed density of each input's features (higher: rarer)."""
+        """How rare each input's features are in the training data.
+
+        Args:
+            inputs: a batch of what the model takes.
+
+        Returns:
+            ``[N]``: the summed ``-log`` smoothed density of each input's features (higher: rarer).
+
+        Raises:
+            ConfigError: `adapt` has not been called.
+        """
         if self.histograms is None:
             raise ConfigError("HistogramWrapper", "has no histograms yet: call adapt(training inputs) first")
         rarity = latent_rarity(tf.cast(self.features(inputs), tf.float32), *self.histograms)
@@ -104,5 +114,13 @@ class HistogramWrapper(UncertaintyWrapper):
         return {key: value, "bias_score": self.bias_score(inputs)}
 
     def training_losses(self, inputs, targets):
-        """The model's task loss (the histograms are fitted afterwards by `adapt`)."""
+        """The model's task loss (the histograms are fitted afterwards by `adapt`).
+
+        Args:
+            inputs: a batch of inputs.
+            targets: their targets.
+
+        Returns:
+            ``(losses [N], parts)``: one loss per example, and ``{name: [N]}`` parts to log.
+        """
         return task_loss(self.task, targets, self.model(inputs, training=True)), {}

@@ -50,7 +50,15 @@ class Deterministic(UncertaintyWrapper):
         return {"probabilities": probabilities, "entropy": entropy}
 
     def training_losses(self, inputs, targets):
-        """The task's loss."""
+        """The task's loss.
+
+        Args:
+            inputs: a batch of inputs.
+            targets: their targets.
+
+        Returns:
+            ``(losses [N], parts)``: one loss per example, and ``{name: [N]}`` parts to log.
+        """
         return task_loss(self.task, targets, self.model(inputs, training=True)), {}
 
 

@@ -83,7 +83,15 @@ class MVEWrapper(UncertaintyWrapper):
         }
 
     def training_losses(self, inputs, targets):
-        """The Gaussian negative log-likelihood per example (mean over outputs), and the squared error to log."""
+        """The Gaussian negative log-likelihood per example (mean over outputs), and the squared error to log.
+
+        Args:
+            inputs: a batch of inputs.
+            targets: their targets.
+
+        Returns:
+            ``(losses [N], parts)``: one loss per example, and ``{name: [N]}`` parts to log.
+        """
         out = self(inputs, training=True)
         nll = keras.ops.mean(self.loss_fn(targets, out["prediction"], out["log_variance"]), axis=-1)
         error = keras.ops.cast(targets, "float32") - out["prediction"]

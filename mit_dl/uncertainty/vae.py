@@ -67,11 +67,26 @@ class VAEWrapper(UncertaintyWrapper):
         self.vae = VAE(shape, latent_dim=latent_dim, beta=beta, seed=seed, name="input_vae")
 
     def latent_means(self, inputs):
-        """The VAE encoder's means ``[N, latent_dim]`` (the representation `HistogramWrapper` can score)."""
+        """The VAE encoder's means (the representation `HistogramWrapper` can score).
+
+        Args:
+            inputs: images in [0, 1].
+
+        Returns:
+            ``[N, latent_dim]``.
+        """
         return self.vae.encode(inputs, training=False)[0]
 
     def reconstruction_error(self, inputs, training=False):
-        """``[N]``: ``-log p(x | z = mu(x))`` summed over pixels (Bernoulli decoder), in nats."""
+        """How badly the VAE reconstructs each input.
+
+        Args:
+            inputs: images in [0, 1].
+            training: passed to the encoder and decoder.
+
+        Returns:
+            ``[N]``: ``-log p(x | z = mu(x))`` summed over pixels (Bernoulli decoder), in nats.
+        """
         return self._errors(inputs, training)[0]
 
     def _errors(self, inputs, training):
@@ -97,7 +112,15 @@ class VAEWrapper(UncertaintyWrapper):
         return {"probabilities": probabilities, "entropy": entropy, **novelty}
 
     def training_losses(self, inputs, targets):
-        """The model's task loss plus the VAE's loss (reconstruction + beta KL) per example."""
+        """The model's task loss plus the VAE's loss (reconstruction + beta KL) per example.
+
+        Args:
+            inputs: a batch of inputs.
+            targets: their targets.
+
+        Returns:
+            ``(losses [N], parts)``: one loss per example, and ``{name: [N]}`` parts to log.
+        """
         model_loss = task_loss(self.task, targets, self.model(inputs, training=True))
         mean, log_variance = self.vae.encode(inputs, training=True)
         logits = self.vae.decoder(self.vae.sampling([mean, log_variance]), training=True)

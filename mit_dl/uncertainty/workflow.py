@@ -239,7 +239,14 @@ def served_outputs(model, train_images):
 
 
 def compiled_predictor(serve):
-    """``predict(uint8 [B, 28, 28]) -> {name: tensor}``: a wrapper (or `served_outputs`' function), compiled once."""
+    """A compiled prediction of uint8 images.
+
+    Args:
+        serve: a wrapper, or `served_outputs`' function of float images.
+
+    Returns:
+        ``predict(uint8 [B, 28, 28]) -> {name: tensor}``, in inference mode, compiled once.
+    """
     if isinstance(serve, UncertaintyWrapper):
         model = serve
         serve = lambda x: dict(model(x, training=False))  # noqa: E731
@@ -272,7 +279,13 @@ def _without_figure_data(report):
 
 
 def write_image_figures(report, folder, title):
-    """``reliability.png`` (before and after temperature scaling) and ``ood_scores.png`` of an `image_report`."""
+    """Write ``reliability.png`` (before and after temperature scaling) and ``ood_scores.png``.
+
+    Args:
+        report: an `image_report`.
+        folder: where the figures go.
+        title: the figures' title.
+    """
     calibration, scaled = report["calibration"], report["temperature_scaled"]["calibration"]
     plots.reliability_diagrams(
         {

@@ -23,14 +23,35 @@ TASKS = ("classification", "regression")
 
 
 def check_task(task):
-    """Raise a `ConfigError` unless ``task`` is one of `TASKS`; return it."""
+    """Check a task name.
+
+    Args:
+        task: the name to check.
+
+    Returns:
+        ``task``.
+
+    Raises:
+        ConfigError: it is not one of `TASKS`.
+    """
     if task not in TASKS:
         raise ConfigError("task", f"must be one of {', '.join(TASKS)}, received {task!r}")
     return task
 
 
 def check_count(name, value):
-    """Raise a `ConfigError` unless ``value`` is an integer >= 1 (passes, members); return it."""
+    """Check a count (passes, members, bins).
+
+    Args:
+        name: the parameter's name, for the message.
+        value: the count to check.
+
+    Returns:
+        ``value``.
+
+    Raises:
+        ConfigError: it is not an integer of at least 1.
+    """
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ConfigError(name, f"must be an integer of at least 1, received {value!r}")
     return value
@@ -55,7 +76,14 @@ def task_loss(task, targets, outputs):
 
 
 def is_graph_model(model):
-    """True for a functional or ``Sequential`` model (its layers can be walked and re-wired)."""
+    """Whether a model's layers can be walked and re-wired.
+
+    Args:
+        model: a Keras model.
+
+    Returns:
+        True for a functional or ``Sequential`` model.
+    """
     return any(cls.__name__ == "Functional" for cls in type(model).__mro__) or isinstance(model, keras.Sequential)
 
 
@@ -107,7 +135,15 @@ class UncertaintyWrapper(keras.Model):
         self.optimizer.build(self.trainable_variables)
 
     def training_losses(self, inputs, targets):
-        """``[N]`` losses of one training pass, and ``{name: [N]}`` parts to log (override)."""
+        """``[N]`` losses of one training pass, and ``{name: [N]}`` parts to log (override).
+
+        Args:
+            inputs: a batch of inputs.
+            targets: their targets.
+
+        Returns:
+            ``(losses [N], parts)``: one loss per example, and ``{name: [N]}`` parts to log.
+        """
         raise NotImplementedError
 
     def train_step(self, batch):
