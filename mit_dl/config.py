@@ -230,13 +230,37 @@ class RunConfig:
         Raises:
             ConfigError: an unknown preset or field name, or an invalid value.
         """
-        if name not in cls.PRESETS:
-            raise ConfigError("preset", f"must be one of {', '.join(cls.PRESETS)}, received {name!r}")
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(changes) - known)
         if unknown:
             raise ConfigError(unknown[0], f"is not a setting of {cls.__name__}; its settings are {sorted(known)}")
-        return cls(**{"preset": name, **cls.PRESETS[name], **changes})
+        return cls(**{"preset": name, **cls.preset_values(name, changes), **changes})
+
+    @classmethod
+    def preset_values(cls, name, changes):
+        """The field values preset ``name`` sets (a lab whose presets depend on another field overrides this).
+
+        Args:
+            name: the preset's name.
+            changes: the values given beside it (e.g. the model the preset is for).
+
+        Returns:
+            ``{field: value}``.
+
+        Raises:
+            ConfigError: an unknown preset.
+        """
+        if name not in cls.PRESETS:
+            raise ConfigError("preset", f"must be one of {', '.join(cls.PRESETS)}, received {name!r}")
+        return cls.PRESETS[name]
+
+    def unused_fields(self):
+        """Fields this config's choices make irrelevant (an LSTM's attention heads): a resume does not compare them.
+
+        Returns:
+            A collection of field names (none by default).
+        """
+        return ()
 
     def replace(self, **changes):
         """A copy with ``changes``, validated again.

@@ -19,7 +19,7 @@ import json
 import os
 import pathlib
 import shutil
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import keras
 import tensorflow as tf
@@ -38,11 +38,17 @@ class Endpoint:
     expected dtype. Without them a loaded function converts a NumPy array
     of another dtype to its signature's, silently: float images in [0, 1]
     would become uint8 zeros.
+
+    ``converted_dtypes``: ``input name -> dtypes`` also accepted for that
+    input and cast to the signature's dtype (a seed given as int32 or
+    int64). Without them a loaded function given a tensor of another dtype
+    fails with a message listing its signatures, which a client cannot read.
     """
 
     fn: Callable
     input_signature: Sequence
     refused_dtypes: Sequence = ()
+    converted_dtypes: Mapping = dataclasses.field(default_factory=dict)
 
 
 def default_endpoint(model):
@@ -105,8 +111,8 @@ def export_savedmodel(
     for trackable in extra_trackables:
         archive.track(trackable)
     for name, endpoint in endpoints.items():
-        if endpoint.refused_dtypes:
-            archive.add_endpoint(name=name, fn=_with_refusals(name, endpoint))
+        if endpoint.refused_dtypes or endpoint.converted_dtypes:
+            archive.add_endpoint(name=name, fn=_with_variants(name, endpoint))
         else:
             archive.add_endpoint(name=name, fn=endpoint.fn, input_signature=list(endpoint.input_signature))
 
@@ -137,23 +143,30 @@ def export_savedmodel(
     return directory
 
 
-def _with_refusals(name, endpoint):
-    """A `tf.function` traced for the endpoint's signature and, failing clearly, for each refused dtype."""
-    accepted = [spec.dtype for spec in endpoint.input_signature]
+def _with_variants(name, endpoint):
+    """A `tf.function` traced for the endpoint's signature, its converted dtypes and (failing clearly) refused ones."""
+    specs = list(endpoint.input_signature)
+    accepted = [spec.dtype for spec in specs]
+    converted = {spec.name: tuple(endpoint.converted_dtypes.get(spec.name, ())) for spec in specs}
 
     @tf.function
     def fn(*inputs):
-        if any(x.dtype != dtype for x, dtype in zip(inputs, accepted)):
+        if any(x.dtype != d and x.dtype not in converted[s.name] for x, d, s in zip(inputs, accepted, specs)):
             expected = ", ".join(dtype.name for dtype in accepted)
             received = ", ".join(x.dtype.name for x in inputs)
             check = tf.debugging.Assert(False, [f"{name} expects {expected} inputs; received {received}"])
             with tf.control_dependencies([check]):
-                inputs = [tf.cast(x, dtype) for x, dtype in zip(inputs, accepted)]
-        return endpoint.fn(*inputs)
+                inputs = [tf.identity(x) for x in inputs]
+        return endpoint.fn(*[x if x.dtype == d else tf.cast(x, d) for x, d in zip(inputs, accepted)])
 
-    fn.get_concrete_function(*endpoint.input_signature)
+    fn.get_concrete_function(*specs)
     for dtype in endpoint.refused_dtypes:
-        fn.get_concrete_function(*[tf.TensorSpec(s.shape, dtype, name=s.name) for s in endpoint.input_signature])
+        fn.get_concrete_function(*[tf.TensorSpec(s.shape, dtype, name=s.name) for s in specs])
+    for i, spec in enumerate(specs):
+        for dtype in converted[spec.name]:
+            variant = list(specs)
+            variant[i] = tf.TensorSpec(spec.shape, dtype, name=spec.name)
+            fn.get_concrete_function(*variant)
     return fn
 
 

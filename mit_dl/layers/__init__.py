@@ -14,6 +14,8 @@ from mit_dl.layers.position_embedding import PositionEmbedding
 from mit_dl.layers.positional_encoding import PositionalEncoding, sinusoidal_encoding
 from mit_dl.layers.rnn import MyRNNCell
 from mit_dl.layers.sampling import Sampling, kl_divergence_to_standard_normal
+from mit_dl.layers.tied_embedding import TiedEmbedding
+from mit_dl.layers.transformer_block import TransformerBlock
 
 __all__ = [
     "MyDenseLayer",
@@ -24,6 +26,8 @@ __all__ = [
     "PositionalEncoding",
     "sinusoidal_encoding",
     "PositionEmbedding",
+    "TransformerBlock",
+    "TiedEmbedding",
     "Sampling",
     "kl_divergence_to_standard_normal",
 ]

@@ -114,6 +114,13 @@ class MultiHeadSelfAttention(keras.layers.Layer):
         return_attention_scores=False,
         training=None,
     ):
+        outputs, weights, _ = self._attend(inputs, mask, attention_mask, use_causal_mask, training)
+        if return_attention_scores:
+            return outputs, weights
+        return outputs
+
+    def _attend(self, inputs, mask=None, attention_mask=None, use_causal_mask=False, training=None):
+        """``(outputs, weights, (keys, values))``: the layer's output and the per-head keys and values."""
         _checks.input_rank(self.name, inputs.shape, 3, what="input (batch, time, features)")
         _checks.last_dim(self.name, inputs.shape, self.input_dim)
         full_mask = combine_masks(self.name, inputs, mask, attention_mask, use_causal_mask)
@@ -124,14 +131,61 @@ class MultiHeadSelfAttention(keras.layers.Layer):
         v = self._split_heads(project(inputs, self.value_kernel, self.value_bias))
         weights = attention_weights(q, k, full_mask)
         heads = mix_values(weights, v, self.dropout, self.seed_generator, training)
-        # Concat(head_1..head_h): (B, h, T, d_k) -> (B, T, h * d_k)
+        return self._merge_heads(heads), weights, (k, v)
+
+    def _merge_heads(self, heads):
+        """Concat(head_1..head_h): ``(B, h, T, d_k)`` -> ``(B, T, d_model)``, then ``W^O``."""
         heads = ops.transpose(heads, (0, 2, 1, 3))
-        batch, time = ops.shape(inputs)[0], ops.shape(inputs)[1]
+        batch, time = ops.shape(heads)[0], ops.shape(heads)[1]
         concat = ops.reshape(heads, (batch, time, self.d_model))
-        outputs = project(concat, self.output_kernel, self.output_bias)
-        if return_attention_scores:
-            return outputs, weights
-        return outputs
+        return project(concat, self.output_kernel, self.output_bias)
+
+    def prefill(self, inputs):
+        """Causal self-attention over a whole prefix, returning its keys and values for a cache.
+
+        The first half of cached decoding: run the prefix once, keep every
+        position's keys and values, then add one position at a time with
+        `decode_step`.
+
+        Args:
+            inputs: ``(batch, time, features)``.
+
+        Returns:
+            ``(outputs, keys, values)``: ``(batch, time, d_model)`` (what
+            ``call(inputs, use_causal_mask=True)`` returns) and the keys and
+            values ``(batch, heads, time, d_k)``.
+        """
+        outputs, _, (keys, values) = self._attend(inputs, use_causal_mask=True)
+        return outputs, keys, values
+
+    def decode_step(self, inputs, key_cache, value_cache, position):
+        """Causal self-attention for one new position, reading earlier positions from a cache.
+
+        The new position's key and value are written into the caches at
+        ``position``; its query attends to cache slots ``0..position``, so the
+        step costs one position's projections and one row of scores instead of
+        the whole prefix. The result equals row ``position`` of
+        ``call(prefix, use_causal_mask=True)`` up to rounding.
+
+        Args:
+            inputs: the new position's features ``(batch, 1, features)``.
+            key_cache: ``(batch, heads, capacity, d_k)``; slots ``< position`` hold the prefix's keys.
+            value_cache: ``(batch, heads, capacity, d_k)``, likewise.
+            position: int32 scalar tensor, the new position's index (``< capacity``).
+
+        Returns:
+            ``(outputs, key_cache, value_cache)``: ``(batch, 1, d_model)`` and the updated caches.
+        """
+        q = self._split_heads(project(inputs, self.query_kernel, self.query_bias))
+        k = self._split_heads(project(inputs, self.key_kernel, self.key_bias))
+        v = self._split_heads(project(inputs, self.value_kernel, self.value_bias))
+        slots = ops.arange(ops.shape(key_cache)[2])
+        here = ops.reshape(ops.equal(slots, position), (1, 1, -1, 1))
+        key_cache = ops.where(here, ops.cast(k, key_cache.dtype), key_cache)
+        value_cache = ops.where(here, ops.cast(v, value_cache.dtype), value_cache)
+        visible = ops.reshape(slots <= position, (1, 1, 1, -1))
+        weights = attention_weights(q, key_cache, visible)
+        return self._merge_heads(ops.matmul(weights, value_cache)), key_cache, value_cache
 
     def compute_mask(self, inputs, mask=None):
         return mask

@@ -25,9 +25,12 @@ class PositionEmbedding(keras.layers.Layer):
 
     Call arguments:
         inputs: embeddings ``(batch, time, d)`` with ``time <= sequence_length``.
+        start: index of the first input position (default 0): a cached
+            decoder adds ``P[start]`` to the one new position it computes.
+            ``start + time`` must not exceed ``sequence_length``.
 
     Returns:
-        ``inputs + P[:time]``, same shape.
+        ``inputs + P[start:start + time]``, same shape.
 
     Example:
         >>> layer = PositionEmbedding(sequence_length=10)
@@ -65,13 +68,13 @@ class PositionEmbedding(keras.layers.Layer):
                 f"create the layer with a larger `sequence_length`."
             )
 
-    def call(self, inputs):
+    def call(self, inputs, start=0):
         _checks.input_rank(self.name, inputs.shape, 3, what="input (batch, time, features)")
         _checks.last_dim(self.name, inputs.shape, self.depth)
         self._check_length(inputs.shape)
-        # A gather (not a slice) of the first `time` rows: its gradient is
-        # sparse, touching only the rows used, like keras.layers.Embedding.
-        positions = ops.arange(ops.shape(inputs)[1])
+        # A gather (not a slice) of the rows used: its gradient is sparse,
+        # touching only those rows, like keras.layers.Embedding.
+        positions = ops.arange(ops.shape(inputs)[1]) + ops.cast(start, "int32")
         table = ops.cast(ops.take(self.position_embeddings, positions, axis=0), inputs.dtype)
         return inputs + table[None]
 

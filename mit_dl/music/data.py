@@ -264,13 +264,79 @@ def _shuffled_range(count, seed):
     return keys.flat_map(one_pass).apply(tf.data.experimental.assert_cardinality(count))
 
 
-def next_character_dataset(ids, sequence_length, batch_size, seed=0, shuffle=True, stride=1, drop_remainder=True):
+def tune_offsets(tunes):
+    """Where each tune begins in `join_tunes` ``(tunes)``: the offsets of their ``X:`` lines.
+
+    Args:
+        tunes: the tunes' texts.
+
+    Returns:
+        An int64 array, one offset per tune.
+
+    Example:
+        >>> tune_offsets(["X:1", "X:22"]).tolist()
+        [0, 5]
+    """
+    lengths = np.array([len(t) + 2 for t in tunes], dtype="int64")  # "\n\n" between tunes
+    return np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype("int64")
+
+
+def header_length(tune):
+    """Characters of a tune's header: from ``X:`` through the ``K:`` (key) line and its newline.
+
+    Args:
+        tune: one tune's ABC text.
+
+    Returns:
+        The length (the whole tune when it has no ``K:`` line after the first).
+
+    Example:
+        >>> header_length("X:1\nT:A\nK:D\nABc|")
+        12
+    """
+    key = tune.find("\nK:")
+    end = tune.find("\n", key + 1) if key >= 0 else -1
+    return len(tune) if end < 0 else end + 1
+
+
+def _mixed_with_tune_starts(starts, tune_starts, limit, share, seed):
+    """Each offset of ``starts`` replaced, with probability ``share``, by a tune start below ``limit``."""
+    usable = np.asarray(tune_starts, dtype="int64")
+    usable = usable[usable < limit]
+    if not len(usable):
+        raise DataError("no tune starts early enough for a whole training window; use a shorter sequence length.")
+    table = tf.constant(usable)
+    aligned = _shuffled_range(len(usable), seed + 1).repeat().map(lambda j: tf.gather(table, j))
+    coins = tf.data.Dataset.counter().map(
+        lambda k: tf.random.stateless_uniform([], seed=tf.stack([tf.constant(seed, tf.int64), k])) < share
+    )
+    return tf.data.Dataset.zip(starts, aligned, coins).map(lambda anywhere, tune, take: tf.where(take, tune, anywhere))
+
+
+def next_character_dataset(
+    ids,
+    sequence_length,
+    batch_size,
+    seed=0,
+    shuffle=True,
+    stride=1,
+    drop_remainder=True,
+    tune_starts=None,
+    aligned_share=0.0,
+):
     """Batches of ``(text[i:i+L], text[i+1:i+L+1])`` as a seeded tf.data pipeline.
 
     Every ``stride``-th start offset ``i`` is an example: ``stride=1`` for
     training (the lab draws random offsets), ``stride=L`` for held-out text
     (every character scored once). Shuffling visits every offset once per
     pass in a new stateless random order, so starting and resuming are instant.
+
+    With ``aligned_share > 0`` (training only), each window instead starts
+    at a tune's first character (its ``X:`` line) with that probability,
+    drawn per window from the seed; the tune starts are visited in their own
+    shuffled order. The lab draws windows anywhere, so a window rarely opens
+    a tune: a model sampled from ``"X:"`` with nothing before it is then in a
+    situation it has seldom seen.
 
     Args:
         ids: the encoded text.
@@ -280,22 +346,31 @@ def next_character_dataset(ids, sequence_length, batch_size, seed=0, shuffle=Tru
         shuffle: shuffle the offsets (training) or keep their order.
         stride: distance between consecutive offsets.
         drop_remainder: drop the last partial batch (training batches have a fixed size).
+        tune_starts: offsets in ``ids`` where tunes begin (`tune_offsets`); needed with ``aligned_share``.
+        aligned_share: probability that a window starts at a tune's beginning, in [0, 1].
 
     Returns:
         A `tf.data.Dataset` of ``(int32 [B, L], int32 [B, L])``.
 
     Raises:
-        DataError: the text is not longer than one window.
+        DataError: the text is not longer than one window, or no tune start leaves room for one.
+        ValueError: ``aligned_share`` outside [0, 1], or given without ``tune_starts`` or ``shuffle``.
     """
     if len(ids) <= sequence_length:
         raise DataError(
             f"the text has {len(ids)} characters, too few for sequences of {sequence_length}; "
             "use more tunes or a shorter sequence length."
         )
+    if not 0.0 <= aligned_share <= 1.0:
+        raise ValueError(f"aligned_share must be in [0, 1], received {aligned_share!r}")
+    if aligned_share and (tune_starts is None or not shuffle):
+        raise ValueError("aligned_share needs tune_starts and shuffle=True (it is for training windows)")
     text = tf.constant(ids, dtype=tf.int32)
     count = len(range(0, len(ids) - sequence_length, stride))
     starts = _shuffled_range(count, seed) if shuffle else tf.data.Dataset.range(count)
     starts = starts.map(lambda i: i * stride)
+    if aligned_share:
+        starts = _mixed_with_tune_starts(starts, tune_starts, len(ids) - sequence_length, aligned_share, seed)
     data = starts.map(
         lambda i: (text[i : i + sequence_length], text[i + 1 : i + sequence_length + 1]),
         num_parallel_calls=tf.data.AUTOTUNE,
@@ -315,6 +390,19 @@ class TuneData:
     train_ids: np.ndarray
     val_ids: np.ndarray
     source: str
+
+    @property
+    def train_starts(self):
+        """Offsets in ``train_ids`` where the training tunes begin (see `tune_offsets`)."""
+        return tune_offsets(self.train_tunes)
+
+    def longest_header(self):
+        """Characters of the longest training-tune header: ``X:`` through the ``K:`` line and its newline.
+
+        Returns:
+            The length.
+        """
+        return max(header_length(tune) for tune in self.train_tunes)
 
     def describe(self):
         """One line saying how many tunes, characters and vocabulary entries the data has.

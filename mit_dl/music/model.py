@@ -1,13 +1,21 @@
-"""Lab 1 part 2: the character-level LSTM that writes folk tunes, with its loss and optimizer.
+"""Lab 1 part 2's character models that write folk tunes, with their loss and optimizer.
 
-Model (as in the lab): Embedding -> LSTM -> Dense over the vocabulary,
-trained to predict ``text[i+1]`` from ``text[:i+1]`` with the cross-entropy
-of the next character (the mean over every position of every window) and
-Adam. `music_model` returns it compiled with both, so the shared `Trainer`
-trains it as it is; `mit_dl.music.sampler` generates from it.
+- The lab's LSTM: Embedding -> LSTM -> Dense over the vocabulary (`build_music_model`).
+- Lecture 2's answer to long-range structure, a decoder-only transformer
+  built from the lecture layers: character embedding + learned positions ->
+  `TransformerBlock` x N (causal) -> LayerNorm -> logits (`build_transformer_model`).
+
+Both predict ``text[i+1]`` from ``text[:i+1]`` and train on the
+cross-entropy of the next character (the mean over every position of every
+window). `music_model` returns the config's model compiled with its loss
+and optimizer (the course's Adam; AdamW with a warm-up and a cosine decay
+when the config asks), so the shared `Trainer` trains it as it is;
+`mit_dl.music.sampler` generates from either.
 """
 
 import keras
+
+from mit_dl.layers import PositionEmbedding, TiedEmbedding, TransformerBlock
 
 
 def build_music_model(vocab_size, embedding_dim=256, rnn_units=1024):
@@ -30,8 +38,78 @@ def build_music_model(vocab_size, embedding_dim=256, rnn_units=1024):
     return keras.Model(tokens, logits, name="music_lstm")
 
 
+def build_transformer_model(
+    vocab_size, context, d_model=256, num_heads=8, num_layers=4, ff_dim=1024, dropout=0.1, tie_embeddings=False
+):
+    """A decoder-only character transformer from the lecture layers.
+
+    ``tokens -> Embedding + PositionEmbedding -> Dropout -> TransformerBlock x
+    num_layers (causal) -> LayerNorm -> logits``: position ``t``'s logits
+    depend on characters ``0..t`` only. Layer names (``embedding``,
+    ``positions``, ``block_0``.., ``final_norm``, ``logits``) are what
+    `mit_dl.music.sampler.TransformerSampler` reads.
+
+    Args:
+        vocab_size: number of characters.
+        context: the longest input (the learned positions' count).
+        d_model: width of the embeddings and blocks.
+        num_heads: attention heads per block.
+        num_layers: blocks.
+        ff_dim: feed-forward width.
+        dropout: dropout rate (embeddings, attention weights, residuals).
+        tie_embeddings: compute the logits with the embedding matrix (`TiedEmbedding`).
+
+    Returns:
+        A functional `keras.Model` ``tokens [B, T <= context] -> logits [B, T, vocab_size]``
+        (float32 logits under mixed precision).
+    """
+    tokens = keras.Input((None,), dtype="int32", name="tokens")
+    if tie_embeddings:
+        embedding = TiedEmbedding(vocab_size, d_model, name="embedding")
+    else:
+        embedding = keras.layers.Embedding(vocab_size, d_model, name="embedding")
+    x = PositionEmbedding(context, name="positions")(embedding(tokens))
+    x = keras.layers.Dropout(dropout, name="embedding_dropout")(x)
+    for i in range(num_layers):
+        x = TransformerBlock(d_model, num_heads, ff_dim, dropout=dropout, name=f"block_{i}")(x)
+    x = keras.layers.LayerNormalization(epsilon=1e-5, name="final_norm")(x)
+    if tie_embeddings:
+        logits = embedding(x, reverse=True)
+    else:
+        logits = keras.layers.Dense(vocab_size, dtype="float32", name="logits")(x)
+    return keras.Model(tokens, logits, name="music_transformer")
+
+
+def learning_rate(config):
+    """The config's learning rate: constant (the course's), or with a linear warm-up and a cosine decay.
+
+    Args:
+        config: a `MusicConfig` (``learning_rate``, ``warmup_steps``, ``decay``, ``steps``).
+
+    Returns:
+        A float or a `keras.optimizers.schedules.LearningRateSchedule`.
+    """
+    if config.decay == "cosine":
+        decay_steps = max(config.steps - config.warmup_steps, 1)
+        return keras.optimizers.schedules.CosineDecay(
+            0.0 if config.warmup_steps else config.learning_rate,
+            decay_steps,
+            warmup_target=config.learning_rate if config.warmup_steps else None,
+            warmup_steps=config.warmup_steps,
+        )
+    if config.warmup_steps:
+        return keras.optimizers.schedules.PolynomialDecay(
+            0.0, config.warmup_steps, config.learning_rate, power=1.0
+        )
+    return config.learning_rate
+
+
 def music_model(vocab_size, config):
-    """`build_music_model` sized by a `MusicConfig`, compiled with its loss and Adam at ``config.learning_rate``.
+    """The config's model (LSTM or transformer), compiled with its loss and optimizer.
+
+    The optimizer is the course's Adam at ``config.learning_rate``, or AdamW
+    when ``weight_decay > 0`` (biases, layer norms and embeddings not decayed),
+    with the schedule of `learning_rate`.
 
     Args:
         vocab_size: number of characters.
@@ -40,9 +118,24 @@ def music_model(vocab_size, config):
     Returns:
         The compiled model, ready for `Trainer(model)`.
     """
-    model = build_music_model(vocab_size, config.embedding_dim, config.rnn_units)
-    model.compile(
-        optimizer=keras.optimizers.Adam(config.learning_rate),
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-    )
+    if config.model == "transformer":
+        model = build_transformer_model(
+            vocab_size,
+            config.sequence_length,
+            config.d_model,
+            config.num_heads,
+            config.num_layers,
+            config.ff_dim,
+            config.dropout,
+            config.tie_embeddings,
+        )
+    else:
+        model = build_music_model(vocab_size, config.embedding_dim, config.rnn_units)
+    rate = learning_rate(config)
+    if config.weight_decay:
+        optimizer = keras.optimizers.AdamW(rate, weight_decay=config.weight_decay)
+        optimizer.exclude_from_weight_decay(var_names=["bias", "gamma", "beta", "embeddings"])
+    else:
+        optimizer = keras.optimizers.Adam(rate)
+    model.compile(optimizer=optimizer, loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     return model

@@ -1,4 +1,5 @@
-"""Lab 1 part 2 end to end: train the folk-tune LSTM, export it, generate and listen.
+"""Lab 1 part 2 end to end: train a folk-tune model (the course's LSTM or a transformer), export it,
+generate and listen.
 
 ``train`` writes a run directory::
 
@@ -33,7 +34,7 @@ from mit_dl.music import audio, judging, novelty, songs
 from mit_dl.music import data as music_data
 from mit_dl.music.config import SEED_TEXT, GenerationConfig, MusicConfig
 from mit_dl.music.model import music_model
-from mit_dl.music.sampler import CompiledSampler, generate_texts, generator_endpoints, sample_seeds
+from mit_dl.music.sampler import generate_texts, generator_endpoints, sample_seeds, sampler_for
 from mit_dl.training import Run, Trainer
 from mit_dl.training.runs import write_json
 
@@ -42,7 +43,7 @@ HELD_OUT_TUNES_FILE = "held_out_tunes.abc"
 
 
 def train(config=None, out_dir="runs/music-quick", log=print):
-    """Train the LSTM of ``config``, plot its curves and export its generator.
+    """Train the model of ``config`` (LSTM or transformer), plot its curves and export its generator.
 
     Calling again with the same ``out_dir`` resumes from the newest
     checkpoint; other values for the model or data are refused naming them.
@@ -54,18 +55,23 @@ def train(config=None, out_dir="runs/music-quick", log=print):
 
     Returns:
         The metrics written to ``metrics.json``.
+
+    Raises:
+        ConfigError: a transformer whose context cannot hold the longest tune header.
     """
     config = config or MusicConfig.quick()
     tunes = music_data.prepare(config.data, config.validation_fraction, config.seed, config.headers)
     log(f"data: {tunes.describe()}")
+    _check_context(config, tunes)
     run = Run.start(
         out_dir, config, lab="music", derived={"data": tunes.source, "vocabulary": tunes.vocab.characters}, log=log
     )
     with run.scope():
         model = music_model(len(tunes.vocab), config)
         log(
-            f"model: {config.preset} preset, {model.count_params():,} parameters; {config.steps} steps of batch "
-            f"{config.batch_size} x {config.sequence_length}"
+            f"model: {config.model} {config.preset} preset, {model.count_params():,} parameters; {config.steps} "
+            f"steps of batch {config.batch_size} x {config.sequence_length}"
+            + (f", {100 * config.aligned_share:g}% of windows starting a tune" if config.aligned_share else "")
             + ("" if config.precision == "float32" else f"; {config.precision} precision")
         )
         started = time.perf_counter()
@@ -75,7 +81,7 @@ def train(config=None, out_dir="runs/music-quick", log=print):
         plots.training_curves(
             history,
             run.path / "training_curves.png",
-            title=f"music, {config.preset} preset: cross-entropy per character (nats)",
+            title=f"music, {config.model} {config.preset} preset: cross-entropy per character (nats)",
             steps_per_epoch=min(config.eval_every, config.steps),
         )
         log(
@@ -92,11 +98,27 @@ def train(config=None, out_dir="runs/music-quick", log=print):
     return run.write_metrics({**results, "history": history, "seconds_this_run": seconds})
 
 
+def _check_context(config, tunes):
+    """A transformer must read a whole tune header (X: to K:) to write the tune that follows it."""
+    needed = tunes.longest_header()
+    if config.model == "transformer" and config.sequence_length < needed:
+        raise ConfigError(
+            "sequence_length",
+            f"is the transformer's context and must hold the longest tune header of the training tunes "
+            f"({needed} characters, X: to the K: line), received {config.sequence_length}; use at least {needed}",
+        )
+
+
 def _fit(model, tunes, run):
     """Train ``model`` on the tunes with the shared Trainer, evaluating every ``eval_every`` steps."""
     config = run.config
     train_data = music_data.next_character_dataset(
-        tunes.train_ids, config.sequence_length, config.batch_size, seed=config.seed
+        tunes.train_ids,
+        config.sequence_length,
+        config.batch_size,
+        seed=config.seed,
+        tune_starts=tunes.train_starts if config.aligned_share else None,
+        aligned_share=config.aligned_share,
     )
     val_data = music_data.next_character_dataset(
         tunes.val_ids, config.sequence_length, 64, shuffle=False, stride=config.sequence_length, drop_remainder=False
@@ -136,15 +158,23 @@ def loss_per_character(history, vocab_size):
 
 def _export_generator(model, tunes, run, results):
     """The generator SavedModel, with the tunes it was trained and judged against beside it."""
-    sampler = CompiledSampler(model)
+    sampler = sampler_for(model)
     endpoints, table = generator_endpoints(sampler, tunes.vocab.characters)
+    context = {"context": run.config.sequence_length} if run.config.model == "transformer" else {}
     export_savedmodel(
         model,
         run.path / "generator",
         endpoints=endpoints,
         extra_trackables=[table, sampler],
         metadata=run.export_metadata(
-            {"kind": "music generator", "vocabulary": tunes.vocab.characters, "seed_text": SEED_TEXT, **results}
+            {
+                "kind": "music generator",
+                "architecture": run.config.model,
+                "vocabulary": tunes.vocab.characters,
+                "seed_text": SEED_TEXT,
+                **context,
+                **results,
+            }
         ),
         extra_files={
             TRAIN_TUNES_FILE: music_data.join_tunes(tunes.train_tunes) + "\n",
@@ -184,6 +214,12 @@ def generate(model_dir, config=None, out_dir=None, log=print):
             "seed_text",
             f"has characters {unknown!r} that are not in the generator's vocabulary; "
             "use only characters of the training tunes",
+        )
+    context = metadata.get("context")
+    if context and len(seed_text) > context:
+        raise ConfigError(
+            "seed_text",
+            f"has {len(seed_text)} characters, more than the generator's context of {context}; give a shorter one",
         )
     train_tunes = _tunes_beside(model_dir, TRAIN_TUNES_FILE)
     reference = novelty.TrainingText(train_tunes) if train_tunes else None

@@ -73,7 +73,8 @@ def compared_settings(config, derived=None):
         ``{name: value}``, JSON-able.
     """
     values = config_lib.values(config)
-    kept = {name: values[name] for name in config_lib.resume_fields(type(config))}
+    unused = set(config.unused_fields())
+    kept = {name: values[name] for name in config_lib.resume_fields(type(config)) if name not in unused}
     return {**kept, **json.loads(json.dumps(derived or {}))}
 
 
@@ -195,8 +196,11 @@ class Run:
             return compared_settings(config_class(**translated["config"]), translated["derived"])
         # A field added since the run started was at its default then.
         defaults = config_lib.values(config_class())
+        unused = set(self.config.unused_fields())
         recorded = {
-            name: recorded_file["config"].get(name, defaults[name]) for name in config_lib.resume_fields(config_class)
+            name: recorded_file["config"].get(name, defaults[name])
+            for name in config_lib.resume_fields(config_class)
+            if name not in unused
         }
         return {**recorded, **recorded_file.get("derived", {})}
 

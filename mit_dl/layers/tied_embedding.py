@@ -1,0 +1,60 @@
+"""`TiedEmbedding`: one matrix that embeds characters and, transposed, scores them as output logits."""
+
+import keras
+from keras import ops
+
+
+@keras.saving.register_keras_serializable(package="mit_dl")
+class TiedEmbedding(keras.layers.Embedding):
+    """An embedding whose transpose is also the output layer (weight tying).
+
+    Press & Wolf 2017: a language model's input embedding ``E`` (``vocab x d``)
+    and its output projection play the same role, so one matrix can do both:
+
+        x_t = E[token_t]                 (call(tokens))
+        logits = h E^T                   (call(h, reverse=True))
+
+    which halves those parameters and ties the meaning of each character's
+    vector on both sides. GPT-2 ties them; for a 90-character vocabulary the
+    saving is small, so the music transformer offers it as an option.
+
+    Args:
+        input_dim: vocabulary size.
+        output_dim: embedding width ``d``.
+        **kwargs: `keras.layers.Embedding` arguments.
+
+    Call arguments:
+        inputs: integer ids ``(...)``, or with ``reverse=True`` features ``(..., d)``.
+        reverse: score features against every embedding (the output layer).
+
+    Returns:
+        ``(..., d)`` embeddings, or with ``reverse=True`` float32 logits ``(..., input_dim)``.
+
+    Example:
+        >>> layer = TiedEmbedding(10, 4)
+        >>> tuple(layer(keras.ops.zeros((2, 3), "int32")).shape)
+        (2, 3, 4)
+        >>> tuple(layer(keras.ops.zeros((2, 3, 4)), reverse=True).shape)
+        (2, 3, 10)
+
+    Reference:
+        Press & Wolf, "Using the Output Embedding to Improve Language Models",
+        EACL 2017; keras-hub's twin is ``keras_hub.layers.ReversibleEmbedding``.
+    """
+
+    def call(self, inputs, reverse=False):
+        if not reverse:
+            return super().call(inputs)
+        kernel = ops.cast(ops.transpose(self.embeddings), inputs.dtype)
+        # float32 logits under mixed precision, like the untied output layer's.
+        return ops.cast(ops.matmul(inputs, kernel), "float32")
+
+    def compute_output_shape(self, input_shape, reverse=False):
+        if reverse:
+            return (*input_shape[:-1], self.input_dim)
+        return super().compute_output_shape(input_shape)
+
+    def compute_output_spec(self, inputs, reverse=False):
+        if reverse:
+            return keras.KerasTensor((*inputs.shape[:-1], self.input_dim), dtype="float32")
+        return super().compute_output_spec(inputs)
