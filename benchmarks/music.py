@@ -1,7 +1,7 @@
-"""Music LSTM: our compiled sampler and Trainer vs the course's way, in one process.
+"""Music models: our compiled samplers and Trainer vs the course's way, and the transformer's, in one process.
 
 Run: python -m benchmarks.music [--units 1024] [--length 500] [--repeats 5] [--train-steps 10]
-     [--songs-per-call 50]
+     [--songs-per-call 50] [--transformer-length 1000] [--only lstm|transformer]
 
 Sampling (characters per second, one song of ``length`` characters from the
 same lab-sized Embedding-LSTM-Dense weights, the same stateless random draws):
@@ -17,8 +17,21 @@ same lab-sized Embedding-LSTM-Dense weights, the same stateless random draws):
 Training (steps per second, lab preset: batch 8 x 100 characters, Adam 5e-3)
 on O'Neill's tunes: our `Trainer` vs the course's ``Sequential`` model
 (stateful LSTM) with a ``@tf.function`` GradientTape step fed NumPy batches
-drawn at random offsets. Contenders alternate; results:
-benchmarks/results/music.json.
+drawn at random offsets.
+
+Transformer (the ``full`` preset's shape, 4 blocks of width 256 over 512
+characters, with random weights: speed does not depend on them):
+
+- the key/value-cache sampler (`TransformerSampler`) vs recomputing the
+  window for every character (`RecomputeSampler`), ``--transformer-length``
+  characters at batch 1 (the window slides past 512);
+- transformer vs LSTM (lab size) sampler characters per second at batch 1 and 50;
+- training characters per second (Trainer, the full and lab presets'
+  batches) and as a share of the matrix-product ceiling measured in the same
+  run: estimated model FLOPs per character x characters per second / the
+  best rate of a 4096-square float32 matmul.
+
+Contenders alternate; results: benchmarks/results/music.json.
 """
 
 import argparse
@@ -31,11 +44,11 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from benchmarks.timing import alternate, write_results  # noqa: E402
+from benchmarks.timing import alternate, matmul_flops_per_second, write_results  # noqa: E402
 from mit_dl.music import MusicConfig  # noqa: E402
 from mit_dl.music import data as music_data  # noqa: E402
-from mit_dl.music.model import build_music_model  # noqa: E402
-from mit_dl.music.sampler import CompiledSampler  # noqa: E402
+from mit_dl.music.model import build_music_model, music_model  # noqa: E402
+from mit_dl.music.sampler import CompiledSampler, RecomputeSampler, TransformerSampler  # noqa: E402
 from mit_dl.training import Trainer  # noqa: E402
 
 
@@ -183,6 +196,111 @@ def training(args):
 SEED_IDS = tf.constant([[1, 2, 3, 4, 5]], tf.int32)
 
 
+def transformer_training_flops_per_character(config, vocab_size):
+    """Training FLOPs per character: 6 x the weights every position multiplies, plus attention's scores and mix.
+
+    Forward, each position costs 2 FLOPs per weight of the blocks and the
+    output layer, and per block 2 x 2 x T x d for ``Q K^T`` and the weighted
+    values (T the window, half of it unmasked on average, counted in full as
+    the kernels compute it); backward twice that.
+    """
+    d, layers, ff = config.d_model, config.num_layers, config.ff_dim
+    per_block = 4 * d * d + 2 * d * ff
+    forward = 2 * (layers * per_block + d * vocab_size) + layers * 4 * config.sequence_length * d
+    return 3 * forward
+
+
+def lstm_training_flops_per_character(config, vocab_size):
+    """Training FLOPs per character of the LSTM: 6 x (its four gates' weights + the output layer's)."""
+    units = config.rnn_units
+    return 3 * 2 * (4 * units * (config.embedding_dim + units) + units * vocab_size)
+
+
+def _training_rate(config, vocab_size, ids, steps, repeats):
+    keras.utils.set_random_seed(0)
+    model = music_model(vocab_size, config)
+    trainer = Trainer(model, verbose=False)
+    data = music_data.next_character_dataset(ids, config.sequence_length, config.batch_size, seed=0).repeat()
+    median = alternate({"fit": lambda: trainer.fit(data, steps=steps, steps_per_epoch=steps)}, repeats, 1, 1)["fit"]
+    return steps * config.batch_size * config.sequence_length / median
+
+
+def transformer(args):
+    config = MusicConfig.transformer("full")
+    lab = MusicConfig.lab()
+    keras.utils.set_random_seed(0)
+    model = music_model(90, config)
+    cached, recompute = TransformerSampler(model), RecomputeSampler(model)
+    length = args.transformer_length
+    seed = tf.constant(3, tf.int64)
+    contenders = {
+        "key/value cache (ours)": lambda: cached.generate_ids(SEED_IDS, length, 1.0, seed).numpy(),
+        "recompute the window each character": lambda: recompute.generate_ids(SEED_IDS, length, 1.0, seed).numpy(),
+    }
+    outputs = {name: fn() for name, fn in contenders.items()}
+    same = float((outputs["key/value cache (ours)"] == outputs["recompute the window each character"]).mean())
+    medians = alternate(contenders, repeats=args.repeats, iterations=1, warmup=0)
+    rate = {name: length / seconds for name, seconds in medians.items()}
+    cache_speedup = rate["key/value cache (ours)"] / rate["recompute the window each character"]
+    print(
+        f"transformer sampling ({model.count_params():,} parameters, context {config.sequence_length}), {length} chars"
+    )
+    for name, value in rate.items():
+        print(f"  {name:44s} {value:8.0f} chars/s")
+    print(f"  cache / recompute: {cache_speedup:.1f}x (same characters: {100 * same:.0f}%)")
+
+    lstm = build_music_model(90, lab.embedding_dim, lab.rnn_units)
+    lstm_sampler = CompiledSampler(lstm)
+    per_batch = {}
+    for batch in (1, args.songs_per_call):
+        ids = tf.tile(SEED_IDS, [batch, 1])
+        seeds = tf.range(3, 3 + batch, dtype=tf.int64)
+        timed = alternate(
+            {
+                "transformer": lambda ids=ids, seeds=seeds: cached.generate_rows(ids, args.length, 1.0, seeds).numpy(),
+                "lstm": lambda ids=ids, seeds=seeds: lstm_sampler.generate_rows(ids, args.length, 1.0, seeds).numpy(),
+            },
+            repeats=args.repeats,
+            iterations=1,
+            warmup=1,
+        )
+        per_batch[batch] = {name: batch * args.length / seconds for name, seconds in timed.items()}
+        print(
+            f"  batch {batch:3d}, {args.length} chars: transformer {per_batch[batch]['transformer']:8.0f} chars/s, "
+            f"LSTM(1024) {per_batch[batch]['lstm']:8.0f} chars/s"
+        )
+
+    tunes = music_data.load_tunes()
+    vocab = music_data.Vocabulary.from_text(music_data.join_tunes(tunes))
+    ids = vocab.encode(music_data.join_tunes(tunes))
+    ceiling = matmul_flops_per_second()
+    training = {}
+    for name, cfg, flops in (
+        ("transformer full", config, transformer_training_flops_per_character(config, len(vocab))),
+        ("lstm lab", lab, lstm_training_flops_per_character(lab, len(vocab))),
+    ):
+        chars = _training_rate(cfg, len(vocab), ids, args.train_steps, args.repeats)
+        training[name] = {
+            "chars_per_second": chars,
+            "flops_per_char": flops,
+            "share_of_matmul_ceiling": chars * flops / ceiling,
+        }
+        print(
+            f"  training {name:16s} {chars:8.0f} chars/s, {flops / 1e6:6.1f} MFLOP/char -> "
+            f"{chars * flops / 1e9:6.1f} GFLOP/s = {100 * chars * flops / ceiling:4.1f}% of the matmul ceiling "
+            f"({ceiling / 1e9:.0f} GFLOP/s)"
+        )
+    return {
+        "length": length,
+        "chars_per_second": rate,
+        "cache_vs_recompute": cache_speedup,
+        "identical_output_fraction": same,
+        "sampler_chars_per_second_by_batch": {str(k): v for k, v in per_batch.items()},
+        "matmul_ceiling_flops": ceiling,
+        "training": training,
+    }
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--units", type=int, default=1024)
@@ -190,6 +308,8 @@ def main():
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--train-steps", type=int, default=10, help="training steps per contender per repeat")
     parser.add_argument("--songs-per-call", type=int, default=50, help="songs in one batched sampler call")
+    parser.add_argument("--transformer-length", type=int, default=1000, help="characters per transformer sample")
+    parser.add_argument("--only", choices=("lstm", "transformer"), help="run one part only")
     args = parser.parse_args()
     results = {
         "units": args.units,
@@ -197,9 +317,11 @@ def main():
         "repeats": args.repeats,
         "songs_per_call": args.songs_per_call,
         "what": "medians of alternating repeats in one process",
-        "sampling": sampling(args),
-        "training": training(args),
     }
+    if args.only != "transformer":
+        results.update(sampling=sampling(args), training=training(args))
+    if args.only != "lstm":
+        results["transformer"] = transformer(args)
     write_results("music", results)
 
 

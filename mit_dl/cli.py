@@ -165,7 +165,16 @@ def _cmd_music_train(args):
     from mit_dl.music import workflow
 
     config = config_from(args, MusicConfig)
-    workflow.train(config, _out(args, pathlib.Path("runs") / f"music-{config.preset}"))
+    name = f"music-{config.preset}" if config.model == "lstm" else f"music-{config.model}-{config.preset}"
+    workflow.train(config, _out(args, pathlib.Path("runs") / name))
+
+
+def _cmd_music_compare(args):
+    from mit_dl.music import workflow
+
+    if len(args.songs) != len(args.seeds):
+        raise ConfigError("songs", f"needs one count per seed ({len(args.seeds)} seeds), received {len(args.songs)}")
+    workflow.compare(args.models, args.seeds, args.songs, args.temperatures, args.out, length=args.length)
 
 
 def _cmd_music_generate(args):
@@ -325,21 +334,29 @@ def _cmd_labs_check(args):
     return 1 if failed else 0
 
 
-def _lab_command(actions, name, help_text, handler, config_class=None, exclude=(), presets=None):
-    """A lab action whose options come from ``config_class``; ``--preset`` when the config has several."""
+def _lab_command(
+    actions, name, help_text, handler, config_class=None, exclude=(), presets=None, preset_help=None, shown_presets=None
+):
+    """A lab action whose options come from ``config_class``; ``--preset`` when the config has several.
+
+    ``preset_help`` (name -> sentence) describes presets that are not a
+    classmethod of the config; ``shown_presets`` are the presets whose values
+    the options' help quotes (default all of ``presets``).
+    """
     command = actions.add_parser(name, help=help_text, description=help_text)
     flags = {}
     if config_class is not None:
         names = presets or config_class.preset_names()
         if len(names) > 1:
-            described = "; ".join(f"{p}: {_summary(getattr(config_class, p).__doc__)}" for p in names)
+            helps = preset_help or {}
+            described = "; ".join(f"{p}: {helps.get(p) or _summary(getattr(config_class, p).__doc__)}" for p in names)
             command.add_argument(
                 "--preset",
                 choices=names,
                 default=names[0],
                 help=f"the values the other options start from ({described}; default {names[0]})",
             )
-        flags = add_config_options(command, config_class, exclude, names)
+        flags = add_config_options(command, config_class, exclude, shown_presets or names)
     command.set_defaults(handler=handler, flags=flags)
     return command
 
@@ -363,9 +380,33 @@ def _music_commands(commands):
         "train, checkpoint and export the song generator",
         _cmd_music_train,
         MusicConfig,
-        presets=("quick", "lab"),
+        presets=("quick", "lab", "lab-aligned", "full"),
+        preset_help={
+            "quick": "an LSTM(256), about 5 minutes on 2 CPU cores; with --model transformer, 3 blocks of "
+            "width 128 over 256 characters, about 10 minutes",
+            "lab-aligned": "the course's LSTM with half of the windows starting at a tune's X: line",
+            "full": "--model transformer only: 4 blocks of width 256 over 512 characters",
+        },
+        shown_presets=("quick", "lab"),
     )
-    train.add_argument("--out", help="run directory (default: runs/music-<preset>)")
+    train.add_argument("--out", help="run directory (default: runs/music-<preset>, runs/music-transformer-<preset>)")
+    compare = actions.add_parser(
+        "compare",
+        help="judge several exported generators with the same seeds and write one table",
+        description="Sample the same seeds from each exported generator, judge the first song of each "
+        "sample and write compare.json and compare.md (trains nothing).",
+    )
+    compare.add_argument("--models", nargs="+", required=True, help="the generator exports (<run>/generator)")
+    compare.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2], help="sampling seeds (default: 0 1 2)")
+    compare.add_argument(
+        "--songs", nargs="+", type=int, default=[50, 100, 100], help="samples per seed (default: 50 100 100)"
+    )
+    compare.add_argument(
+        "--temperatures", nargs="+", type=float, default=[1.0], help="sampling temperatures (default: 1.0)"
+    )
+    compare.add_argument("--length", type=int, help="characters per sample (default: twice a long training tune)")
+    compare.add_argument("--out", default="runs/music-compare", help="output folder (default: runs/music-compare)")
+    compare.set_defaults(handler=_cmd_music_compare, flags={"songs": "--songs"})
     generate = _lab_command(
         actions, "generate", "write songs as .abc, .mid and .wav and judge them", _cmd_music_generate
     )

@@ -64,6 +64,11 @@ CASES = [
         lambda dtype: layers.MultiHeadSelfAttention(8, 2, dtype=dtype),
         ((5, 8),),
     ),
+    Case(
+        "transformer_block",
+        lambda dtype: layers.TransformerBlock(8, 2, ff_dim=12, dtype=dtype),
+        ((5, 8),),
+    ),
     Case("positional_encoding", lambda dtype: layers.PositionalEncoding(dtype=dtype), ((5, 8),)),
     Case("position_embedding", lambda dtype: layers.PositionEmbedding(10, dtype=dtype), ((5, 8),)),
     Case(

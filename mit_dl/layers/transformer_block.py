@@ -1,7 +1,6 @@
 """`TransformerBlock`: the decoder block of lecture 2's transformer, pre-norm, with a key/value cache."""
 
 import keras
-from keras import ops
 
 from mit_dl.layers import _checks
 from mit_dl.layers.dense import MyDenseLayer
@@ -93,12 +92,10 @@ class TransformerBlock(keras.layers.Layer):
         self.attention = MultiHeadSelfAttention(
             self.d_model, self.num_heads, dropout=self.attention_dropout, seed=seed, name="attention", **sub
         )
-        self.feed_forward_norm = keras.layers.LayerNormalization(
-            epsilon=self.epsilon, name="feed_forward_norm", **sub
-        )
+        self.feed_forward_norm = keras.layers.LayerNormalization(epsilon=self.epsilon, name="feed_forward_norm", **sub)
         self.feed_forward_in = MyDenseLayer(self.ff_dim, activation="gelu", name="feed_forward_in", **sub)
         self.feed_forward_out = MyDenseLayer(self.d_model, activation=None, name="feed_forward_out", **sub)
-        self.residual_dropout = keras.layers.Dropout(self.dropout, seed=seed, name="residual_dropout")
+        self.residual_dropout = keras.layers.Dropout(self.dropout, seed=seed, name="residual_dropout", **sub)
         self.supports_masking = True
 
     def build(self, input_shape):

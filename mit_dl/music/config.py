@@ -65,7 +65,6 @@ TRANSFORMER_FIELDS = ("d_model", "num_heads", "num_layers", "ff_dim", "dropout",
 _TRANSFORMER_COMMON = {
     "model": "transformer",
     "aligned_share": 0.5,
-    "learning_rate": 1e-3,
     "warmup_steps": 200,
     "decay": "cosine",
     "weight_decay": 0.01,
@@ -80,6 +79,7 @@ TRANSFORMER_PRESETS = {
         "ff_dim": 512,
         "dropout": 0.1,
         "batch_size": 16,
+        "learning_rate": 3e-3,
         "steps": 1500,
     },
     "full": {
@@ -91,9 +91,10 @@ TRANSFORMER_PRESETS = {
         "ff_dim": 1024,
         "dropout": 0.1,
         "batch_size": 16,
-        "steps": 1500,
-        "eval_every": 250,
-        "checkpoint_every": 250,
+        "learning_rate": 2e-3,
+        "steps": 1600,
+        "eval_every": 200,
+        "checkpoint_every": 200,
     },
 }
 
@@ -140,9 +141,7 @@ class MusicConfig(RunConfig):
     num_layers: int = option(4, "transformer: transformer blocks")
     ff_dim: int = option(1024, "transformer: width of each block's feed-forward layer")
     dropout: float = option(0.1, "transformer: dropout on the embeddings and on every block's residual branches")
-    tie_embeddings: bool = option(
-        False, "transformer: compute the logits with the (transposed) input embedding matrix"
-    )
+    tie_embeddings: bool = option(False, "transformer: compute the logits with the (transposed) input embedding matrix")
     sequence_length: int = option(
         100, "characters per training window text[i:i+L]; the transformer's context (longest input it reads)"
     )

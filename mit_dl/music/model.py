@@ -98,9 +98,7 @@ def learning_rate(config):
             warmup_steps=config.warmup_steps,
         )
     if config.warmup_steps:
-        return keras.optimizers.schedules.PolynomialDecay(
-            0.0, config.warmup_steps, config.learning_rate, power=1.0
-        )
+        return keras.optimizers.schedules.PolynomialDecay(0.0, config.warmup_steps, config.learning_rate, power=1.0)
     return config.learning_rate
 
 

@@ -198,7 +198,7 @@ class TransformerSampler(_LoopSampler):
         return tf.debugging.assert_less_equal(
             tf.shape(seed_ids)[1],
             self.context,
-            message=f"seed_text is longer than the model's context of {self.context} characters; "
+            message=f"seed_text is longer than the context of the model ({self.context} characters); "
             "give a shorter seed text",
         )
 
