@@ -372,7 +372,7 @@ def _first_lower(text):
 
 
 def _music_commands(commands):
-    music = commands.add_parser("music", help="lab 1 part 2: an LSTM that writes Irish folk tunes")
+    music = commands.add_parser("music", help="lab 1 part 2: an LSTM or a transformer that writes Irish folk tunes")
     actions = music.add_subparsers(dest="action", metavar="ACTION", required=True)
     train = _lab_command(
         actions,

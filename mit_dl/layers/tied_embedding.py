@@ -49,12 +49,16 @@ class TiedEmbedding(keras.layers.Embedding):
         # float32 logits under mixed precision, like the untied output layer's.
         return ops.cast(ops.matmul(inputs, kernel), "float32")
 
-    def compute_output_shape(self, input_shape, reverse=False):
-        if reverse:
-            return (*input_shape[:-1], self.input_dim)
-        return super().compute_output_shape(input_shape)
-
     def compute_output_spec(self, inputs, reverse=False):
+        """The output's shape and dtype for symbolic inputs (Keras functional models).
+
+        Args:
+            inputs: a `keras.KerasTensor` of ids, or of features with ``reverse``.
+            reverse: as in `call`.
+
+        Returns:
+            A `keras.KerasTensor`: ``(..., output_dim)`` embeddings or float32 ``(..., input_dim)`` logits.
+        """
         if reverse:
             return keras.KerasTensor((*inputs.shape[:-1], self.input_dim), dtype="float32")
         return super().compute_output_spec(inputs)

@@ -186,7 +186,7 @@ def _export_generator(model, tunes, run, results):
     )
 
 
-def generate(model_dir, config=None, out_dir=None, log=print):
+def generate(model_dir, config=None, out_dir=None, log=print, loaded=None):
     """Sample songs from an exported generator, judge them and write the files.
 
     Each sample starts from the seed text (default ``"X:"``, the start of a
@@ -198,6 +198,7 @@ def generate(model_dir, config=None, out_dir=None, log=print):
         config: a `GenerationConfig` (songs, temperature, seed, ...).
         out_dir: where the songs go (default: ``songs-t<T>-s<seed>/`` beside the export).
         log: where progress lines go.
+        loaded: ``(generator, metadata)`` already loaded from ``model_dir`` (`compare` loads each export once).
 
     Returns:
         The summary written to ``summary.json``.
@@ -209,7 +210,7 @@ def generate(model_dir, config=None, out_dir=None, log=print):
     config = config or GenerationConfig()
     soundfont = _checked_soundfont(config.soundfont)
     model_dir = pathlib.Path(model_dir)
-    generator, metadata = _load_generator(model_dir)
+    generator, metadata = loaded or _load_generator(model_dir)
     seed_text = config.seed_text if config.seed_text is not None else metadata.get("seed_text", SEED_TEXT)
     unknown = sorted(set(seed_text) - set(metadata.get("vocabulary", seed_text)))
     if unknown:
@@ -379,7 +380,8 @@ def compare(
     out = pathlib.Path(out_dir or "runs/music-compare")
     rows = []
     for model_dir in map(pathlib.Path, model_dirs):
-        _, metadata = _load_generator(model_dir)
+        loaded = _load_generator(model_dir)
+        metadata = loaded[1]
         label = model_dir.parent.name if model_dir.name == "generator" else model_dir.name
         for temperature in temperatures:
             summaries = []
@@ -388,7 +390,9 @@ def compare(
                     songs=songs_count, temperature=temperature, seed=seed, soundfont="none", length=length
                 )
                 summaries.append(
-                    generate(model_dir, config, out / label / f"t{temperature:g}-s{seed}", log=lambda *_: None)
+                    generate(
+                        model_dir, config, out / label / f"t{temperature:g}-s{seed}", log=lambda *_: None, loaded=loaded
+                    )
                 )
             rows.append(_pooled_row(label, metadata, temperature, summaries))
             log(_row_line(rows[-1]))

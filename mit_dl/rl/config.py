@@ -61,6 +61,25 @@ def check_discount(gamma):
         raise ConfigError("gamma", f"must be a number in [0, 1], received {gamma!r}")
 
 
+# Fields only one agent reads: a resume of another agent's run does not compare them.
+AGENT_FIELDS = {
+    "dqn": (
+        "replay_capacity",
+        "batch_size",
+        "learning_starts",
+        "collect_steps",
+        "gradient_steps",
+        "target_update_every",
+        "polyak",
+        "exploration_steps",
+        "epsilon_end",
+        "double",
+    ),
+    "reinforce": ("normalise_returns", "value_baseline"),
+    "a2c": ("rollout_steps", "entropy_weight", "value_weight"),
+}
+
+
 @dataclasses.dataclass(frozen=True)
 class RLConfig(RunConfig):
     """One agent's run: agent, environment, hyperparameters, budget and evaluation."""
@@ -139,6 +158,14 @@ class RLConfig(RunConfig):
             )
         if not 0.0 <= self.epsilon_end <= 1.0:
             raise ConfigError("epsilon_end", f"must be in [0, 1], received {self.epsilon_end!r}")
+
+    def unused_fields(self):
+        """The other agents' fields (a REINFORCE run has no replay buffer).
+
+        Returns:
+            The names of the fields this config's ``agent`` does not read.
+        """
+        return tuple(name for agent, names in AGENT_FIELDS.items() if agent != self.agent for name in names)
 
     @property
     def is_cartpole(self):

@@ -78,7 +78,9 @@ def test_exported_generate_runs_without_mit_dl(tmp_path):
         g = tf.saved_model.load({str(path)!r})
         args = (tf.constant("X:1\\n"), tf.constant(25), tf.constant(1.0))
         text = g.generate(*args, tf.constant(3, tf.int64))["text"]
+        assert g.generate(*args, tf.constant(3))["text"].numpy() == text.numpy()  # an int32 seed draws the same
         many = g.generate_many(*args, tf.constant([3, 4, 5], tf.int64))["texts"]
+        assert (g.generate_many(*args, tf.constant([3, 4, 5]))["texts"].numpy() == many.numpy()).all()
         alone = [g.generate(*args, tf.constant(s, tf.int64))["text"].numpy().decode() for s in (4, 5)]
         errors = []
         for call in (lambda: g.generate(tf.constant("X:1 #@"), tf.constant(5), tf.constant(1.0),

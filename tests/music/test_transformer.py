@@ -3,20 +3,20 @@ training, export with int32 / int64 seeds, resume, bad input."""
 
 import json
 import math
-import signal
 
 import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from support import interrupted_mit_dl, run_fresh_python, run_mit_dl
+from support import run_fresh_python, run_mit_dl
 
 from mit_dl.errors import ConfigError
 from mit_dl.music import GenerationConfig, MusicConfig
 from mit_dl.music import data as music_data
 from mit_dl.music import workflow as music
-from mit_dl.music.model import build_transformer_model
+from mit_dl.music.model import build_transformer_model, music_model
 from mit_dl.music.sampler import RecomputeSampler, TransformerSampler, sampler_for
+from mit_dl.training import Trainer
 
 VOCAB = 20
 CONTEXT = 16
@@ -224,15 +224,33 @@ def test_generate_refuses_a_seed_text_longer_than_the_context(transformer_run):
         music.generate(transformer_run / "generator", GenerationConfig(seed_text="X" * 161), log=lambda *_: None)
 
 
-def test_interrupted_training_resumes_to_the_same_model(tune_file, transformer_run, tmp_path):
-    args = _train_args(tune_file, tmp_path / "interrupted")
-    returncode, stderr = interrupted_mit_dl(args, signal.SIGINT, after_seconds=2)
-    assert returncode == 130 and "training interrupted (SIGINT) at step" in stderr, stderr[-3000:]
-    second = run_mit_dl(*args)
-    assert second.returncode == 0 and "resuming from its checkpoint at step" in second.stdout, second.stderr[-3000:]
-    resumed = json.loads((tmp_path / "interrupted" / "metrics.json").read_text())["loss_per_character"]
-    straight = json.loads((transformer_run / "metrics.json").read_text())["loss_per_character"]
-    assert resumed["val_nats"] == pytest.approx(straight["val_nats"], rel=1e-5)
+def test_a_resumed_run_continues_exactly_with_aligned_windows_and_the_schedule(tmp_path):
+    """Trainer-level resume with the transformer's pieces: aligned windows, AdamW, warm-up and cosine decay.
+
+    (The command's SIGINT / SIGKILL paths are the Trainer's, tested on the LSTM run in test_workflow.py.)
+    """
+    tunes = music_data.load_tunes()[:60]
+    text = music_data.join_tunes(tunes)
+    vocab = music_data.Vocabulary.from_text(text)
+    config = MusicConfig.transformer(
+        d_model=32, num_heads=2, num_layers=1, ff_dim=64, sequence_length=64, batch_size=8, steps=30, warmup_steps=5
+    )
+
+    def train(directory, steps):
+        keras.utils.set_random_seed(0)
+        model = music_model(len(vocab), config)
+        data = music_data.next_character_dataset(
+            vocab.encode(text), 64, 8, seed=0, tune_starts=music_data.tune_offsets(tunes), aligned_share=0.5
+        )
+        trainer = Trainer(model, checkpoint_dir=directory, checkpoint_every=10, verbose=False)
+        trainer.fit(data, steps=steps, steps_per_epoch=10)
+        return model
+
+    straight = train(tmp_path / "straight", 30)
+    train(tmp_path / "resumed", 20)  # stops at step 20, as a run interrupted there leaves its checkpoint
+    resumed = train(tmp_path / "resumed", 30)
+    for a, b in zip(straight.get_weights(), resumed.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
 
 
 def test_a_context_shorter_than_a_tune_header_is_refused(tune_file, tmp_path):

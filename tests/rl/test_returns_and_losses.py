@@ -111,3 +111,18 @@ def test_actor_critic_terms_against_their_formulas():
     np.testing.assert_allclose(actor.numpy(), [-np.log(0.75) * 1.5], rtol=1e-6)
     np.testing.assert_allclose(critic.numpy(), [0.5 * 1.5**2], rtol=1e-6)
     np.testing.assert_allclose(entropy.numpy(), [-(0.25 * np.log(0.25) + 0.75 * np.log(0.75))], rtol=1e-6)
+
+
+def test_a_resume_compares_only_the_fields_the_agent_reads():
+    from mit_dl.rl.config import AGENT_FIELDS, RLConfig
+    from mit_dl.training.runs import compared_settings
+
+    reinforce = RLConfig(agent="reinforce")
+    # An a2c-only or dqn-only default changing does not stop a REINFORCE run from resuming ...
+    assert compared_settings(reinforce) == compared_settings(reinforce.replace(rollout_steps=7, batch_size=32))
+    # ... while its own fields, and the shared ones, are compared.
+    assert compared_settings(reinforce) != compared_settings(reinforce.replace(value_baseline=True))
+    assert compared_settings(reinforce) != compared_settings(reinforce.replace(gamma=0.9))
+    dqn = RLConfig(agent="dqn")
+    assert set(dqn.unused_fields()) == set(AGENT_FIELDS["reinforce"]) | set(AGENT_FIELDS["a2c"])
+    assert compared_settings(dqn) != compared_settings(dqn.replace(batch_size=32))
