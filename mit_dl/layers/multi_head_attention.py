@@ -126,19 +126,33 @@ class MultiHeadSelfAttention(keras.layers.Layer):
         full_mask = combine_masks(self.name, inputs, mask, attention_mask, use_causal_mask)
         if full_mask is not None:
             full_mask = ops.expand_dims(full_mask, 1)  # the same mask for every head
-        q = self._split_heads(project(inputs, self.query_kernel, self.query_bias))
-        k = self._split_heads(project(inputs, self.key_kernel, self.key_bias))
-        v = self._split_heads(project(inputs, self.value_kernel, self.value_bias))
+        q, k, v = self._queries_keys_values(inputs)
         weights = attention_weights(q, k, full_mask)
         heads = mix_values(weights, v, self.dropout, self.seed_generator, training)
         return self._merge_heads(heads), weights, (k, v)
+
+    def _weight(self, variable):
+        # `prefill` / `decode_step` run outside `__call__`, where Keras' mixed-precision autocast
+        # does not apply: cast the float32 variables to the compute dtype here (a no-op otherwise).
+        return None if variable is None else ops.cast(variable, self.compute_dtype)
+
+    def _queries_keys_values(self, inputs):
+        inputs = ops.cast(inputs, self.compute_dtype)
+        return tuple(
+            self._split_heads(project(inputs, self._weight(kernel), self._weight(bias)))
+            for kernel, bias in (
+                (self.query_kernel, self.query_bias),
+                (self.key_kernel, self.key_bias),
+                (self.value_kernel, self.value_bias),
+            )
+        )
 
     def _merge_heads(self, heads):
         """Concat(head_1..head_h): ``(B, h, T, d_k)`` -> ``(B, T, d_model)``, then ``W^O``."""
         heads = ops.transpose(heads, (0, 2, 1, 3))
         batch, time = ops.shape(heads)[0], ops.shape(heads)[1]
         concat = ops.reshape(heads, (batch, time, self.d_model))
-        return project(concat, self.output_kernel, self.output_bias)
+        return project(concat, self._weight(self.output_kernel), self._weight(self.output_bias))
 
     def prefill(self, inputs):
         """Causal self-attention over a whole prefix, returning its keys and values for a cache.
@@ -176,9 +190,7 @@ class MultiHeadSelfAttention(keras.layers.Layer):
         Returns:
             ``(outputs, key_cache, value_cache)``: ``(batch, 1, d_model)`` and the updated caches.
         """
-        q = self._split_heads(project(inputs, self.query_kernel, self.query_bias))
-        k = self._split_heads(project(inputs, self.key_kernel, self.key_bias))
-        v = self._split_heads(project(inputs, self.value_kernel, self.value_bias))
+        q, k, v = self._queries_keys_values(inputs)
         slots = ops.arange(ops.shape(key_cache)[2])
         here = ops.reshape(ops.equal(slots, position), (1, 1, -1, 1))
         key_cache = ops.where(here, ops.cast(k, key_cache.dtype), key_cache)

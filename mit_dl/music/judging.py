@@ -4,7 +4,9 @@ A song is valid when music21 parses it and writes a MIDI file
 (`mit_dl.music.songs.check_song`); it also *plays* when its MIDI file passes
 `mit_dl.music.audio.playing_problem`. The held-out real tunes judged the
 same way give the baseline a generated valid rate is compared with; that
-judgement is cached beside the export (`held_out_baseline`).
+judgement is cached beside the export (`held_out_baseline`). `pooled_row`,
+`training_seed_groups` and `comparison_table` make the table of
+``mit-dl music compare``.
 """
 
 import bisect
@@ -252,3 +254,139 @@ def log_later_songs(summary, log):
         + (f"; later songs at the first songs' mix of lengths {100 * adjusted:.0f}%" if adjusted is not None else "")
         + (f" (generated/real {adjusted / real:.2f})" if adjusted is not None and real else "")
     )
+
+
+def pooled_row(label, metadata, temperature, summaries):
+    """One export at one temperature: the first songs of every sampling seed pooled into one row.
+
+    Args:
+        label: the export's name in the table.
+        metadata: the export's ``metadata.json``.
+        temperature: the sampling temperature.
+        summaries: `mit_dl.music.workflow.generate` summaries, one per sampling seed.
+
+    Returns:
+        The row: valid counts and rate with a 95% interval, the real tunes' rate, their ratio,
+        playable songs, held-out bits and the valid songs' novelty.
+    """
+    config = metadata.get("config", {})
+    valid = sum(s["valid"] for s in summaries)
+    attempts = sum(s["attempts"] for s in summaries)
+    real = summaries[0].get("held_out_real_tunes")
+    rate = valid / attempts
+    reports = [e["novelty"] for s in summaries for e in s["songs"] if e["valid"] and "novelty" in e]
+    return {
+        "model": label,
+        "architecture": metadata.get("architecture", "lstm"),
+        "preset": config.get("preset"),
+        "training_seed": config.get("seed"),
+        "config": config,
+        "held_out_bits": metadata.get("loss_per_character", {}).get("val_bits"),
+        "temperature": temperature,
+        "valid": valid,
+        "attempts": attempts,
+        "valid_per_seed": [s["valid"] for s in summaries],
+        "valid_rate": rate,
+        "valid_rate_95ci": list(evaluation.wilson_interval(valid, attempts)),
+        "real_valid_rate": real["valid_rate"] if real else None,
+        "valid_rate_vs_real": rate / real["valid_rate"] if real and real["valid_rate"] else None,
+        "plays": sum(s["plays"] for s in summaries),
+        "novelty_of_valid_songs": novelty.summarise(reports),
+    }
+
+
+def training_seed_groups(rows):
+    """Rows that differ only in the training seed: each run's generated / real ratio and their mean.
+
+    Args:
+        rows: `pooled_row` results.
+
+    Returns:
+        One entry per group of two or more rows.
+    """
+    groups = {}
+    for row in rows:
+        key = json.dumps({**row["config"], "seed": None, "data": None}, sort_keys=True) + f"|{row['temperature']}"
+        groups.setdefault(key, []).append(row)
+    summary = []
+    for members in groups.values():
+        ratios = [r["valid_rate_vs_real"] for r in members if r["valid_rate_vs_real"] is not None]
+        if len(members) > 1 and ratios:
+            bits = [r["held_out_bits"] for r in members if r["held_out_bits"] is not None]
+            summary.append(
+                {
+                    "models": [r["model"] for r in members],
+                    "architecture": members[0]["architecture"],
+                    "preset": members[0]["preset"],
+                    "temperature": members[0]["temperature"],
+                    "mean_valid_rate_vs_real": sum(ratios) / len(ratios),
+                    "valid_rate_vs_real": ratios,
+                    "mean_held_out_bits": sum(bits) / len(bits) if bits else None,
+                }
+            )
+    return summary
+
+
+def row_line(row):
+    """A row of `pooled_row` as one progress line.
+
+    Args:
+        row: the row.
+
+    Returns:
+        The line.
+    """
+    low, high = row["valid_rate_95ci"]
+    ratio = row["valid_rate_vs_real"]
+    return (
+        f"{row['model']} ({row['architecture']} {row['preset']}) T={row['temperature']:g}: "
+        f"{row['valid']}/{row['attempts']} valid first songs ({100 * row['valid_rate']:.0f}%, "
+        f"{100 * low:.0f}-{100 * high:.0f}%)" + (f", generated/real {ratio:.2f}" if ratio is not None else "")
+    )
+
+
+def comparison_table(result):
+    """The comparison as Markdown: one row per export and temperature, then the means over training seeds.
+
+    Args:
+        result: ``{"rows": [pooled_row...], "groups": [training_seed_groups...]}``.
+
+    Returns:
+        The Markdown text (``compare.md``).
+    """
+    lines = [
+        "| model | architecture, preset | T | held-out bits/char | valid first songs | generated / real "
+        "| plays like a tune | longest copy, 16-char runs from training, verbatim copies |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for row in result["rows"]:
+        low, high = row["valid_rate_95ci"]
+        copied = row["novelty_of_valid_songs"]
+        novel = (
+            f"{copied['mean_longest_copy_chars']:.0f} chars, {100 * copied['mean_ngram16_copied']:.1f}%, "
+            f"{copied['verbatim_copies']}"
+            if copied.get("songs")
+            else "-"
+        )
+        bits = f"{row['held_out_bits']:.2f}" if row["held_out_bits"] is not None else "-"
+        ratio = f"{row['valid_rate_vs_real']:.2f}" if row["valid_rate_vs_real"] is not None else "-"
+        lines.append(
+            f"| {row['model']} | {row['architecture']} {row['preset']} | {row['temperature']:g} | {bits} | "
+            f"{'+'.join(map(str, row['valid_per_seed']))} = {row['valid']}/{row['attempts']} = "
+            f"{100 * row['valid_rate']:.0f}% ({100 * low:.0f}-{100 * high:.0f}%) | {ratio} | "
+            f"{row['plays']}/{row['attempts']} | {novel} |"
+        )
+    if result["groups"]:
+        lines += [
+            "",
+            "| architecture, preset | T | training runs | generated / real, each | mean | held-out bits, mean |",
+            "|---|---|---|---|---|---|",
+        ]
+        for group in result["groups"]:
+            each = ", ".join(f"{r:.2f}" for r in group["valid_rate_vs_real"])
+            bits = f"{group['mean_held_out_bits']:.2f}" if group["mean_held_out_bits"] is not None else "-"
+            lines.append(
+                f"| {group['architecture']} {group['preset']} | {group['temperature']:g} | {len(group['models'])} | "
+                f"{each} | **{group['mean_valid_rate_vs_real']:.2f}** | {bits} |"
+            )
+    return "\n".join(lines) + "\n"

@@ -330,3 +330,17 @@ def test_compare_judges_exports_with_the_same_seeds_and_writes_one_table(transfo
     assert table.count("| transformer quick | 1 | 2 |") == 1  # the mean over the two runs at T = 1
     assert cli.main(["music", "compare", "--models", str(twin), "--seeds", "0", "1", "--songs", "5"]) == 2
     assert "--songs needs one count per seed (2 seeds), received 1" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("policy", ["mixed_float16", "mixed_bfloat16"])
+def test_the_cached_sampler_runs_under_mixed_precision(policy):
+    from mit_dl.training.precision import precision_policy
+
+    with precision_policy(policy):
+        for tie in (False, True):
+            model = _model(tie)
+            sampler = TransformerSampler(model)
+            rows = sampler.generate_rows(tf.constant([[1, 2, 3]] * 2, tf.int32), 40, 1.0, tf.constant([1, 2], tf.int64))
+            logits, (caches, _, _) = sampler.prime(tf.constant([[1, 2, 3]], tf.int32))
+            assert logits.dtype == tf.float32 and caches[0][0].dtype == model.get_layer("block_0").compute_dtype
+            assert rows.shape == (2, 40) and 0 <= int(tf.reduce_min(rows)) and int(tf.reduce_max(rows)) < VOCAB
