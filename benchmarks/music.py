@@ -35,6 +35,7 @@ Contenders alternate; results: benchmarks/results/music.json.
 """
 
 import argparse
+import json
 
 from mit_dl.environment import quiet_tensorflow_startup
 
@@ -44,7 +45,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from benchmarks.timing import alternate, matmul_flops_per_second, write_results  # noqa: E402
+from benchmarks.timing import RESULTS, alternate, matmul_flops_per_second, write_results  # noqa: E402
 from mit_dl.music import MusicConfig  # noqa: E402
 from mit_dl.music import data as music_data  # noqa: E402
 from mit_dl.music.model import build_music_model, music_model  # noqa: E402
@@ -322,6 +323,10 @@ def main():
         results.update(sampling=sampling(args), training=training(args))
     if args.only != "lstm":
         results["transformer"] = transformer(args)
+    if args.only:  # keep the other part's last results
+        previous = RESULTS / "music.json"
+        kept = json.loads(previous.read_text()) if previous.exists() else {}
+        results = {**{k: v for k, v in kept.items() if k in ("sampling", "training", "transformer")}, **results}
     write_results("music", results)
 
 
