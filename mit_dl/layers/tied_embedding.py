@@ -42,6 +42,9 @@ class TiedEmbedding(keras.layers.Embedding):
         EACL 2017; keras-hub's twin is ``keras_hub.layers.ReversibleEmbedding``.
     """
 
+    def __init__(self, input_dim, output_dim, **kwargs):
+        super().__init__(input_dim, output_dim, **kwargs)
+
     def call(self, inputs, reverse=False):
         if not reverse:
             return super().call(inputs)

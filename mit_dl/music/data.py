@@ -282,7 +282,7 @@ def tune_offsets(tunes):
 
 
 def header_length(tune):
-    """Characters of a tune's header: from ``X:`` through the ``K:`` (key) line and its newline.
+    r"""Characters of a tune's header: from ``X:`` through the ``K:`` (key) line and its newline.
 
     Args:
         tune: one tune's ABC text.
