@@ -9,7 +9,9 @@ nothing needs a display and the global backend is left alone: in Jupyter,
 import pathlib
 
 import numpy as np
+from matplotlib import colormaps
 from matplotlib.figure import Figure
+from matplotlib.patches import Patch
 
 
 def _figure(rows=1, columns=1, figsize=None, squeeze=True):
@@ -449,4 +451,40 @@ def uncertainty_bands(train, grid, bands, path, title="Uncertainty", truth=None,
     top.set_ylabel("y")
     top.set_title(title, fontsize=10)
     top.legend(fontsize=7, loc="upper left")
+    return _save(fig, path)
+
+
+def segmentation_grid(images, true_masks, predicted_masks, path, class_names, title=None):
+    """Scenes above their true and predicted class masks, one colour per class, background black.
+
+    Args:
+        images: ``[N, H, W]`` grayscale images (uint8).
+        true_masks: ``[N, H, W]`` class per pixel, 0 the background, ``k`` the class ``class_names[k - 1]``.
+        predicted_masks: ``[N, H, W]``, the same coding.
+        path: the PNG file to write.
+        class_names: the names of classes 1, 2, ... (the legend).
+        title: the figure's title.
+
+    Returns:
+        ``path`` as a `pathlib.Path`.
+    """
+    palette = np.vstack([[0, 0, 0], colormaps["tab10"](np.arange(len(class_names)))[:, :3]])
+    count = len(images)
+    fig, axes = _figure(3, count, figsize=(1.8 * count, 5.8), squeeze=False)
+    rows = (
+        ("scene", lambda i: (images[i], {"cmap": "gray", "vmin": 0, "vmax": 255})),
+        ("truth", lambda i: (palette[true_masks[i]], {})),
+        ("prediction", lambda i: (palette[predicted_masks[i]], {})),
+    )
+    for row, (name, picture) in enumerate(rows):
+        for column in range(count):
+            shown, style = picture(column)
+            axes[row, column].imshow(shown, interpolation="nearest", **style)
+            axes[row, column].set_xticks([])
+            axes[row, column].set_yticks([])
+        axes[row, 0].set_ylabel(name, fontsize=9)
+    handles = [Patch(color=palette[k + 1], label=label) for k, label in enumerate(class_names)]
+    fig.legend(handles=handles, loc="lower center", ncol=min(10, len(handles)), fontsize=7, frameon=False)
+    if title:
+        fig.suptitle(title, fontsize=10)
     return _save(fig, path)

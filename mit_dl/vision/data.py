@@ -10,6 +10,8 @@ Training and test scenes never share a source image:
   scenes from its 10,000 test images.
 """
 
+import tensorflow as tf
+
 from mit_dl.data import mnist
 from mit_dl.vision import scenes as scene_maker
 
@@ -70,3 +72,45 @@ def load_scenes(dataset, split, count, seed=0, data_dir=None, max_objects=scene_
     return scene_maker.make_scenes(
         images, labels, count, seed=seed * len(SPLITS) + stream, max_objects=max_objects
     ), source
+
+
+def config_scenes(config):
+    """The training and test scenes of a `VisionConfig`.
+
+    Args:
+        config: the run's `VisionConfig`.
+
+    Returns:
+        ``(train Scenes, test Scenes, {"train": source, "test": source})``.
+
+    Raises:
+        DatasetNotFound: the source images are nowhere to be found.
+    """
+    train, train_source = load_scenes(
+        config.dataset, "train", config.train_scenes, config.seed, config.data, config.max_objects
+    )
+    test, test_source = load_scenes(
+        config.dataset, "test", config.test_scenes, config.seed, config.data, config.max_objects
+    )
+    return train, test, {"train": train_source, "test": test_source}
+
+
+def segmentation_dataset(scenes, batch_size, shuffle=False, seed=0):
+    """Batches of ``(images float32 [B, 128, 128, 1] in [0, 1], masks int32 [B, 128, 128])``.
+
+    Args:
+        scenes: the `Scenes`.
+        batch_size: scenes per batch.
+        shuffle: reshuffle every pass (seeded).
+        seed: the shuffle's seed.
+
+    Returns:
+        A `tf.data.Dataset`.
+    """
+    data = tf.data.Dataset.from_tensor_slices((scenes.images, scenes.masks))
+    if shuffle:
+        data = data.shuffle(len(scenes), seed=seed, reshuffle_each_iteration=True)
+    data = data.batch(batch_size)
+    # uint8 through the shuffle buffer; scaled once per batch.
+    data = data.map(lambda x, y: (tf.cast(x, tf.float32)[..., None] / 255.0, tf.cast(y, tf.int32)))
+    return data.prefetch(tf.data.AUTOTUNE)

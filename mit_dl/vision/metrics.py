@@ -272,3 +272,31 @@ def mean_iou(confusion, include_background=True):
     ious = class_iou(confusion)
     ious = ious if include_background else ious[1:]
     return float(np.nanmean(ious)) if not np.all(np.isnan(ious)) else float("nan")
+
+
+def segmentation_report(true_masks, predicted_masks, class_names):
+    """Per-class IoU, mIoU (with and without the background), pixel accuracy, and the all-background baseline.
+
+    Args:
+        true_masks: int ``[N, H, W]``, 0 the background, ``k`` the class ``class_names[k - 1]``.
+        predicted_masks: int, the same shape and coding.
+        class_names: the ``C - 1`` object classes' names.
+
+    Returns:
+        ``{"miou", "miou_objects", "pixel_accuracy", "class_iou": {name: IoU}, "background_iou",
+        "constant_miou": the mIoU of predicting the background everywhere, "pixels"}``.
+    """
+    classes = len(class_names) + 1
+    confusion = segmentation_confusion(true_masks, predicted_masks, classes)
+    ious = class_iou(confusion)
+    constant = np.zeros_like(confusion)
+    constant[:, 0] = confusion.sum(axis=1)  # every pixel predicted background
+    return {
+        "miou": mean_iou(confusion),
+        "miou_objects": mean_iou(confusion, include_background=False),
+        "pixel_accuracy": float(np.trace(confusion) / max(confusion.sum(), 1)),
+        "background_iou": float(ious[0]),
+        "class_iou": {name: float(iou) for name, iou in zip(class_names, ious[1:], strict=True)},
+        "constant_miou": mean_iou(constant),
+        "pixels": int(confusion.sum()),
+    }

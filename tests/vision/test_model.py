@@ -1,0 +1,73 @@
+"""The FCN and the U-Net: shapes for any size, the lecture's structure, saving, and learning to segment."""
+
+import keras
+import numpy as np
+import pytest
+
+from mit_dl.vision import metrics
+from mit_dl.vision import model as vision_model
+from mit_dl.vision.config import VisionConfig
+from mit_dl.vision.scenes import make_scenes
+
+
+@pytest.mark.parametrize("build", [vision_model.fcn, vision_model.unet])
+@pytest.mark.parametrize("size", [(128, 128), (127, 93), (33, 65), (17, 17)])
+def test_scores_for_every_pixel_at_any_size(build, size):
+    model = build(width=4)
+    logits = model(np.random.default_rng(0).random((2, *size, 1)).astype(np.float32))
+    assert tuple(logits.shape) == (2, *size, vision_model.SEGMENT_CLASSES)
+    assert logits.dtype == "float32"
+
+
+def test_the_fcn_upsamples_by_transposed_convolution_and_the_unet_joins_skips():
+    fcn, unet = vision_model.fcn(width=4), vision_model.unet(width=4, depth=3)
+    transposed = [layer for layer in fcn.layers if isinstance(layer, keras.layers.Conv2DTranspose)]
+    assert len(transposed) == 4 and all(layer.strides == (2, 2) for layer in transposed)
+    assert not any(isinstance(layer, keras.layers.Concatenate) for layer in fcn.layers)
+    joins = [layer for layer in unet.layers if isinstance(layer, keras.layers.Concatenate)]
+    assert len(joins) == 3
+    # Each join takes the encoder's map of its level: the skip's input is a 'down' block's output.
+    for join in joins:
+        level = join.name.removeprefix("skip")
+        sources = {
+            node.operation.name for tensor in join.input for node in [tensor._keras_history[0]._inbound_nodes[0]]
+        }
+        assert any(name.startswith(f"crop{level}") for name in {t._keras_history[0].name for t in join.input})
+        assert sources
+
+
+def test_a_saved_unet_reloads_with_the_same_scores(tmp_path):
+    model = vision_model.unet(width=4)
+    images = np.random.default_rng(1).random((2, 45, 61, 1)).astype(np.float32)
+    model.save(tmp_path / "unet.keras")
+    loaded = keras.models.load_model(tmp_path / "unet.keras")
+    np.testing.assert_allclose(loaded(images), model(images), atol=1e-5)
+
+
+def shape_sources(count=40):
+    """Class 0: filled squares; class 1: hollow square frames (the classes differ inside, not at the edge)."""
+    rng = np.random.default_rng(0)
+    images, labels = np.zeros((count, 28, 28), np.uint8), np.arange(count) % 2
+    for image, label in zip(images, labels, strict=True):
+        top, left = rng.integers(2, 6, size=2)
+        size = rng.integers(18, 22)
+        image[top : top + size, left : left + size] = 255
+        if label == 1:
+            image[top + 4 : top + size - 4, left + 4 : left + size - 4] = 0
+    return images, labels
+
+
+def test_short_training_segments_far_better_than_a_constant_prediction():
+    images, labels = shape_sources()
+    train, test = make_scenes(images, labels, 400, seed=0, max_objects=3), make_scenes(images, labels, 40, seed=1)
+    # The networks take any size: the top-left quarter of each scene keeps the test fast.
+    train_x, train_y = train.images[:, :64, :64, None] / 255.0, train.masks[:, :64, :64].astype(np.int32)
+    config = VisionConfig(model="unet", width=8, steps=200, learning_rate=3e-3)
+    keras.utils.set_random_seed(0)
+    model = vision_model.segmenter(config)
+    model.fit(train_x, train_y, batch_size=8, epochs=4, verbose=0)
+    names = ["square", "frame"] + [str(k) for k in range(8)]
+    predicted = vision_model.predict_masks(model, test.images[:, :64, :64])
+    report = metrics.segmentation_report(test.masks[:, :64, :64], predicted, names)
+    assert report["constant_miou"] < 0.35
+    assert report["miou"] > 0.75 and report["class_iou"]["frame"] > 0.5, report
