@@ -24,6 +24,8 @@ import numpy as np
 import tensorflow as tf
 
 from mit_dl.images.model import optimizer
+from mit_dl.vision import detector
+from mit_dl.vision.detector import STRIDE
 from mit_dl.vision.scenes import NUM_CLASSES
 
 SEGMENT_CLASSES = NUM_CLASSES + 1  # the background and the ten object classes
@@ -148,3 +150,118 @@ def predict_masks(model, images, batch_size=64):
         batch = tf.cast(images[start : start + batch_size, ..., None], tf.float32) / 255.0
         masks.append(tf.argmax(model(batch, training=False), axis=-1, output_type=tf.int32).numpy().astype(np.uint8))
     return np.concatenate(masks)
+
+
+def detector_network(width=8, classes=NUM_CLASSES, stride=STRIDE):
+    """The detector's network: a U-Net encoder to 1/16, a decoder with skips back to 1/``stride``, three heads.
+
+    Args:
+        width: filters of the first level.
+        classes: heatmap channels.
+        stride: the output grid's stride (4: a 32x32 grid for 128x128 scenes).
+
+    Returns:
+        A `keras.Model` from ``[N, H, W, 1]`` images to ``{"heatmap": [N, H/s, W/s, classes] logits,
+        "size": [N, H/s, W/s, 2], "offset": [N, H/s, W/s, 2]}`` (float32), ``H`` and ``W`` multiples of 16.
+    """
+    depth, kept = 4, int(np.log2(stride))
+    images = keras.Input((None, None, 1), name="images")
+    x, skips = images, []
+    for level in range(depth):
+        x = _conv(_conv(x, width * 2**level, name=f"down{level}a"), width * 2**level, name=f"down{level}b")
+        skips.append(x)
+        x = keras.layers.MaxPooling2D(2, name=f"pool{level}")(x)
+    x = _conv(x, width * 2**depth, name="bottom")
+    for level in reversed(range(kept, depth)):
+        x = keras.layers.Conv2DTranspose(width * 2**level, 2, strides=2, name=f"up{level}")(x)
+        x = keras.layers.Concatenate(name=f"skip{level}")([x, skips[level]])
+        x = _conv(x, width * 2**level, name=f"up{level}a")
+    heads = {}
+    for name, channels in (("heatmap", classes), ("size", 2), ("offset", 2)):
+        hidden = keras.layers.Conv2D(width * 4, 3, padding="same", activation="relu", name=f"{name}_hidden")(x)
+        # The heatmap starts at a score of 0.1 everywhere (bias -2.19), as CenterNet: the focal loss
+        # of a start at 0.5 swamps the first steps.
+        bias = keras.initializers.Constant(-2.19) if name == "heatmap" else "zeros"
+        heads[name] = keras.layers.Conv2D(channels, 1, bias_initializer=bias, dtype="float32", name=name)(hidden)
+    return keras.Model(images, heads, name="center_detector")
+
+
+@keras.saving.register_keras_serializable(package="mit_dl")
+class CenterDetector(keras.Model):
+    """The single-shot detector (`mit_dl.vision.detector`): its network, its three losses and its step.
+
+    Loss per scene: ``focal(heatmap) + size_weight * L1(size) + offset_weight * L1(offset)`` (CenterNet's
+    weights 1, 0.1 and 1), averaged over the global batch.
+
+    Args:
+        width: filters of the network's first level.
+        classes: object classes.
+        size_weight: weight of the size loss.
+        offset_weight: weight of the offset loss.
+        **kwargs: `keras.Model` arguments.
+    """
+
+    def __init__(self, width=8, classes=NUM_CLASSES, size_weight=0.1, offset_weight=1.0, **kwargs):
+        super().__init__(**kwargs)
+        self.width, self.classes = width, classes
+        self.size_weight, self.offset_weight = size_weight, offset_weight
+        self.network = detector_network(width, classes)
+
+    def call(self, images, training=False):
+        return self.network(images, training=training)
+
+    def scene_losses(self, targets, outputs):
+        """The per-scene ``(total, heatmap, size, offset)`` losses.
+
+        Args:
+            targets: `detector.center_targets` of the batch (tensors).
+            outputs: this model's outputs on the batch.
+
+        Returns:
+            Four float32 ``[N]`` tensors.
+        """
+        heatmap = detector.focal_loss(targets["heatmap"], outputs["heatmap"])
+        size = detector.masked_l1(targets["size"], outputs["size"], targets["centers"])
+        offset = detector.masked_l1(targets["offset"], outputs["offset"], targets["centers"])
+        return heatmap + self.size_weight * size + self.offset_weight * offset, heatmap, size, offset
+
+    def train_step(self, batch):
+        """One update on ``(images in [0, 1], targets)``; returns the batch's mean losses.
+
+        Args:
+            batch: ``(images [N, H, W, 1], targets dict)``.
+
+        Returns:
+            ``{"loss", "heatmap", "size", "offset"}``.
+        """
+        images, targets = batch
+        with tf.GradientTape() as tape:
+            total, heatmap, size, offset = self.scene_losses(targets, self(images, training=True))
+            loss = tf.nn.compute_average_loss(total)
+            scaled = self.optimizer.scale_loss(loss)  # inside the tape: loss scaling is a recorded multiply
+        gradients = tape.gradient(scaled, self.trainable_variables)
+        self.optimizer.apply_gradients(zip(gradients, self.trainable_variables))
+        means = (total, heatmap, size, offset)
+        return {name: tf.reduce_mean(value) for name, value in zip(("loss", "heatmap", "size", "offset"), means)}
+
+    def detect(self, images, **options):
+        """Detections in float images through `detector.decode`.
+
+        Args:
+            images: ``[N, H, W, 1]`` in [0, 1].
+            **options: `detector.decode` arguments (``top_k``, ``iou_threshold``, ...).
+
+        Returns:
+            ``{"boxes", "classes", "scores", "count"}``.
+        """
+        outputs = self(images, training=False)
+        return detector.decode(outputs["heatmap"], outputs["size"], outputs["offset"], **options)
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "width": self.width,
+            "classes": self.classes,
+            "size_weight": self.size_weight,
+            "offset_weight": self.offset_weight,
+        }

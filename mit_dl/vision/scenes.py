@@ -101,7 +101,7 @@ class Scenes:
         return Scenes(*(getattr(self, field.name)[selection] for field in dataclasses.fields(self)))
 
 
-def make_scenes(images, labels, count, seed=0, max_objects=MAX_OBJECTS):
+def make_scenes(images, labels, count, seed=0, max_objects=MAX_OBJECTS, canvas_size=CANVAS_SIZE):
     """Compose ``count`` scenes from source images, deterministically from ``seed``.
 
     Scene ``i`` depends only on the sources, ``seed`` and ``i``: the first
@@ -113,22 +113,28 @@ def make_scenes(images, labels, count, seed=0, max_objects=MAX_OBJECTS):
         count: how many scenes.
         seed: the scenes' seed.
         max_objects: at most this many objects per scene (1 to ``MAX_OBJECTS``); each scene draws 1 to it.
+        canvas_size: the scenes' side in pixels (128; smaller canvases make fast tests).
 
     Returns:
         A `Scenes`.
 
     Raises:
         DataError: the sources are not uint8 ``[M, 28, 28]`` with one label in 0-9 each, or fewer than two.
-        ValueError: ``count`` below 1 or ``max_objects`` outside 1 to ``MAX_OBJECTS``.
+        ValueError: ``count`` below 1, ``max_objects`` outside 1 to ``MAX_OBJECTS``, or a canvas smaller
+            than the largest object.
     """
     images, labels = _checked_sources(images, labels)
     if count < 1:
         raise ValueError(f"count must be at least 1, received {count}.")
     if not 1 <= max_objects <= MAX_OBJECTS:
         raise ValueError(f"max_objects must be between 1 and {MAX_OBJECTS}, received {max_objects}.")
+    if canvas_size < OBJECT_SIZES[1]:
+        raise ValueError(
+            f"canvas_size must be at least {OBJECT_SIZES[1]} (the largest object), received {canvas_size}."
+        )
     scenes = Scenes(
-        images=np.zeros((count, CANVAS_SIZE, CANVAS_SIZE), np.uint8),
-        masks=np.zeros((count, CANVAS_SIZE, CANVAS_SIZE), np.uint8),
+        images=np.zeros((count, canvas_size, canvas_size), np.uint8),
+        masks=np.zeros((count, canvas_size, canvas_size), np.uint8),
         boxes=np.zeros((count, MAX_OBJECTS, 4), np.float32),
         classes=np.full((count, MAX_OBJECTS), -1, np.int32),
         counts=np.zeros(count, np.int32),
@@ -153,8 +159,9 @@ def _checked_sources(images, labels):
 
 
 def _compose(scenes, index, images, labels, rng, max_objects):
-    canvas = _background(rng, images)
-    owner = np.full((CANVAS_SIZE, CANVAS_SIZE), -1, np.int32)  # topmost object whose ink covers the pixel
+    side = scenes.images.shape[1]
+    canvas = _background(rng, images, side)
+    owner = np.full((side, side), -1, np.int32)  # topmost object whose ink covers the pixel
     ink_areas = []
     wanted = int(rng.integers(1, max_objects + 1))
     for slot in range(wanted):
@@ -189,7 +196,7 @@ def _place(rng, images, owner, ink_areas):
         ink = pixels >= INK
         if ink.sum() < 8:  # a nearly blank source image: not an object anyone could label
             continue
-        top, left = (int(v) for v in rng.integers(0, CANVAS_SIZE - size + 1, size=2))
+        top, left = (int(v) for v in rng.integers(0, len(owner) - size + 1, size=2))
         covered = owner[top : top + size, left : left + size][ink]
         hidden = np.bincount(covered[covered >= 0], minlength=len(ink_areas))
         remaining = np.bincount(owner[owner >= 0], minlength=len(ink_areas)) - hidden
@@ -198,9 +205,9 @@ def _place(rng, images, owner, ink_areas):
     return None
 
 
-def _background(rng, images):
+def _background(rng, images, side):
     """A float canvas: a base level with a gradient, straight strokes and fragments of other images."""
-    ys, xs = np.mgrid[0:CANVAS_SIZE, 0:CANVAS_SIZE] / CANVAS_SIZE
+    ys, xs = np.mgrid[0:side, 0:side] / side
     angle = rng.uniform(0.0, 2.0 * np.pi)
     canvas = rng.uniform(0.0, 30.0) + rng.uniform(0.0, 30.0) * (np.cos(angle) * xs + np.sin(angle) * ys)
     for _ in range(int(rng.integers(0, 5))):
@@ -211,7 +218,7 @@ def _background(rng, images):
         y, x = (int(v) for v in rng.integers(0, 28 - crop + 1, size=2))
         piece = resize(source[y : y + crop, x : x + crop], int(crop * rng.uniform(1.0, 1.5))) * rng.uniform(0.4, 0.8)
         size = len(piece)
-        top, left = (int(v) for v in rng.integers(0, CANVAS_SIZE - size + 1, size=2))
+        top, left = (int(v) for v in rng.integers(0, side - size + 1, size=2))
         window = canvas[top : top + size, left : left + size]
         np.maximum(window, piece, out=window)
     return canvas
@@ -219,13 +226,14 @@ def _background(rng, images):
 
 def _stroke(canvas, rng):
     """A straight line 1-2 pixels wide, 15-60 pixels long, at a random brightness."""
-    y0, x0 = rng.uniform(0, CANVAS_SIZE, size=2)
+    side = len(canvas)
+    y0, x0 = rng.uniform(0, side, size=2)
     length, angle = rng.uniform(15, 60), rng.uniform(0, np.pi)
     steps = np.linspace(0.0, length, int(length * 2))
     width, brightness = int(rng.integers(1, 3)), rng.uniform(60, 200)
     for dy in range(width):
-        ys = np.clip(np.rint(y0 + steps * np.sin(angle)) + dy, 0, CANVAS_SIZE - 1).astype(int)
-        xs = np.clip(np.rint(x0 + steps * np.cos(angle)), 0, CANVAS_SIZE - 1).astype(int)
+        ys = np.clip(np.rint(y0 + steps * np.sin(angle)) + dy, 0, side - 1).astype(int)
+        xs = np.clip(np.rint(x0 + steps * np.cos(angle)), 0, side - 1).astype(int)
         canvas[ys, xs] = np.maximum(canvas[ys, xs], brightness)
 
 

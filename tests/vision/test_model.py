@@ -3,8 +3,10 @@
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
-from mit_dl.vision import metrics
+from mit_dl.training import Trainer
+from mit_dl.vision import detector, metrics
 from mit_dl.vision import model as vision_model
 from mit_dl.vision.config import VisionConfig
 from mit_dl.vision.scenes import make_scenes
@@ -59,15 +61,34 @@ def shape_sources(count=40):
 
 def test_short_training_segments_far_better_than_a_constant_prediction():
     images, labels = shape_sources()
-    train, test = make_scenes(images, labels, 400, seed=0, max_objects=3), make_scenes(images, labels, 40, seed=1)
-    # The networks take any size: the top-left quarter of each scene keeps the test fast.
-    train_x, train_y = train.images[:, :64, :64, None] / 255.0, train.masks[:, :64, :64].astype(np.int32)
+    # Small canvases keep the test fast; the networks take any size.
+    train = make_scenes(images, labels, 400, seed=0, max_objects=3, canvas_size=64)
+    test = make_scenes(images, labels, 40, seed=1, max_objects=3, canvas_size=64)
     config = VisionConfig(model="unet", width=8, steps=200, learning_rate=3e-3)
     keras.utils.set_random_seed(0)
     model = vision_model.segmenter(config)
-    model.fit(train_x, train_y, batch_size=8, epochs=4, verbose=0)
+    model.fit(train.images[..., None] / 255.0, train.masks.astype(np.int32), batch_size=8, epochs=4, verbose=0)
     names = ["square", "frame"] + [str(k) for k in range(8)]
-    predicted = vision_model.predict_masks(model, test.images[:, :64, :64])
-    report = metrics.segmentation_report(test.masks[:, :64, :64], predicted, names)
+    report = metrics.segmentation_report(test.masks, vision_model.predict_masks(model, test.images), names)
     assert report["constant_miou"] < 0.35
     assert report["miou"] > 0.75 and report["class_iou"]["frame"] > 0.5, report
+
+
+def test_short_training_teaches_the_detector_to_find_and_name_objects():
+    images, labels = shape_sources()
+    train = make_scenes(images, labels, 400, seed=0, max_objects=3, canvas_size=64)
+    test = make_scenes(images, labels, 40, seed=1, max_objects=3, canvas_size=64)
+    keras.utils.set_random_seed(0)
+    model = vision_model.CenterDetector(width=8)
+    model.compile(optimizer=keras.optimizers.Adam(3e-3))
+    targets = detector.center_targets(train.boxes, train.classes, train.counts, image_size=64)
+    data = tf.data.Dataset.from_tensor_slices((train.images[..., None] / 255.0, targets)).shuffle(400, seed=0).batch(8)
+    history = Trainer(model, verbose=False).fit(data, steps=250, steps_per_epoch=50)
+    assert history["heatmap"][-1] < 0.5 * history["heatmap"][0], history
+    found = model.detect(test.images[..., None] / 255.0)
+    detections = [
+        (found["boxes"][i, :c].numpy(), found["scores"][i, :c].numpy(), found["classes"][i, :c].numpy())
+        for i, c in enumerate(found["count"].numpy())
+    ]
+    result = metrics.mean_average_precision(detections, [test.objects(i) for i in range(len(test))], num_classes=10)
+    assert result["map_50"] > 0.6, result
