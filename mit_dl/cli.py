@@ -175,11 +175,12 @@ def _cmd_vision_evaluate(args):
     report = workflow.evaluate_export(args.model, args.dataset, args.scenes, args.seed, args.data)
     print(
         f"{report['dataset']} test scenes ({args.scenes}, seed {args.seed}, from {report['source']}): "
-        f"mIoU {report['miou']:.3f}, objects only {report['miou_objects']:.3f}, background everywhere "
-        f"{report['constant_miou']:.3f}; pixel accuracy {100 * report['pixel_accuracy']:.1f}%"
+        f"{report['summary']}"
     )
-    for name, iou in report["class_iou"].items():
-        print(f"  {name:12s} IoU {iou:.3f}")
+    per_class = report["class_iou"] if report["task"] == "segmentation" else report["class_ap_50"]
+    measure = "IoU" if report["task"] == "segmentation" else "AP@0.5"
+    for name, value in per_class.items():
+        print(f"  {name:12s} {measure} {value:.3f}")
 
 
 def _cmd_music_train(args):
@@ -572,12 +573,14 @@ def _uncertainty_commands(commands):
 
 
 def _vision_commands(commands):
-    vision = commands.add_parser("vision", help="lecture 3 beyond classification: segmentation of composed scenes")
+    vision = commands.add_parser(
+        "vision", help="lecture 3 beyond classification: segmentation and detection in composed scenes"
+    )
     actions = vision.add_subparsers(dest="action", metavar="ACTION", required=True)
     train = _lab_command(
         actions,
         "train",
-        "train, evaluate, plot and export a scene segmenter",
+        "train, evaluate, plot and export a scene segmenter or detector",
         _cmd_vision_train,
         VisionConfig,
         preset_help={
@@ -586,7 +589,9 @@ def _vision_commands(commands):
         },
     )
     train.add_argument("--out", help="run directory (default: runs/vision-<dataset>-<model>-<time>)")
-    evaluate = _lab_command(actions, "evaluate", "mIoU of an exported segmenter on test scenes", _cmd_vision_evaluate)
+    evaluate = _lab_command(
+        actions, "evaluate", "mIoU of an exported segmenter, or mAP of a detector, on test scenes", _cmd_vision_evaluate
+    )
     evaluate.add_argument("--model", required=True, help="the exported SavedModel folder (<run>/saved_model)")
     evaluate.add_argument(
         "--dataset", choices=("mnist", "fashion_mnist"), help="whose test scenes (default: the export's)"

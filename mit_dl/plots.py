@@ -11,7 +11,7 @@ import pathlib
 import numpy as np
 from matplotlib import colormaps
 from matplotlib.figure import Figure
-from matplotlib.patches import Patch
+from matplotlib.patches import Patch, Rectangle
 
 
 def _figure(rows=1, columns=1, figsize=None, squeeze=True):
@@ -487,4 +487,39 @@ def segmentation_grid(images, true_masks, predicted_masks, path, class_names, ti
     fig.legend(handles=handles, loc="lower center", ncol=min(10, len(handles)), fontsize=7, frameon=False)
     if title:
         fig.suptitle(title, fontsize=10)
+    return _save(fig, path)
+
+
+def detection_grid(images, detections, truths, path, class_names, title=None, min_score=0.3):
+    """Scenes with their true boxes (dashed white) and the detections (coloured by class, with their scores).
+
+    Args:
+        images: ``[N, H, W]`` grayscale images (uint8).
+        detections: per image, ``(boxes [D, 4], scores [D], classes [D])``, boxes ``(y_min, x_min, y_max, x_max)``.
+        truths: per image, ``(boxes [T, 4], classes [T])``.
+        path: the PNG file to write.
+        class_names: the names of the classes.
+        title: the figure's title.
+        min_score: detections below this score are not drawn.
+
+    Returns:
+        ``path`` as a `pathlib.Path`.
+    """
+    palette = colormaps["tab10"](np.arange(len(class_names)))[:, :3]
+    count = len(images)
+    fig, axes = _figure(1, count, figsize=(2.2 * count, 2.6), squeeze=False)
+    for ax, image, (boxes, scores, classes), (true_boxes, _) in zip(axes[0], images, detections, truths, strict=True):
+        ax.imshow(image, cmap="gray", vmin=0, vmax=255, interpolation="nearest")
+        for y0, x0, y1, x1 in true_boxes:
+            ax.add_patch(Rectangle((x0 - 0.5, y0 - 0.5), x1 - x0, y1 - y0, fill=False, ec="white", ls="--", lw=0.8))
+        for (y0, x0, y1, x1), score, label in zip(boxes, scores, classes, strict=True):
+            if score < min_score:
+                continue
+            colour = palette[int(label)]
+            ax.add_patch(Rectangle((x0 - 0.5, y0 - 0.5), x1 - x0, y1 - y0, fill=False, ec=colour, lw=1.2))
+            ax.text(x0, y0 - 1, f"{class_names[int(label)]} {score:.2f}", color=colour, fontsize=5, va="bottom")
+        ax.set_xticks([])
+        ax.set_yticks([])
+    if title:
+        fig.suptitle(title, fontsize=9)
     return _save(fig, path)

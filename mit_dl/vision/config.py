@@ -8,6 +8,9 @@ Segmentation models (``task="segmentation"``):
 - ``unet``: the same path down and up with skip connections: each upsampled
   map is joined to the encoder's map of the same size before it is refined.
 
+Detection (``task="detection"``): ``detector``, a single-shot detector in
+the manner of CenterNet (`mit_dl.vision.detector`) on a U-Net-style network.
+
 Presets: ``quick`` (minutes on 2 CPU cores, a first look) and ``full`` (the
 docs page's figures; more scenes, wider layers and more steps; written for
 a GPU, runs on a CPU).
@@ -28,9 +31,9 @@ from mit_dl.config import RunConfig, option, positive
 from mit_dl.errors import ConfigError
 from mit_dl.vision.scenes import MAX_OBJECTS
 
-TASKS = ("segmentation",)
-MODELS = ("fcn", "unet")
-TASK_MODELS = {"segmentation": ("fcn", "unet")}
+TASKS = ("segmentation", "detection")
+MODELS = ("fcn", "unet", "detector")
+TASK_MODELS = {"segmentation": ("fcn", "unet"), "detection": ("detector",)}
 DATASETS = ("mnist", "fashion_mnist")
 
 
@@ -44,9 +47,16 @@ class VisionConfig(RunConfig):
     }
 
     preset: str = option("quick", "the preset the other values came from (a label)", resume="free")
-    task: str = option("segmentation", "segmentation: a class for every pixel", choices=TASKS)
-    model: str = option(
-        "unet", "fcn (strided convolutions down, transposed convolutions up) or unet (with skips)", choices=MODELS
+    task: str = option(
+        "segmentation",
+        "segmentation (a class for every pixel) or detection (a box and a class per object)",
+        choices=TASKS,
+    )
+    model: Optional[str] = option(
+        None,
+        "segmentation: fcn (strided convolutions down, transposed convolutions up) or unet (with skips); "
+        "detection: detector (centres, sizes and offsets on a 1/4 grid) (default: unet / detector)",
+        choices=MODELS,
     )
     dataset: str = option(
         "mnist",
@@ -67,6 +77,8 @@ class VisionConfig(RunConfig):
     eval_every: int = option(500, "steps between evaluations on the test scenes", resume="free")
 
     def __post_init__(self):
+        if self.model is None and self.task in TASK_MODELS:  # the task's default model (frozen: set it directly)
+            object.__setattr__(self, "model", TASK_MODELS[self.task][-1])
         super().__post_init__()
         positive(self, "train_scenes", "test_scenes", "width", "batch_size", "learning_rate", "steps", "eval_every")
         if (

@@ -13,6 +13,7 @@ Training and test scenes never share a source image:
 import tensorflow as tf
 
 from mit_dl.data import mnist
+from mit_dl.vision import detector
 from mit_dl.vision import scenes as scene_maker
 
 DATASETS = ("mnist", "fashion_mnist")
@@ -114,3 +115,27 @@ def segmentation_dataset(scenes, batch_size, shuffle=False, seed=0):
     # uint8 through the shuffle buffer; scaled once per batch.
     data = data.map(lambda x, y: (tf.cast(x, tf.float32)[..., None] / 255.0, tf.cast(y, tf.int32)))
     return data.prefetch(tf.data.AUTOTUNE)
+
+
+def detection_dataset(scenes, batch_size, shuffle=False, seed=0):
+    """Batches of ``(images float32 [B, S, S, 1] in [0, 1], detector targets)``, the targets made per scene.
+
+    Args:
+        scenes: the `Scenes`.
+        batch_size: scenes per batch.
+        shuffle: reshuffle every pass (seeded).
+        seed: the shuffle's seed.
+
+    Returns:
+        A `tf.data.Dataset`; targets as `mit_dl.vision.detector.center_targets` makes them.
+    """
+    side = scenes.images.shape[1]
+    data = tf.data.Dataset.from_tensor_slices((scenes.images, scenes.boxes, scenes.classes, scenes.counts))
+    if shuffle:
+        data = data.shuffle(len(scenes), seed=seed, reshuffle_each_iteration=True)
+
+    def prepared(images, boxes, classes, count):
+        targets = detector.scene_targets(boxes, classes, count, image_size=side)
+        return tf.cast(images, tf.float32)[..., None] / 255.0, targets
+
+    return data.map(prepared, num_parallel_calls=tf.data.AUTOTUNE).batch(batch_size).prefetch(tf.data.AUTOTUNE)

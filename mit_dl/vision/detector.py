@@ -82,6 +82,50 @@ def center_targets(boxes, classes, counts, image_size=CANVAS_SIZE, stride=STRIDE
     return {"heatmap": heatmap, "size": size, "offset": offset, "centers": centers}
 
 
+def scene_targets(boxes, classes, count, image_size=CANVAS_SIZE, stride=STRIDE, num_classes=NUM_CLASSES):
+    """`center_targets` of one scene in TensorFlow ops, for a `tf.data` pipeline (checkpointable, no Python).
+
+    Args:
+        boxes: float ``[K, 4]`` boxes in pixels.
+        classes: int ``[K]`` classes, -1 for padding.
+        count: the scene's objects (the first ``count`` rows).
+        image_size: the image's side, a multiple of ``stride``.
+        stride: pixels per grid cell.
+        num_classes: heatmap channels.
+
+    Returns:
+        ``{"heatmap": [G, G, C], "size": [G, G, 2], "offset": [G, G, 2], "centers": [G, G]}`` float32, equal
+        to `center_targets` of the scene (tested).
+    """
+    grid = image_size // stride
+    boxes = tf.cast(boxes, tf.float32)
+    valid = tf.range(tf.shape(boxes)[0]) < tf.cast(count, tf.int32)
+    center = (boxes[:, :2] + boxes[:, 2:]) / 2 / stride  # [K, 2] in cells
+    cell = tf.minimum(tf.cast(tf.floor(center), tf.int32), grid - 1)
+    extent = boxes[:, 2:] - boxes[:, :2]
+    sigma = tf.maximum(MIN_SIGMA, SIGMA_PER_CELL * tf.reduce_min(extent, axis=-1) / stride)
+    cells = tf.range(grid, dtype=tf.float32)
+    position = tf.cast(cell, tf.float32)
+    distance = (cells[None, :, None] - position[:, 0, None, None]) ** 2 + (
+        cells[None, None, :] - position[:, 1, None, None]
+    ) ** 2
+    bump = tf.exp(-distance / (2 * sigma[:, None, None] ** 2)) * tf.cast(valid, tf.float32)[:, None, None]
+    one_hot = tf.one_hot(tf.maximum(tf.cast(classes, tf.int32), 0), num_classes) * tf.cast(valid, tf.float32)[:, None]
+    heatmap = tf.reduce_max(bump[..., None] * one_hot[:, None, None, :], axis=0)
+    # A centre cell shared by several objects takes the last one's size and offset (the one drawn on top).
+    same_cell = tf.reduce_all(tf.equal(cell[:, None, :], cell[None, :, :]), axis=-1) & valid[None, :]
+    later = tf.linalg.band_part(tf.ones_like(same_cell, tf.float32), 0, -1) - tf.eye(tf.shape(cell)[0])
+    keep = valid & ~tf.reduce_any(same_cell & (later > 0), axis=1)
+    indices = tf.boolean_mask(cell, keep)
+    values = {
+        "size": tf.boolean_mask(extent, keep),
+        "offset": tf.boolean_mask(center - position, keep),
+        "centers": tf.ones_like(tf.boolean_mask(sigma, keep)),
+    }
+    maps = {name: tf.scatter_nd(indices, value, [grid, grid, *value.shape[1:]]) for name, value in values.items()}
+    return {"heatmap": heatmap, **maps}
+
+
 def focal_loss(heatmap_target, heatmap_logits):
     """The penalty-reduced focal loss per scene (module docstring), divided by the scene's objects.
 

@@ -300,3 +300,24 @@ def segmentation_report(true_masks, predicted_masks, class_names):
         "constant_miou": mean_iou(constant),
         "pixels": int(confusion.sum()),
     }
+
+
+def detection_report(detections, truths, class_names):
+    """COCO-style mAP@0.5 and mAP@[0.5:0.95], AP@0.5 per class, and detection counts.
+
+    Args:
+        detections: per scene, ``(boxes [D, 4], scores [D], classes [D])``.
+        truths: per scene, ``(boxes [T, 4], classes [T])``.
+        class_names: the classes' names.
+
+    Returns:
+        ``{"map_50", "map", "class_ap_50": {name: AP}, "objects", "detections"}``.
+    """
+    result = mean_average_precision(detections, truths, len(class_names))
+    return {
+        "map_50": result["map_50"],
+        "map": result["map"],
+        "class_ap_50": {name: ap for name, ap in zip(class_names, result["per_class_50"], strict=True)},
+        "objects": int(sum(len(t[0]) for t in truths)),
+        "detections": int(sum(len(d[0]) for d in detections)),
+    }

@@ -265,3 +265,37 @@ class CenterDetector(keras.Model):
             "size_weight": self.size_weight,
             "offset_weight": self.offset_weight,
         }
+
+
+def detections_of(model, images, batch_size=64):
+    """The detector's boxes, scores and classes for uint8 scenes, one tuple per scene.
+
+    Args:
+        model: a `CenterDetector`.
+        images: uint8 ``[N, H, W]``.
+        batch_size: scenes per forward pass.
+
+    Returns:
+        A list of ``(boxes [D, 4], scores [D], classes [D])`` NumPy arrays, best score first.
+    """
+    found = []
+    for start in range(0, len(images), batch_size):
+        batch = model.detect(tf.cast(images[start : start + batch_size, ..., None], tf.float32) / 255.0)
+        found.extend(unpadded(batch))
+    return found
+
+
+def unpadded(detections):
+    """Padded detections (``boxes``, ``scores``, ``classes``, ``count``, as `detector.decode` returns) per scene.
+
+    Args:
+        detections: a dict of ``[N, D, ...]`` tensors or arrays and ``count [N]``.
+
+    Returns:
+        A list of ``(boxes [count, 4], scores [count], classes [count])`` NumPy arrays.
+    """
+    arrays = {name: np.asarray(value) for name, value in detections.items()}
+    return [
+        (arrays["boxes"][i, :count], arrays["scores"][i, :count], arrays["classes"][i, :count])
+        for i, count in enumerate(arrays["count"])
+    ]

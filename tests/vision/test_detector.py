@@ -80,3 +80,19 @@ def test_masked_l1_counts_centre_cells_only():
     centers[0, 1, 1] = centers[0, 2, 2] = 1
     predicted[0, 1, 1] = (3.0, 1.0)  # error 4 at one centre, 2 at the other
     np.testing.assert_allclose(detector.masked_l1(target, predicted, centers), [3.0, 0.0])
+
+
+def test_the_pipeline_targets_equal_the_numpy_reference():
+    images, labels = digit_like_sources()
+    scenes = make_scenes(images, labels, 30, seed=2)
+    expected = detector.center_targets(scenes.boxes, scenes.classes, scenes.counts)
+    for index in range(len(scenes)):
+        made = detector.scene_targets(scenes.boxes[index], scenes.classes[index], scenes.counts[index])
+        for name, value in expected.items():
+            np.testing.assert_allclose(made[name], value[index], atol=1e-5, err_msg=f"scene {index}: {name}")
+    # Two objects sharing a centre cell: the later one's size and offset.
+    boxes = np.array([[0, 0, 20, 20], [2, 2, 18, 18], [0, 0, 0, 0]], np.float32)
+    made = detector.scene_targets(boxes, np.array([1, 4, -1]), 2)
+    reference = detector.center_targets(boxes[None], np.array([[1, 4, -1]]), np.array([2]))
+    np.testing.assert_allclose(made["size"][2, 2], [16, 16])
+    np.testing.assert_allclose(made["size"], reference["size"][0])

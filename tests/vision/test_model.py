@@ -3,10 +3,10 @@
 import keras
 import numpy as np
 import pytest
-import tensorflow as tf
 
 from mit_dl.training import Trainer
-from mit_dl.vision import detector, metrics
+from mit_dl.vision import data as vision_data
+from mit_dl.vision import metrics
 from mit_dl.vision import model as vision_model
 from mit_dl.vision.config import VisionConfig
 from mit_dl.vision.scenes import make_scenes
@@ -28,14 +28,13 @@ def test_the_fcn_upsamples_by_transposed_convolution_and_the_unet_joins_skips():
     assert not any(isinstance(layer, keras.layers.Concatenate) for layer in fcn.layers)
     joins = [layer for layer in unet.layers if isinstance(layer, keras.layers.Concatenate)]
     assert len(joins) == 3
-    # Each join takes the encoder's map of its level: the skip's input is a 'down' block's output.
+    # Each join takes the upsampled map (cropped) and the encoder's map of its level (after its second conv).
     for join in joins:
         level = join.name.removeprefix("skip")
-        sources = {
-            node.operation.name for tensor in join.input for node in [tensor._keras_history[0]._inbound_nodes[0]]
-        }
-        assert any(name.startswith(f"crop{level}") for name in {t._keras_history[0].name for t in join.input})
-        assert sources
+        producers = [tensor._keras_history.operation for tensor in join.input]
+        assert producers[0].name == f"crop{level}"
+        normalised = producers[1].input._keras_history.operation
+        assert normalised.name == f"down{level}b_norm"
 
 
 def test_a_saved_unet_reloads_with_the_same_scores(tmp_path):
@@ -81,8 +80,7 @@ def test_short_training_teaches_the_detector_to_find_and_name_objects():
     keras.utils.set_random_seed(0)
     model = vision_model.CenterDetector(width=8)
     model.compile(optimizer=keras.optimizers.Adam(3e-3))
-    targets = detector.center_targets(train.boxes, train.classes, train.counts, image_size=64)
-    data = tf.data.Dataset.from_tensor_slices((train.images[..., None] / 255.0, targets)).shuffle(400, seed=0).batch(8)
+    data = vision_data.detection_dataset(train, batch_size=8, shuffle=True, seed=0)
     history = Trainer(model, verbose=False).fit(data, steps=250, steps_per_epoch=50)
     assert history["heatmap"][-1] < 0.5 * history["heatmap"][0], history
     found = model.detect(test.images[..., None] / 255.0)

@@ -71,3 +71,46 @@ def test_evaluate_reads_the_export_and_refuses_other_folders(tiny_run, tmp_path)
     bad = run_mit_dl("vision", "train", "--max-objects", "6", "--out", str(tmp_path / "bad"))
     assert bad.returncode != 0 and "--max-objects must be between 1 and 5" in bad.stderr
     assert "Traceback" not in bad.stderr
+
+
+@pytest.fixture(scope="module")
+def tiny_detector(tmp_path_factory):
+    folder = shared_data("mnist").parent
+    out = tmp_path_factory.mktemp("vision") / "detector"
+    result = run_mit_dl("vision", "train", "--task", "detection", "--data", str(folder), *TINY, "--out", str(out))
+    assert result.returncode == 0, result.stderr[-3000:]
+    return out, folder, result
+
+
+def test_the_detector_export_returns_padded_detections_as_the_run_measured(tiny_detector):
+    out, folder, result = tiny_detector
+    assert "test scenes: mAP@0.5" in result.stdout and (out / "detection.png").stat().st_size > 5000
+    recorded = json.loads((out / "metrics.json").read_text())
+    assert set(recorded["history"]) >= {"loss", "heatmap", "size", "offset"}
+    scenes, _ = vision_data.load_scenes("mnist", "test", 16, seed=0, data_dir=folder)
+    np.save(out / "scenes.npy", scenes.images)
+    output = run_fresh_python(f"""
+        import numpy as np, tensorflow as tf, sys
+        served = tf.saved_model.load("{out / "saved_model"}")
+        found = {{k: v.numpy() for k, v in served.detect(np.load("{out / "scenes.npy"}")).items()}}
+        np.savez("{out / "found.npz"}", **found)
+        shapes = (f"{{k}}:{{v.dtype}}:{{'x'.join(map(str, v.shape))}}" for k, v in sorted(found.items()))
+        print(*shapes, "mit_dl" in sys.modules)
+    """)
+    assert output.split() == [
+        "boxes:float32:16x100x4",
+        "classes:int32:16x100",
+        "count:int32:16",
+        "scores:float32:16x100",
+        "False",
+    ]
+    found = dict(np.load(out / "found.npz"))
+    assert np.all(np.diff(found["scores"], axis=1) <= 0), "best first"
+    assert all(np.all(found["scores"][i, c:] == 0) for i, c in enumerate(found["count"])), "padded with zeros"
+    from mit_dl.vision.model import unpadded
+
+    report = metrics.detection_report(
+        unpadded(found), [scenes.objects(i) for i in range(16)], [str(k) for k in range(10)]
+    )
+    assert report["map_50"] == pytest.approx(recorded["test"]["map_50"], abs=1e-9)
+    assert report["detections"] == recorded["test"]["detections"]
