@@ -585,7 +585,7 @@ def _vision_commands(commands):
         VisionConfig,
         preset_help={
             "quick": "a first look in minutes on 2 CPU cores",
-            "full": "20,000 scenes, 4x the filters, twice the batch, 4x the steps (a GPU's run)",
+            "full": "20,000 scenes, 4x the filters, twice the batch, 8x the steps (a GPU's run)",
         },
     )
     train.add_argument("--out", help="run directory (default: runs/vision-<dataset>-<model>-<time>)")
