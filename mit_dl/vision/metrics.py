@@ -284,10 +284,14 @@ def segmentation_report(true_masks, predicted_masks, class_names):
 
     Returns:
         ``{"miou", "miou_objects", "pixel_accuracy", "class_iou": {name: IoU}, "background_iou",
-        "constant_miou": the mIoU of predicting the background everywhere, "pixels"}``.
+        "constant_miou": the mIoU of predicting the background everywhere, "object_iou": IoU of "any object"
+        against the background (where the objects are, whatever their class), "object_class_accuracy": the
+        share of true object pixels predicted as an object of their class among the object pixels predicted
+        as objects, "pixels"}``.
     """
     classes = len(class_names) + 1
     confusion = segmentation_confusion(true_masks, predicted_masks, classes)
+    objects_found = confusion[1:, 1:]
     ious = class_iou(confusion)
     constant = np.zeros_like(confusion)
     constant[:, 0] = confusion.sum(axis=1)  # every pixel predicted background
@@ -298,6 +302,8 @@ def segmentation_report(true_masks, predicted_masks, class_names):
         "background_iou": float(ious[0]),
         "class_iou": {name: float(iou) for name, iou in zip(class_names, ious[1:], strict=True)},
         "constant_miou": mean_iou(constant),
+        "object_iou": float(objects_found.sum() / max(confusion.sum() - confusion[0, 0], 1)),
+        "object_class_accuracy": float(np.trace(objects_found) / max(objects_found.sum(), 1)),
         "pixels": int(confusion.sum()),
     }
 

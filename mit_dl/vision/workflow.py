@@ -156,7 +156,9 @@ def _summary(report):
     if "miou" in report:
         return (
             f"mIoU {report['miou']:.3f} (objects only {report['miou_objects']:.3f}; background everywhere "
-            f"{report['constant_miou']:.3f}), pixel accuracy {100 * report['pixel_accuracy']:.1f}%"
+            f"{report['constant_miou']:.3f}), pixel accuracy {100 * report['pixel_accuracy']:.1f}%; objects found "
+            f"(IoU of any object against the background) {report['object_iou']:.3f}, their pixels given the right "
+            f"class {100 * report['object_class_accuracy']:.1f}%"
         )
     return (
         f"mAP@0.5 {report['map_50']:.3f}, mAP@[0.5:0.95] {report['map']:.3f} "

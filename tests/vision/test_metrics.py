@@ -161,3 +161,15 @@ def test_segmentation_iou_by_hand():
         metrics.segmentation_confusion(truth, predicted + 2, num_classes=4)
     with pytest.raises(ValueError, match="against predictions"):
         metrics.segmentation_confusion(truth, predicted[:1], num_classes=4)
+
+
+def test_the_segmentation_report_separates_finding_objects_from_naming_them():
+    truth = np.array([[0, 1, 1, 2], [0, 0, 2, 2]])
+    # Every object pixel found, one named wrongly, one background pixel taken for an object.
+    predicted = np.array([[0, 1, 2, 2], [3, 0, 2, 2]])
+    report = metrics.segmentation_report(truth, predicted, ["a", "b", "c"])
+    assert report["object_iou"] == pytest.approx(5 / 6)
+    assert report["object_class_accuracy"] == pytest.approx(4 / 5)
+    assert report["pixel_accuracy"] == pytest.approx(6 / 8)
+    constant = metrics.segmentation_report(truth, np.zeros_like(truth), ["a", "b", "c"])
+    assert constant["object_iou"] == 0 and constant["miou"] == constant["constant_miou"]
