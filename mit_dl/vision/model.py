@@ -85,7 +85,7 @@ def fcn(width=16, depth=4, classes=SEGMENT_CLASSES):
     return keras.Model(images, logits, name="fcn")
 
 
-def unet(width=16, depth=3, classes=SEGMENT_CLASSES):
+def unet(width=16, depth=4, classes=SEGMENT_CLASSES):
     """U-Net: the encoder's maps joined to the decoder's at every level.
 
     Args:
