@@ -81,7 +81,7 @@ def test_short_training_teaches_the_detector_to_find_and_name_objects():
     model = vision_model.CenterDetector(width=8)
     model.compile(optimizer=keras.optimizers.Adam(3e-3))
     data = vision_data.detection_dataset(train, batch_size=8, shuffle=True, seed=0)
-    history = Trainer(model, verbose=False).fit(data, steps=250, steps_per_epoch=50)
+    history = Trainer(model, verbose=False).fit(data, steps=150, steps_per_epoch=50)
     assert history["heatmap"][-1] < 0.5 * history["heatmap"][0], history
     found = model.detect(test.images[..., None] / 255.0)
     detections = [
