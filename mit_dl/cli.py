@@ -30,7 +30,7 @@ from mit_dl.images.config import DATASETS, ImagesConfig
 from mit_dl.music.config import GenerationConfig, MusicConfig
 from mit_dl.rl.config import RLConfig
 from mit_dl.uncertainty.config import BiasConfig, UncertaintyConfig
-from mit_dl.vision.config import VisionConfig
+from mit_dl.vision.config import ATTACK_EPSILONS, EXPLAIN_METHODS, VisionConfig
 
 INTERRUPTED = 130
 
@@ -572,6 +572,44 @@ def _uncertainty_commands(commands):
     evaluate.add_argument("--out", help="output folder (default: the run directory, <run>/evaluation.json)")
 
 
+def _cmd_vision_explain(args):
+    from mit_dl.vision import workflow
+
+    report = workflow.explain(args.model, args.method, args.images, args.out, args.layer, args.export)
+    sanity = report["sanity"]
+    print(f"{args.method} maps of {len(report['classes'])} test images: {report['figure']}")
+    for i, (true, predicted) in enumerate(zip(report["classes"], report["predicted"])):
+        gap = f", completeness gap {100 * report['completeness_gap'][i]:+.2f}%" if "completeness_gap" in report else ""
+        print(
+            f"  {i}: true {true}, model {predicted}, sanity rank correlation {sanity['rank_correlation'][i]:.2f}{gap}"
+        )
+    print(
+        f"sanity check (Adebayo et al. 2018, the weights randomised): mean rank correlation {sanity['mean']:.2f} "
+        "(near 1: the map ignores what the model learned)"
+    )
+    if "export" in report:
+        print(f"exported explain(images uint8, classes) -> maps: {report['export']}")
+
+
+def _cmd_vision_attack(args):
+    from mit_dl.vision import workflow
+
+    report = workflow.attack(args.model, args.method, args.epsilons, args.images, args.out, args.steps)
+    print(f"{args.method.upper()} on {report['images']} test images; accuracy at each epsilon (pixel units of 0-255):")
+    epsilons = next(iter(report["runs"].values()))["epsilon"]
+    print("  " + " ".join(f"{e:>7g}" for e in epsilons) + "   run")
+    for run, curve in report["runs"].items():
+        print("  " + " ".join(f"{100 * a:6.1f}%" for a in curve["accuracy"]) + f"   {run}")
+    print(f"figure: {report['figure']}")
+
+
+def _cmd_vision_features(args):
+    from mit_dl.vision import workflow
+
+    for name, path in workflow.feature_figures(args.model, args.out, args.image).items():
+        print(f"{name}: {path}")
+
+
 def _vision_commands(commands):
     vision = commands.add_parser(
         "vision", help="lecture 3 beyond classification: segmentation and detection in composed scenes"
@@ -599,6 +637,43 @@ def _vision_commands(commands):
     evaluate.add_argument("--scenes", type=int, default=1000, help="test scenes to compose (default 1000)")
     evaluate.add_argument("--seed", type=int, default=0, help="the scenes' seed (default 0: the run's test scenes)")
     evaluate.add_argument("--data", help="folder with the IDX files (default: $MIT_DL_DATA, caches, download)")
+    run_help = "a run directory: an images run (the classifier) or a vision segmentation run"
+    explain = _lab_command(
+        actions, "explain", "attribution maps of a trained CNN's test images, with their checks", _cmd_vision_explain
+    )
+    explain.add_argument("--model", required=True, help=run_help)
+    explain.add_argument("--method", choices=EXPLAIN_METHODS, default="saliency", help="the attribution method")
+    explain.add_argument("--images", type=int, default=8, help="test images explained (default 8)")
+    explain.add_argument("--layer", help="Grad-CAM's layer (default: the last convolution)")
+    explain.add_argument("--export", help="also export explain(images uint8, classes) -> maps to this folder")
+    explain.add_argument("--out", help="folder of the figure and report (default: the run directory)")
+    attack = _lab_command(
+        actions,
+        "attack",
+        "accuracy of trained classifiers on adversarial test images at each epsilon",
+        _cmd_vision_attack,
+    )
+    attack.add_argument("--model", required=True, nargs="+", help="images run directories, compared in one figure")
+    attack.add_argument("--method", choices=("fgsm", "pgd"), default="fgsm", help="the attack")
+    attack.add_argument(
+        "--epsilons",
+        type=float,
+        nargs="+",
+        default=list(ATTACK_EPSILONS),
+        help="radii in pixel units of 0-255 (25.5 is 0.1 of the range)",
+    )
+    attack.add_argument("--images", type=int, default=1000, help="test images attacked (default 1000)")
+    attack.add_argument("--steps", type=int, default=10, help="PGD's steps (default 10)")
+    attack.add_argument("--out", help="folder of the figure and report (default: the first run directory)")
+    feature = _lab_command(
+        actions,
+        "features",
+        "a trained CNN's first-layer filters and its activations for one image",
+        _cmd_vision_features,
+    )
+    feature.add_argument("--model", required=True, help=run_help)
+    feature.add_argument("--image", type=int, default=0, help="which test image (default 0)")
+    feature.add_argument("--out", help="folder of the figures (default: the run directory)")
 
 
 def build_parser():

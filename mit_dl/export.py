@@ -35,7 +35,7 @@ class Endpoint:
     """A named serving function: ``fn(*inputs)`` traced with ``input_signature``.
 
     ``refused_dtypes``: input dtypes that fail with a message naming the
-    expected dtype. Without them a loaded function converts a NumPy array
+    expected dtypes (given for one input at a time). Without them a loaded function converts a NumPy array
     of another dtype to its signature's, silently: float images in [0, 1]
     would become uint8 zeros.
 
@@ -160,8 +160,12 @@ def _with_variants(name, endpoint):
         return endpoint.fn(*[x if x.dtype == d else tf.cast(x, d) for x, d in zip(inputs, accepted)])
 
     fn.get_concrete_function(*specs)
-    for dtype in endpoint.refused_dtypes:
-        fn.get_concrete_function(*[tf.TensorSpec(s.shape, dtype, name=s.name) for s in specs])
+    for dtype in endpoint.refused_dtypes:  # one input of a refused dtype at a time, the others as expected
+        for i, spec in enumerate(specs):
+            if spec.dtype != dtype:
+                variant = list(specs)
+                variant[i] = tf.TensorSpec(spec.shape, dtype, name=spec.name)
+                fn.get_concrete_function(*variant)
     for i, spec in enumerate(specs):
         for dtype in converted[spec.name]:
             variant = list(specs)
@@ -491,3 +495,39 @@ def policy_endpoints(act, observation_shape, q_values=None):
 
         endpoints["q_values"] = Endpoint(q_fn, spec)
     return endpoints
+
+
+def image_explainer_endpoint(explain, height, width, channels, num_classes):
+    """``explain(images uint8, classes int)`` -> ``{"maps": float32 [N, H, W]}``: attribution maps, checks inside.
+
+    The images are checked and scaled by `scaled_images`; a class id outside
+    ``0 .. num_classes - 1`` or a class count other than the image count
+    fails with a message saying so.
+
+    Args:
+        explain: ``(float images in [0, 1], int32 classes [N]) -> [N, H, W] maps`` in TF ops.
+        height: the images' height.
+        width: the images' width.
+        channels: the images' channel count.
+        num_classes: the model's classes.
+
+    Returns:
+        An `Endpoint` taking ``images`` (uint8) and ``classes`` (int32; int64 converted).
+    """
+
+    def explain_images(images, classes):
+        scaled = scaled_images(images, height, width, channels, "explain")
+        same_count = tf.debugging.Assert(
+            tf.equal(tf.shape(classes)[0], tf.shape(scaled)[0]),
+            ["explain: one class per image; received classes and images", tf.shape(classes)[0], tf.shape(scaled)[0]],
+        )
+        with tf.control_dependencies([same_count, _check_labels(classes, num_classes, "explain")]):
+            classes = tf.identity(classes)
+        return {"maps": tf.cast(explain(scaled, classes), tf.float32)}
+
+    return Endpoint(
+        explain_images,
+        [tf.TensorSpec(None, tf.uint8, name="images"), tf.TensorSpec([None], tf.int32, name="classes")],
+        refused_dtypes=(tf.float32,),
+        converted_dtypes={"classes": (tf.int64,)},
+    )

@@ -523,3 +523,36 @@ def detection_grid(images, detections, truths, path, class_names, title=None, mi
     if title:
         fig.suptitle(title, fontsize=9)
     return _save(fig, path)
+
+
+def attribution_grid(images, maps, path, row_titles=None, title=None):
+    """Images beside their attribution maps, one column per method, each map scaled to its own maximum.
+
+    Args:
+        images: ``[N, H, W]`` grayscale images (uint8).
+        maps: ``{method name: [N, H, W] maps}`` (non-negative; signed maps are shown by magnitude).
+        path: the PNG file to write.
+        row_titles: a label left of each row (e.g. "true: Sneaker / model: Sneaker").
+        title: the figure's title.
+
+    Returns:
+        ``path`` as a `pathlib.Path`.
+    """
+    count, names = len(images), list(maps)
+    fig, axes = _figure(count, 1 + len(names), figsize=(1.6 * (1 + len(names)) + 0.8, 1.6 * count + 0.4), squeeze=False)
+    for row in range(count):
+        axes[row, 0].imshow(images[row], cmap="gray", vmin=0, vmax=255, interpolation="nearest")
+        for column, name in enumerate(names, start=1):
+            shown = np.abs(np.asarray(maps[name][row], np.float32))
+            axes[row, column].imshow(images[row], cmap="gray", vmin=0, vmax=255, interpolation="nearest")
+            axes[row, column].imshow(shown / max(float(shown.max()), 1e-12), cmap="inferno", vmin=0, vmax=1, alpha=0.75)
+        for ax in axes[row]:
+            ax.set_xticks([])
+            ax.set_yticks([])
+        if row_titles:
+            axes[row, 0].set_ylabel(row_titles[row], fontsize=7)
+    for column, name in enumerate(["image", *names]):
+        axes[0, column].set_title(name, fontsize=9)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    return _save(fig, path)

@@ -16,7 +16,7 @@ Example:
 import dataclasses
 from typing import Optional
 
-from mit_dl.config import RunConfig, option, positive
+from mit_dl.config import RunConfig, at_least, option, positive
 from mit_dl.errors import ConfigError
 
 DATASETS = ("mnist", "fashion_mnist")
@@ -67,10 +67,17 @@ class ImagesConfig(RunConfig):
         None,
         "hold this many training images out and report accuracy on them instead of the test set (to choose a recipe)",
     )
+    adversarial_epsilon: float = option(
+        0.0,
+        "train on PGD adversarial examples at most this many pixel units (of 0-255) from each image, "
+        "e.g. 25.5 (0.1 of the range); 0: standard training",
+    )
+    adversarial_steps: int = option(7, "PGD steps per batch when training adversarially")
 
     def __post_init__(self):
         super().__post_init__()
-        positive(self, "epochs", "batch_size")
+        positive(self, "epochs", "batch_size", "adversarial_steps")
+        at_least(self, "adversarial_epsilon", 0)
         positive(self, "learning_rate", "split_test", "validation", allow_none=True)
         if self.split_test and self.validation:
             raise ConfigError("validation", "cannot be combined with split_test; choose one")

@@ -49,7 +49,13 @@ def train(config=None, out_dir="runs/images", export=True, log=print):
     with run.scope():
         model = classifier(config, total_steps=config.epochs * -(-len(train_split[0]) // config.batch_size))
         trainer = Trainer(
-            model, metrics=["accuracy"], strategy=run.strategy, checkpoint_dir=run.checkpoints, log_dir=run.logs
+            model,
+            loss=model.loss,
+            metrics=["accuracy"],
+            train_step=_adversarial_step(model, config),
+            strategy=run.strategy,
+            checkpoint_dir=run.checkpoints,
+            log_dir=run.logs,
         )
         train_data, test_data = data.pipelines(config, train_split, test_split)
         history = trainer.fit(
@@ -81,6 +87,16 @@ def train(config=None, out_dir="runs/images", export=True, log=print):
             "test": report,
         }
     )
+
+
+def _adversarial_step(model, config):
+    """None (the Trainer's default step), or the PGD adversarial-training step ``adversarial_epsilon`` asks for."""
+    if not config.adversarial_epsilon:
+        return None
+    from mit_dl.vision.adversarial import pgd_training_step
+
+    model.optimizer.build(model.trainable_variables)  # a custom step's optimizer is built before a restore
+    return pgd_training_step(model, config.adversarial_epsilon, config.adversarial_steps, config.seed)
 
 
 def _evaluate_and_plot(model, test_split, history, run):

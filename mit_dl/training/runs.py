@@ -34,7 +34,7 @@ import keras
 import tensorflow as tf
 
 from mit_dl import config as config_lib
-from mit_dl.errors import RunMismatch
+from mit_dl.errors import ExportError, RunMismatch
 from mit_dl.export import library_versions
 from mit_dl.training.distribute import make_strategy
 from mit_dl.training.precision import precision_policy
@@ -60,6 +60,30 @@ def write_json(path, data):
     staging.write_text(json.dumps(data, indent=2, default=str) + "\n")
     os.replace(staging, path)
     return path
+
+
+def read_settings(path):
+    """The lab and config values a run directory's ``settings.json`` records.
+
+    Args:
+        path: the run directory.
+
+    Returns:
+        ``(lab, values)``: the lab's name and ``{field: value}`` of its config.
+
+    Raises:
+        ExportError: the folder holds no ``settings.json`` of this format (not a run directory, or one of
+            release 0.1 that its train command has not resumed yet).
+    """
+    settings_path = pathlib.Path(path) / SETTINGS_FILE
+    if not settings_path.is_file():
+        raise ExportError(f"{path} is not a run directory (no {SETTINGS_FILE}); pass the folder a train command wrote.")
+    recorded = json.loads(settings_path.read_text())
+    if recorded.get("format") != FORMAT:
+        raise ExportError(
+            f"{path} was written by release 0.1; run its train command once on it to update its settings.json."
+        )
+    return recorded["lab"], recorded["config"]
 
 
 def compared_settings(config, derived=None):

@@ -35,6 +35,9 @@ TASKS = ("segmentation", "detection")
 MODELS = ("fcn", "unet", "detector")
 TASK_MODELS = {"segmentation": ("fcn", "unet"), "detection": ("detector",)}
 DATASETS = ("mnist", "fashion_mnist")
+# What the CNN looks at (`mit_dl.vision.attribution`, `mit_dl.vision.adversarial`).
+EXPLAIN_METHODS = ("saliency", "smoothgrad", "gradcam", "ig", "occlusion")
+ATTACK_EPSILONS = (0, 2, 4, 8, 12.75, 16, 25.5, 38.25)  # pixel units of 0-255; 25.5 is 0.1 of the range
 
 
 @dataclasses.dataclass(frozen=True)

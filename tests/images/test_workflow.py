@@ -252,7 +252,9 @@ def test_a_release_0_1_run_directory_resumes_to_the_weights_of_an_uninterrupted_
     resumed = images.train(config, legacy, export=False, log=lines.append)
     assert any("resuming from its checkpoint at step 4" in line for line in lines)
     fresh = images.train(config, tmp_path / "fresh", export=False, log=lambda _: None)
-    assert resumed["history"]["loss"][0] == fresh["history"]["loss"][0]  # epoch 1 came from the fixture
+    # Epoch 1 came from the fixture, written on another machine: float32 kernels differ in the last bits
+    # between CPU instruction sets (AVX-512 wrote 2.2035187483, an AVX2 EPYC computes 2.2035186887).
+    np.testing.assert_allclose(resumed["history"]["loss"][0], fresh["history"]["loss"][0], rtol=1e-6)
     assert resumed["test"]["accuracy"] == fresh["test"]["accuracy"]
     np.testing.assert_allclose(resumed["history"]["test_loss"], fresh["history"]["test_loss"], rtol=1e-6)
     assert json.loads((legacy / "settings.json").read_text())["format"] == 2
