@@ -528,6 +528,6 @@ def image_explainer_endpoint(explain, height, width, channels, num_classes):
     return Endpoint(
         explain_images,
         [tf.TensorSpec(None, tf.uint8, name="images"), tf.TensorSpec([None], tf.int32, name="classes")],
-        refused_dtypes=(tf.float32,),
+        refused_dtypes=(tf.float32, tf.float64),
         converted_dtypes={"classes": (tf.int64,)},
     )

@@ -214,9 +214,8 @@ def pgd_training_step(model, epsilon, steps=7, seed=0):
         images, labels = batch
         images = tf.cast(images, tf.float32)
         labels = tf.cast(labels, tf.int32)
-        start = tf.random.stateless_uniform(
-            tf.shape(images), seed=tf.stack([tf.constant(seed, tf.int64), tf.cast(optimizer.iterations, tf.int64)]), minval=-1.0
-        )
+        draw = tf.stack([tf.constant(seed, tf.int64), tf.cast(optimizer.iterations, tf.int64)])
+        start = tf.random.stateless_uniform(tf.shape(images), seed=draw, minval=-1.0)
         attacked = _pgd_tensors(model, images, labels, radius, size, steps, start)
         with tf.GradientTape() as tape:
             logits = tf.cast(model(attacked, training=True), tf.float32)

@@ -158,7 +158,9 @@ def test_rank_correlation_handles_ties_as_spearman_and_a_randomised_copy_keeps_o
 def test_bad_requests_fail_with_one_clear_sentence():
     model = small_cnn()
     pictures = images(2)
-    with pytest.raises(ConfigError, match=r"^classes must be ids of the model's 4 classes \(0 to 3\), received \[0, 4\]"):
+    with pytest.raises(
+        ConfigError, match=r"^classes must be ids of the model's 4 classes \(0 to 3\), received \[0, 4\]"
+    ):
         attribution.saliency(model, pictures, [0, 4])
     with pytest.raises(ConfigError, match="^classes must give one class per image"):
         attribution.saliency(model, pictures, [0, 1, 2])
