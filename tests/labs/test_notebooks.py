@@ -25,6 +25,7 @@ def test_every_lab_has_its_notebooks():
         "lab1/part2_music",
         "lab2/part1_images",
         "lab2/part2_debiasing",
+        "lab3_vision/vision",
         "lab4_generative/generative_models",
         "lab5_uncertainty/uncertainty",
         "lab6_rl/reinforcement_learning",
@@ -79,6 +80,7 @@ def data_environment(monkeypatch, source):
         "part1_images",
         "generative_models",
         "uncertainty",
+        "vision",
     ):  # MNIST data (the kernel inherits the variable)
         monkeypatch.setenv("MIT_DL_DATA", str(shared_data("mnist").parent))
 
