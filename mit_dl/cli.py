@@ -576,17 +576,16 @@ def _cmd_vision_explain(args):
     from mit_dl.vision import workflow
 
     report = workflow.explain(args.model, args.method, args.images, args.out, args.layer, args.export)
-    sanity = report["sanity"]
-    print(f"{args.method} maps of {len(report['classes'])} test images: {report['figure']}")
+    print(f"attribution maps of {len(report['classes'])} test images: {report['figure']}")
     for i, (true, predicted) in enumerate(zip(report["classes"], report["predicted"])):
-        gap = f", completeness gap {100 * report['completeness_gap'][i]:+.2f}%" if "completeness_gap" in report else ""
+        print(f"  {i}: true {true}, model {predicted}")
+    for method, checks in report["methods"].items():
+        gap = checks.get("completeness_gap")
+        complete = f"; completeness gap at most {100 * max(abs(g) for g in gap):.2f}%" if gap else ""
         print(
-            f"  {i}: true {true}, model {predicted}, sanity rank correlation {sanity['rank_correlation'][i]:.2f}{gap}"
+            f"{method}: sanity check (Adebayo et al. 2018, the weights randomised) rank correlation "
+            f"{checks['sanity']['mean']:.2f} (near 1: the map ignores what the model learned){complete}"
         )
-    print(
-        f"sanity check (Adebayo et al. 2018, the weights randomised): mean rank correlation {sanity['mean']:.2f} "
-        "(near 1: the map ignores what the model learned)"
-    )
     if "export" in report:
         print(f"exported explain(images uint8, classes) -> maps: {report['export']}")
 
@@ -642,7 +641,9 @@ def _vision_commands(commands):
         actions, "explain", "attribution maps of a trained CNN's test images, with their checks", _cmd_vision_explain
     )
     explain.add_argument("--model", required=True, help=run_help)
-    explain.add_argument("--method", choices=EXPLAIN_METHODS, default="saliency", help="the attribution method")
+    explain.add_argument(
+        "--method", nargs="+", choices=EXPLAIN_METHODS, default=["saliency"], help="attribution methods (one or more)"
+    )
     explain.add_argument("--images", type=int, default=8, help="test images explained (default 8)")
     explain.add_argument("--layer", help="Grad-CAM's layer (default: the last convolution)")
     explain.add_argument("--export", help="also export explain(images uint8, classes) -> maps to this folder")

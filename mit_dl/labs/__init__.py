@@ -1,4 +1,4 @@
-"""Graders for the learner notebooks in ``labs/`` (Lab 1: `lab1`, Lab 2: `lab2`, lecture 4: `generative`).
+"""Graders for the learner notebooks in ``labs/`` (Lab 1: `lab1`, Lab 2: `lab2`, lectures 3-6: `vision`, ...).
 
     from mit_dl.labs import lab1
     lab1.check_dense_layer(OurDenseLayer)      # -> [PASSED] ... or [NOT YET] ... with the likely mistake

@@ -262,50 +262,58 @@ def examples(config, count):
     return images[:count], labels[:count].astype(np.int32), names
 
 
-def explain(run_dir, method="saliency", images=8, out_dir=None, layer=None, export_dir=None):
-    """Attribution maps of a trained run's test images, their checks, a figure and (optionally) an export.
+def explain(run_dir, methods=("saliency",), images=8, out_dir=None, layer=None, export_dir=None):
+    """Attribution maps of a trained run's test images, their checks, one figure and (optionally) an export.
 
     Args:
         run_dir: an images run or a vision segmentation run.
-        method: one of `attribution.METHODS`.
+        methods: a method of `attribution.METHODS`, or several (one column of the figure each).
         images: how many test images.
-        out_dir: where ``explain-<method>.png`` and ``.json`` go (default: the run directory).
+        out_dir: where ``explain-<methods>.png`` and ``.json`` go (default: the run directory).
         layer: Grad-CAM's layer name (default: the last convolution).
-        export_dir: also write a SavedModel with ``explain(images uint8, classes) -> maps`` there.
+        export_dir: also write a SavedModel with ``explain(images uint8, classes) -> maps`` of the one
+            method given there.
 
     Returns:
-        ``{"method", "classes", "predicted", "sanity", ...}``; integrated gradients add ``completeness_gap``.
+        ``{"classes", "predicted", "methods": {method: {"sanity", ...}}, "figure"}``; integrated gradients
+        add ``completeness_gap`` (per image, relative).
 
     Raises:
-        ConfigError: an unknown method, a layer option for another method, or an export of Grad-CAM/occlusion.
+        ConfigError: an unknown method, a layer without Grad-CAM, or an export of several methods or of
+            Grad-CAM / occlusion.
     """
-    if method not in attribution.METHODS:
-        raise ConfigError("method", f"must be one of {', '.join(attribution.METHODS)}, received {method!r}")
-    if layer is not None and method != "gradcam":
-        raise ConfigError("layer", f"is Grad-CAM's option; method {method!r} takes none")
+    methods = [methods] if isinstance(methods, str) else list(methods)
+    for method in methods:
+        if method not in attribution.METHODS:
+            raise ConfigError("method", f"must be one of {', '.join(attribution.METHODS)}, received {method!r}")
+    if layer is not None and "gradcam" not in methods:
+        raise ConfigError("layer", f"is Grad-CAM's option; methods {', '.join(methods)} take none")
+    if export_dir and len(methods) != 1:
+        raise ConfigError("methods", f"must be one method for an export, received {', '.join(methods)}")
     model, config = trained_model(run_dir)
     pictures, classes, names = examples(config, images)
-    options = {"layer": layer} if method == "gradcam" else {}
-    maps = attribution.attribution_map(model, pictures, classes, method, **options)
-    predicted = _predicted(model, pictures, classes)
     report = {
-        "method": method,
         "classes": [names[c] for c in classes],
-        "predicted": [names[c] for c in predicted],
-        "sanity": attribution.sanity_check(model, pictures, classes, method, **options),
+        "predicted": [names[c] for c in _predicted(model, pictures, classes)],
+        "methods": {},
     }
-    if method == "ig":
-        signed = attribution.integrated_gradients(model, pictures, classes)
-        report["completeness_gap"] = attribution.completeness_gap(model, pictures, classes, signed).tolist()
+    maps = {}
+    for method in methods:
+        options = {"layer": layer} if method == "gradcam" else {}
+        maps[method] = attribution.attribution_map(model, pictures, classes, method, **options)
+        checks = {"sanity": attribution.sanity_check(model, pictures, classes, method, **options)}
+        if method == "ig":
+            signed = attribution.integrated_gradients(model, pictures, classes)
+            checks["completeness_gap"] = attribution.completeness_gap(model, pictures, classes, signed).tolist()
+        report["methods"][method] = checks
     out_dir = pathlib.Path(out_dir or run_dir)
+    stem = f"explain-{'-'.join(methods)}"
     rows = [f"{t} / {p}" for t, p in zip(report["classes"], report["predicted"])]
-    title = f"{method} of the {config.model} (true / predicted); sanity rank correlation {report['sanity']['mean']:.2f}"
-    report["figure"] = str(
-        plots.attribution_grid(pictures, {method: maps}, out_dir / f"explain-{method}.png", rows, title)
-    )
+    title = f"what the {config.model} looks at (rows: true / predicted class)"
+    report["figure"] = str(plots.attribution_grid(pictures, maps, out_dir / f"{stem}.png", rows, title))
     if export_dir:
-        report["export"] = str(_export_explainer(model, config, method, export_dir, names))
-    write_json(out_dir / f"explain-{method}.json", report)
+        report["export"] = str(_export_explainer(model, config, methods[0], export_dir, names))
+    write_json(out_dir / f"{stem}.json", report)
     return report
 
 

@@ -59,7 +59,7 @@ def test_the_api_reference_covers_every_public_module():
 
 def test_the_rendered_notebooks_are_the_current_solutions_executed():
     solutions = sorted((ROOT / "labs").glob("lab*/*_solution.ipynb"))
-    assert len(solutions) == 7
+    assert len(solutions) == 8
     for solution in solutions:
         name = f"{solution.parent.name}_{solution.stem.removesuffix('_solution')}.ipynb"
         rendered = nbformat.read(DOCS / "notebooks" / name, as_version=4)
@@ -77,7 +77,7 @@ def test_the_rendered_notebooks_are_the_current_solutions_executed():
 
 def test_the_assets_are_listed_with_what_made_them_and_stay_small():
     manifest = json.loads((DOCS / "assets" / "manifest.json").read_text())
-    assert set(manifest) == {"music", "images", "faces", "generative", "rl", "uncertainty", "notebooks"}
+    assert set(manifest) == {"music", "images", "faces", "generative", "rl", "uncertainty", "vision", "notebooks"}
     for part, entry in manifest.items():
         assert entry["command"] and entry["date"] and entry["machine"] and entry["commit"], part
         for name in entry.get("files", []):

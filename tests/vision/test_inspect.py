@@ -41,12 +41,15 @@ def test_explain_reports_complete_integrated_gradients_a_sanity_check_and_a_figu
     )
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads((tmp_path / "explain-ig.json").read_text())
-    assert len(report["classes"]) == 3 and max(abs(g) for g in report["completeness_gap"]) < 0.01
-    assert -1 <= report["sanity"]["mean"] <= 1 and "sanity check" in result.stdout
+    gap = report["methods"]["ig"]["completeness_gap"]
+    assert len(report["classes"]) == 3 and max(abs(g) for g in gap) < 0.01
+    assert -1 <= report["methods"]["ig"]["sanity"]["mean"] <= 1 and "sanity check" in result.stdout
     assert (tmp_path / "explain-ig.png").stat().st_size > 5000
-    for method in ("gradcam", "occlusion"):
-        done = workflow.explain(out, method, images=2, out_dir=tmp_path)
-        assert done["predicted"] and (tmp_path / f"explain-{method}.png").is_file()
+    done = workflow.explain(out, ["gradcam", "occlusion", "smoothgrad"], images=2, out_dir=tmp_path)
+    assert set(done["methods"]) == {"gradcam", "occlusion", "smoothgrad"} and len(done["predicted"]) == 2
+    assert (tmp_path / "explain-gradcam-occlusion-smoothgrad.png").stat().st_size > 5000
+    with pytest.raises(ConfigError, match="^methods must be one method for an export"):
+        workflow.explain(out, ["saliency", "ig"], images=1, out_dir=tmp_path, export_dir=tmp_path / "no")
 
 
 def test_the_explain_export_gives_maps_in_a_fresh_process_and_checks_its_inputs(cnn_run, tmp_path):
