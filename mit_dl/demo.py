@@ -27,7 +27,7 @@
    true noise, its epistemic band in the gap and beyond the data, the figure
    and the export.
 8. Lecture 3 beyond classification in brief, when MNIST is reachable: the
-   single-shot detector trained ``steps`` steps on 1,000 scenes of real
+   single-shot detector trained ``steps / 2`` steps on 1,000 scenes of real
    digits, evaluated and exported; with the CNN of part 3, its saliency,
    Grad-CAM and integrated-gradients maps and its accuracy under FGSM.
 """
@@ -119,7 +119,9 @@ def run(out_dir, steps=500, batch_size=32, sequence_length=64, seed=0, log=print
     metrics["generative"] = _generative_model(out_dir / "generative", steps, seed, log)
     metrics["rl"] = _reinforcement_learning(out_dir / "rl", 40 * steps, seed, log)
     metrics["uncertainty"] = _uncertainty(out_dir / "uncertainty", 2 * steps, seed, log)
-    metrics["vision"] = _vision(out_dir / "vision", steps, seed, metrics["images"].get("run_directory"), log)
+    metrics["vision"] = _vision(
+        out_dir / "vision", max(10, steps // 2), seed, metrics["images"].get("run_directory"), log
+    )
     write_json(out_dir / "metrics.json", metrics)
     return metrics
 
