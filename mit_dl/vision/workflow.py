@@ -238,7 +238,7 @@ def trained_model(run_dir):
     return model, config
 
 
-def examples(config, count):
+def examples(config, count, with_masks=False):
     """Test images of a run with the class to explain in each, and the class names.
 
     An images run: its test images (with ``split_test``, the held-out ones), each with its true class.
@@ -247,19 +247,23 @@ def examples(config, count):
     Args:
         config: the run's `ImagesConfig` or `VisionConfig`.
         count: how many.
+        with_masks: also return the scenes' true masks (``None`` for an images run).
 
     Returns:
-        ``(uint8 images [N, H, W], int32 classes [N], names of the model's classes)``.
+        ``(uint8 images [N, H, W], int32 classes [N], names of the model's classes)``, and the masks
+        when ``with_masks``.
     """
     names = list(mnist.CLASS_NAMES[config.dataset])
     if isinstance(config, VisionConfig):
         scenes, _ = data.load_scenes(config.dataset, "test", count, config.seed, config.data)
         top = np.array([scenes.objects(i)[1][-1] for i in range(len(scenes))], np.int32)
-        return scenes.images, 1 + top, ["background", *names]
+        found = (scenes.images, 1 + top, ["background", *names])
+        return (*found, scenes.masks) if with_masks else found
     images, labels, _ = mnist.load_arrays(config.dataset, "test", config.data)
     if config.split_test:
         _, (images, labels) = mnist.split_arrays(images, labels, config.split_test, seed=config.seed)
-    return images[:count], labels[:count].astype(np.int32), names
+    found = (images[:count], labels[:count].astype(np.int32), names)
+    return (*found, None) if with_masks else found
 
 
 def explain(run_dir, methods=("saliency",), images=8, out_dir=None, layer=None, export_dir=None):
@@ -291,10 +295,10 @@ def explain(run_dir, methods=("saliency",), images=8, out_dir=None, layer=None, 
     if export_dir and len(methods) != 1:
         raise ConfigError("methods", f"must be one method for an export, received {', '.join(methods)}")
     model, config = trained_model(run_dir)
-    pictures, classes, names = examples(config, images)
+    pictures, classes, names, masks = examples(config, images, with_masks=True)
     report = {
         "classes": [names[c] for c in classes],
-        "predicted": [names[c] for c in _predicted(model, pictures, classes)],
+        "predicted": [names[c] for c in _predicted(model, pictures, classes, masks)],
         "methods": {},
     }
     maps = {}
@@ -317,13 +321,15 @@ def explain(run_dir, methods=("saliency",), images=8, out_dir=None, layer=None, 
     return report
 
 
-def _predicted(model, images, classes):
-    """The class a classifier gives each image; for a segmenter, the class it gives most of the object's pixels."""
+def _predicted(model, images, classes, masks=None):
+    """A classifier's class of each image; a segmenter's, the class it gives most pixels of the explained object."""
     outputs = model(attribution.as_images(images), training=False).numpy()
     if outputs.ndim == 2:
         return outputs.argmax(-1)
-    labels = outputs.argmax(-1)
-    return np.array([np.bincount(mask[mask > 0], minlength=outputs.shape[-1]).argmax() for mask in labels])
+    given = outputs.argmax(-1)
+    return np.array(
+        [np.bincount(g[m == c], minlength=outputs.shape[-1]).argmax() for g, m, c in zip(given, masks, classes)]
+    )
 
 
 def _export_explainer(model, config, method, export_dir, names):
