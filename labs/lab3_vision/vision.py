@@ -173,7 +173,7 @@ def grad_cam_weights(features, gradients):
 checks.check_grad_cam_weights(grad_cam_weights)
 
 # %% [markdown]
-# Every method of `mit_dl.vision.attribution` on six test images: vanilla gradients, SmoothGrad
+# Every method of `mit_dl.vision.attribution` on three test images: vanilla gradients, SmoothGrad
 # (gradients averaged over noisy copies), Grad-CAM, integrated gradients (whose attributions add up
 # to the score's change from a black image), and occlusion (the probability lost when a square is
 # greyed out). The **sanity check** of Adebayo et al. (2018) redraws the model's weights at random:
@@ -181,7 +181,7 @@ checks.check_grad_cam_weights(grad_cam_weights)
 # (`mit-dl vision explain --method ...` runs it for every method).
 
 # %%
-shown, classes = test_images[:6], test_labels[:6]
+shown, classes = test_images[:3], test_labels[:3]
 maps = {method: attribution.attribution_map(cnn, shown, classes, method) for method in attribution.METHODS}
 signed = attribution.integrated_gradients(cnn, shown, classes)
 gap = attribution.completeness_gap(cnn, shown, classes, signed)
