@@ -315,7 +315,8 @@ def vision(work):
         (work / "activations.png", "activations.png"),
     ):
         shutil.copyfile(source, out / name)
-        palette_png(out / name, 16)  # noisy scenes compress badly: 16 colours keep the site under its budget
+        # Noisy scenes compress badly: 16 colours keep the site under its budget; the rest keep 64.
+        palette_png(out / name, 16 if name.startswith(("segmentation", "detection", "attributions-unet")) else 64)
         files.append(f"vision/{name}")
     return {
         "command": "mit-dl images train [--adversarial-epsilon 25.5]; mit-dl vision train --task T (quick, seed 0); "
