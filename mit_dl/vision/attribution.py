@@ -546,7 +546,7 @@ def randomized_copy(model, seed=0):
     return copy
 
 
-def sanity_check(model, images, classes, method="saliency", seed=0, **options):
+def sanity_check(model, images, classes, method="saliency", seed=0, trained_maps=None, **options):
     """Adebayo et al.'s model-randomisation test: rank correlation of each image's map before and after.
 
     Args:
@@ -555,13 +555,14 @@ def sanity_check(model, images, classes, method="saliency", seed=0, **options):
         classes: one class id, or one per image.
         method: one of `METHODS`.
         seed: the random weights' seed.
+        trained_maps: the trained model's maps, when already computed (they are not computed again).
         **options: the method's own arguments.
 
     Returns:
         ``{"method", "rank_correlation": [N], "mean"}``: near 1 means the map does not depend on what
         the model learned (the method fails the test); a trained model's maps should differ.
     """
-    trained = attribution_map(model, images, classes, method, **options)
+    trained = attribution_map(model, images, classes, method, **options) if trained_maps is None else trained_maps
     random = attribution_map(randomized_copy(model, seed), images, classes, method, **options)
     correlations = [rank_correlation(a, b) for a, b in zip(trained, random)]
     return {"method": method, "rank_correlation": correlations, "mean": float(np.mean(correlations))}

@@ -305,7 +305,9 @@ def explain(run_dir, methods=("saliency",), images=8, out_dir=None, layer=None, 
     for method in methods:
         options = {"layer": layer} if method == "gradcam" else {}
         maps[method] = attribution.attribution_map(model, pictures, classes, method, **options)
-        checks = {"sanity": attribution.sanity_check(model, pictures, classes, method, **options)}
+        checks = {
+            "sanity": attribution.sanity_check(model, pictures, classes, method, trained_maps=maps[method], **options)
+        }
         if method == "ig":
             signed = attribution.integrated_gradients(model, pictures, classes)
             checks["completeness_gap"] = attribution.completeness_gap(model, pictures, classes, signed).tolist()
