@@ -95,8 +95,7 @@ def _fit_segmenter(config, run, train_scenes, test_scenes):
 
 def _fit_detector(config, run, train_scenes, test_scenes):
     model = CenterDetector(width=config.width)
-    settings = {"optimizer": "Adam", "learning_rate": config.learning_rate, "schedule": "cosine"}
-    model.compile(optimizer=optimizer(settings, config.steps))
+    model.compile(optimizer=optimizer(config.optimizer_settings(), config.steps))
     trainer = Trainer(model, strategy=run.strategy, checkpoint_dir=run.checkpoints, log_dir=run.logs)
     history = trainer.fit(
         data.detection_dataset(train_scenes, config.batch_size, shuffle=True, seed=config.seed),

@@ -45,6 +45,22 @@ def test_a_saved_unet_reloads_with_the_same_scores(tmp_path):
     np.testing.assert_allclose(loaded(images), model(images), atol=1e-5)
 
 
+def test_the_pixel_loss_weights_object_pixels_and_matches_keras_at_weight_one():
+    rng = np.random.default_rng(2)
+    masks = rng.integers(0, vision_model.SEGMENT_CLASSES, size=(3, 5, 7)).astype(np.int32)
+    masks[0] = 0  # a scene of background only
+    logits = rng.normal(size=(3, 5, 7, vision_model.SEGMENT_CLASSES)).astype(np.float32)
+    plain = keras.losses.SparseCategoricalCrossentropy(from_logits=True, reduction=None)(masks, logits)
+    np.testing.assert_allclose(vision_model.PixelCrossEntropy(1.0).call(masks, logits), plain, rtol=1e-5)
+    weighted = np.asarray(vision_model.PixelCrossEntropy(4.0).call(masks, logits))
+    np.testing.assert_allclose(weighted, np.where(masks > 0, 4.0, 1.0) * plain, rtol=1e-5)
+    np.testing.assert_allclose(weighted[0], np.asarray(plain)[0], rtol=1e-6)  # background pixels keep weight 1
+    # The compiled segmenter carries the config's weight, and it survives saving.
+    model = vision_model.segmenter(VisionConfig(model="fcn", width=4, object_weight=4.0))
+    assert model.loss.get_config()["object_weight"] == 4.0
+    assert keras.losses.deserialize(keras.losses.serialize(model.loss)).object_weight == 4.0
+
+
 def shape_sources(count=40):
     """Class 0: filled squares; class 1: hollow square frames (the classes differ inside, not at the edge)."""
     rng = np.random.default_rng(0)

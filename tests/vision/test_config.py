@@ -1,0 +1,57 @@
+"""The vision config: each task's default model, and one clear sentence for each bad value."""
+
+import numpy as np
+import pytest
+
+from mit_dl.errors import ConfigError
+from mit_dl.vision.config import VisionConfig
+
+
+def test_each_task_gets_its_default_model():
+    assert VisionConfig().model == "unet"
+    assert VisionConfig(task="detection").model == "detector"
+    assert VisionConfig(model="fcn", object_weight=5.0).object_weight == 5.0
+
+
+def test_each_model_gets_its_quick_schedule_and_the_warmup_is_capped_at_a_tenth_of_the_steps():
+    assert (VisionConfig().steps, VisionConfig().warmup_steps) == (6000, 500)
+    assert (VisionConfig(model="fcn").steps, VisionConfig(model="fcn").warmup_steps) == (8000, 0)
+    assert VisionConfig(task="detection").optimizer_settings()["warmup_steps"] == 0
+    assert VisionConfig(steps=1000).optimizer_settings()["warmup_steps"] == 100
+    assert VisionConfig(steps=4).optimizer_settings() == {
+        "optimizer": "Adam",
+        "learning_rate": 5e-3,
+        "schedule": "cosine",
+        "warmup_steps": 0,
+    }
+
+
+@pytest.mark.parametrize(
+    ("values", "sentence"),
+    [
+        ({"object_weight": 0}, "^object_weight must be a positive number, received 0.$"),
+        ({"object_weight": -2.0}, "^object_weight must be a positive number, received -2.0.$"),
+        ({"task": "detection", "model": "unet"}, "^model must be detector for detection, received 'unet'.$"),
+        ({"model": "detector"}, "^model must be fcn or unet for segmentation, received 'detector'.$"),
+        ({"max_objects": 0}, "^max_objects must be between 1 and 5, received 0.$"),
+        ({"warmup_steps": -1}, "^warmup_steps must be at least 0, received -1.$"),
+    ],
+)
+def test_bad_values_are_refused_with_one_sentence(values, sentence):
+    with pytest.raises(ConfigError, match=sentence):
+        VisionConfig(**values)
+
+
+def test_a_warmup_rises_linearly_to_the_peak_then_the_cosine_decays_to_zero():
+    from mit_dl.images.model import optimizer
+
+    settings = {"optimizer": "Adam", "learning_rate": 4e-3, "schedule": "cosine", "warmup_steps": 100}
+    adam = optimizer(settings, total_steps=500)
+    rates = []
+    for step in (0, 50, 100, 300, 500):
+        adam.iterations.assign(step)
+        rates.append(float(adam.learning_rate))
+    np.testing.assert_allclose(rates, [0.0, 2e-3, 4e-3, 2e-3, 0.0], atol=1e-9)
+    plain = optimizer({**settings, "warmup_steps": 0}, total_steps=500)
+    plain.iterations.assign(0)
+    assert float(plain.learning_rate) == pytest.approx(4e-3)
