@@ -278,8 +278,8 @@ def _vision(out_dir, steps, seed, cnn_run, log):
         )
         result["fgsm_accuracy"] = dict(zip(("0", "8", "25.5"), accuracy))
     log(
-        "(a smoke run: `mit-dl vision train --task segmentation|detection` trains on 8,000 scenes for about 10 "
-        "minutes; the vision lab's docs page has the measured figures)"
+        "(a smoke run: `mit-dl vision train --task segmentation|detection` trains on 8,000 scenes; the "
+        "vision lab's docs page has the measured times and figures)"
     )
     return result
 

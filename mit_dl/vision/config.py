@@ -11,10 +11,10 @@ Segmentation models (``task="segmentation"``):
 Detection (``task="detection"``): ``detector``, a single-shot detector in
 the manner of CenterNet (`mit_dl.vision.detector`) on a U-Net-style network.
 
-Presets: ``quick`` (about 10 minutes a run on 2 CPU cores, each model with
-its own number of steps, `QUICK_STEPS`; the docs page states the measured
-times) and ``full`` (20,000 scenes, 4x the filters, twice the batch, 20,000
-steps: written for a GPU, runs unchanged on a CPU).
+Presets: ``quick`` (minutes on 2 CPU cores, each model with its own number
+of steps, `QUICK_STEPS`; the docs page states the measured times) and
+``full`` (20,000 scenes, 4x the filters, twice the batch, 20,000 steps:
+written for a GPU, runs unchanged on a CPU).
 
 Example:
     >>> VisionConfig.from_preset("full").train_scenes
@@ -41,7 +41,7 @@ DATASETS = ("mnist", "fashion_mnist")
 # What the CNN looks at (`mit_dl.vision.attribution`, `mit_dl.vision.adversarial`).
 EXPLAIN_METHODS = ("saliency", "smoothgrad", "gradcam", "ig", "occlusion")
 ATTACK_EPSILONS = (0, 2, 4, 8, 12.75, 16, 25.5, 38.25)  # pixel units of 0-255; 25.5 is 0.1 of the range
-# The quick schedule of each model (`steps` left unset): what fits in about 10 minutes on 2 CPU cores
+# The quick schedule of each model (`steps` left unset), chosen on a 2-core AVX-512 CPU
 # (docs/labs/vision.md has the measured times). The FCN's step is the cheapest: it strides down at once.
 QUICK_STEPS = {"fcn": 8000, "unet": 6000, "detector": 6000}
 # Warm-up by default for the U-Net only: without it, one of three seeds sat on a plateau for 2,000 steps

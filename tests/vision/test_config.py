@@ -10,7 +10,8 @@ from mit_dl.vision.config import VisionConfig
 def test_each_task_gets_its_default_model():
     assert VisionConfig().model == "unet"
     assert VisionConfig(task="detection").model == "detector"
-    assert VisionConfig(model="fcn", object_weight=5.0).object_weight == 5.0
+    full = VisionConfig.from_preset("full")  # the preset's steps win; the model's warm-up still applies
+    assert (full.steps, full.warmup_steps, full.model) == (20000, 500, "unet")
 
 
 def test_each_model_gets_its_quick_schedule_and_the_warmup_is_capped_at_a_tenth_of_the_steps():
