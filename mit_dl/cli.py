@@ -241,7 +241,8 @@ def _cmd_faces_compare(args):
     from mit_dl.faces import workflow
 
     out = _out(args, _default_run_dir("faces-compare"))
-    workflow.compare(config_from(args, FacesConfig), seeds=args.seeds, out_dir=out)
+    models = tuple(args.models) if args.models else tuple(workflow.COMPARED)
+    workflow.compare(config_from(args, FacesConfig), seeds=args.seeds, models=models, out_dir=out)
     print(f"run directory: {out.resolve()}")
 
 
@@ -478,13 +479,22 @@ def _faces_commands(commands):
     compare = _lab_command(
         actions,
         "compare",
-        "train the standard CNN and the DB-VAE on the same data for each seed; write the table and plots",
+        "train the standard CNN, both DB-VAE rules, the reweighting baseline and the oracle for each seed; "
+        "write one table with 95%% intervals over the seeds",
         _cmd_faces_compare,
         FacesConfig,
-        exclude=("model", "seed"),
+        exclude=("model", "seed", "combine"),
         presets=("full", "quick"),
     )
-    compare.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="seeds to train (default 0 1 2)")
+    compare.add_argument(
+        "--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4], help="seeds to train (default 0 1 2 3 4)"
+    )
+    compare.add_argument(
+        "--models",
+        nargs="+",
+        default=None,
+        help="some of cnn dbvae-max dbvae-product reweighted oracle (default: all)",
+    )
     compare.add_argument("--out", help="run directory (default: runs/faces-compare-<time>)")
 
 
@@ -744,7 +754,7 @@ def error_line(error, flags):
 
 
 # Parameters that are options of some command even where they are not config fields.
-_ALWAYS_FLAGS = {"steps", "seed", "seeds", "test_faces", "dataset", "data", "model", "out", "count", "label"}
+_ALWAYS_FLAGS = {"steps", "seed", "seeds", "models", "test_faces", "dataset", "data", "model", "out", "count", "label"}
 
 
 def main(argv=None):

@@ -34,6 +34,8 @@ Example:
 import dataclasses
 import typing
 
+import numpy as np
+
 from mit_dl.errors import ConfigError
 
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
@@ -103,6 +105,43 @@ def in_range(config, name, low, high):
     value = getattr(config, name)
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not low < value < high:
         raise ConfigError(name, f"must be between {low} and {high}, received {value!r}")
+
+
+def distinct_seeds(seeds, name="seeds"):
+    """Check a list of seeds to run (a comparison over seeds): non-empty, whole, non-negative, no repeats.
+
+    Args:
+        seeds: the seeds.
+        name: the setting's name in the error.
+
+    Returns:
+        The seeds as a tuple of ints, in the given order.
+
+    Raises:
+        ConfigError: no seeds, a seed that is not a whole number, a negative seed, or a seed given twice.
+
+    Example:
+        >>> distinct_seeds([0, 2, 1])
+        (0, 2, 1)
+        >>> distinct_seeds([0, 1, 1])
+        Traceback (most recent call last):
+        ...
+        mit_dl.errors.ConfigError: seeds lists 1 more than once; give each seed once, e.g. 0 1 2 3 4.
+    """
+    seeds = list(seeds)
+    if not seeds:
+        raise ConfigError(name, "needs at least one seed, e.g. 0 1 2 3 4")
+    for seed in seeds:
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+            raise ConfigError(name, f"must be whole numbers, received {seed!r}")
+        if seed < 0:
+            raise ConfigError(name, f"must be non-negative, received {seed}")
+    repeated = sorted({seed for seed in seeds if seeds.count(seed) > 1})
+    if repeated:
+        raise ConfigError(
+            name, f"lists {', '.join(map(str, repeated))} more than once; give each seed once, e.g. 0 1 2 3 4"
+        )
+    return tuple(int(seed) for seed in seeds)
 
 
 def check_choices(config):

@@ -3,6 +3,7 @@
 import math
 
 import numpy as np
+import scipy.stats
 
 
 def confusion_matrix(labels, predictions, num_classes):
@@ -422,6 +423,40 @@ def bootstrap_interval(statistic, *samples, paired=True, resamples=1000, confide
     tail = (1.0 - confidence) / 2.0
     low, high = np.quantile(values, [tail, 1.0 - tail])
     return float(low), float(high)
+
+
+def seed_interval(values, confidence=0.95):
+    """Mean of a measurement repeated over seeds, with its Student-t interval.
+
+    ``mean +- t * sd / sqrt(n)`` with ``n - 1`` degrees of freedom: the
+    interval for the mean over training seeds (each seed one independent
+    run). One value gives no interval (``nan`` bounds).
+
+    Args:
+        values: the measurement of every seed.
+        confidence: the interval's coverage, in (0, 1).
+
+    Returns:
+        ``(mean, low, high)`` floats.
+
+    Raises:
+        ValueError: no values, or ``confidence`` outside (0, 1).
+
+    Example:
+        >>> mean, low, high = seed_interval([0.80, 0.82, 0.84])
+        >>> round(mean, 2), round(low, 3), round(high, 3)
+        (0.82, 0.77, 0.87)
+    """
+    values = np.asarray(values, np.float64).reshape(-1)
+    if len(values) == 0:
+        raise ValueError("seed_interval needs at least one value")
+    if not 0.0 < confidence < 1.0:
+        raise ValueError(f"confidence must be in (0, 1), received {confidence!r}")
+    mean = float(values.mean())
+    if len(values) == 1:
+        return mean, float("nan"), float("nan")
+    half = scipy.stats.t.ppf(0.5 + confidence / 2.0, len(values) - 1) * values.std(ddof=1) / np.sqrt(len(values))
+    return mean, float(mean - half), float(mean + half)
 
 
 def temperature_scaled(probabilities, temperature):

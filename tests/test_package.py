@@ -98,10 +98,11 @@ def test_demo_trains_exports_and_reloads(tmp_path):
     assert "skipped" in metrics["images"]
     # Lab 2 part 2 in brief: both face detectors trained on the same data, compared and exported.
     faces = json.loads((tmp_path / "faces" / "comparison.json").read_text())
-    assert faces["steps"] == 60 and faces["mean"] == metrics["faces"]["mean"]
-    for model in ("cnn", "dbvae"):
+    assert faces["steps"] == 60 and faces["models"] == ["cnn", "dbvae-max"]
+    assert metrics["faces"]["worst_face_group"]["cnn"] == faces["per_model"]["cnn"]["worst_face"]["mean"]
+    for model in ("cnn", "dbvae-max"):
         assert (tmp_path / "faces" / "seed-0" / model / "detector" / "saved_model.pb").is_file()
-    assert "| seed | CNN overall |" in result.stdout
+    assert "| measure | standard CNN | DB-VAE (max) |" in result.stdout
     # Lecture 4 in brief: a beta-VAE on sprites, scored, its latent code measured, its generator exported.
     assert 0 <= metrics["generative"]["mig"] <= 1 and metrics["generative"]["fd"] > 0
     assert (tmp_path / "generative" / "generator" / "saved_model.pb").is_file()

@@ -35,11 +35,20 @@ def summarise(report):
         report: `mit_dl.evaluation.group_report` of a detector.
 
     Returns:
-        The report with ``worst_face_group`` and ``worst_face_group_accuracy``.
+        The report with ``worst_face_group``, ``worst_face_group_accuracy``,
+        ``best_face_group``, ``best_face_group_accuracy`` and ``face_gap``
+        (best minus worst face group).
     """
     faces = {name: g["accuracy"] for name, g in report["groups"].items() if name.split("/")[0] == "face"}
-    worst = min(faces, key=faces.get)
-    return {**report, "worst_face_group": worst, "worst_face_group_accuracy": faces[worst]}
+    worst, best = min(faces, key=faces.get), max(faces, key=faces.get)
+    return {
+        **report,
+        "worst_face_group": worst,
+        "worst_face_group_accuracy": faces[worst],
+        "best_face_group": best,
+        "best_face_group_accuracy": faces[best],
+        "face_gap": faces[best] - faces[worst],
+    }
 
 
 def evaluate(model, test):
@@ -71,3 +80,45 @@ def attribute_indicators(data):
         for i, value in enumerate(values)
         if i > 0
     }
+
+
+def rare_values():
+    """The attribute values that are rare among the training faces (5% or less): ``["skin=dark", "accessory=hat"]``.
+
+    Returns:
+        ``"name=value"`` strings.
+    """
+    return [
+        f"{name}={value}"
+        for name, table in synthetic.TRAIN_FACE_FREQUENCIES.items()
+        for value, share in table.items()
+        if share <= synthetic.RARE
+    ]
+
+
+def resampling_recall(probabilities, train, top=0.1):
+    """How well a face sampler finds the rare faces: their share among the most-drawn faces vs in the data.
+
+    For the ``top`` share of training faces with the highest draw probability,
+    the share that has each rare attribute value (and any of them), beside
+    that share among all training faces. A sampler blind to the groups gives
+    equal shares; one that finds them gives a larger share at the top.
+
+    Args:
+        probabilities: ``[faces]`` draw probabilities, in the order of the training faces.
+        train: the training `FaceData` (synthetic, with attributes).
+        top: the share of faces counted as most drawn.
+
+    Returns:
+        ``{"top": top, "any rare": {"top": s, "data": s}, "skin=dark": {...}, ...}``.
+    """
+    faces = train.labels == 1
+    probabilities = np.asarray(probabilities).reshape(-1)
+    indicators = attribute_indicators(train)
+    chosen = np.argsort(-probabilities, kind="stable")[: max(1, int(round(top * len(probabilities))))]
+    columns = {value: indicators[value][faces] for value in rare_values()}
+    columns["any rare"] = np.any(list(columns.values()), axis=0)
+    recall = {"top": top}
+    for value, member in columns.items():
+        recall[value] = {"top": float(member[chosen].mean()), "data": float(member.mean())}
+    return recall

@@ -29,7 +29,9 @@ def load_data(config):
         ``(train, test, description)``.
     """
     if config.data == "synthetic":
-        train = synthetic.synthetic_faces(config.train_count, "train", seed=config.seed)
+        # The oracle trains on a balanced split of the same size (every group equally often).
+        balanced = config.model == "oracle"
+        train = synthetic.synthetic_faces(config.train_count, "train", seed=config.seed, balanced=balanced)
         test = synthetic.synthetic_faces(config.test_count, "test", seed=config.seed)
         return train, test, f"synthetic benchmark, seed {config.seed}"
     if config.data == "lfw":
@@ -90,7 +92,9 @@ def faces_and_non_faces(train):
 def training_batches(config, train):
     """Endless seeded training batches and the face-sampling variable they read.
 
-    The probabilities start uniform. Small real sets (``config.real_data``)
+    The probabilities start uniform, except for the ``reweighted`` model,
+    which draws every face group equally often (`group_balanced_probabilities`)
+    and keeps that. Small real sets (``config.real_data``)
     get random flips, shifts, brightness and contrast (`augmented`): the 140
     training images of ``lfw_subset`` are otherwise memorised.
 
@@ -102,13 +106,38 @@ def training_batches(config, train):
         ``(batches, probabilities)``.
     """
     faces, non_faces = faces_and_non_faces(train)
-    probabilities = tf.Variable(
-        np.full(len(faces), 1.0 / len(faces), np.float32), trainable=False, name="face_sampling_probabilities"
-    )
+    if config.model == "reweighted":
+        start = group_balanced_probabilities(train)
+    else:
+        start = np.full(len(faces), 1.0 / len(faces), np.float32)
+    probabilities = tf.Variable(start, trainable=False, name="face_sampling_probabilities")
     batches = debias.resampled_batches(faces, non_faces, probabilities, config.batch_size, config.seed)
     if config.real_data:
         batches = augmented(batches, config.seed)
     return batches, probabilities
+
+
+def group_balanced_probabilities(train):
+    """Label-aware reweighting: each training face's draw probability so that every face group is drawn equally.
+
+    A face in a group of ``n_g`` faces, among ``G`` groups present, gets
+    ``1 / (G * n_g)``: the lecture's "sample reweighting" when the groups are
+    known, the baseline the DB-VAE (which needs no labels) is measured against.
+
+    Args:
+        train: the training `FaceData`, with attributes.
+
+    Returns:
+        float32 ``[faces]`` summing to 1, in the order of `faces_and_non_faces`.
+
+    Raises:
+        DataError: the data has no group labels (real data).
+    """
+    if not train.attributes:
+        raise DataError("reweighting by group needs the group labels of the synthetic benchmark; real data has none.")
+    groups = train.group_names()[train.labels == 1]
+    names, index, counts = np.unique(groups, return_inverse=True, return_counts=True)
+    return (1.0 / (len(names) * counts[index])).astype(np.float32)
 
 
 def augmented(batches, seed, shift=6):

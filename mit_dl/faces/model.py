@@ -228,7 +228,7 @@ def face_detector(config, steps=None):
     learning_rate = config.learning_rate
     if config.real_data:  # cosine to zero: the last steps settle instead of stopping at a noisy point
         learning_rate = keras.optimizers.schedules.CosineDecay(learning_rate, steps or config.steps)
-    if config.model == "cnn":
+    if config.model != "dbvae":  # cnn, reweighted, oracle: the same network
         model = face_classifier()
         model.compile(
             optimizer=keras.optimizers.Adam(learning_rate), loss=keras.losses.BinaryCrossentropy(from_logits=True)

@@ -25,10 +25,11 @@ import keras
 import numpy as np
 
 from mit_dl import evaluation, plots
+from mit_dl.config import distinct_seeds
 from mit_dl.errors import ConfigError, ExportError
 from mit_dl.export import decoder_endpoint, export_savedmodel, face_detector_endpoint, load_savedmodel
 from mit_dl.faces import bias, data, debias, figures, sources
-from mit_dl.faces.config import MODELS, FacesConfig
+from mit_dl.faces.config import FacesConfig
 from mit_dl.faces.model import face_detector
 from mit_dl.training import Run, Trainer
 from mit_dl.training.runs import write_json
@@ -68,6 +69,8 @@ def train(config=None, out_dir="runs/faces", export=True, log=print):
         {config.model: report}, run.path / "group_accuracy.png", title=f"{config.model} on {source}: per-group accuracy"
     )
     results = {"source": source, "augment": config.real_data, "cosine_decay": config.real_data, "test": report}
+    if config.model in ("dbvae", "reweighted") and train_data.attributes:
+        results["resampling_recall"] = bias.resampling_recall(resampling["probabilities"], train_data)
     if config.model == "dbvae":
         results["resampled_at_steps"] = resampling["resampled_at_steps"]
         results["latent"] = figures.dbvae_figures(model, train_data, test_data, resampling["probabilities"], run.path)
@@ -101,7 +104,7 @@ def train_detector(config, train_data, run=None, loss_fn=None, probabilities_fn=
     Returns:
         ``(model, history, resampling)``; ``resampling`` holds the final face
         sampling probabilities and the steps at which they were recomputed
-        (empty for the CNN, whose draws stay uniform).
+        (none for the CNN-based models, whose draws stay as they started).
     """
     if run is None:  # a run seeds when it starts; without one, seed here
         keras.utils.set_random_seed(config.seed)
@@ -116,11 +119,11 @@ def train_detector(config, train_data, run=None, loss_fn=None, probabilities_fn=
         "checkpoint_data": False,
     }
     steps_per_epoch = min(config.steps, config.steps_per_epoch)
-    if config.model == "cnn":
+    if config.model != "dbvae":  # the CNN; reweighted and oracle differ in their data and draws, not the network
         history = Trainer(model, **common).fit(
             data.as_detector_labels(batches), steps=config.steps, steps_per_epoch=steps_per_epoch
         )
-        return model, history, {}
+        return model, history, {"probabilities": probabilities.numpy(), "resampled_at_steps": []}
     model.loss_fn = loss_fn
     faces, _ = data.faces_and_non_faces(train_data)
     resample = debias.ResampleEvery(
@@ -196,49 +199,64 @@ def _config_of_export(model_dir, metadata):
     return FacesConfig.from_preset(metadata.get("preset", "quick"), data=metadata["data"], seed=metadata.get("seed", 0))
 
 
-def compare(config=None, seeds=(0, 1, 2), out_dir="runs/faces-compare", log=print):
-    """Train the CNN and the DB-VAE of ``config`` on the same data for each seed; write the table and the plot.
+# The models `compare` trains on the same biased data (the oracle on its balanced twin): name -> config changes.
+COMPARED = {
+    "cnn": {"model": "cnn"},
+    "dbvae-max": {"model": "dbvae", "combine": "max"},
+    "dbvae-product": {"model": "dbvae", "combine": "product"},
+    "reweighted": {"model": "reweighted"},
+    "oracle": {"model": "oracle"},
+}
+TITLES = {
+    "cnn": "standard CNN",
+    "dbvae-max": "DB-VAE (max)",
+    "dbvae-product": "DB-VAE (product)",
+    "reweighted": "reweighted (labels)",
+    "oracle": "oracle (balanced data)",
+}
+
+
+def compare(config=None, seeds=(0, 1, 2, 3, 4), models=tuple(COMPARED), out_dir="runs/faces-compare", log=print):
+    """Train every compared model on the same data for each seed; write the table with 95% intervals and the plot.
 
     Args:
-        config: a `FacesConfig` (its ``model`` is replaced by each in turn).
-        seeds: the seeds.
-        out_dir: where the runs (``seed-S/cnn``, ``seed-S/dbvae``), ``comparison.md`` / ``.json``
+        config: a `FacesConfig` (its ``model``, ``combine`` and ``seed`` are set per run).
+        seeds: distinct non-negative seeds.
+        models: names from `COMPARED`; the share of the oracle gap needs ``cnn`` and ``oracle``.
+        out_dir: where the runs (``seed-S/<model>``), ``comparison.md`` / ``.json``
             and ``group_accuracy.png`` go.
         log: where progress lines go.
 
     Returns:
-        The summary written to ``comparison.json``.
+        The summary written to ``comparison.json`` (`summarise_comparison`).
 
     Raises:
-        ConfigError: no seeds.
+        ConfigError: no seeds, repeated or negative seeds, or an unknown model.
     """
     config = config or FacesConfig.full()
-    if not seeds:
-        raise ConfigError("seeds", "needs at least one seed")
+    seeds = distinct_seeds(seeds)
+    unknown = [name for name in models if name not in COMPARED]
+    if unknown or not models:
+        raise ConfigError("models", f"must be some of {', '.join(COMPARED)}, received {list(models)}")
     out = pathlib.Path(out_dir)
     runs = {}
     for seed in seeds:
-        for model_name in MODELS:
-            log(f"seed {seed}: training {model_name}")
-            run_config = dataclasses.replace(config, model=model_name, seed=seed)
-            runs[(seed, model_name)] = train(run_config, out / f"seed-{seed}" / model_name, log=log)["test"]
-    rows = [_row(seed, runs[(seed, "cnn")], runs[(seed, "dbvae")]) for seed in seeds]
-    mean = {key: float(np.mean([row[key] for row in rows])) for key in rows[0] if key != "seed"}
+        for name in models:
+            log(f"seed {seed}: training {name}")
+            run_config = dataclasses.replace(config, seed=seed, **COMPARED[name])
+            metrics = train(run_config, out / f"seed-{seed}" / name, log=log)
+            runs[(seed, name)] = {**metrics["test"], "resampling_recall": metrics.get("resampling_recall")}
     summary = {
         "data": config.data,
         "preset": config.preset,
         "steps": config.steps,
-        "combine": config.combine,
         "precision": config.precision,
-        "seeds": list(seeds),
-        "per_seed": rows,
-        "mean": mean,
-        "mean_group_accuracy": {m: _mean_groups([runs[(s, m)] for s in seeds]) for m in MODELS},
+        **summarise_comparison(runs, seeds, models),
     }
     write_json(out / "comparison.json", summary)
     (out / "comparison.md").write_text(comparison_table(summary))
     plots.group_accuracy(
-        {"standard CNN": runs[(seeds[0], "cnn")], "DB-VAE": runs[(seeds[0], "dbvae")]},
+        {TITLES[name]: runs[(seeds[0], name)] for name in models},
         out / "group_accuracy.png",
         title=f"Per-group test accuracy, seed {seeds[0]}",
     )
@@ -246,24 +264,88 @@ def compare(config=None, seeds=(0, 1, 2), out_dir="runs/faces-compare", log=prin
     return summary
 
 
-def _row(seed, cnn, dbvae):
-    return {
-        "seed": seed,
-        "cnn_accuracy": cnn["accuracy"],
-        "dbvae_accuracy": dbvae["accuracy"],
-        "cnn_worst_face": cnn["worst_face_group_accuracy"],
-        "dbvae_worst_face": dbvae["worst_face_group_accuracy"],
-        "worst_face_gain": dbvae["worst_face_group_accuracy"] - cnn["worst_face_group_accuracy"],
-        "accuracy_change": dbvae["accuracy"] - cnn["accuracy"],
-    }
+def gap_closed(worst, cnn_worst, oracle_worst):
+    """Share of the oracle gap a model closes: ``(worst - cnn_worst) / (oracle_worst - cnn_worst)``.
+
+    1 means the model's worst face group is as good as the oracle's, 0 no
+    better than the standard CNN's, below 0 worse.
+
+    Args:
+        worst: the model's worst-face-group accuracy.
+        cnn_worst: the standard CNN's, on the same data.
+        oracle_worst: the oracle's.
+
+    Returns:
+        The share, or ``None`` when the oracle is no better than the CNN (there is no gap to close).
+
+    Example:
+        >>> gap_closed(0.70, 0.40, 0.96)
+        0.5357142857142857
+    """
+    if oracle_worst - cnn_worst <= 0:
+        return None
+    return (worst - cnn_worst) / (oracle_worst - cnn_worst)
 
 
-def _mean_groups(reports):
-    return {name: float(np.mean([r["groups"][name]["accuracy"] for r in reports])) for name in reports[0]["groups"]}
+def summarise_comparison(runs, seeds, models):
+    """Per model: every measure's per-seed values, mean and 95% interval over the seeds.
+
+    Measures: overall accuracy, every group's accuracy, the worst face group,
+    the best-minus-worst face gap, the worst face group's gain over the
+    standard CNN of the same seed, the seeds with a gain, and the share of the
+    oracle gap closed (per seed, and from the means as the issue's formula).
+
+    Args:
+        runs: ``{(seed, model): test report}`` (`bias.summarise` reports).
+        seeds: the seeds.
+        models: the model names.
+
+    Returns:
+        ``{"seeds", "models", "per_model": {model: {measure: {"values", "mean", "low", "high"}}}, ...}``.
+    """
+
+    def stats(values):
+        if any(v is None for v in values):
+            return {"values": values, "mean": None, "low": None, "high": None}
+        mean, low, high = evaluation.seed_interval(values)
+        return {"values": [float(v) for v in values], "mean": mean, "low": low, "high": high}
+
+    per_model = {}
+    groups = sorted(runs[(seeds[0], models[0])]["groups"])
+    for name in models:
+        reports = [runs[(seed, name)] for seed in seeds]
+        measures = {
+            "accuracy": stats([r["accuracy"] for r in reports]),
+            "worst_face": stats([r["worst_face_group_accuracy"] for r in reports]),
+            "face_gap": stats([r["face_gap"] for r in reports]),
+        }
+        if "cnn" in models:
+            cnn = [runs[(seed, "cnn")] for seed in seeds]
+            gains = [r["worst_face_group_accuracy"] - c["worst_face_group_accuracy"] for r, c in zip(reports, cnn)]
+            measures["worst_face_gain"] = stats(gains)
+            measures["accuracy_change"] = stats([r["accuracy"] - c["accuracy"] for r, c in zip(reports, cnn)])
+            measures["seeds_with_gain"] = sum(g > 0 for g in gains)
+            if "oracle" in models:
+                oracle = [runs[(seed, "oracle")] for seed in seeds]
+                worst = [[r["worst_face_group_accuracy"] for r in rs] for rs in (reports, cnn, oracle)]
+                measures["gap_closed"] = stats([gap_closed(*w) for w in zip(*worst)])
+        recalls = [r.get("resampling_recall") for r in reports]
+        if all(recalls):
+            measures["rare_share_top"] = stats([r["any rare"]["top"] for r in recalls])
+            measures["rare_share_data"] = stats([r["any rare"]["data"] for r in recalls])
+        measures["groups"] = {g: stats([r["groups"][g]["accuracy"] for r in reports]) for g in groups}
+        per_model[name] = measures
+    summary = {"seeds": list(seeds), "models": list(models), "per_model": per_model}
+    if "cnn" in models and "oracle" in models:
+        means = {name: per_model[name]["worst_face"]["mean"] for name in models}
+        summary["gap_closed_from_means"] = {
+            name: gap_closed(means[name], means["cnn"], means["oracle"]) for name in models
+        }
+    return summary
 
 
 def comparison_table(summary):
-    """Markdown table: overall and worst-face-group accuracy per seed and their mean.
+    """Markdown table: one column per model, rows for every measure as ``mean [95% interval]``.
 
     Args:
         summary: `compare`'s summary.
@@ -271,14 +353,51 @@ def comparison_table(summary):
     Returns:
         The table's text.
     """
+    models, per_model = summary["models"], summary["per_model"]
+
+    def cell(measure, scale=100.0, signed=False):
+        if measure is None or measure["mean"] is None:
+            return "-"
+        sign = "+" if signed else ""
+        text = f"{scale * measure['mean']:{sign}.1f}"
+        if measure["low"] == measure["low"]:  # not nan: more than one seed
+            text += f" [{scale * measure['low']:{sign}.1f}, {scale * measure['high']:{sign}.1f}]"
+        return text
+
+    def row(label, pick, **options):
+        return f"| {label} | " + " | ".join(cell(pick(per_model[m]), **options) for m in models) + " |"
+
     lines = [
-        "| seed | CNN overall | DB-VAE overall | change | CNN worst face group | DB-VAE worst face group | gain |",
-        "|---|---|---|---|---|---|---|",
+        f"Mean over seeds {', '.join(map(str, summary['seeds']))} [95% interval]; accuracies in %.",
+        "",
+        "| measure | " + " | ".join(TITLES[m] for m in models) + " |",
+        "|---|" + "---|" * len(models),
+        row("overall accuracy", lambda m: m["accuracy"]),
+        row("worst face group", lambda m: m["worst_face"]),
+        row("best - worst face group", lambda m: m["face_gap"]),
     ]
-    for row in summary["per_seed"] + [{"seed": "mean", **summary["mean"]}]:
+    if "cnn" in models:
+        lines.append(row("worst face group vs CNN", lambda m: m["worst_face_gain"], signed=True))
+        lines.append(row("overall vs CNN", lambda m: m["accuracy_change"], signed=True))
         lines.append(
-            f"| {row['seed']} | {100 * row['cnn_accuracy']:.1f}% | {100 * row['dbvae_accuracy']:.1f}% | "
-            f"{100 * row['accuracy_change']:+.1f} | {100 * row['cnn_worst_face']:.1f}% | "
-            f"{100 * row['dbvae_worst_face']:.1f}% | {100 * row['worst_face_gain']:+.1f} |"
+            "| seeds with a worst-group gain | "
+            + " | ".join(f"{per_model[m]['seeds_with_gain']}/{len(summary['seeds'])}" for m in models)
+            + " |"
         )
+    if "gap_closed_from_means" in summary:
+        lines.append(row("share of oracle gap closed, per seed", lambda m: m["gap_closed"]))
+        lines.append(
+            "| share of oracle gap closed, from the means | "
+            + " | ".join(_percent(summary["gap_closed_from_means"][m]) for m in models)
+            + " |"
+        )
+    if any("rare_share_top" in per_model[m] for m in models):
+        lines.append(row("rare faces among the 10% most drawn", lambda m: m.get("rare_share_top")))
+        lines.append(row("rare faces among all training faces", lambda m: m.get("rare_share_data")))
+    for group in per_model[models[0]]["groups"]:
+        lines.append(row(group, lambda m, g=group: m["groups"][g]))
     return "\n".join(lines) + "\n"
+
+
+def _percent(share):
+    return "-" if share is None else f"{100 * share:.1f}"

@@ -14,7 +14,9 @@ from mit_dl.training.runs import Run
 def test_presets_and_validation_name_the_field():
     quick = FacesConfig.quick()
     assert (quick.train_count, quick.steps, quick.warmup_steps, quick.resample_every) == (4000, 600, 200, 100)
-    assert FacesConfig.full().steps == 1500 and FacesConfig().latent_dim == 100  # the course's
+    full = FacesConfig.full()
+    assert (full.train_count, full.test_count, full.steps, full.warmup_steps) == (20000, 4800, 4000, 1000)
+    assert FacesConfig().latent_dim == 100  # the course's
     with pytest.raises(ConfigError, match="^combine must be one of product, max, received 'mean'.$"):
         FacesConfig(combine="mean")
     with pytest.raises(ConfigError, match="^batch_size must be at least 2"):
@@ -27,7 +29,7 @@ def test_a_release_0_1_faces_run_directory_is_read_with_the_values_its_preset_ha
     shutil.copytree(FIXTURES / "runs-0.1.0" / "faces-dbvae", out)  # quick preset, combine product, seed 0
     with pytest.raises(RunMismatch, match=r"\(combine: 'product' then, 'max' now\)"):
         Run.start(out, FacesConfig.quick(), lab="faces", log=lambda _: None)
-    with pytest.raises(RunMismatch, match="resample_every: 100 then, 250 now"):
+    with pytest.raises(RunMismatch, match="resample_every: 100 then, 500 now"):
         Run.start(out, FacesConfig.full(combine="product", steps=600), lab="faces", log=lambda _: None)
     Run.start(out, FacesConfig.quick(combine="product"), lab="faces", log=lambda _: None)
     assert json.loads((out / "settings.json").read_text())["config"]["combine"] == "product"

@@ -1,4 +1,4 @@
-"""The synthetic face benchmark: determinism, group frequencies, balance, bad arguments."""
+"""The synthetic face benchmark: determinism, group frequencies, balance, learnable groups, bad arguments."""
 
 import numpy as np
 import pytest
@@ -34,6 +34,35 @@ def test_test_split_is_balanced_over_every_group():
     names, counts = np.unique(data.group_names(), return_counts=True)
     assert len(names) == 2 * 2 * 2 * 3  # face/non-face x skin x lighting x accessory
     assert set(counts) == {5}
+
+
+def test_a_balanced_training_split_has_every_group_equally_often_and_other_images_than_the_test_split():
+    train = faces.synthetic_faces(24 * 4, "train", seed=2, balanced=True)
+    names, counts = np.unique(train.group_names(), return_counts=True)
+    assert len(names) == 24 and set(counts) == {4}
+    test = faces.synthetic_faces(24 * 4, "test", seed=2)
+    assert not np.array_equal(train.images, test.images)
+    biased = faces.synthetic_faces(24 * 4, "train", seed=2)
+    assert len(np.unique(biased.group_names())) < 24  # the rare groups: 0.25% of faces are dark with a hat
+
+
+def test_a_short_balanced_run_separates_faces_from_non_faces_in_every_group():
+    from mit_dl import evaluation
+    from mit_dl.faces import FacesConfig, bias, workflow
+
+    train = faces.synthetic_faces(2400, "train", seed=11, balanced=True)
+    test = faces.synthetic_faces(960, "test", seed=11)  # 40 faces and 40 non-faces per attribute group
+    # 600 steps at 4x the preset's rate: seconds, far from the oracle's 4,000 steps.
+    config = FacesConfig(model="oracle", steps=600, seed=11, learning_rate=2e-3, steps_per_epoch=100)
+    model, _, _ = workflow.train_detector(config, train, log=lambda _: None)
+    p = bias.face_probabilities(model, test.images)
+    attributes = np.array([name.split("/", 1)[1] for name in test.group_names()])
+    for group in np.unique(attributes):
+        face, other = (attributes == group) & (test.labels == 1), (attributes == group) & (test.labels == 0)
+        # P(a face of the group scores above a non-face of the same group): chance is 0.5.
+        assert evaluation.ood_auroc(p[other], p[face]) > 0.8, group
+    report = bias.evaluate(model, test)
+    assert min(g["accuracy"] for g in report["groups"].values()) > 0.6, report["groups"]
 
 
 def test_dark_skin_is_darker_and_dim_light_is_dimmer():

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from support import run_fresh_python, run_mit_dl
 
+from mit_dl.errors import ConfigError
 from mit_dl.faces import FacesConfig, bias, data, debias
 from mit_dl.faces import synthetic as face_data
 from mit_dl.faces import workflow as faces
@@ -236,17 +237,25 @@ def test_cli_rejects_unknown_data_before_training(tmp_path):
     assert result.returncode == 2 and "--steps must be a positive number, received 0." in result.stderr
 
 
-def test_compare_writes_the_table_from_both_models(tmp_path, monkeypatch):
+def test_compare_writes_one_table_from_every_model_of_the_same_seed(tmp_path):
     tiny = FacesConfig(train_count=400, test_count=240, steps=20, warmup_steps=10, resample_every=10)
     summary = faces.compare(tiny, seeds=(3,), out_dir=tmp_path, log=lambda _: None)
-    cnn = json.loads((tmp_path / "seed-3" / "cnn" / "metrics.json").read_text())["test"]
-    dbvae = json.loads((tmp_path / "seed-3" / "dbvae" / "metrics.json").read_text())["test"]
-    row = summary["per_seed"][0]
-    assert row["cnn_worst_face"] == cnn["worst_face_group_accuracy"]
-    assert row["worst_face_gain"] == pytest.approx(
-        dbvae["worst_face_group_accuracy"] - cnn["worst_face_group_accuracy"]
+    reports = {name: json.loads((tmp_path / "seed-3" / name / "metrics.json").read_text()) for name in faces.COMPARED}
+    settings = {name: json.loads((tmp_path / "seed-3" / name / "settings.json").read_text()) for name in faces.COMPARED}
+    assert settings["dbvae-product"]["config"]["combine"] == "product"
+    assert settings["dbvae-max"]["config"]["combine"] == "max" and settings["oracle"]["config"]["model"] == "oracle"
+    cnn, dbvae, oracle = (reports[name]["test"] for name in ("cnn", "dbvae-max", "oracle"))
+    measured = summary["per_model"]["dbvae-max"]
+    assert measured["worst_face"]["values"] == [dbvae["worst_face_group_accuracy"]]
+    assert measured["worst_face_gain"]["values"] == [
+        pytest.approx(dbvae["worst_face_group_accuracy"] - cnn["worst_face_group_accuracy"])
+    ]
+    assert summary["gap_closed_from_means"]["dbvae-max"] == faces.gap_closed(
+        dbvae["worst_face_group_accuracy"], cnn["worst_face_group_accuracy"], oracle["worst_face_group_accuracy"]
     )
-    assert summary["mean"]["accuracy_change"] == pytest.approx(dbvae["accuracy"] - cnn["accuracy"])
+    assert "resampling_recall" in reports["dbvae-max"] and "resampling_recall" in reports["reweighted"]
     table = (tmp_path / "comparison.md").read_text()
-    assert f"| 3 | {100 * cnn['accuracy']:.1f}% | {100 * dbvae['accuracy']:.1f}% |" in table
+    assert f"| overall accuracy | {100 * cnn['accuracy']:.1f} | {100 * dbvae['accuracy']:.1f} |" in table
     assert (tmp_path / "group_accuracy.png").stat().st_size > 5000
+    with pytest.raises(ConfigError, match="^models must be some of cnn, dbvae-max"):
+        faces.compare(tiny, seeds=(3,), models=("cnn", "vae"), out_dir=tmp_path / "other", log=lambda _: None)
