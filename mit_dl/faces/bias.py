@@ -96,13 +96,37 @@ def rare_values():
     ]
 
 
+def effective_faces(probabilities):
+    """How many faces a sampler effectively draws from: Kish's effective sample size ``1 / sum_x p(x)^2``.
+
+    ``N`` for uniform draws over ``N`` faces, 1 when one face gets all the
+    probability. A sampler that favours rare faces lowers it; one that puts
+    its mass on a handful of faces (the product rule over 100 latent
+    dimensions) takes it near 1, and a detector then sees the same few faces
+    in every batch.
+
+    Args:
+        probabilities: ``[faces]`` draw probabilities summing to 1.
+
+    Returns:
+        A float between 1 and the number of faces.
+
+    Example:
+        >>> effective_faces([0.25, 0.25, 0.25, 0.25]), effective_faces([0.5, 0.5, 0.0, 0.0])
+        (4.0, 2.0)
+    """
+    p = np.asarray(probabilities, np.float64).reshape(-1)
+    return float(1.0 / np.sum(np.square(p / p.sum())))
+
+
 def resampling_recall(probabilities, train, top=0.1):
     """How well a face sampler finds the rare faces: their share among the most-drawn faces vs in the data.
 
     For the ``top`` share of training faces with the highest draw probability,
     the share that has each rare attribute value (and any of them), beside
     that share among all training faces. A sampler blind to the groups gives
-    equal shares; one that finds them gives a larger share at the top.
+    equal shares; one that finds them gives a larger share at the top. The
+    sampler's `effective_faces` comes with it, out of ``faces``.
 
     Args:
         probabilities: ``[faces]`` draw probabilities, in the order of the training faces.
@@ -110,7 +134,7 @@ def resampling_recall(probabilities, train, top=0.1):
         top: the share of faces counted as most drawn.
 
     Returns:
-        ``{"top": top, "any rare": {"top": s, "data": s}, "skin=dark": {...}, ...}``.
+        ``{"top": top, "faces": N, "effective_faces": n, "any rare": {"top": s, "data": s}, "skin=dark": {...}, ...}``.
     """
     faces = train.labels == 1
     probabilities = np.asarray(probabilities).reshape(-1)
@@ -118,7 +142,7 @@ def resampling_recall(probabilities, train, top=0.1):
     chosen = np.argsort(-probabilities, kind="stable")[: max(1, int(round(top * len(probabilities))))]
     columns = {value: indicators[value][faces] for value in rare_values()}
     columns["any rare"] = np.any(list(columns.values()), axis=0)
-    recall = {"top": top}
+    recall = {"top": top, "faces": len(probabilities), "effective_faces": effective_faces(probabilities)}
     for value, member in columns.items():
         recall[value] = {"top": float(member[chosen].mean()), "data": float(member.mean())}
     return recall

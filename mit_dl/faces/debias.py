@@ -19,6 +19,7 @@ import weakref
 import numpy as np
 import tensorflow as tf
 
+from mit_dl.faces.bias import effective_faces
 from mit_dl.faces.config import COMBINE_RULES
 from mit_dl.training.callbacks import Callback
 
@@ -303,4 +304,7 @@ class ResampleEvery(Callback):
         self.updates.append(step)
         if self.log:
             p = self.probabilities.numpy()
-            self.log(f"resampled at step {step}: max/mean face probability {p.max() * len(p):.1f}x")
+            self.log(
+                f"resampled at step {step}: max/mean face probability {p.max() * len(p):.1f}x, "
+                f"effective faces {effective_faces(p):.0f} of {len(p)}"
+            )

@@ -333,6 +333,9 @@ def summarise_comparison(runs, seeds, models):
         if all(recalls):
             measures["rare_share_top"] = stats([r["any rare"]["top"] for r in recalls])
             measures["rare_share_data"] = stats([r["any rare"]["data"] for r in recalls])
+            if all("effective_faces" in r for r in recalls):  # runs written before it was recorded have none
+                measures["effective_faces"] = stats([r["effective_faces"] for r in recalls])
+                measures["faces"] = recalls[0]["faces"]
         measures["groups"] = {g: stats([r["groups"][g]["accuracy"] for r in reports]) for g in groups}
         per_model[name] = measures
     summary = {"seeds": list(seeds), "models": list(models), "per_model": per_model}
@@ -394,6 +397,9 @@ def comparison_table(summary):
     if any("rare_share_top" in per_model[m] for m in models):
         lines.append(row("rare faces among the 10% most drawn", lambda m: m.get("rare_share_top")))
         lines.append(row("rare faces among all training faces", lambda m: m.get("rare_share_data")))
+    if any("effective_faces" in per_model[m] for m in models):
+        faces = next(per_model[m]["faces"] for m in models if "effective_faces" in per_model[m])
+        lines.append(row(f"faces effectively drawn from (of {faces:,})", lambda m: m.get("effective_faces"), scale=1.0))
     for group in per_model[models[0]]["groups"]:
         lines.append(row(group, lambda m, g=group: m["groups"][g]))
     return "\n".join(lines) + "\n"

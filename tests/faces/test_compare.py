@@ -51,6 +51,18 @@ def test_summary_gives_per_seed_values_means_intervals_gains_and_the_share_of_th
     assert "| share of oracle gap closed, from the means | 0.0 | 22.9 | 100.0 |" in table
     assert "| non-face/a | 97.0 [97.0, 97.0] |" in table
 
+    # A sampler's recall and effective faces, where the runs recorded them (the CNN and the oracle draw uniformly).
+    for i, seed in enumerate((4, 7, 9)):
+        runs[(seed, "dbvae-max")]["resampling_recall"] = {
+            "faces": 1000,
+            "effective_faces": [600.0, 700.0, 650.0][i],
+            "any rare": {"top": 0.3, "data": 0.1},
+        }
+    table = faces.comparison_table(faces.summarise_comparison(runs, (4, 7, 9), tuple(worst)))
+    assert "| rare faces among the 10% most drawn | - | 30.0 [30.0, 30.0] | - |" in table
+    low, high = evaluation.seed_interval([600.0, 700.0, 650.0])[1:]
+    assert f"| faces effectively drawn from (of 1,000) | - | 650.0 [{low:.1f}, {high:.1f}] | - |" in table
+
 
 def test_seed_interval_is_the_student_t_interval():
     values = [0.61, 0.72, 0.66, 0.70, 0.64]
@@ -116,6 +128,17 @@ def test_resampling_recall_counts_the_rare_faces_among_the_most_drawn():
     assert recall["any rare"]["top"] == pytest.approx(expected_top)
     uniform = bias.resampling_recall(np.full(faces_only.sum(), 1 / faces_only.sum()), train)
     assert uniform["any rare"]["top"] == pytest.approx(rare[: round(0.1 * faces_only.sum())].mean())
+    # Kish's effective sample size: (sum w)^2 / sum w^2 for weights w; every face for uniform draws.
+    assert recall["faces"] == faces_only.sum()
+    assert recall["effective_faces"] == pytest.approx(p.sum() ** 2 / np.sum(p**2))
+    assert uniform["effective_faces"] == pytest.approx(faces_only.sum())
+
+
+def test_effective_faces_is_one_when_a_single_face_takes_the_draws():
+    assert bias.effective_faces(np.eye(1, 500, 7)[0]) == pytest.approx(1.0)
+    assert bias.effective_faces(np.full(500, 1 / 500)) == pytest.approx(500.0)
+    # Unnormalised weights are normalised: ten faces with equal weight.
+    assert bias.effective_faces(np.r_[np.full(10, 3.0), np.zeros(90)]) == pytest.approx(10.0)
 
 
 def test_label_aware_models_need_the_synthetic_groups():
