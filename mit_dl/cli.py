@@ -366,7 +366,8 @@ def _lab_command(
     classmethod of the config; ``shown_presets`` are the presets whose values
     the options' help quotes (default all of ``presets``).
     """
-    command = actions.add_parser(name, help=help_text, description=help_text)
+    # argparse %-formats a sub-command's help (written with %%) but prints its description as it is.
+    command = actions.add_parser(name, help=help_text, description=help_text.replace("%%", "%"))
     flags = {}
     if config_class is not None:
         names = presets or config_class.preset_names()

@@ -166,3 +166,14 @@ def test_cli_compare_refuses_repeated_or_negative_seeds_before_training(tmp_path
     result = run_mit_dl("faces", "compare", "--seeds", *seeds, "--out", str(tmp_path / "cmp"))
     assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr
     assert not (tmp_path / "cmp").exists()
+
+
+def test_cli_compare_help_prints_its_description_with_one_percent_sign():
+    from mit_dl import cli
+
+    parser = cli.build_parser()
+    faces_actions = parser._subparsers._group_actions[0].choices["faces"]._subparsers._group_actions[0]
+    description = faces_actions.choices["compare"].format_help()
+    assert "with 95% intervals over the seeds" in " ".join(description.split())
+    assert "%%" not in description
+    assert "95% intervals" in " ".join(faces_actions.choices["compare"].description.split())
