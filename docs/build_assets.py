@@ -220,14 +220,9 @@ SEEDS = (0, 1, 2)
 
 def _finished_run(train, config, run_dir):
     """A run's metrics: read back when the folder holds a finished run of these settings, else trained."""
-    from mit_dl.training.runs import SETTINGS_FILE, compared_settings
+    from mit_dl.training.runs import finished_metrics
 
-    metrics_file, settings_file = run_dir / "metrics.json", run_dir / SETTINGS_FILE
-    if metrics_file.exists() and settings_file.exists():
-        recorded = json.loads(settings_file.read_text())
-        if compared_settings(type(config)(**recorded["config"])) == compared_settings(config):
-            return json.loads(metrics_file.read_text())
-    return train(config, run_dir)
+    return finished_metrics(run_dir, config) or train(config, run_dir)
 
 
 def uncertainty(work):

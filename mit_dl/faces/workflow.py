@@ -32,7 +32,7 @@ from mit_dl.faces import bias, data, debias, figures, sources
 from mit_dl.faces.config import FacesConfig
 from mit_dl.faces.model import face_detector
 from mit_dl.training import Run, Trainer
-from mit_dl.training.runs import write_json
+from mit_dl.training.runs import finished_metrics, write_json
 
 
 def train(config=None, out_dir="runs/faces", export=True, log=print):
@@ -219,6 +219,10 @@ TITLES = {
 def compare(config=None, seeds=(0, 1, 2, 3, 4), models=tuple(COMPARED), out_dir="runs/faces-compare", log=print):
     """Train every compared model on the same data for each seed; write the table with 95% intervals and the plot.
 
+    A run that finished earlier with the same values is read back, not
+    trained or evaluated again (`mit_dl.training.runs.finished_metrics`); an
+    interrupted one resumes.
+
     Args:
         config: a `FacesConfig` (its ``model``, ``combine`` and ``seed`` are set per run).
         seeds: distinct non-negative seeds.
@@ -242,9 +246,14 @@ def compare(config=None, seeds=(0, 1, 2, 3, 4), models=tuple(COMPARED), out_dir=
     runs = {}
     for seed in seeds:
         for name in models:
-            log(f"seed {seed}: training {name}")
             run_config = dataclasses.replace(config, seed=seed, **COMPARED[name])
-            metrics = train(run_config, out / f"seed-{seed}" / name, log=log)
+            run_dir = out / f"seed-{seed}" / name
+            metrics = finished_metrics(run_dir, run_config)
+            if metrics is None:
+                log(f"seed {seed}: training {name}")
+                metrics = train(run_config, run_dir, log=log)
+            else:
+                log(f"seed {seed}: {name} finished earlier; its metrics read back from {run_dir}")
             runs[(seed, name)] = {**metrics["test"], "resampling_recall": metrics.get("resampling_recall")}
     summary = {
         "data": config.data,

@@ -86,6 +86,33 @@ def read_settings(path):
     return recorded["lab"], recorded["config"]
 
 
+def finished_metrics(path, config):
+    """The ``metrics.json`` of a run of exactly ``config`` that finished in ``path``, or ``None``.
+
+    A lab's ``train`` writes ``metrics.json`` after its last step, with the
+    config's values; this reads it back when every value (step budgets
+    included) is the one ``config`` has, so a command that composes several
+    runs (a comparison over seeds, the docs' figures) can be run again
+    without evaluating finished runs again. A run that measured less than
+    today's ``train`` does keeps what it measured: delete its ``metrics.json``
+    and run the command again to measure it anew.
+
+    Args:
+        path: the run directory.
+        config: the lab's config.
+
+    Returns:
+        The metrics dict, or ``None`` when the run has not finished with these values.
+    """
+    metrics_file = pathlib.Path(path) / METRICS_FILE
+    if not metrics_file.is_file():
+        return None
+    metrics = json.loads(metrics_file.read_text())
+    if metrics.get("config") != json.loads(json.dumps(config_lib.values(config))):
+        return None
+    return metrics
+
+
 def compared_settings(config, derived=None):
     """The values a resume must repeat: the resume-relevant config fields and the derived facts.
 

@@ -257,5 +257,13 @@ def test_compare_writes_one_table_from_every_model_of_the_same_seed(tmp_path):
     table = (tmp_path / "comparison.md").read_text()
     assert f"| overall accuracy | {100 * cnn['accuracy']:.1f} | {100 * dbvae['accuracy']:.1f} |" in table
     assert (tmp_path / "group_accuracy.png").stat().st_size > 5000
+    # Again: every run finished, so their metrics are read back, none is trained or evaluated again.
+    lines = []
+    again = faces.compare(tiny, seeds=(3,), out_dir=tmp_path, log=lines.append)
+    assert not any(line.startswith("seed 3: training") for line in lines)
+    assert sum("finished earlier" in line for line in lines) == len(faces.COMPARED)
+    for name in faces.COMPARED:
+        for measure in ("accuracy", "worst_face", "face_gap"):
+            assert again["per_model"][name][measure]["values"] == summary["per_model"][name][measure]["values"]
     with pytest.raises(ConfigError, match="^models must be some of cnn, dbvae-max"):
         faces.compare(tiny, seeds=(3,), models=("cnn", "vae"), out_dir=tmp_path / "other", log=lambda _: None)

@@ -162,3 +162,17 @@ def test_strategies_from_the_distribute_setting(monkeypatch):
     monkeypatch.setenv("TF_CONFIG", "{not json")
     with pytest.raises(ConfigError, match="not valid JSON"):
         make_strategy("multi-worker")
+
+
+def test_finished_metrics_reads_back_a_run_of_exactly_these_values(tmp_path):
+    from mit_dl.training.runs import finished_metrics
+
+    config = ToyConfig.from_preset("small")
+    assert finished_metrics(tmp_path / "run", config) is None  # nothing there
+    run = Run.start(tmp_path / "run", config, lab="toy", log=quiet)
+    assert finished_metrics(tmp_path / "run", config) is None  # started, not finished
+    run.write_metrics({"accuracy": 0.75})
+    assert finished_metrics(tmp_path / "run", config)["accuracy"] == 0.75
+    # A free field (the step budget) and a compared one both count: the run did not finish with these values.
+    assert finished_metrics(tmp_path / "run", config.replace(steps=200)) is None
+    assert finished_metrics(tmp_path / "run", config.replace(units=8)) is None
