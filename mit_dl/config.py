@@ -42,7 +42,7 @@ PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 DISTRIBUTIONS = ("none", "mirrored", "multi-worker")
 
 
-def option(default, help, *, choices=None, resume="same"):
+def option(default, help, *, choices=None, resume="same", absent=dataclasses.MISSING):
     """A config field with its documentation, allowed values and resume rule.
 
     Args:
@@ -51,6 +51,9 @@ def option(default, help, *, choices=None, resume="same"):
         choices: the allowed values, or ``None`` for any.
         resume: ``"same"`` (a resumed run must repeat the value) or ``"free"``
             (a resume may change it, e.g. more steps).
+        absent: what the code did before the field existed, when that differs
+            from ``default``: a run directory whose settings lack the field
+            is read as having this value (see `absent_values`).
 
     Returns:
         A `dataclasses.field` carrying those in its metadata.
@@ -61,6 +64,8 @@ def option(default, help, *, choices=None, resume="same"):
     if resume not in ("same", "free"):
         raise ValueError(f"resume must be 'same' or 'free', received {resume!r}")
     metadata = {"help": help, "choices": tuple(choices) if choices else None, "resume": resume}
+    if absent is not dataclasses.MISSING:
+        metadata["absent"] = absent
     return dataclasses.field(default=default, metadata=metadata)
 
 
@@ -179,6 +184,19 @@ def resume_fields(config_class):
         The names of its fields declared with ``resume="same"``.
     """
     return [f.name for f in dataclasses.fields(config_class) if f.metadata.get("resume", "same") == "same"]
+
+
+def absent_values(config_class):
+    """What a run recorded before a field existed meant: the field's ``absent`` value, else its default.
+
+    Args:
+        config_class: a config dataclass.
+
+    Returns:
+        ``{name: value}`` for every field.
+    """
+    defaults = values(config_class())
+    return {f.name: f.metadata.get("absent", defaults[f.name]) for f in dataclasses.fields(config_class)}
 
 
 def field_help(config_class, name):

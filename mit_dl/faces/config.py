@@ -29,6 +29,7 @@ MODELS = ("cnn", "dbvae", "reweighted", "oracle")
 # The models that need the synthetic benchmark's group labels (reweighting) or its balanced split (oracle).
 LABEL_AWARE = ("reweighted", "oracle")
 COMBINE_RULES = ("product", "max")
+SCHEDULES = ("constant", "cosine")
 
 # The presets as release 0.1.0 defined them, for run directories that recorded only a preset's name.
 _PRESETS_0_1 = {
@@ -72,6 +73,12 @@ class FacesConfig(RunConfig):
     batch_size: int = option(32, "images per step, half faces and half non-faces")
     latent_dim: int = option(100, "latent dimensions of the DB-VAE")
     learning_rate: float = option(5e-4, "Adam's learning rate")
+    schedule: str = option(
+        "constant",
+        "the learning rate over the steps: constant (the course's) or cosine (decayed to zero at the last step); "
+        "real data (lfw, h5) always decays",
+        choices=SCHEDULES,
+    )
     kl_weight: float = option(0.005, "weight of the KL term in the DB-VAE's loss")
     steps_per_epoch: int = option(250, "steps between the history's entries", resume="free")
 
@@ -114,6 +121,11 @@ class FacesConfig(RunConfig):
         if self.model == "dbvae":
             return ()
         return ("warmup_steps", "resample_every", "combine", "latent_dim", "kl_weight")
+
+    @property
+    def decays(self):
+        """True when the learning rate decays to zero by a cosine: the ``cosine`` schedule, or real data."""
+        return self.schedule == "cosine" or self.real_data
 
     @property
     def real_data(self):

@@ -215,8 +215,9 @@ def face_detector(config, steps=None):
     """The detector a `FacesConfig` names, compiled with Adam at ``config.learning_rate``.
 
     The CNN trains with the default step on the sigmoid cross-entropy of its
-    logit; the DB-VAE with its own `DBVAE.train_step`. Small real sets
-    (``config.real_data``) decay the rate to zero by a cosine over ``steps``.
+    logit; the DB-VAE with its own `DBVAE.train_step`. The ``cosine``
+    schedule and small real sets (``config.decays``) decay the rate to zero
+    by a cosine over ``steps``.
 
     Args:
         config: the run's `FacesConfig`.
@@ -226,7 +227,7 @@ def face_detector(config, steps=None):
         The compiled model, ready for `Trainer(model)`.
     """
     learning_rate = config.learning_rate
-    if config.real_data:  # cosine to zero: the last steps settle instead of stopping at a noisy point
+    if config.decays:  # cosine to zero: the last steps settle instead of stopping at a noisy point
         learning_rate = keras.optimizers.schedules.CosineDecay(learning_rate, steps or config.steps)
     if config.model != "dbvae":  # cnn, reweighted, oracle: the same network
         model = face_classifier()

@@ -68,7 +68,7 @@ def train(config=None, out_dir="runs/faces", export=True, log=print):
     plots.group_accuracy(
         {config.model: report}, run.path / "group_accuracy.png", title=f"{config.model} on {source}: per-group accuracy"
     )
-    results = {"source": source, "augment": config.real_data, "cosine_decay": config.real_data, "test": report}
+    results = {"source": source, "augment": config.real_data, "cosine_decay": config.decays, "test": report}
     if config.model in ("dbvae", "reweighted") and train_data.attributes:
         results["resampling_recall"] = bias.resampling_recall(resampling["probabilities"], train_data)
     if config.model == "dbvae":

@@ -245,11 +245,11 @@ class Run:
         if recorded_file.get("format") != FORMAT:
             translated = config_class.settings_from_legacy(recorded_file)
             return compared_settings(config_class(**translated["config"]), translated["derived"])
-        # A field added since the run started was at its default then.
-        defaults = config_lib.values(config_class())
+        # A field added since the run started had its `absent` value then (by default, its default).
+        then = config_lib.absent_values(config_class)
         unused = set(self.config.unused_fields())
         recorded = {
-            name: recorded_file["config"].get(name, defaults[name])
+            name: recorded_file["config"].get(name, then[name])
             for name in config_lib.resume_fields(config_class)
             if name not in unused
         }

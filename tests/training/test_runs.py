@@ -99,6 +99,26 @@ def test_a_field_added_after_the_run_started_counts_as_its_default_then(tmp_path
         Run.start(tmp_path, ToyConfig(headers="all"), lab="toy", log=quiet)
 
 
+@dataclasses.dataclass(frozen=True)
+class ToyWithSchedule(ToyConfig):
+    # The code decayed nothing before this field existed; new runs decay by default.
+    schedule: str = option("cosine", "learning rate", choices=("constant", "cosine"), absent="constant")
+
+
+def test_a_field_added_with_an_absent_value_counts_as_that_value_then(tmp_path):
+    from mit_dl.config import absent_values
+
+    assert absent_values(ToyWithSchedule)["schedule"] == "constant"
+    assert absent_values(ToyWithSchedule)["headers"] == "musical"  # no absent value: the default
+    Run.start(tmp_path, ToyWithSchedule(), lab="toy", log=quiet)
+    settings = json.loads((tmp_path / SETTINGS_FILE).read_text())
+    del settings["config"]["schedule"]
+    (tmp_path / SETTINGS_FILE).write_text(json.dumps(settings))
+    with pytest.raises(RunMismatch, match="schedule: 'constant' then, 'cosine' now"):
+        Run.start(tmp_path, ToyWithSchedule(), lab="toy", log=quiet)
+    Run.start(tmp_path, ToyWithSchedule(schedule="constant"), lab="toy", log=quiet)
+
+
 def test_a_legacy_settings_file_is_read_through_the_config_and_rewritten(tmp_path):
     legacy = {"preset": "small", "seed": 0, "headers": "musical", "vocabulary": ["a", "b"]}
     (tmp_path / SETTINGS_FILE).write_text(json.dumps(legacy))
