@@ -53,3 +53,22 @@ def test_loss_matches_numpy_and_vae_term_counts_for_faces_only():
     # Extreme logits stay finite.
     big = dbvae_losses(images[:2], np.array([1, 0]), np.array([[80.0], [80.0]]), mean[:2], logvar[:2], recon[:2])
     assert np.isfinite(big[0].numpy()).all() and big[1].numpy()[1] == pytest.approx(80.0)
+
+
+@pytest.mark.parametrize("model", ["cnn", "dbvae"])
+def test_the_cosine_schedule_decays_to_zero_and_constant_keeps_the_rate(model):
+    from mit_dl.faces import FacesConfig
+    from mit_dl.faces.model import face_detector
+
+    def rate(config, step):  # the optimizer's learning rate once it has taken `step` steps
+        optimizer = face_detector(config).optimizer
+        optimizer.iterations.assign(step)
+        return float(optimizer.learning_rate)
+
+    cosine = FacesConfig(model=model, schedule="cosine", steps=1000, learning_rate=4e-4)
+    assert rate(cosine, 0) == pytest.approx(4e-4)
+    assert rate(cosine, 500) == pytest.approx(2e-4, rel=1e-4)  # half-way down the cosine
+    assert rate(cosine, 1000) == pytest.approx(0.0, abs=1e-9)
+    constant = cosine.replace(schedule="constant")
+    assert rate(constant, 0) == rate(constant, 1000) == pytest.approx(4e-4)
+    assert rate(cosine.replace(schedule="constant", data="lfw"), 1000) == pytest.approx(0.0, abs=1e-9)  # real data
