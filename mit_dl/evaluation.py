@@ -425,7 +425,7 @@ def bootstrap_interval(statistic, *samples, paired=True, resamples=1000, confide
     return float(low), float(high)
 
 
-def seed_interval(values, confidence=0.95):
+def seed_interval(values, confidence=0.95, bounds=None):
     """Mean of a measurement repeated over seeds, with its Student-t interval.
 
     ``mean +- t * sd / sqrt(n)`` with ``n - 1`` degrees of freedom: the
@@ -435,6 +435,9 @@ def seed_interval(values, confidence=0.95):
     Args:
         values: the measurement of every seed.
         confidence: the interval's coverage, in (0, 1).
+        bounds: ``(lowest, highest)`` values the measure can take (an
+            accuracy: ``(0, 1)``); the interval is clipped to them, so five
+            seeds with one collapse do not give an accuracy above 100%.
 
     Returns:
         ``(mean, low, high)`` floats.
@@ -456,7 +459,10 @@ def seed_interval(values, confidence=0.95):
     if len(values) == 1:
         return mean, float("nan"), float("nan")
     half = scipy.stats.t.ppf(0.5 + confidence / 2.0, len(values) - 1) * values.std(ddof=1) / np.sqrt(len(values))
-    return mean, float(mean - half), float(mean + half)
+    low, high = mean - half, mean + half
+    if bounds is not None:
+        low, high = max(low, bounds[0]), min(high, bounds[1])
+    return mean, float(low), float(high)
 
 
 def temperature_scaled(probabilities, temperature):

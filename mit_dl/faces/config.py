@@ -74,10 +74,11 @@ class FacesConfig(RunConfig):
     latent_dim: int = option(100, "latent dimensions of the DB-VAE")
     learning_rate: float = option(5e-4, "Adam's learning rate")
     schedule: str = option(
-        "constant",
-        "the learning rate over the steps: constant (the course's) or cosine (decayed to zero at the last step); "
+        "cosine",
+        "the learning rate over the steps: cosine (decayed to zero at the last step) or constant (the course's); "
         "real data (lfw, h5) always decays",
         choices=SCHEDULES,
+        absent="constant",
     )
     kl_weight: float = option(0.005, "weight of the KL term in the DB-VAE's loss")
     steps_per_epoch: int = option(250, "steps between the history's entries", resume="free")
@@ -175,4 +176,5 @@ class FacesConfig(RunConfig):
             "precision": recorded.get("precision", "float32"),
         }
         values["combine"] = recorded["combine"] or "max"  # the CNN recorded None: it does not resample
+        values["schedule"] = "constant"  # 0.1 decayed the rate only on real data
         return {"config": values, "derived": {}}

@@ -313,20 +313,23 @@ def summarise_comparison(runs, seeds, models):
         ``{"seeds", "models", "per_model": {model: {measure: {"values", "mean", "low", "high"}}}, ...}``.
     """
 
-    def stats(values):
+    def stats(values, bounds=None):
         if any(v is None for v in values):
             return {"values": values, "mean": None, "low": None, "high": None}
-        mean, low, high = evaluation.seed_interval(values)
+        mean, low, high = evaluation.seed_interval(values, bounds=bounds)
         return {"values": [float(v) for v in values], "mean": mean, "low": low, "high": high}
+
+    def shares(values):  # accuracies and shares: their intervals stay within 0-100%
+        return stats(values, bounds=(0.0, 1.0))
 
     per_model = {}
     groups = sorted(runs[(seeds[0], models[0])]["groups"])
     for name in models:
         reports = [runs[(seed, name)] for seed in seeds]
         measures = {
-            "accuracy": stats([r["accuracy"] for r in reports]),
-            "worst_face": stats([r["worst_face_group_accuracy"] for r in reports]),
-            "face_gap": stats([r["face_gap"] for r in reports]),
+            "accuracy": shares([r["accuracy"] for r in reports]),
+            "worst_face": shares([r["worst_face_group_accuracy"] for r in reports]),
+            "face_gap": shares([r["face_gap"] for r in reports]),
         }
         if "cnn" in models:
             cnn = [runs[(seed, "cnn")] for seed in seeds]
@@ -340,12 +343,12 @@ def summarise_comparison(runs, seeds, models):
                 measures["gap_closed"] = stats([gap_closed(*w) for w in zip(*worst)])
         recalls = [r.get("resampling_recall") for r in reports]
         if all(recalls):
-            measures["rare_share_top"] = stats([r["any rare"]["top"] for r in recalls])
-            measures["rare_share_data"] = stats([r["any rare"]["data"] for r in recalls])
+            measures["rare_share_top"] = shares([r["any rare"]["top"] for r in recalls])
+            measures["rare_share_data"] = shares([r["any rare"]["data"] for r in recalls])
             if all("effective_faces" in r for r in recalls):  # runs written before it was recorded have none
                 measures["effective_faces"] = stats([r["effective_faces"] for r in recalls])
                 measures["faces"] = recalls[0]["faces"]
-        measures["groups"] = {g: stats([r["groups"][g]["accuracy"] for r in reports]) for g in groups}
+        measures["groups"] = {g: shares([r["groups"][g]["accuracy"] for r in reports]) for g in groups}
         per_model[name] = measures
     summary = {"seeds": list(seeds), "models": list(models), "per_model": per_model}
     if "cnn" in models and "oracle" in models:

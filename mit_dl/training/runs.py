@@ -91,7 +91,8 @@ def finished_metrics(path, config):
 
     A lab's ``train`` writes ``metrics.json`` after its last step, with the
     config's values; this reads it back when every value (step budgets
-    included) is the one ``config`` has, so a command that composes several
+    included) is the one ``config`` has (a field the run did not record had
+    its ``absent`` value), so a command that composes several
     runs (a comparison over seeds, the docs' figures) can be run again
     without evaluating finished runs again. A run that measured less than
     today's ``train`` does keeps what it measured: delete its ``metrics.json``
@@ -108,7 +109,9 @@ def finished_metrics(path, config):
     if not metrics_file.is_file():
         return None
     metrics = json.loads(metrics_file.read_text())
-    if metrics.get("config") != json.loads(json.dumps(config_lib.values(config))):
+    recorded, then = metrics.get("config", {}), config_lib.absent_values(type(config))
+    current = json.loads(json.dumps(config_lib.values(config)))
+    if any(recorded.get(name, then[name]) != value for name, value in current.items()):
         return None
     return metrics
 

@@ -70,6 +70,11 @@ def test_seed_interval_is_the_student_t_interval():
     half = 2.7764451 * np.std(values, ddof=1) / np.sqrt(5)  # t quantile 0.975 at 4 degrees of freedom
     assert mean == pytest.approx(np.mean(values)) and (low, high) == pytest.approx((mean - half, mean + half))
     assert np.isnan(evaluation.seed_interval([0.5])[1])
+    # Bounds clip the interval, not the mean: four good seeds and a collapse stay within 0-100%.
+    collapsed = [0.99, 0.98, 0.99, 0.97, 0.10]
+    mean, low, high = evaluation.seed_interval(collapsed, bounds=(0.0, 1.0))
+    assert mean == pytest.approx(np.mean(collapsed)) and high == 1.0 and 0.0 < low < mean
+    assert evaluation.seed_interval(collapsed)[2] > 1.0
     with pytest.raises(ValueError, match="at least one value"):
         evaluation.seed_interval([])
 

@@ -117,6 +117,12 @@ def test_a_field_added_with_an_absent_value_counts_as_that_value_then(tmp_path):
     with pytest.raises(RunMismatch, match="schedule: 'constant' then, 'cosine' now"):
         Run.start(tmp_path, ToyWithSchedule(), lab="toy", log=quiet)
     Run.start(tmp_path, ToyWithSchedule(schedule="constant"), lab="toy", log=quiet)
+    # Its metrics, written before the field existed, belong to the absent value too.
+    from mit_dl.training.runs import finished_metrics
+
+    (tmp_path / METRICS_FILE).write_text(json.dumps({"config": settings["config"], "accuracy": 0.5}))
+    assert finished_metrics(tmp_path, ToyWithSchedule(schedule="constant"))["accuracy"] == 0.5
+    assert finished_metrics(tmp_path, ToyWithSchedule()) is None
 
 
 def test_a_legacy_settings_file_is_read_through_the_config_and_rewritten(tmp_path):
