@@ -30,9 +30,10 @@ label-aware baselines) only.
 
 What makes a group hard is its rarity and that shortcut, not the images: a
 CNN trained on a balanced split of the same size (``balanced=True``, the
-``oracle``) detects every group of faces and non-faces (94.5-100% on two
-seeds, docs page), while on the biased split its worst face group (dark
-skin, dim light, a hat: 8 of the 10,000 training faces of seed 0) falls to 67-75%.
+``oracle``) detects 96.5% or more of every group of faces and non-faces on
+five seeds (docs page), while on the biased split its worst face group
+(dark skin with a hat; dark skin, dim light and a hat are 8 to 16 of the
+10,000 training faces) falls to 59.5-75%.
 
 How it differs from real photos: cartoon geometry with no texture of skin,
 no identity, no expressions beyond pose, two skin tones instead of a
