@@ -15,6 +15,7 @@ interrupted export never leaves a half-written model behind.
 
 import dataclasses
 import datetime
+import inspect
 import json
 import os
 import pathlib
@@ -28,6 +29,9 @@ import mit_dl
 from mit_dl.errors import ExportError
 
 METADATA_FILE = "metadata.json"
+# Image endpoints take uint8 pixels; a float array (images in [0, 1]) given to a loaded function would be
+# cast to uint8 zeros without a word, so these dtypes fail with a message naming uint8 instead.
+IMAGE_REFUSED_DTYPES = (tf.float32, tf.float64)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -149,7 +153,6 @@ def _with_variants(name, endpoint):
     accepted = [spec.dtype for spec in specs]
     converted = {spec.name: tuple(endpoint.converted_dtypes.get(spec.name, ())) for spec in specs}
 
-    @tf.function
     def fn(*inputs):
         if any(x.dtype != d and x.dtype not in converted[s.name] for x, d, s in zip(inputs, accepted, specs)):
             expected = ", ".join(dtype.name for dtype in accepted)
@@ -159,6 +162,12 @@ def _with_variants(name, endpoint):
                 inputs = [tf.identity(x) for x in inputs]
         return endpoint.fn(*[x if x.dtype == d else tf.cast(x, d) for x, d in zip(inputs, accepted)])
 
+    # Traced as ``fn(*inputs)``, the function would be callable positionally only: the signature names
+    # each input, so a loaded export takes ``generate(seed_text=..., length=...)`` as well.
+    fn.__signature__ = inspect.Signature(
+        [inspect.Parameter(spec.name, inspect.Parameter.POSITIONAL_OR_KEYWORD) for spec in specs]
+    )
+    fn = tf.function(fn)
     fn.get_concrete_function(*specs)
     for dtype in endpoint.refused_dtypes:  # one input of a refused dtype at a time, the others as expected
         for i, spec in enumerate(specs):
@@ -225,7 +234,7 @@ def image_classifier_endpoint(model, height, width, channels, output="softmax"):
         probabilities = tf.nn.softmax(tf.cast(logits, tf.float32))
         return {"probabilities": probabilities, "class_ids": tf.argmax(probabilities, axis=-1)}
 
-    return Endpoint(classify, [tf.TensorSpec(None, tf.uint8, name="images")])
+    return Endpoint(classify, [tf.TensorSpec(None, tf.uint8, name="images")], refused_dtypes=IMAGE_REFUSED_DTYPES)
 
 
 def scaled_images(images, height, width, channels, name):
@@ -284,7 +293,7 @@ def image_endpoint(function, height, width, channels, name):
     return Endpoint(
         lambda images: function(scaled_images(images, height, width, channels, name)),
         [tf.TensorSpec(None, tf.uint8, name="images")],
-        refused_dtypes=(tf.float32, tf.float64),
+        refused_dtypes=IMAGE_REFUSED_DTYPES,
     )
 
 
@@ -304,7 +313,7 @@ def face_detector_endpoint(model, size=64):
         out = inner.fn(images)
         return {"probability": out["probabilities"][:, 0], "is_face": out["class_ids"]}
 
-    return Endpoint(detect, inner.input_signature)
+    return Endpoint(detect, inner.input_signature, refused_dtypes=IMAGE_REFUSED_DTYPES)
 
 
 def decoder_endpoint(decoder, latent_dim):
@@ -420,13 +429,13 @@ def encode_endpoint(encode, image_shape, num_classes=None):
 
     image_spec = tf.TensorSpec(None, tf.uint8, name="images")
     if not num_classes:
-        return Endpoint(lambda images: named(encode(prepared(images))), [image_spec])
+        return Endpoint(lambda images: named(encode(prepared(images))), [image_spec], IMAGE_REFUSED_DTYPES)
 
     def fn(images, labels):
         with tf.control_dependencies([_check_labels(labels, num_classes, "encode")]):
             return named(encode(prepared(images), labels))
 
-    return Endpoint(fn, [image_spec, tf.TensorSpec([None], tf.int32, name="labels")])
+    return Endpoint(fn, [image_spec, tf.TensorSpec([None], tf.int32, name="labels")], IMAGE_REFUSED_DTYPES)
 
 
 def decode_endpoint(decode, latent_dim, num_classes=None):
@@ -528,6 +537,6 @@ def image_explainer_endpoint(explain, height, width, channels, num_classes):
     return Endpoint(
         explain_images,
         [tf.TensorSpec(None, tf.uint8, name="images"), tf.TensorSpec([None], tf.int32, name="classes")],
-        refused_dtypes=(tf.float32, tf.float64),
+        refused_dtypes=IMAGE_REFUSED_DTYPES,
         converted_dtypes={"classes": (tf.int64,)},
     )

@@ -123,3 +123,144 @@ def test_face_detector_and_decoder_exports_match_in_a_fresh_process(tmp_path):
     np.testing.assert_allclose(served["p"], expected_p, rtol=1e-5, atol=1e-6)
     assert np.abs(np.array(served["d"]) - expected_images.astype(int)).max() <= 1
     assert "expects uint8 images [N, 64, 64, 3]" in served["error"]
+
+
+def _every_endpoint_kind():
+    """``{export name: (model, endpoints, extra trackables, {endpoint: example inputs by name})}``, tiny models."""
+    from mit_dl import export
+    from mit_dl.music.model import build_music_model
+    from mit_dl.music.sampler import generator_endpoints, sampler_for
+
+    rng = np.random.default_rng(0)
+    image = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Flatten(), keras.layers.Dense(3)])
+    face = keras.Sequential([keras.Input((64, 64, 3)), keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(1)])
+    decoder = keras.Sequential(
+        [keras.Input((2,)), keras.layers.Dense(64, activation="sigmoid"), keras.layers.Reshape((8, 8, 1))]
+    )
+    policy = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
+    music = build_music_model(5, embedding_dim=4, rnn_units=8)
+    music(np.zeros((1, 3), np.int32))
+    sampler = sampler_for(music)
+    music_endpoints, table = generator_endpoints(sampler, "ab\n:X")
+    pixels = rng.integers(0, 256, (2, 8, 8, 1), dtype=np.uint8)
+    faces = rng.integers(0, 256, (2, 64, 64, 3), dtype=np.uint8)
+    labels = np.array([0, 2], np.int32)
+    conditional = keras.Sequential([keras.Input((2,)), keras.layers.Dense(64, activation="sigmoid")])
+
+    def generate_conditional(z, labels):
+        return tf.reshape(conditional(z + tf.cast(labels[:, None], z.dtype)), [-1, 8, 8, 1])
+
+    def encode(images, labels=None):
+        flat = tf.reshape(images, [-1, 64])
+        return flat[:, :2], flat[:, 2:4]
+
+    return {
+        "classifier": (
+            image,
+            {"classify": export.image_classifier_endpoint(image, 8, 8, 1)},
+            [],
+            {"classify": {"images": pixels}},
+        ),
+        "faces": (face, {"detect": export.face_detector_endpoint(face)}, [], {"detect": {"images": faces}}),
+        "images": (
+            image,
+            {
+                "predict": export.image_endpoint(lambda x: {"logits": image(x)}, 8, 8, 1, "predict"),
+                "explain": export.image_explainer_endpoint(lambda x, c: x[..., 0] * 2.0, 8, 8, 1, 3),
+            },
+            [],
+            {"predict": {"images": pixels}, "explain": {"images": pixels, "classes": labels}},
+        ),
+        "generator": (
+            conditional,
+            {
+                "generate": export.generate_endpoint(generate_conditional, 2, num_classes=3),
+                "generate_class": export.generate_class_endpoint(generate_conditional, 2, 3),
+                "encode": export.encode_endpoint(encode, (8, 8, 1), num_classes=3),
+                "decode": export.decode_endpoint(generate_conditional, 2, num_classes=3),
+            },
+            [],
+            {
+                "generate": {"count": np.int32(2), "seed": np.int64(5)},
+                "generate_class": {"labels": labels, "seed": np.int64(5)},
+                "encode": {"images": pixels, "labels": labels},
+                "decode": {"z": np.ones((2, 2), np.float32), "labels": labels},
+            },
+        ),
+        "decoder": (
+            decoder,
+            {"decode": export.decoder_endpoint(decoder, 2)},
+            [],
+            {"decode": {"z": np.ones((2, 2), np.float32)}},
+        ),
+        "policy": (
+            policy,
+            export.policy_endpoints(lambda o: tf.argmax(policy(o), -1), (4,), q_values=policy),
+            [],
+            {
+                "act": {"observations": np.ones((3, 4), np.float32)},
+                "q_values": {"observations": np.ones((3, 4), np.float32)},
+            },
+        ),
+        "music": (
+            music,
+            music_endpoints,
+            [table, sampler],
+            {
+                "generate": {
+                    "seed_text": "X:a",
+                    "length": np.int32(6),
+                    "temperature": np.float32(1.0),
+                    "seed": np.int64(3),
+                },
+                "generate_many": {
+                    "seed_text": "X:a",
+                    "length": np.int32(6),
+                    "temperature": np.float32(1.0),
+                    "seeds": np.array([3, 4], np.int64),
+                },
+            },
+        ),
+    }
+
+
+def test_every_endpoint_is_callable_by_name_by_position_and_through_signatures_without_mit_dl(tmp_path):
+    exports = {}
+    for name, (model, endpoints, trackables, examples) in _every_endpoint_kind().items():
+        export_savedmodel(model, tmp_path / name, endpoints=endpoints, extra_trackables=trackables)
+        exports[name] = examples
+        for endpoint, inputs in examples.items():
+            np.savez(tmp_path / f"{name}-{endpoint}.npz", **inputs)
+    out = run_fresh_python(f"""
+        import json, sys, numpy as np, tensorflow as tf
+        root, exports = {str(tmp_path)!r}, {json.dumps({k: list(v) for k, v in exports.items()})}
+        results = {{}}
+        for name, endpoints in exports.items():
+            m = tf.saved_model.load(f"{{root}}/{{name}}")
+            for endpoint in endpoints:
+                inputs = dict(np.load(f"{{root}}/{{name}}-{{endpoint}}.npz"))
+                order = [s["name"] for s in json.load(open(f"{{root}}/{{name}}/metadata.json"))["endpoints"][endpoint]]
+                tensors = {{k: tf.constant(inputs[k]) for k in order}}
+                by_name = getattr(m, endpoint)(**tensors)
+                by_position = getattr(m, endpoint)(*[tensors[k] for k in order])
+                served = m.signatures[endpoint](**tensors)
+                assert set(by_name) == set(by_position) == set(served), (name, endpoint)
+                same = all(np.array_equal(by_name[k].numpy(), by_position[k].numpy()) for k in by_name)
+                same_served = all(np.array_equal(by_name[k].numpy(), served[k].numpy()) for k in by_name)
+                refused = None
+                if "images" in inputs:
+                    floats = dict(tensors, images=tf.constant(inputs["images"] / 255.0, tf.float32))
+                    try:
+                        getattr(m, endpoint)(**floats); refused = "accepted"
+                    except Exception as error:
+                        refused = str(error)
+                results[f"{{name}}.{{endpoint}}"] = {{"same": same, "served": same_served, "refused": refused}}
+        assert not any(k.startswith("mit_dl") for k in sys.modules)
+        print(json.dumps(results))
+    """)
+    results = json.loads(out.strip().splitlines()[-1])
+    assert len(results) == sum(len(v) for v in exports.values()) == 13
+    for endpoint, result in results.items():
+        assert result["same"] and result["served"], endpoint
+        if result["refused"] is not None:
+            assert "expects uint8" in result["refused"], (endpoint, result["refused"][:300])
