@@ -116,3 +116,20 @@ def predict_probabilities(model, images, batch_size=512):
     data = mnist.to_dataset(images, np.zeros(len(images), np.int32), batch_size)
     logits = np.concatenate([model(x, training=False).numpy() for x, _ in data])
     return tf.nn.softmax(logits).numpy()
+
+
+def from_run(run_dir, values):
+    """The classifier of an images run, built from its recorded config (the registry's ``rebuild``).
+
+    Args:
+        run_dir: the run directory (its checkpoint is restored by the caller).
+        values: the config values its ``settings.json`` records.
+
+    Returns:
+        ``(model, config)``: the uncompiled-weight classifier (float images in [0, 1] -> logits) and the
+        `ImagesConfig`.
+    """
+    from mit_dl.images.config import ImagesConfig
+
+    config = ImagesConfig(**values)
+    return classifier(config, total_steps=1), config

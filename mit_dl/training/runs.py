@@ -116,6 +116,20 @@ def finished_metrics(path, config):
     return metrics
 
 
+def finished_or_trained(train, config, path):
+    """A run's metrics: read back when ``path`` holds a finished run of ``config``'s values, else trained now.
+
+    Args:
+        train: ``train(config, path) -> metrics`` (a lab's train function).
+        config: the run's config.
+        path: the run directory.
+
+    Returns:
+        The run's metrics.
+    """
+    return finished_metrics(path, config) or train(config, path)
+
+
 def compared_settings(config, derived=None):
     """The values a resume must repeat: the resume-relevant config fields and the derived facts.
 

@@ -342,3 +342,27 @@ def unpadded(detections):
         (arrays["boxes"][i, :count], arrays["scores"][i, :count], arrays["classes"][i, :count])
         for i, count in enumerate(arrays["count"])
     ]
+
+
+def from_run(run_dir, values):
+    """The segmenter of a vision segmentation run, built from its recorded config (the registry's ``rebuild``).
+
+    Args:
+        run_dir: the run directory (its checkpoint is restored by the caller).
+        values: the config values its ``settings.json`` records.
+
+    Returns:
+        ``(model, config)``: the segmenter (float images in [0, 1] -> per-pixel logits) and the `VisionConfig`.
+
+    Raises:
+        ExportError: the run trained a detector, which has no per-pixel classes to explain.
+    """
+    from mit_dl.errors import ExportError
+    from mit_dl.vision.config import VisionConfig
+
+    if values.get("task") != "segmentation":
+        raise ExportError(
+            f"{run_dir} is a detection run; pass an images run directory (a classifier) or a vision segmentation run."
+        )
+    config = VisionConfig(**values)
+    return segmenter(config), config

@@ -23,12 +23,12 @@ import pathlib
 import numpy as np
 import tensorflow as tf
 
-from mit_dl import plots
+from mit_dl import plots, registry
 from mit_dl.data import mnist
 from mit_dl.errors import ConfigError, ExportError
 from mit_dl.export import export_savedmodel, image_endpoint, image_explainer_endpoint, load_savedmodel
 from mit_dl.images.config import ImagesConfig
-from mit_dl.images.model import classifier, optimizer
+from mit_dl.images.model import optimizer
 from mit_dl.training import Run, Trainer
 from mit_dl.training.runs import read_settings, write_json
 from mit_dl.vision import adversarial, attribution, data, features, metrics
@@ -221,18 +221,13 @@ def trained_model(run_dir):
         ExportError: the folder is not such a run (another lab's, or a detector's).
         FileNotFoundError: the run holds no checkpoint yet.
     """
-    lab, values = read_settings(run_dir)
-    if lab == "images":
-        config = ImagesConfig(**values)
-        model = classifier(config, total_steps=1)
-    elif lab == "vision" and values.get("task") == "segmentation":
-        config = VisionConfig(**values)
-        model = segmenter(config)
-    else:
-        kind = "a detection" if lab == "vision" else f"a {lab}"
+    lab_name, values = read_settings(run_dir)
+    lab = next((lab for lab in registry.labs() if lab.name == lab_name), None)
+    if lab is None or lab.rebuild is None:
         raise ExportError(
-            f"{run_dir} is {kind} run; pass an images run directory (a classifier) or a vision segmentation run."
+            f"{run_dir} is a {lab_name} run; pass an images run directory (a classifier) or a vision segmentation run."
         )
+    model, config = registry.resolve(lab.rebuild)(run_dir, values)
     Trainer(model, checkpoint_dir=pathlib.Path(run_dir) / "checkpoints", verbose=False).restore()
     return model, config
 

@@ -1,0 +1,64 @@
+"""`mit-dl generative train | sample | evaluate`: what each action runs and prints (`mit_dl.generative.lab`)."""
+
+from mit_dl.cli import out_dir
+
+
+def train(args):
+    """Train the generative model the options ask for; samples, figures, quality scores and the export."""
+    from mit_dl.generative import workflow
+
+    config = args.config
+    workflow.train(config, out_dir(args, f"generative-{config.model}-{config.dataset}"))
+
+
+def train_options(parser):
+    """``--out`` of ``generative train``."""
+    parser.add_argument("--out", help="run directory (default: runs/generative-<model>-<dataset>-<time>)")
+
+
+def sample(args):
+    """Draw images from an exported generator."""
+    from mit_dl.generative import workflow
+
+    result = workflow.sample(args.model, count=args.count, label=args.label, seed=args.seed, out_dir=args.out)
+    print(f"{len(result['images'])} images: {result['folder'] / 'samples.png'} and samples.npz")
+
+
+def sample_options(parser):
+    """The arguments of ``generative sample``."""
+    parser.add_argument("--model", required=True, help="the exported generator (<run>/generator)")
+    parser.add_argument("--count", type=int, default=64, help="images to draw (default 64)")
+    parser.add_argument("--label", type=int, help="draw this class (conditional models: cvae, cgan)")
+    parser.add_argument("--seed", type=int, default=0, help="the draw's seed (default 0)")
+    parser.add_argument("--out", help="output folder (default: <run>/samples-s<seed>)")
+
+
+def evaluate(args):
+    """Score an exported generator's samples against held-out images and the reference sets, as a table."""
+    from mit_dl.generative import workflow
+
+    report = workflow.evaluate_export(args.model, count=args.count, data_dir=args.data, out=args.out)
+    print(
+        f"{report['model']} on {report['dataset']}: {report['quality']['count']} samples "
+        "against as many held-out images"
+    )
+    print(f"feature classifier: {100 * report['classifier']['accuracy']:.1f}% on the held-out images")
+    print(f"{'set':22s} {'FD':>9s} {'KID':>16s} {'1-NN acc':>9s} {'KL to uniform':>14s}")
+    rows = {"samples": report["quality"], **{f"ref: {k}": v for k, v in report["references"].items()}}
+    for name, row in rows.items():
+        print(
+            f"{name:22s} {row['fd']:9.3f} {row['kid']:8.4f} ± {row['kid_standard_error']:.4f} "
+            f"{row['one_nn_accuracy']:9.3f} {row['coverage']['kl_to_uniform']:14.3f}"
+        )
+    if "class_accuracy" in report["quality"]:
+        print(f"requested class found: {100 * report['quality']['class_accuracy']:.2f}%")
+    if report.get("mode_collapse"):
+        print(report["mode_collapse"])
+
+
+def evaluate_options(parser):
+    """The arguments of ``generative evaluate``."""
+    parser.add_argument("--model", required=True, help="the exported generator (<run>/generator)")
+    parser.add_argument("--count", type=int, help="samples scored (default: the run's evaluation count)")
+    parser.add_argument("--data", help="folder with the IDX files (default: $MIT_DL_DATA, caches, download)")
+    parser.add_argument("--out", help="the JSON report (default: <run>/evaluation.json)")

@@ -1,0 +1,55 @@
+"""The music lab's entry in the registry (`mit_dl.registry`): MIT 6.S191 Lab 1."""
+
+from mit_dl.music import commands
+from mit_dl.music.config import GenerationConfig, MusicConfig
+from mit_dl.registry import Command, DemoPart, Lab
+
+LAB = Lab(
+    name="music",
+    title="Music generation",
+    course="Lab 1",
+    summary="an LSTM or a transformer that writes Irish folk tunes",
+    lectures=("Lecture 2: recurrent neural networks, transformers and attention",),
+    commands=(
+        Command(
+            "train",
+            "train, checkpoint and export the song generator",
+            commands.train,
+            MusicConfig,
+            commands.train_options,
+            presets=("quick", "lab", "lab-aligned", "full"),
+            preset_help={
+                "quick": "an LSTM(256), about 5 minutes on 2 CPU cores; with --model transformer, 3 blocks of "
+                "width 128 over 256 characters, about 10 minutes",
+                "lab-aligned": "the course's LSTM with half of the windows starting at a tune's X: line",
+                "full": "--model transformer only: 4 blocks of width 256 over 512 characters",
+            },
+            shown_presets=("quick", "lab"),
+        ),
+        Command(
+            "compare",
+            "judge several exported generators with the same seeds and write compare.json and compare.md "
+            "(trains nothing)",
+            commands.compare,
+            options=commands.compare_options,
+        ),
+        Command(
+            "generate",
+            "write songs as .abc, .mid and .wav and judge them",
+            commands.generate,
+            GenerationConfig,
+            commands.generate_options,
+        ),
+    ),
+    configs=(MusicConfig, GenerationConfig),
+    demo=DemoPart(
+        "mit_dl.music.demo:run",
+        seconds=150,
+        describe="the lab's LSTM (quick preset) for a quarter of the steps, exported, three songs written and judged",
+    ),
+    assets="mit_dl.music.assets:build",
+    graders=("lab1",),
+    notebooks=("lab1/part1_intro", "lab1/part2_music"),
+    exports=("music generator",),
+    benchmark="music",
+)

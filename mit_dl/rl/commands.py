@@ -1,0 +1,37 @@
+"""`mit-dl rl train | play`: what each action runs and prints (`mit_dl.rl.lab` declares them)."""
+
+from mit_dl.cli import out_dir
+
+
+def train(args):
+    """Train the agent the options ask for; evaluate its greedy policy, plot, export and film it."""
+    from mit_dl.rl import workflow
+
+    config = args.config
+    workflow.train(config, out_dir(args, f"rl-{config.agent}-{config.env}"))
+
+
+def train_options(parser):
+    """``--out`` of ``rl train``."""
+    parser.add_argument("--out", help="run directory (default: runs/rl-<agent>-<env>-<time>)")
+
+
+def play(args):
+    """Play gymnasium episodes with an exported policy; print the returns."""
+    from mit_dl.rl import workflow
+
+    result = workflow.play(args.model, episodes=args.episodes, video=args.video, seed=args.seed)
+    print("returns: " + " ".join(f"{r:g}" for r in result["returns"]))
+    print(
+        f"mean return {result['mean_return']:.1f} ± {result['std_return']:.1f} over {len(result['returns'])} episodes"
+    )
+    if result.get("video"):
+        print(f"video of the first episode: {result['video']}")
+
+
+def play_options(parser):
+    """The arguments of ``rl play``."""
+    parser.add_argument("--model", required=True, help="the exported policy (<run>/policy)")
+    parser.add_argument("--episodes", type=int, default=10, help="episodes to play (default 10)")
+    parser.add_argument("--video", help="write the first episode as this animated GIF")
+    parser.add_argument("--seed", type=int, default=10_000, help="the first episode's seed (default 10000)")

@@ -1,0 +1,60 @@
+"""`mit-dl uncertainty train | evaluate | bias`: what each action runs and prints (`mit_dl.uncertainty.lab`)."""
+
+from mit_dl.cli import out_dir
+
+
+def train(args):
+    """Train the wrapped model the options ask for; calibration and OOD detection (or the bands), plots, export."""
+    from mit_dl.uncertainty import workflow
+
+    config = args.config
+    workflow.train(config, out_dir(args, f"uncertainty-{config.method}-{config.task}"))
+
+
+def train_options(parser):
+    """``--out`` of ``uncertainty train``."""
+    parser.add_argument("--out", help="run directory (default: runs/uncertainty-<method>-<task>-<time>)")
+
+
+def evaluate(args):
+    """Calibration and OOD detection of an exported classifier, as two tables."""
+    from mit_dl.uncertainty import workflow
+    from mit_dl.uncertainty.scores import SCORES
+
+    report = workflow.evaluate(args.model, ood=args.ood, out=args.out, data_dir=args.data)
+    c, scaled = report["calibration"], report["temperature_scaled"]["calibration"]
+    print(f"{report['method']} export on the Fashion-MNIST test set; out of distribution: {report['ood_set']} test")
+    print(f"{'':22s} {'accuracy':>9s} {'NLL':>7s} {'Brier':>7s} {'ECE':>7s} {'ECE 95% CI':>14s}")
+    for name, row in (("as trained", c), (f"temperature {report['temperature']:.2f}", scaled)):
+        low, high = row["ece_95ci"]
+        print(
+            f"{name:22s} {100 * row['accuracy']:8.2f}% {row['nll']:7.3f} {row['brier']:7.4f} "
+            f"{100 * row['ece']:6.2f}% {100 * low:6.2f}-{100 * high:5.2f}%"
+        )
+    print(f"{'OOD score':28s} {'AUROC':>7s} {'95% CI':>13s} {'AUPR':>7s}")
+    for name, row in report["ood"].items():
+        low, high = row["auroc_95ci"]
+        print(f"{SCORES[name]:28s} {row['auroc']:7.3f} {low:.3f}-{high:.3f} {row['aupr']:7.3f}")
+    print(f"metrics, reliability diagrams and score histograms in {report['folder']}")
+
+
+def evaluate_options(parser):
+    """The arguments of ``uncertainty evaluate``."""
+    parser.add_argument("--model", required=True, help="the exported classifier (<run>/saved_model)")
+    parser.add_argument("--ood", choices=("mnist",), default="mnist", help="the out-of-distribution test set")
+    parser.add_argument("--data", help="folder with the IDX files (default: $MIT_DL_DATA, caches, download)")
+    parser.add_argument("--out", help="output folder (default: the run directory, <run>/evaluation.json)")
+
+
+def bias(args):
+    """Score the faces benchmark's training faces by a VAE and its latent histograms."""
+    from mit_dl.uncertainty import workflow
+
+    out = out_dir(args, "uncertainty-bias")
+    workflow.bias(args.config, out)
+    print(f"run directory: {out.resolve()}")
+
+
+def bias_options(parser):
+    """``--out`` of ``uncertainty bias``."""
+    parser.add_argument("--out", help="run directory (default: runs/uncertainty-bias-<time>)")
