@@ -14,6 +14,9 @@ import importlib
 
 __version__ = "0.1.0"
 
+
+from mit_dl.registry import LAB_PACKAGES
+
 _SUBMODULES = (
     "layers",
     "training",
@@ -21,14 +24,9 @@ _SUBMODULES = (
     "evaluation",
     "export",
     "plots",
-    "music",
-    "images",
-    "faces",
-    "generative",
-    "rl",
-    "uncertainty",
-    "vision",
+    *LAB_PACKAGES,
     "labs",
+    "registry",
     "config",
     "errors",
     "environment",

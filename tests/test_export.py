@@ -161,8 +161,8 @@ def _every_endpoint_kind():
             [],
             {"classify": {"images": pixels}},
         ),
-        "faces": (face, {"detect": export.face_detector_endpoint(face)}, [], {"detect": {"images": faces}}),
-        "images": (
+        "face-detector": (face, {"detect": export.face_detector_endpoint(face)}, [], {"detect": {"images": faces}}),
+        "image-endpoints": (
             image,
             {
                 "predict": export.image_endpoint(lambda x: {"logits": image(x)}, 8, 8, 1, "predict"),
@@ -202,7 +202,7 @@ def _every_endpoint_kind():
                 "q_values": {"observations": np.ones((3, 4), np.float32)},
             },
         ),
-        "music": (
+        "music-generator": (
             music,
             music_endpoints,
             [table, sampler],

@@ -74,6 +74,8 @@ def test_demo_trains_exports_and_reloads(tmp_path):
         "demo",
         "--steps",
         "60",
+        "--labs",
+        "all",
         "--out",
         str(tmp_path),
         env={"MIT_DL_OFFLINE": "1", "MIT_DL_DATA": "", "HOME": str(tmp_path)},

@@ -4,19 +4,31 @@ from mit_dl.cli import out_dir
 
 
 def train(args):
-    """Train, evaluate per group, plot and export the face detector the options ask for."""
+    """Train, evaluate per group, plot and export the face detector the options ask for.
+
+    Args:
+        args: the parsed command line; ``args.config`` is the config its options ask for.
+    """
     from mit_dl.faces import workflow
 
     workflow.train(args.config, out_dir(args, f"faces-{args.config.model}"))
 
 
 def train_options(parser):
-    """``--out`` of ``faces train``."""
+    """``--out`` of ``faces train``.
+
+    Args:
+        parser: the action's `argparse` parser.
+    """
     parser.add_argument("--out", help="run directory (default: runs/faces-<model>-<time>)")
 
 
 def evaluate(args):
-    """Per-group accuracy of an exported face detector, as a table."""
+    """Per-group accuracy of an exported face detector, as a table.
+
+    Args:
+        args: the parsed command line.
+    """
     from mit_dl.faces import workflow
 
     report = workflow.evaluate_export(args.model, test_faces=args.test_faces)
@@ -39,7 +51,11 @@ def evaluate(args):
 
 
 def evaluate_options(parser):
-    """The arguments of ``faces evaluate``."""
+    """The arguments of ``faces evaluate``.
+
+    Args:
+        parser: the action's `argparse` parser.
+    """
     parser.add_argument("--model", required=True, help="the exported detector (<run>/detector)")
     parser.add_argument(
         "--test-faces",
@@ -49,7 +65,11 @@ def evaluate_options(parser):
 
 
 def compare(args):
-    """Every compared model for each seed; one table with intervals over the seeds."""
+    """Every compared model for each seed; one table with intervals over the seeds.
+
+    Args:
+        args: the parsed command line.
+    """
     from mit_dl.faces import workflow
 
     out = out_dir(args, "faces-compare")
@@ -59,7 +79,11 @@ def compare(args):
 
 
 def compare_options(parser):
-    """The arguments of ``faces compare`` beside the config's."""
+    """The arguments of ``faces compare`` beside the config's.
+
+    Args:
+        parser: the action's `argparse` parser.
+    """
     parser.add_argument(
         "--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4], help="seeds to train (default 0 1 2 3 4)"
     )

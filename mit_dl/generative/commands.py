@@ -4,7 +4,11 @@ from mit_dl.cli import out_dir
 
 
 def train(args):
-    """Train the generative model the options ask for; samples, figures, quality scores and the export."""
+    """Train the generative model the options ask for; samples, figures, quality scores and the export.
+
+    Args:
+        args: the parsed command line; ``args.config`` is the config its options ask for.
+    """
     from mit_dl.generative import workflow
 
     config = args.config
@@ -12,12 +16,20 @@ def train(args):
 
 
 def train_options(parser):
-    """``--out`` of ``generative train``."""
+    """``--out`` of ``generative train``.
+
+    Args:
+        parser: the action's `argparse` parser.
+    """
     parser.add_argument("--out", help="run directory (default: runs/generative-<model>-<dataset>-<time>)")
 
 
 def sample(args):
-    """Draw images from an exported generator."""
+    """Draw images from an exported generator.
+
+    Args:
+        args: the parsed command line.
+    """
     from mit_dl.generative import workflow
 
     result = workflow.sample(args.model, count=args.count, label=args.label, seed=args.seed, out_dir=args.out)
@@ -25,7 +37,11 @@ def sample(args):
 
 
 def sample_options(parser):
-    """The arguments of ``generative sample``."""
+    """The arguments of ``generative sample``.
+
+    Args:
+        parser: the action's `argparse` parser.
+    """
     parser.add_argument("--model", required=True, help="the exported generator (<run>/generator)")
     parser.add_argument("--count", type=int, default=64, help="images to draw (default 64)")
     parser.add_argument("--label", type=int, help="draw this class (conditional models: cvae, cgan)")
@@ -34,7 +50,11 @@ def sample_options(parser):
 
 
 def evaluate(args):
-    """Score an exported generator's samples against held-out images and the reference sets, as a table."""
+    """Score an exported generator's samples against held-out images and the reference sets, as a table.
+
+    Args:
+        args: the parsed command line.
+    """
     from mit_dl.generative import workflow
 
     report = workflow.evaluate_export(args.model, count=args.count, data_dir=args.data, out=args.out)
@@ -57,7 +77,11 @@ def evaluate(args):
 
 
 def evaluate_options(parser):
-    """The arguments of ``generative evaluate``."""
+    """The arguments of ``generative evaluate``.
+
+    Args:
+        parser: the action's `argparse` parser.
+    """
     parser.add_argument("--model", required=True, help="the exported generator (<run>/generator)")
     parser.add_argument("--count", type=int, help="samples scored (default: the run's evaluation count)")
     parser.add_argument("--data", help="folder with the IDX files (default: $MIT_DL_DATA, caches, download)")

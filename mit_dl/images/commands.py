@@ -5,7 +5,11 @@ from mit_dl.images.config import DATASETS
 
 
 def train(args):
-    """Train, evaluate, plot and export the classifier the options ask for."""
+    """Train, evaluate, plot and export the classifier the options ask for.
+
+    Args:
+        args: the parsed command line; ``args.config`` is the config its options ask for.
+    """
     from mit_dl.images import workflow
 
     config = args.config
@@ -13,12 +17,20 @@ def train(args):
 
 
 def train_options(parser):
-    """``--out`` of ``images train``."""
+    """``--out`` of ``images train``.
+
+    Args:
+        parser: the action's `argparse` parser.
+    """
     parser.add_argument("--out", help="run directory (default: runs/images-<dataset>-<model>-<time>)")
 
 
 def evaluate(args):
-    """Accuracy of an exported classifier on a test set, overall and per class."""
+    """Accuracy of an exported classifier on a test set, overall and per class.
+
+    Args:
+        args: the parsed command line.
+    """
     from mit_dl.images import workflow
 
     report = workflow.evaluate_export(args.model, dataset=args.dataset, data_dir=args.data)
@@ -32,7 +44,11 @@ def evaluate(args):
 
 
 def evaluate_options(parser):
-    """The arguments of ``images evaluate``."""
+    """The arguments of ``images evaluate``.
+
+    Args:
+        parser: the action's `argparse` parser.
+    """
     parser.add_argument("--model", required=True, help="the exported SavedModel folder (<run>/saved_model)")
     parser.add_argument(
         "--dataset", choices=DATASETS, help="the test set (default: the one the export's metadata.json names)"

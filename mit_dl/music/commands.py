@@ -6,7 +6,11 @@ from mit_dl.errors import ConfigError
 
 
 def train(args):
-    """Train, checkpoint and export the song generator the options ask for."""
+    """Train, checkpoint and export the song generator the options ask for.
+
+    Args:
+        args: the parsed command line; ``args.config`` is the config its options ask for.
+    """
     from mit_dl.music import workflow
 
     config = args.config
@@ -15,12 +19,20 @@ def train(args):
 
 
 def train_options(parser):
-    """``--out`` of ``music train``."""
+    """``--out`` of ``music train``.
+
+    Args:
+        parser: the action's `argparse` parser.
+    """
     parser.add_argument("--out", help="run directory (default: runs/music-<preset>, runs/music-transformer-<preset>)")
 
 
 def compare(args):
-    """Judge several exported generators with the same seeds; one table."""
+    """Judge several exported generators with the same seeds; one table.
+
+    Args:
+        args: the parsed command line.
+    """
     from mit_dl.music import workflow
 
     if len(args.songs) != len(args.seeds):
@@ -29,7 +41,11 @@ def compare(args):
 
 
 def compare_options(parser):
-    """The arguments of ``music compare``."""
+    """The arguments of ``music compare``.
+
+    Args:
+        parser: the action's `argparse` parser.
+    """
     parser.add_argument("--models", nargs="+", required=True, help="the generator exports (<run>/generator)")
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2], help="sampling seeds (default: 0 1 2)")
     parser.add_argument(
@@ -44,7 +60,11 @@ def compare_options(parser):
 
 
 def generate(args):
-    """Write songs from an exported generator as .abc, .mid and .wav, and judge them."""
+    """Write songs from an exported generator as .abc, .mid and .wav, and judge them.
+
+    Args:
+        args: the parsed command line.
+    """
     import dataclasses
 
     from mit_dl.music import workflow
@@ -56,6 +76,10 @@ def generate(args):
 
 
 def generate_options(parser):
-    """``--model`` and ``--out`` of ``music generate``."""
+    """``--model`` and ``--out`` of ``music generate``.
+
+    Args:
+        parser: the action's `argparse` parser.
+    """
     parser.add_argument("--model", required=True, help="the exported generator (<run>/generator)")
     parser.add_argument("--out", help="output folder (default: <run>/songs-t<T>-s<S>)")

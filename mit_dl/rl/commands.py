@@ -4,7 +4,11 @@ from mit_dl.cli import out_dir
 
 
 def train(args):
-    """Train the agent the options ask for; evaluate its greedy policy, plot, export and film it."""
+    """Train the agent the options ask for; evaluate its greedy policy, plot, export and film it.
+
+    Args:
+        args: the parsed command line; ``args.config`` is the config its options ask for.
+    """
     from mit_dl.rl import workflow
 
     config = args.config
@@ -12,12 +16,20 @@ def train(args):
 
 
 def train_options(parser):
-    """``--out`` of ``rl train``."""
+    """``--out`` of ``rl train``.
+
+    Args:
+        parser: the action's `argparse` parser.
+    """
     parser.add_argument("--out", help="run directory (default: runs/rl-<agent>-<env>-<time>)")
 
 
 def play(args):
-    """Play gymnasium episodes with an exported policy; print the returns."""
+    """Play gymnasium episodes with an exported policy; print the returns.
+
+    Args:
+        args: the parsed command line.
+    """
     from mit_dl.rl import workflow
 
     result = workflow.play(args.model, episodes=args.episodes, video=args.video, seed=args.seed)
@@ -30,7 +42,11 @@ def play(args):
 
 
 def play_options(parser):
-    """The arguments of ``rl play``."""
+    """The arguments of ``rl play``.
+
+    Args:
+        parser: the action's `argparse` parser.
+    """
     parser.add_argument("--model", required=True, help="the exported policy (<run>/policy)")
     parser.add_argument("--episodes", type=int, default=10, help="episodes to play (default 10)")
     parser.add_argument("--video", help="write the first episode as this animated GIF")

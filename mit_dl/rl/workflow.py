@@ -25,14 +25,13 @@ import math
 import pathlib
 import time
 
-import gymnasium
 import numpy as np
 import tensorflow as tf
 
 from mit_dl import plots
 from mit_dl.errors import ConfigError, ExportError
 from mit_dl.export import export_savedmodel, load_savedmodel, policy_endpoints
-from mit_dl.rl import environments
+from mit_dl.rl import data
 from mit_dl.rl.config import RLConfig
 from mit_dl.rl.evaluation import EVALUATION_SEED, SOLVED_RETURN, play_episodes
 from mit_dl.rl.model import env_steps_per_iteration, make_agent
@@ -41,23 +40,6 @@ from mit_dl.training.callbacks import Callback
 from mit_dl.training.runs import write_json
 
 EVALUATIONS_FILE = "evaluations.json"
-
-
-def gymnasium_env(env_name, render_mode=None):
-    """The gymnasium environment a policy trained on ``env_name`` is evaluated and filmed in.
-
-    Args:
-        env_name: ``"cartpole"``, ``"cartpole-tf"`` or ``"pong"``.
-        render_mode: gymnasium's (``"rgb_array"`` to film).
-
-    Returns:
-        A gymnasium environment (CartPole-v1, or Pong behind `mit_dl.rl.pong`'s preprocessing).
-    """
-    if env_name == "pong":
-        from mit_dl.rl import pong
-
-        return pong.make_pong(render_mode=render_mode)
-    return gymnasium.make("CartPole-v1", render_mode=render_mode)
 
 
 def evaluate(act, env_name, episodes=100, seed=EVALUATION_SEED, video=None, fps=25):
@@ -78,7 +60,7 @@ def evaluate(act, env_name, episodes=100, seed=EVALUATION_SEED, video=None, fps=
     frames = [] if video else None
 
     def make(index):
-        return gymnasium_env(env_name, "rgb_array" if video and index == 0 else None)
+        return data.gymnasium_env(env_name, "rgb_array" if video and index == 0 else None)
 
     result = play_episodes(act, make, episodes, seed=seed, record=frames)
     if video:
@@ -246,7 +228,7 @@ def train(config=None, out_dir="runs/rl", export=True, log=print):
     """
     config = config or RLConfig.quick()
     run = Run.start(out_dir, config, lab="rl", log=log)
-    env = environments.make(config.env, config.environments, seed=config.seed)
+    env = data.training_envs(config)
     with run.scope():
         agent = make_agent(config, env)
         history, evaluation = fit(agent, config, run, log)

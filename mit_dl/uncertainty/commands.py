@@ -4,7 +4,11 @@ from mit_dl.cli import out_dir
 
 
 def train(args):
-    """Train the wrapped model the options ask for; calibration and OOD detection (or the bands), plots, export."""
+    """Train the wrapped model the options ask for; calibration and OOD detection (or the bands), plots, export.
+
+    Args:
+        args: the parsed command line; ``args.config`` is the config its options ask for.
+    """
     from mit_dl.uncertainty import workflow
 
     config = args.config
@@ -12,12 +16,20 @@ def train(args):
 
 
 def train_options(parser):
-    """``--out`` of ``uncertainty train``."""
+    """``--out`` of ``uncertainty train``.
+
+    Args:
+        parser: the action's `argparse` parser.
+    """
     parser.add_argument("--out", help="run directory (default: runs/uncertainty-<method>-<task>-<time>)")
 
 
 def evaluate(args):
-    """Calibration and OOD detection of an exported classifier, as two tables."""
+    """Calibration and OOD detection of an exported classifier, as two tables.
+
+    Args:
+        args: the parsed command line.
+    """
     from mit_dl.uncertainty import workflow
     from mit_dl.uncertainty.scores import SCORES
 
@@ -39,7 +51,11 @@ def evaluate(args):
 
 
 def evaluate_options(parser):
-    """The arguments of ``uncertainty evaluate``."""
+    """The arguments of ``uncertainty evaluate``.
+
+    Args:
+        parser: the action's `argparse` parser.
+    """
     parser.add_argument("--model", required=True, help="the exported classifier (<run>/saved_model)")
     parser.add_argument("--ood", choices=("mnist",), default="mnist", help="the out-of-distribution test set")
     parser.add_argument("--data", help="folder with the IDX files (default: $MIT_DL_DATA, caches, download)")
@@ -47,7 +63,11 @@ def evaluate_options(parser):
 
 
 def bias(args):
-    """Score the faces benchmark's training faces by a VAE and its latent histograms."""
+    """Score the faces benchmark's training faces by a VAE and its latent histograms.
+
+    Args:
+        args: the parsed command line.
+    """
     from mit_dl.uncertainty import workflow
 
     out = out_dir(args, "uncertainty-bias")
@@ -56,5 +76,9 @@ def bias(args):
 
 
 def bias_options(parser):
-    """``--out`` of ``uncertainty bias``."""
+    """``--out`` of ``uncertainty bias``.
+
+    Args:
+        parser: the action's `argparse` parser.
+    """
     parser.add_argument("--out", help="run directory (default: runs/uncertainty-bias-<time>)")

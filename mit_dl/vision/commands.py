@@ -7,7 +7,11 @@ RUN_HELP = "a run directory: an images run (the classifier) or a vision segmenta
 
 
 def train(args):
-    """Train, evaluate, plot and export the scene segmenter or detector the options ask for."""
+    """Train, evaluate, plot and export the scene segmenter or detector the options ask for.
+
+    Args:
+        args: the parsed command line; ``args.config`` is the config its options ask for.
+    """
     from mit_dl.vision import workflow
 
     config = args.config
@@ -15,12 +19,20 @@ def train(args):
 
 
 def train_options(parser):
-    """``--out`` of ``vision train``."""
+    """``--out`` of ``vision train``.
+
+    Args:
+        parser: the action's `argparse` parser.
+    """
     parser.add_argument("--out", help="run directory (default: runs/vision-<dataset>-<model>-<time>)")
 
 
 def evaluate(args):
-    """mIoU of an exported segmenter, or mAP of a detector, on test scenes; per class."""
+    """mIoU of an exported segmenter, or mAP of a detector, on test scenes; per class.
+
+    Args:
+        args: the parsed command line.
+    """
     from mit_dl.vision import workflow
 
     report = workflow.evaluate_export(args.model, args.dataset, args.scenes, args.seed, args.data)
@@ -35,7 +47,11 @@ def evaluate(args):
 
 
 def evaluate_options(parser):
-    """The arguments of ``vision evaluate``."""
+    """The arguments of ``vision evaluate``.
+
+    Args:
+        parser: the action's `argparse` parser.
+    """
     parser.add_argument("--model", required=True, help="the exported SavedModel folder (<run>/saved_model)")
     parser.add_argument(
         "--dataset", choices=("mnist", "fashion_mnist"), help="whose test scenes (default: the export's)"
@@ -46,7 +62,11 @@ def evaluate_options(parser):
 
 
 def explain(args):
-    """Attribution maps of a trained CNN's test images, with their sanity check and completeness."""
+    """Attribution maps of a trained CNN's test images, with their sanity check and completeness.
+
+    Args:
+        args: the parsed command line.
+    """
     from mit_dl.vision import workflow
 
     report = workflow.explain(args.model, args.method, args.images, args.out, args.layer, args.export)
@@ -65,7 +85,11 @@ def explain(args):
 
 
 def explain_options(parser):
-    """The arguments of ``vision explain``."""
+    """The arguments of ``vision explain``.
+
+    Args:
+        parser: the action's `argparse` parser.
+    """
     parser.add_argument("--model", required=True, help=RUN_HELP)
     parser.add_argument(
         "--method", nargs="+", choices=EXPLAIN_METHODS, default=["saliency"], help="attribution methods (one or more)"
@@ -77,7 +101,11 @@ def explain_options(parser):
 
 
 def attack(args):
-    """Accuracy of trained classifiers on adversarial test images at each epsilon, as a table."""
+    """Accuracy of trained classifiers on adversarial test images at each epsilon, as a table.
+
+    Args:
+        args: the parsed command line.
+    """
     from mit_dl.vision import workflow
 
     report = workflow.attack(args.model, args.method, args.epsilons, args.images, args.out, args.steps)
@@ -90,7 +118,11 @@ def attack(args):
 
 
 def attack_options(parser):
-    """The arguments of ``vision attack``."""
+    """The arguments of ``vision attack``.
+
+    Args:
+        parser: the action's `argparse` parser.
+    """
     parser.add_argument("--model", required=True, nargs="+", help="images run directories, compared in one figure")
     parser.add_argument("--method", choices=("fgsm", "pgd"), default="fgsm", help="the attack")
     parser.add_argument(
@@ -106,7 +138,11 @@ def attack_options(parser):
 
 
 def features(args):
-    """A trained CNN's first-layer filters and its activations for one image."""
+    """A trained CNN's first-layer filters and its activations for one image.
+
+    Args:
+        args: the parsed command line.
+    """
     from mit_dl.vision import workflow
 
     for name, path in workflow.feature_figures(args.model, args.out, args.image).items():
@@ -114,7 +150,11 @@ def features(args):
 
 
 def features_options(parser):
-    """The arguments of ``vision features``."""
+    """The arguments of ``vision features``.
+
+    Args:
+        parser: the action's `argparse` parser.
+    """
     parser.add_argument("--model", required=True, help=RUN_HELP)
     parser.add_argument("--image", type=int, default=0, help="which test image (default 0)")
     parser.add_argument("--out", help="folder of the figures (default: the run directory)")

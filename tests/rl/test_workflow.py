@@ -9,7 +9,7 @@ import tensorflow as tf
 from support import kill_then_resume, run_fresh_python, run_mit_dl, start_script
 
 from mit_dl.errors import ConfigError, ExportError
-from mit_dl.rl import RLConfig, environments, workflow
+from mit_dl.rl import RLConfig, data, environments, workflow
 from mit_dl.rl.evaluation import play_episodes
 from mit_dl.rl.model import make_agent
 
@@ -18,7 +18,7 @@ JOB = pathlib.Path(__file__).with_name("resume_job.py")
 
 def _random_policy_return():
     rng = np.random.default_rng(0)
-    result = play_episodes(lambda o: rng.integers(0, 2, len(o)), lambda i: workflow.gymnasium_env("cartpole"), 50)
+    result = play_episodes(lambda o: rng.integers(0, 2, len(o)), lambda i: data.gymnasium_env("cartpole"), 50)
     return result["mean_return"]
 
 
