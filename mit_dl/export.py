@@ -297,246 +297,31 @@ def image_endpoint(function, height, width, channels, name):
     )
 
 
-def face_detector_endpoint(model, size=64):
-    """``detect(images uint8 [N, size, size, 3])`` -> ``{"probability": [N], "is_face": [N]}``.
+def as_uint8(images):
+    """Images in [0, 1] (any float dtype) as uint8 pixels, rounded, inside a signature.
 
     Args:
-        model: maps images in [0, 1] to one face logit (the face CNN or a DB-VAE).
-        size: the images' height and width.
+        images: a float tensor.
 
     Returns:
-        An `Endpoint`, with the same input checks as `image_classifier_endpoint`.
+        The uint8 tensor.
     """
-    inner = image_classifier_endpoint(model, size, size, 3, output="sigmoid")
-
-    def detect(images):
-        out = inner.fn(images)
-        return {"probability": out["probabilities"][:, 0], "is_face": out["class_ids"]}
-
-    return Endpoint(detect, inner.input_signature, refused_dtypes=IMAGE_REFUSED_DTYPES)
-
-
-def decoder_endpoint(decoder, latent_dim):
-    """``decode(z float32 [N, latent_dim])`` -> ``{"images": uint8 [N, H, W, 3]}`` from a [0, 1] decoder.
-
-    Args:
-        decoder: maps latent vectors to images in [0, 1].
-        latent_dim: the latent size.
-
-    Returns:
-        An `Endpoint` taking ``z``.
-    """
-
-    def decode(z):
-        images = decoder(z, training=False)
-        return {"images": tf.cast(tf.round(tf.clip_by_value(images, 0.0, 1.0) * 255.0), tf.uint8)}
-
-    return Endpoint(decode, [tf.TensorSpec([None, latent_dim], tf.float32, name="z")])
-
-
-def _as_uint8(images):
     return tf.cast(tf.round(tf.clip_by_value(tf.cast(images, tf.float32), 0.0, 1.0) * 255.0), tf.uint8)
 
 
-def _check_labels(labels, num_classes, name):
+def check_labels(labels, num_classes, name):
+    """An assertion that ``labels`` are class ids ``0 .. num_classes - 1``, failing with a message naming ``name``.
+
+    Args:
+        labels: an integer tensor.
+        num_classes: the number of classes.
+        name: the signature's name, for the message.
+
+    Returns:
+        The assertion (use it as a control dependency).
+    """
     return tf.debugging.Assert(
         tf.reduce_all((labels >= 0) & (labels < num_classes)),
         [f"{name}: labels must be class ids 0..{num_classes - 1}; received", labels],
         summarize=8,
-    )
-
-
-def _noise(count, latent_dim, seed):
-    return tf.random.stateless_normal(tf.stack([count, latent_dim]), seed=tf.stack([seed, tf.constant(0, tf.int64)]))
-
-
-def generate_endpoint(generate, latent_dim, num_classes=None):
-    """``generate(count, seed)`` -> ``{"images": uint8}`` (and ``"labels"``, drawn uniformly, for conditional models).
-
-    The noise is ``tf.random.stateless_normal`` of the seed: the same
-    ``(count, seed)`` gives the same images in any process.
-
-    Args:
-        generate: ``generate(z)`` (``generate(z, labels)`` with ``num_classes``) -> images in [0, 1].
-        latent_dim: the noise (latent) size.
-        num_classes: for a conditional model, the number of classes.
-
-    Returns:
-        An `Endpoint` taking ``count`` (int32 scalar, >= 1) and ``seed`` (int64 scalar).
-    """
-
-    def fn(count, seed):
-        check = tf.debugging.Assert(count > 0, ["generate: count must be at least 1; received", count])
-        with tf.control_dependencies([check]):
-            z = _noise(count, latent_dim, seed)
-        if not num_classes:
-            return {"images": _as_uint8(generate(z))}
-        labels = tf.random.stateless_uniform(
-            tf.reshape(count, [1]), seed=tf.stack([seed, tf.constant(1, tf.int64)]), maxval=num_classes, dtype=tf.int32
-        )
-        return {"images": _as_uint8(generate(z, labels)), "labels": labels}
-
-    return Endpoint(fn, [tf.TensorSpec([], tf.int32, name="count"), tf.TensorSpec([], tf.int64, name="seed")])
-
-
-def generate_class_endpoint(generate, latent_dim, num_classes):
-    """``generate_class(labels, seed)`` -> ``{"images": uint8}``: one image of each requested class.
-
-    Args:
-        generate: ``generate(z, labels)`` -> images in [0, 1].
-        latent_dim: the noise (latent) size.
-        num_classes: the number of classes (labels outside 0..num_classes-1 fail with a message).
-
-    Returns:
-        An `Endpoint` taking ``labels`` (int32 ``[N]``) and ``seed`` (int64 scalar).
-    """
-
-    def fn(labels, seed):
-        with tf.control_dependencies([_check_labels(labels, num_classes, "generate_class")]):
-            z = _noise(tf.shape(labels)[0], latent_dim, seed)
-        return {"images": _as_uint8(generate(z, labels))}
-
-    return Endpoint(fn, [tf.TensorSpec([None], tf.int32, name="labels"), tf.TensorSpec([], tf.int64, name="seed")])
-
-
-def encode_endpoint(encode, image_shape, num_classes=None):
-    """``encode(images uint8 [N, H, W, C]` (, labels)) -> ``{"mean", "log_variance"}``: a VAE's encoder.
-
-    Args:
-        encode: ``encode(images in [0, 1] (, labels)) -> (mean, log_variance)``.
-        image_shape: ``(H, W, C)``.
-        num_classes: for a conditional VAE, the number of classes.
-
-    Returns:
-        An `Endpoint` taking ``images`` (and ``labels``), with the shape checked inside.
-    """
-    expected = list(image_shape)
-
-    def prepared(images):
-        shape = tf.shape(images)
-        ok = tf.cond(  # the comparison runs only for rank 4, so its lengths match
-            tf.equal(tf.size(shape), 4),
-            lambda: tf.reduce_all(tf.equal(shape[1:], expected)),
-            lambda: tf.constant(False),
-        )
-        wanted = f"encode expects uint8 images [N, {', '.join(map(str, expected))}]; received shape"
-        check = tf.debugging.Assert(ok, [wanted, shape])
-        with tf.control_dependencies([check]):
-            return tf.cast(tf.reshape(images, [-1, *expected]), tf.float32) / 255.0
-
-    def named(out):
-        return {"mean": tf.cast(out[0], tf.float32), "log_variance": tf.cast(out[1], tf.float32)}
-
-    image_spec = tf.TensorSpec(None, tf.uint8, name="images")
-    if not num_classes:
-        return Endpoint(lambda images: named(encode(prepared(images))), [image_spec], IMAGE_REFUSED_DTYPES)
-
-    def fn(images, labels):
-        with tf.control_dependencies([_check_labels(labels, num_classes, "encode")]):
-            return named(encode(prepared(images), labels))
-
-    return Endpoint(fn, [image_spec, tf.TensorSpec([None], tf.int32, name="labels")], IMAGE_REFUSED_DTYPES)
-
-
-def decode_endpoint(decode, latent_dim, num_classes=None):
-    """``decode(z float32 [N, latent_dim]` (, labels)) -> ``{"images": uint8}``: a VAE's decoder.
-
-    Args:
-        decode: ``decode(z (, labels)) -> images in [0, 1]``.
-        latent_dim: the latent size.
-        num_classes: for a conditional VAE, the number of classes.
-
-    Returns:
-        An `Endpoint` taking ``z`` (and ``labels``).
-    """
-    z_spec = tf.TensorSpec([None, latent_dim], tf.float32, name="z")
-    if not num_classes:
-        return Endpoint(lambda z: {"images": _as_uint8(decode(z))}, [z_spec])
-
-    def fn(z, labels):
-        with tf.control_dependencies([_check_labels(labels, num_classes, "decode")]):
-            return {"images": _as_uint8(decode(z, labels))}
-
-    return Endpoint(fn, [z_spec, tf.TensorSpec([None], tf.int32, name="labels")])
-
-
-def _check_observations(observations, observation_shape, name):
-    expected = tf.constant(observation_shape, tf.int32)
-    shape = tf.shape(observations)[1:]
-    matches = tf.reduce_all(tf.equal(shape, expected)) if len(observation_shape) else tf.constant(True)
-    return tf.debugging.Assert(
-        matches,
-        [
-            f"{name}: observations must be shaped [N, {', '.join(map(str, observation_shape))}]; received shape",
-            tf.shape(observations),
-        ],
-    )
-
-
-def policy_endpoints(act, observation_shape, q_values=None):
-    """``act(observations) -> {"actions": int32 [N]}`` and, for a Q-network, ``q_values(observations)``.
-
-    The observations' rank is free in the signature and checked inside, so
-    a wrong shape fails with a sentence naming the shape expected.
-
-    Args:
-        act: ``act(observations float32 [N, *observation_shape]) -> actions [N]``.
-        observation_shape: one observation's shape (``(4,)`` for CartPole).
-        q_values: ``q_values(observations) -> [N, actions]`` or None.
-
-    Returns:
-        ``{"act": Endpoint}`` (and ``"q_values"``).
-    """
-    spec = [tf.TensorSpec([None] * (1 + len(observation_shape)), tf.float32, name="observations")]
-
-    def act_fn(observations):
-        with tf.control_dependencies([_check_observations(observations, observation_shape, "act")]):
-            observations = tf.identity(observations)
-        return {"actions": tf.cast(act(observations), tf.int32)}
-
-    endpoints = {"act": Endpoint(act_fn, spec)}
-    if q_values is not None:
-
-        def q_fn(observations):
-            with tf.control_dependencies([_check_observations(observations, observation_shape, "q_values")]):
-                observations = tf.identity(observations)
-            return {"q_values": tf.cast(q_values(observations), tf.float32)}
-
-        endpoints["q_values"] = Endpoint(q_fn, spec)
-    return endpoints
-
-
-def image_explainer_endpoint(explain, height, width, channels, num_classes):
-    """``explain(images uint8, classes int)`` -> ``{"maps": float32 [N, H, W]}``: attribution maps, checks inside.
-
-    The images are checked and scaled by `scaled_images`; a class id outside
-    ``0 .. num_classes - 1`` or a class count other than the image count
-    fails with a message saying so.
-
-    Args:
-        explain: ``(float images in [0, 1], int32 classes [N]) -> [N, H, W] maps`` in TF ops.
-        height: the images' height.
-        width: the images' width.
-        channels: the images' channel count.
-        num_classes: the model's classes.
-
-    Returns:
-        An `Endpoint` taking ``images`` (uint8) and ``classes`` (int32; int64 converted).
-    """
-
-    def explain_images(images, classes):
-        scaled = scaled_images(images, height, width, channels, "explain")
-        same_count = tf.debugging.Assert(
-            tf.equal(tf.shape(classes)[0], tf.shape(scaled)[0]),
-            ["explain: one class per image; received classes and images", tf.shape(classes)[0], tf.shape(scaled)[0]],
-        )
-        with tf.control_dependencies([same_count, _check_labels(classes, num_classes, "explain")]):
-            classes = tf.identity(classes)
-        return {"maps": tf.cast(explain(scaled, classes), tf.float32)}
-
-    return Endpoint(
-        explain_images,
-        [tf.TensorSpec(None, tf.uint8, name="images"), tf.TensorSpec([None], tf.int32, name="classes")],
-        refused_dtypes=IMAGE_REFUSED_DTYPES,
-        converted_dtypes={"classes": (tf.int64,)},
     )

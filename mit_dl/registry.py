@@ -63,8 +63,8 @@ class DemoPart:
     """A lab's part of ``mit-dl demo``.
 
     Args:
-        run: ``"module:function"`` (or the function); ``function(out_dir, steps, seed, log, earlier)`` returns the part's
-            figures (``earlier``: the figures of the parts run before it, by lab name).
+        run: ``"module:function"`` (or the function); ``function(out_dir, steps, seed, log, earlier)``
+            returns the part's figures (``earlier``: the figures of the parts run before it, by lab name).
         seconds: what the part takes at the default 500 steps on a slow (AVX2) 2-core machine; the
             demo's time budget is spent on parts in registry order.
         describe: one line for the demo's list of parts.
@@ -88,7 +88,8 @@ class Lab:
         commands: its `Command` s, ``train`` first.
         configs: its config classes.
         demo: its `DemoPart`, or None.
-        assets: ``"module:function"`` (or the function) that rebuilds its figures for the docs (``function(work, site)``).
+        assets: ``"module:function"`` (or the function) that rebuilds its figures for the docs
+            (``function(work, site)``).
         graders: modules of its notebook checkers (``mit_dl.labs.<module>``).
         notebooks: its notebook sources under ``labs/``, without ``.py``.
         exports: the kinds of export it writes (``metadata.json``'s ``kind``).

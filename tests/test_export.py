@@ -92,7 +92,7 @@ def test_export_errors(tmp_path):
 
 
 def test_face_detector_and_decoder_exports_match_in_a_fresh_process(tmp_path):
-    from mit_dl.export import decoder_endpoint, face_detector_endpoint
+    from mit_dl.faces.endpoints import decoder_endpoint, face_detector_endpoint
     from mit_dl.faces.model import DBVAE
 
     model = DBVAE(latent_dim=6, seed=0)
@@ -128,8 +128,12 @@ def test_face_detector_and_decoder_exports_match_in_a_fresh_process(tmp_path):
 def _every_endpoint_kind():
     """``{export name: (model, endpoints, extra trackables, {endpoint: example inputs by name})}``, tiny models."""
     from mit_dl import export
+    from mit_dl.faces import endpoints as faces_endpoints
+    from mit_dl.generative import endpoints as generative_endpoints
     from mit_dl.music.model import build_music_model
     from mit_dl.music.sampler import generator_endpoints, sampler_for
+    from mit_dl.rl import endpoints as rl_endpoints
+    from mit_dl.vision import endpoints as vision_endpoints
 
     rng = np.random.default_rng(0)
     image = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Flatten(), keras.layers.Dense(3)])
@@ -161,12 +165,17 @@ def _every_endpoint_kind():
             [],
             {"classify": {"images": pixels}},
         ),
-        "face-detector": (face, {"detect": export.face_detector_endpoint(face)}, [], {"detect": {"images": faces}}),
+        "face-detector": (
+            face,
+            {"detect": faces_endpoints.face_detector_endpoint(face)},
+            [],
+            {"detect": {"images": faces}},
+        ),
         "image-endpoints": (
             image,
             {
                 "predict": export.image_endpoint(lambda x: {"logits": image(x)}, 8, 8, 1, "predict"),
-                "explain": export.image_explainer_endpoint(lambda x, c: x[..., 0] * 2.0, 8, 8, 1, 3),
+                "explain": vision_endpoints.image_explainer_endpoint(lambda x, c: x[..., 0] * 2.0, 8, 8, 1, 3),
             },
             [],
             {"predict": {"images": pixels}, "explain": {"images": pixels, "classes": labels}},
@@ -174,10 +183,10 @@ def _every_endpoint_kind():
         "generator": (
             conditional,
             {
-                "generate": export.generate_endpoint(generate_conditional, 2, num_classes=3),
-                "generate_class": export.generate_class_endpoint(generate_conditional, 2, 3),
-                "encode": export.encode_endpoint(encode, (8, 8, 1), num_classes=3),
-                "decode": export.decode_endpoint(generate_conditional, 2, num_classes=3),
+                "generate": generative_endpoints.generate_endpoint(generate_conditional, 2, num_classes=3),
+                "generate_class": generative_endpoints.generate_class_endpoint(generate_conditional, 2, 3),
+                "encode": generative_endpoints.encode_endpoint(encode, (8, 8, 1), num_classes=3),
+                "decode": generative_endpoints.decode_endpoint(generate_conditional, 2, num_classes=3),
             },
             [],
             {
@@ -189,13 +198,13 @@ def _every_endpoint_kind():
         ),
         "decoder": (
             decoder,
-            {"decode": export.decoder_endpoint(decoder, 2)},
+            {"decode": faces_endpoints.decoder_endpoint(decoder, 2)},
             [],
             {"decode": {"z": np.ones((2, 2), np.float32)}},
         ),
         "policy": (
             policy,
-            export.policy_endpoints(lambda o: tf.argmax(policy(o), -1), (4,), q_values=policy),
+            rl_endpoints.policy_endpoints(lambda o: tf.argmax(policy(o), -1), (4,), q_values=policy),
             [],
             {
                 "act": {"observations": np.ones((3, 4), np.float32)},

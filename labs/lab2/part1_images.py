@@ -29,7 +29,7 @@ from IPython.display import Image, display
 
 from mit_dl import evaluation, labs, plots
 from mit_dl.data import mnist as image_data
-from mit_dl.images import ImagesConfig
+from mit_dl.images import ImagesConfig, figures
 from mit_dl.images import data as images_data
 from mit_dl.images.model import predict_probabilities
 from mit_dl.labs import lab2
@@ -196,7 +196,7 @@ shown = np.concatenate([np.flatnonzero(guesses != test_labels)[:6], np.flatnonze
 display(
     Image(
         str(
-            plots.prediction_grid(
+            figures.prediction_grid(
                 test_images[shown], cnn_probabilities[shown], test_labels[shown], class_names, OUT / "predictions.png"
             )
         )

@@ -218,7 +218,7 @@ for attribute, best in latent["correlations"].items():
 
 # %%
 display(
-    Image(str(plots.group_accuracy({"standard CNN": cnn_report, "DB-VAE": dbvae_report}, OUT / "group_accuracy.png")))
+    Image(str(figures.group_accuracy({"standard CNN": cnn_report, "DB-VAE": dbvae_report}, OUT / "group_accuracy.png")))
 )
 for name, report in (("standard CNN", cnn_report), ("DB-VAE", dbvae_report)):
     print(

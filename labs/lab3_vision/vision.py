@@ -31,7 +31,7 @@ from mit_dl.data import mnist
 from mit_dl.images import ImagesConfig
 from mit_dl.images import workflow as images_workflow
 from mit_dl.labs import vision as checks
-from mit_dl.vision import adversarial, attribution, metrics
+from mit_dl.vision import adversarial, attribution, figures, metrics
 from mit_dl.vision.scenes import make_scenes
 
 QUICK = labs.quick_mode()
@@ -133,7 +133,7 @@ for i in range(len(scenes)):
 truths = [scenes.objects(i) for i in range(len(scenes))]
 report = metrics.detection_report(found, truths, mnist.CLASS_NAMES["mnist"])
 print(f"kept boxes: mAP@0.5 {report['map_50']:.3f}, mAP@[0.5:0.95] {report['map']:.3f} (jitter costs strict IoUs)")
-plots.detection_grid(scenes.images, found, truths, OUT / "nms.png", mnist.CLASS_NAMES["mnist"])
+figures.detection_grid(scenes.images, found, truths, OUT / "nms.png", mnist.CLASS_NAMES["mnist"])
 display(Image(str(OUT / "nms.png")))
 
 # %% [markdown]
@@ -190,7 +190,7 @@ for method in ("saliency", "gradcam", "ig"):
     sanity = attribution.sanity_check(cnn, shown, classes, method)
     print(f"{method:10s} sanity check: rank correlation with a random model's maps {sanity['mean']:.2f}")
 rows = [names[c] for c in classes]
-plots.attribution_grid(shown, maps, OUT / "attributions.png", rows, "what the CNN looks at")
+figures.attribution_grid(shown, maps, OUT / "attributions.png", rows, "what the CNN looks at")
 display(Image(str(OUT / "attributions.png")))
 
 # %% [markdown]

@@ -30,12 +30,12 @@ import numpy as np
 import tensorflow as tf
 from IPython.display import Image, display
 
-from mit_dl import evaluation, labs, plots
+from mit_dl import evaluation, labs
 from mit_dl.data import mnist
 from mit_dl.images.model import cnn_classifier
 from mit_dl.labs import uncertainty as checks
 from mit_dl.training import Trainer
-from mit_dl.uncertainty import DropoutWrapper, EnsembleWrapper, MVEWrapper, workflow
+from mit_dl.uncertainty import DropoutWrapper, EnsembleWrapper, MVEWrapper, figures, workflow
 from mit_dl.uncertainty import data as toy
 
 QUICK = labs.quick_mode()
@@ -103,7 +103,7 @@ out = {k: v.numpy()[:, 0] for k, v in mve(grid[:, None] / 4).items()}
 mean, sigma = out["prediction"] * scale, np.sqrt(out["aleatoric"]) * scale
 report = workflow.regression_report(grid, {"prediction": mean, "aleatoric": sigma**2})
 print(f"learned sigma off the true sigma(x) by {100 * report['sigma_relative_rms_error']:.1f}% (RMS, training range)")
-plots.uncertainty_bands(
+figures.uncertainty_bands(
     (points.x[:, 0], points.y[:, 0]),
     grid,
     {"prediction": mean, "aleatoric": sigma},
@@ -155,7 +155,7 @@ print(
     f"epistemic sigma: {report['epistemic_gap_ratio']:.2f}x the training range's on the gap, "
     f"{report['epistemic_outside_ratio']:.1f}x beyond the data"
 )
-plots.uncertainty_bands(
+figures.uncertainty_bands(
     (points.x[:, 0], points.y[:, 0]),
     grid,
     {"prediction": out["prediction"] * scale, "epistemic": epistemic},
@@ -234,7 +234,7 @@ scores = {
 }
 for name, (in_scores, out_scores) in scores.items():
     print(f"{name:24s}: OOD AUROC {evaluation.ood_auroc(in_scores, out_scores):.3f}")
-plots.score_histograms(scores, OUT / "ood_scores.png", title="Fashion-MNIST test (blue) vs MNIST test (orange)")
+figures.score_histograms(scores, OUT / "ood_scores.png", title="Fashion-MNIST test (blue) vs MNIST test (orange)")
 display(Image(str(OUT / "ood_scores.png")))
 
 # %% [markdown]
@@ -282,7 +282,7 @@ print(
     f"ECE {100 * expected_calibration_error(labels, inside['probabilities']):.2f}% as trained; "
     f"{100 * expected_calibration_error(labels, scaled):.2f}% at T = {temperature:.2f}"
 )
-plots.reliability_diagrams(
+figures.reliability_diagrams(
     {
         "as trained": evaluation.calibration_bins(labels, inside["probabilities"]),
         f"temperature {temperature:.2f}": evaluation.calibration_bins(labels, scaled),

@@ -146,3 +146,32 @@ def resampling_recall(probabilities, train, top=0.1):
     for value, member in columns.items():
         recall[value] = {"top": float(member[chosen].mean()), "data": float(member.mean())}
     return recall
+
+
+def latent_correlations(latent, indicators, top=3):
+    """Which latent dimensions track which attribute: Pearson ``r`` of every dimension with each indicator.
+
+    A constant dimension or indicator has ``r = 0``.
+
+    Args:
+        latent: ``[N, D]`` latent means.
+        indicators: ``{attribute name: bool [N]}``.
+        top: how many dimensions to keep per attribute.
+
+    Returns:
+        ``{name: [{"dimension", "r"}, ...]}``, the ``top`` dimensions by ``|r|`` first.
+    """
+    z = np.asarray(latent, np.float64)
+    z = z - z.mean(0)
+    z_norm = np.sqrt((z**2).sum(0))
+    result = {}
+    for name, indicator in indicators.items():
+        a = np.asarray(indicator, np.float64).reshape(-1)
+        if len(a) != len(z):
+            raise ValueError(f"indicator {name!r} has {len(a)} values for {len(z)} latent vectors; they must match.")
+        a = a - a.mean()
+        denominator = z_norm * np.sqrt((a**2).sum())
+        r = np.divide(a @ z, denominator, out=np.zeros(z.shape[1]), where=denominator > 0)
+        order = np.argsort(-np.abs(r))[:top]
+        result[name] = [{"dimension": int(d), "r": float(r[d])} for d in order]
+    return result

@@ -6,9 +6,9 @@ yet and these figures show grey blobs; they need the ``full`` preset.
 
 import numpy as np
 
-from mit_dl import evaluation, plots
+from mit_dl import plots
 from mit_dl.faces import debias
-from mit_dl.faces.bias import attribute_indicators
+from mit_dl.faces.bias import attribute_indicators, latent_correlations
 from mit_dl.faces.synthetic import FaceData
 
 # The latent traversal follows the dimension most correlated with this rare attribute value.
@@ -62,7 +62,7 @@ def dbvae_figures(model, train_data, test_data, probabilities, out):
         np.ones(len(test_faces), np.int32),
         {k: v[test_data.labels == 1] for k, v in test_data.attributes.items()},
     )
-    correlations = evaluation.latent_correlations(mean, attribute_indicators(test_face_data))
+    correlations = latent_correlations(mean, attribute_indicators(test_face_data))
     if TRAVERSED_ATTRIBUTE in correlations:
         best = correlations[TRAVERSED_ATTRIBUTE][0]
         dimension = best["dimension"]
@@ -89,3 +89,38 @@ def _to_uint8(images):
 
 def _to_uint8(images):
     return np.round(np.clip(np.asarray(images), 0, 1) * 255).astype(np.uint8)
+
+
+def group_accuracy(reports, path, title="Per-group accuracy"):
+    """Horizontal bars of per-group accuracy with 95% intervals, one colour per model.
+
+    Args:
+        reports: ``{model name: mit_dl.evaluation.group_report(...)}`` over the same groups.
+        path: the PNG file to write.
+        title: the figure's title.
+
+    Returns:
+        ``path`` as a `pathlib.Path`.
+    """
+    groups = list(next(iter(reports.values()))["groups"])
+    height = 0.8 / len(reports)
+    fig, ax = plots.figure(figsize=(8, 0.32 * len(groups) * max(1, len(reports) / 1.5) + 1.2))
+    for k, (name, report) in enumerate(reports.items()):
+        accuracy = np.array([report["groups"][g]["accuracy"] for g in groups])
+        interval = np.array([report["groups"][g]["accuracy_95ci"] for g in groups])
+        errors = np.clip(np.stack([accuracy - interval[:, 0], interval[:, 1] - accuracy]), 0, None)
+        ax.barh(
+            np.arange(len(groups)) + k * height,
+            100 * accuracy,
+            height,
+            xerr=100 * errors,
+            capsize=2,
+            label=f"{name} (overall {100 * report['accuracy']:.1f}%)",
+        )
+    ax.set_yticks(np.arange(len(groups)) + height * (len(reports) - 1) / 2, groups, fontsize=7)
+    ax.invert_yaxis()
+    ax.set_xlim(0, 100)
+    ax.set_xlabel("accuracy (%)")
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=2)
+    return plots.save(fig, path)

@@ -27,9 +27,10 @@ import numpy as np
 from mit_dl import evaluation, plots
 from mit_dl.config import distinct_seeds
 from mit_dl.errors import ConfigError, ExportError
-from mit_dl.export import decoder_endpoint, export_savedmodel, face_detector_endpoint, load_savedmodel
+from mit_dl.export import export_savedmodel, load_savedmodel
 from mit_dl.faces import bias, data, debias, figures, sources
 from mit_dl.faces.config import FacesConfig
+from mit_dl.faces.endpoints import decoder_endpoint, face_detector_endpoint
 from mit_dl.faces.model import face_detector
 from mit_dl.training import Run, Trainer
 from mit_dl.training.runs import finished_metrics, write_json
@@ -65,7 +66,7 @@ def train(config=None, out_dir="runs/faces", export=True, log=print):
         title=f"{config.model} on {source}: training losses",
         steps_per_epoch=min(config.steps, config.steps_per_epoch),
     )
-    plots.group_accuracy(
+    figures.group_accuracy(
         {config.model: report}, run.path / "group_accuracy.png", title=f"{config.model} on {source}: per-group accuracy"
     )
     results = {"source": source, "augment": config.real_data, "cosine_decay": config.decays, "test": report}
@@ -264,7 +265,7 @@ def compare(config=None, seeds=(0, 1, 2, 3, 4), models=tuple(COMPARED), out_dir=
     }
     write_json(out / "comparison.json", summary)
     (out / "comparison.md").write_text(comparison_table(summary))
-    plots.group_accuracy(
+    figures.group_accuracy(
         {TITLES[name]: runs[(seeds[0], name)] for name in models},
         out / "group_accuracy.png",
         title=f"Per-group test accuracy, seed {seeds[0]}",

@@ -1,7 +1,7 @@
 """Drawing many samples in compiled batches, with the same noise as the exported ``generate`` signatures.
 
 `Sampler` wraps a model's ``generate_from(z, labels)`` in the export's own
-functions (`mit_dl.export.generate_endpoint`, `generate_class_endpoint`)
+functions (`mit_dl.generative.endpoints.generate_endpoint`, `generate_class_endpoint`)
 compiled with ``tf.function``, so the images a run scores are those its
 export draws for the same seeds; `ExportSampler` draws through a loaded
 export's signatures instead (for `mit-dl generative evaluate`).
@@ -10,7 +10,7 @@ export's signatures instead (for `mit-dl generative evaluate`).
 import numpy as np
 import tensorflow as tf
 
-from mit_dl.export import generate_class_endpoint, generate_endpoint
+from mit_dl.generative.endpoints import generate_class_endpoint, generate_endpoint
 
 BATCH = 1000
 

@@ -22,17 +22,11 @@ import numpy as np
 
 from mit_dl import plots
 from mit_dl.errors import ConfigError, ExportError
-from mit_dl.export import (
-    decode_endpoint,
-    encode_endpoint,
-    export_savedmodel,
-    generate_class_endpoint,
-    generate_endpoint,
-    load_savedmodel,
-)
+from mit_dl.export import export_savedmodel, load_savedmodel
 from mit_dl.generative import data as data_lib
 from mit_dl.generative import figures, metrics, quality
 from mit_dl.generative.config import GenerativeConfig
+from mit_dl.generative.endpoints import decode_endpoint, encode_endpoint, generate_class_endpoint, generate_endpoint
 from mit_dl.generative.model import generative_model, trainer_arguments
 from mit_dl.generative.sampling import ExportSampler, Sampler
 from mit_dl.training import Run, Trainer

@@ -17,7 +17,7 @@ from mit_dl import evaluation, plots
 from mit_dl.data import mnist
 from mit_dl.errors import ConfigError, ExportError
 from mit_dl.export import export_savedmodel, image_classifier_endpoint, load_savedmodel
-from mit_dl.images import data
+from mit_dl.images import data, figures
 from mit_dl.images.config import ImagesConfig
 from mit_dl.images.model import classifier, predict_probabilities
 from mit_dl.training import Run, Trainer
@@ -107,7 +107,7 @@ def _evaluate_and_plot(model, test_split, history, run):
     report = evaluation.classification_report(test_y, probabilities, names)
     wrong = np.flatnonzero(probabilities.argmax(1) != test_y)[:6]
     shown = np.concatenate([np.arange(min(18, len(test_x))), wrong])  # first images, then mistakes
-    plots.prediction_grid(test_x[shown], probabilities[shown], test_y[shown], names, run.path / "predictions.png")
+    figures.prediction_grid(test_x[shown], probabilities[shown], test_y[shown], names, run.path / "predictions.png")
     plots.confusion_matrix(
         report["confusion_matrix"],
         names,

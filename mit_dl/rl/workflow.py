@@ -30,9 +30,10 @@ import tensorflow as tf
 
 from mit_dl import plots
 from mit_dl.errors import ConfigError, ExportError
-from mit_dl.export import export_savedmodel, load_savedmodel, policy_endpoints
+from mit_dl.export import export_savedmodel, load_savedmodel
 from mit_dl.rl import data
 from mit_dl.rl.config import RLConfig
+from mit_dl.rl.endpoints import policy_endpoints
 from mit_dl.rl.evaluation import EVALUATION_SEED, SOLVED_RETURN, play_episodes
 from mit_dl.rl.model import env_steps_per_iteration, make_agent
 from mit_dl.training import Run, Trainer

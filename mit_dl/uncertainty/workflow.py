@@ -25,13 +25,13 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from mit_dl import evaluation, plots
+from mit_dl import evaluation
 from mit_dl.data import mnist
 from mit_dl.errors import ConfigError, ExportError
 from mit_dl.export import Endpoint, export_savedmodel, image_endpoint, load_savedmodel
 from mit_dl.training import Run, Trainer
 from mit_dl.training.runs import write_json
-from mit_dl.uncertainty import data
+from mit_dl.uncertainty import data, figures
 from mit_dl.uncertainty.config import UncertaintyConfig
 from mit_dl.uncertainty.histogram import HistogramWrapper
 from mit_dl.uncertainty.model import Deterministic, wrapped_model
@@ -79,7 +79,7 @@ def _train_regression(config, out_dir, export, log):
     report = regression_report(grid, out)
     bands = {"prediction": out["prediction"]}
     bands.update({kind: np.sqrt(out[kind]) for kind in ("aleatoric", "epistemic") if kind in out})
-    plots.uncertainty_bands(
+    figures.uncertainty_bands(
         (points.x[:, 0], points.y[:, 0]),
         grid,
         bands,
@@ -287,7 +287,7 @@ def write_image_figures(report, folder, title):
         title: the figures' title.
     """
     calibration, scaled = report["calibration"], report["temperature_scaled"]["calibration"]
-    plots.reliability_diagrams(
+    figures.reliability_diagrams(
         {
             f"as trained: ECE {100 * calibration['ece']:.2f}%": calibration["bins"],
             f"temperature {report['temperature']:.2f}: ECE {100 * scaled['ece']:.2f}%": scaled["bins"],
@@ -295,7 +295,7 @@ def write_image_figures(report, folder, title):
         folder / "reliability.png",
         title=f"{title}: reliability on the test set",
     )
-    plots.score_histograms(
+    figures.score_histograms(
         {f"{SCORES[name]}\nAUROC {report['ood'][name]['auroc']:.3f}": pair for name, pair in report["scores"].items()},
         folder / "ood_scores.png",
         title=f"{title}: Fashion-MNIST test vs MNIST test",
@@ -415,7 +415,7 @@ def bias(config=None, out_dir="runs/uncertainty-bias", log=print):
             for score, values in scores.items()
         },
     }
-    plots.score_histograms(
+    figures.score_histograms(
         {
             f"{SCORES[name]}\nAUROC {report['auroc'][name]['dark skin or hat']:.3f}": (
                 values[~(dark | hat)],

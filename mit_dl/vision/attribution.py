@@ -442,7 +442,7 @@ EXPORTED = ("saliency", "smoothgrad", "ig")
 
 
 def map_function(model, method="saliency", samples=16, noise=0.15, steps=64):
-    """The map of ``method`` in TF ops only, for a SavedModel signature (`mit_dl.export.image_explainer_endpoint`).
+    """The map of ``method`` in TF ops only, for the ``explain`` signature (`endpoints.image_explainer_endpoint`).
 
     Args:
         model: maps float images in [0, 1] to logits.

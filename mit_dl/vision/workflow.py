@@ -26,13 +26,14 @@ import tensorflow as tf
 from mit_dl import plots, registry
 from mit_dl.data import mnist
 from mit_dl.errors import ConfigError, ExportError
-from mit_dl.export import export_savedmodel, image_endpoint, image_explainer_endpoint, load_savedmodel
+from mit_dl.export import export_savedmodel, image_endpoint, load_savedmodel
 from mit_dl.images.config import ImagesConfig
 from mit_dl.images.model import optimizer
 from mit_dl.training import Run, Trainer
 from mit_dl.training.runs import read_settings, write_json
-from mit_dl.vision import adversarial, attribution, data, features, metrics
+from mit_dl.vision import adversarial, attribution, data, features, figures, metrics
 from mit_dl.vision.config import ATTACK_EPSILONS, VisionConfig
+from mit_dl.vision.endpoints import image_explainer_endpoint
 from mit_dl.vision.model import CenterDetector, detections_of, predict_masks, segmenter, unpadded
 from mit_dl.vision.scenes import CANVAS_SIZE
 
@@ -109,7 +110,7 @@ def _evaluate_segmenter(model, run, scenes, history, names):
     predicted = predict_masks(model, scenes.images)
     report = metrics.segmentation_report(scenes.masks, predicted, names)
     shown = slice(0, min(SHOWN_SCENES, len(scenes)))
-    plots.segmentation_grid(
+    figures.segmentation_grid(
         scenes.images[shown],
         scenes.masks[shown],
         predicted[shown],
@@ -129,7 +130,7 @@ def _evaluate_detector(model, run, scenes, history, names):
     found = detections_of(model, scenes.images)
     report = metrics.detection_report(found, [scenes.objects(i) for i in range(len(scenes))], names)
     shown = range(min(SHOWN_SCENES, len(scenes)))
-    plots.detection_grid(
+    figures.detection_grid(
         scenes.images[: len(shown)],
         found[: len(shown)],
         [scenes.objects(i) for i in shown],
@@ -310,7 +311,7 @@ def explain(run_dir, methods=("saliency",), images=8, out_dir=None, layer=None, 
     stem = f"explain-{'-'.join(methods)}"
     rows = [f"{t} / {p}" for t, p in zip(report["classes"], report["predicted"])]
     title = f"what the {config.model} looks at (rows: true / predicted class)"
-    report["figure"] = str(plots.attribution_grid(pictures, maps, out_dir / f"{stem}.png", rows, title))
+    report["figure"] = str(figures.attribution_grid(pictures, maps, out_dir / f"{stem}.png", rows, title))
     if export_dir:
         report["export"] = str(_export_explainer(model, config, methods[0], export_dir, names))
     write_json(out_dir / f"{stem}.json", report)

@@ -65,14 +65,13 @@ def test_resampling_shifts_batches_toward_the_rare_groups(trained_dbvae):
 
 
 def test_latent_dimensions_track_the_hidden_attributes(trained_dbvae):
-    from mit_dl import evaluation
 
     _, model, _, _ = trained_dbvae
     test = face_data.synthetic_faces(480, "test", seed=6)
     is_face = test.labels == 1
     mean = debias.latent_means(model, test.images[is_face]).numpy()
     dark = test.attributes["skin"][is_face] == face_data.SKIN.index("dark")
-    found = evaluation.latent_correlations(mean, {"skin=dark": dark})["skin=dark"]
+    found = bias.latent_correlations(mean, {"skin=dark": dark})["skin=dark"]
     best = found[0]
     np.testing.assert_allclose(best["r"], np.corrcoef(mean[:, best["dimension"]], dark)[0, 1], rtol=1e-6)
     assert abs(best["r"]) > 0.4, found  # skin tone is written in the latent space after 300 steps
@@ -193,7 +192,8 @@ def test_cli_train_evaluate_and_exported_detector_match(tmp_path):
 def test_cli_evaluates_a_folder_of_test_faces(tmp_path):
     from PIL import Image
 
-    from mit_dl.export import export_savedmodel, face_detector_endpoint
+    from mit_dl.export import export_savedmodel
+    from mit_dl.faces.endpoints import face_detector_endpoint
     from mit_dl.faces.model import face_classifier
 
     export_savedmodel(
