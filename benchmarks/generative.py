@@ -31,7 +31,7 @@ from benchmarks.training import fashion_mnist  # noqa: E402
 from mit_dl.generative import metrics, networks, quality  # noqa: E402
 from mit_dl.generative.gan import GAN  # noqa: E402
 from mit_dl.generative.sampling import Sampler  # noqa: E402
-from mit_dl.images.model import cnn_classifier  # noqa: E402
+from mit_dl.networks.cnn import cnn_classifier  # noqa: E402
 from mit_dl.training import Trainer  # noqa: E402
 
 SHAPE, LATENT = (28, 28, 1), 64

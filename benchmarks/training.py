@@ -26,7 +26,7 @@ import tensorflow as tf  # noqa: E402
 from benchmarks.timing import alternate, write_results  # noqa: E402
 from benchmarks.vae import conv_vae  # noqa: E402
 from mit_dl.data.idx import read_idx  # noqa: E402
-from mit_dl.images.model import cnn_classifier  # noqa: E402
+from mit_dl.networks.cnn import cnn_classifier  # noqa: E402
 from mit_dl.training import Trainer  # noqa: E402
 
 

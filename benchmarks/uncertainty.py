@@ -32,7 +32,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from benchmarks.timing import alternate, encoder_multiply_adds, matmul_flops_per_second, write_results  # noqa: E402
-from mit_dl.images.model import cnn_classifier  # noqa: E402
+from mit_dl.networks.cnn import cnn_classifier  # noqa: E402
 from mit_dl.uncertainty import BayesByBackprop, BayesianModel, DropoutWrapper, EnsembleWrapper  # noqa: E402
 
 

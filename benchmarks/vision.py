@@ -30,7 +30,7 @@ import tensorflow as tf  # noqa: E402
 
 from benchmarks.timing import alternate, write_results  # noqa: E402
 from mit_dl.export import export_savedmodel, image_endpoint  # noqa: E402
-from mit_dl.images.model import cnn_classifier  # noqa: E402
+from mit_dl.networks.cnn import cnn_classifier  # noqa: E402
 from mit_dl.vision import attribution  # noqa: E402
 from mit_dl.vision.config import VisionConfig  # noqa: E402
 from mit_dl.vision.model import CenterDetector  # noqa: E402

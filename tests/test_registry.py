@@ -152,3 +152,102 @@ def test_the_notebook_tables_list_every_notebook_in_registry_order():
     assert [re.search(r"`([\w/]+)_\{exercise", row)[1] for row in labs_readme] == sources
     site = _table_rows((ROOT / "docs" / "notebooks" / "index.md").read_text(), ".ipynb)")
     assert [re.search(r"\]\(([\w]+)\.ipynb\)", row)[1] for row in site] == [s.replace("/", "_") for s in sources]
+
+
+def _lab_of(path):
+    parts = path.relative_to(ROOT / "mit_dl").parts
+    return parts[0] if len(parts) > 1 and parts[0] in NAMES else None
+
+
+def test_labs_import_each_other_only_through_their_public_api_and_without_cycles():
+    wrong, edges = [], set()
+    for path in sorted((ROOT / "mit_dl").rglob("*.py")):
+        importer = _lab_of(path)
+        if importer is None:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            modules = [alias.name for alias in node.names] if isinstance(node, ast.Import) else []
+            if isinstance(node, ast.ImportFrom) and node.module:
+                modules = [node.module]
+            for module in modules:
+                parts = module.split(".")
+                if parts[0] != "mit_dl" or len(parts) < 2 or parts[1] not in NAMES or parts[1] == importer:
+                    continue
+                edges.add((importer, parts[1]))
+                public = importlib.import_module(f"mit_dl.{parts[1]}").__all__
+                names = [alias.name for alias in node.names] if isinstance(node, ast.ImportFrom) else []
+                if len(parts) > 2 or not names or any(name not in public for name in names):
+                    wrong.append(f"{path.relative_to(ROOT)}:{node.lineno} imports {module} {names}")
+    assert not wrong, "imports of another lab's internals (use its package's __all__): " + "; ".join(wrong)
+    # No cycle: repeatedly remove labs that import no remaining lab.
+    remaining = set(NAMES)
+    while remaining:
+        free = {lab for lab in remaining if not any(a == lab and b in remaining for a, b in edges)}
+        assert free, f"the labs {sorted(remaining)} import each other in a cycle: {sorted(edges)}"
+        remaining -= free
+
+
+SHARED = ("plots", "export", "evaluation", "networks/cnn", "training/optimizers", "training/adversarial")
+# Shared names one lab uses, kept shared because they are generic by definition.
+GENERIC = {
+    "confusion_matrix": "a textbook metric and its figure",
+    "classification_report": "a textbook metric (accuracy per class)",
+    "wilson_interval": "a textbook interval",
+    "grouped_wilson_interval": "a textbook interval",
+    "group_report": "accuracy per group, with intervals: a textbook fairness measure",
+    "seed_interval": "a textbook interval (Student's t over seeds)",
+    "negative_log_likelihood": "a textbook calibration metric",
+    "brier_score": "a textbook calibration metric",
+    "calibration_bins": "a textbook calibration metric",
+    "expected_calibration_error": "a textbook calibration metric",
+    "temperature_scaled": "a textbook calibration method",
+    "fit_temperature": "a textbook calibration method",
+    "calibration_report": "the textbook calibration metrics together",
+    "ood_auroc": "a textbook detection metric",
+    "ood_aupr": "a textbook detection metric",
+    "ood_report": "the textbook detection metrics together",
+    "bootstrap_interval": "a textbook interval",
+    "image_grid": "a plot primitive",
+    "metric_bars": "a plot primitive",
+    "save_gif": "a plot primitive (an animation file)",
+    "default_endpoint": "the export machinery",
+    "library_versions": "the export machinery (the run record states them too)",
+    "scaled_images": "the export machinery's input check",
+    "PIXEL": "a unit",
+    "EVALUATED_SPLITS": "the training-curve figure's split names",
+    "METADATA_FILE": "the export format's file name",
+    "checked_epsilon": "the adversarial-training machinery",
+    "loss_gradient": "the adversarial-training machinery",
+    "pgd_tensors": "the adversarial-training machinery",
+}
+
+
+def shared_names_and_users():
+    """``{module: {public name: [labs using it]}}`` for the shared modules (a lab's notebooks count as the lab)."""
+    texts = {
+        lab.name: "\n".join(p.read_text() for p in (ROOT / "mit_dl" / lab.name).rglob("*.py"))
+        + "\n".join((ROOT / "labs" / f"{source}.py").read_text() for source in lab.notebooks)
+        for lab in LABS
+    }
+    table = {}
+    for module in SHARED:
+        tree = ast.parse((ROOT / "mit_dl" / f"{module}.py").read_text())
+        names = [n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.ClassDef))]
+        names += [t.id for n in tree.body if isinstance(n, ast.Assign) for t in n.targets if isinstance(t, ast.Name)]
+        table[module] = {
+            name: [lab for lab, text in texts.items() if re.search(rf"\b{name}\b", text)]
+            for name in names
+            if not name.startswith("_")
+        }
+    return table
+
+
+def test_shared_modules_hold_only_what_several_labs_use_or_what_is_generic(capsys):
+    table = shared_names_and_users()
+    with capsys.disabled():
+        print("\nshared public names and the labs that use them:")
+        for module, names in table.items():
+            for name, users in names.items():
+                print(f"  {module}.{name}: {', '.join(users) or '-'}")
+    one_lab = [f"{m}.{n} ({', '.join(u) or 'no lab'})" for m, ns in table.items() for n, u in ns.items() if len(u) < 2]
+    assert [name for name in one_lab if name.split(".")[-1].split(" ")[0] not in GENERIC] == []

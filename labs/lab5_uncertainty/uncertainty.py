@@ -32,8 +32,8 @@ from IPython.display import Image, display
 
 from mit_dl import evaluation, labs
 from mit_dl.data import mnist
-from mit_dl.images.model import cnn_classifier
 from mit_dl.labs import uncertainty as checks
+from mit_dl.networks.cnn import cnn_classifier
 from mit_dl.training import Trainer
 from mit_dl.uncertainty import DropoutWrapper, EnsembleWrapper, MVEWrapper, figures, workflow
 from mit_dl.uncertainty import data as toy

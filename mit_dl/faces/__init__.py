@@ -11,6 +11,15 @@
 - `workflow`: ``train``, ``compare`` and ``evaluate_export`` end to end.
 """
 
+from mit_dl._lazy import exports
 from mit_dl.faces.config import FacesConfig
 
-__all__ = ["FacesConfig"]
+# Imported on first use (they load TensorFlow); the configs stay light for the command line.
+_LAZY = {
+    "latent_histograms": "debias",
+    "latent_rarity": "debias",
+    "synthetic": "synthetic",
+    "face_classifier": "model",
+}
+__all__ = ["FacesConfig", *_LAZY]
+__getattr__, __dir__ = exports(__name__, _LAZY, globals())

@@ -15,6 +15,13 @@
 - `figures` and `workflow`: the run's pictures; train, sample, evaluate, export.
 """
 
+from mit_dl._lazy import exports
 from mit_dl.generative.config import GenerativeConfig
 
-__all__ = ["GenerativeConfig"]
+# Imported on first use (they load TensorFlow); the configs stay light for the command line.
+_LAZY = {
+    "VAE": "vae",
+    "vae_loss": "losses",
+}
+__all__ = ["GenerativeConfig", *_LAZY]
+__getattr__, __dir__ = exports(__name__, _LAZY, globals())

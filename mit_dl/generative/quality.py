@@ -104,7 +104,7 @@ def feature_classifier(dataset, data, cache=None, log=print):
     Returns:
         ``(classifier, info)``: the Keras model (logits) and ``{"accuracy", "epochs", "train_images", "path"}``.
     """
-    from mit_dl.images.model import cnn_classifier
+    from mit_dl.networks.cnn import cnn_classifier
     from mit_dl.training import Trainer
 
     folder = pathlib.Path(cache or locations.cache_dir("generative")) / _classifier_key(dataset, data)

@@ -6,6 +6,12 @@
 - `workflow`: ``train`` (train, evaluate, plot, export) and ``evaluate_export``.
 """
 
+from mit_dl._lazy import exports
 from mit_dl.images.config import ImagesConfig
 
-__all__ = ["ImagesConfig"]
+# Imported on first use (they load TensorFlow); the configs stay light for the command line.
+_LAZY = {
+    "train": "workflow",
+}
+__all__ = ["ImagesConfig", *_LAZY]
+__getattr__, __dir__ = exports(__name__, _LAZY, globals())

@@ -10,6 +10,8 @@ import numpy as np
 import tensorflow as tf
 
 from mit_dl.data import mnist
+from mit_dl.networks.cnn import cnn_classifier
+from mit_dl.training.optimizers import build_optimizer
 
 
 def dense_classifier(input_shape=(28, 28, 1), classes=10):
@@ -33,55 +35,7 @@ def dense_classifier(input_shape=(28, 28, 1), classes=10):
     )
 
 
-def cnn_classifier(input_shape=(28, 28, 1), classes=10):
-    """The lab's CNN: Conv 24 3x3 relu, MaxPool 2, Conv 36 3x3 relu, MaxPool 2, Flatten, Dense 128 relu, logits.
-
-    Args:
-        input_shape: shape of one image.
-        classes: number of classes.
-
-    Returns:
-        A `keras.Sequential` (logits in float32 under mixed precision).
-    """
-    return keras.Sequential(
-        [
-            keras.Input(input_shape),
-            keras.layers.Conv2D(24, 3, activation="relu"),
-            keras.layers.MaxPooling2D(2),
-            keras.layers.Conv2D(36, 3, activation="relu"),
-            keras.layers.MaxPooling2D(2),
-            keras.layers.Flatten(),
-            keras.layers.Dense(128, activation="relu"),
-            keras.layers.Dense(classes, dtype="float32"),  # float32 logits under mixed precision
-        ],
-        name="cnn_classifier",
-    )
-
-
 BUILDERS = {"dense": dense_classifier, "cnn": cnn_classifier}
-
-
-def optimizer(settings, total_steps):
-    """The optimiser `ImagesConfig.optimizer_settings` describes.
-
-    Args:
-        settings: ``{"optimizer", "learning_rate", "schedule"}`` and optionally ``"warmup_steps"`` (a cosine
-            schedule then rises linearly from 0 to the learning rate over them first).
-        total_steps: the run's steps; a cosine schedule decays to 0 over them.
-
-    Returns:
-        A Keras optimizer.
-    """
-    learning_rate = settings["learning_rate"]
-    if settings["schedule"] == "cosine":
-        warmup = min(settings.get("warmup_steps", 0), total_steps - 1)
-        if warmup > 0:
-            learning_rate = keras.optimizers.schedules.CosineDecay(
-                0.0, decay_steps=total_steps - warmup, warmup_target=learning_rate, warmup_steps=warmup
-            )
-        else:
-            learning_rate = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=total_steps)
-    return getattr(keras.optimizers, settings["optimizer"])(learning_rate)
 
 
 def classifier(config, total_steps):
@@ -96,7 +50,7 @@ def classifier(config, total_steps):
     """
     model = BUILDERS[config.model]()
     model.compile(
-        optimizer=optimizer(config.optimizer_settings(), total_steps),
+        optimizer=build_optimizer(config.optimizer_settings(), total_steps),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
     )
     return model

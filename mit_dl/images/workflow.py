@@ -21,6 +21,7 @@ from mit_dl.images import data, figures
 from mit_dl.images.config import ImagesConfig
 from mit_dl.images.model import classifier, predict_probabilities
 from mit_dl.training import Run, Trainer
+from mit_dl.training.adversarial import pgd_training_step
 
 
 def train(config=None, out_dir="runs/images", export=True, log=print):
@@ -93,8 +94,6 @@ def _adversarial_step(model, config):
     """None (the Trainer's default step), or the PGD adversarial-training step ``adversarial_epsilon`` asks for."""
     if not config.adversarial_epsilon:
         return None
-    from mit_dl.vision.adversarial import pgd_training_step
-
     model.optimizer.build(model.trainable_variables)  # a custom step's optimizer is built before a restore
     return pgd_training_step(model, config.adversarial_epsilon, config.adversarial_steps, config.seed)
 

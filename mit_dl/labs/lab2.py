@@ -3,9 +3,10 @@
 import numpy as np
 
 from mit_dl.faces.debias import sampling_probabilities as reference_probabilities
-from mit_dl.images.model import cnn_classifier, dense_classifier
+from mit_dl.images.model import dense_classifier
 from mit_dl.labs.grading import Mistake, call_learner, checker, expect_shape, explain_mismatch, values
 from mit_dl.labs.shared_checks import check_loss, check_train_step
+from mit_dl.networks.cnn import cnn_classifier
 
 __all__ = [
     "check_dense_classifier",

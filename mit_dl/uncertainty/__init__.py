@@ -18,11 +18,11 @@ calibration and out-of-distribution metrics are lab-agnostic and live in
 `mit_dl.evaluation`.
 """
 
-import importlib
+from mit_dl._lazy import exports
 
 # The wrappers import TensorFlow and TensorFlow Probability: loaded on first use, so that importing
 # `mit_dl.uncertainty.config` (the command line does) stays light.
-_WRAPPERS = {
+_LAZY = {
     "BayesByBackprop": "bayes",
     "BayesianModel": "bayes",
     "DropoutWrapper": "dropout",
@@ -32,14 +32,5 @@ _WRAPPERS = {
     "MVEWrapper": "mve",
     "VAEWrapper": "vae",
 }
-__all__ = sorted(_WRAPPERS)
-
-
-def __getattr__(name):
-    if name in _WRAPPERS:
-        return getattr(importlib.import_module(f"mit_dl.uncertainty.{_WRAPPERS[name]}"), name)
-    raise AttributeError(f"module 'mit_dl.uncertainty' has no attribute {name!r}")
-
-
-def __dir__():
-    return sorted([*globals(), *_WRAPPERS])
+__all__ = sorted(_LAZY)
+__getattr__, __dir__ = exports(__name__, _LAZY, globals())

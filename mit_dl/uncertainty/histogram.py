@@ -18,7 +18,7 @@ encoder (a VAE's latent means).
 import tensorflow as tf
 
 from mit_dl.errors import ConfigError
-from mit_dl.faces.debias import latent_histograms, latent_rarity
+from mit_dl.faces import latent_histograms, latent_rarity
 from mit_dl.uncertainty.wrapper import UncertaintyWrapper, check_count, feature_model, task_loss
 
 

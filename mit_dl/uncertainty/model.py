@@ -4,7 +4,7 @@
   `BayesByBackprop` for ``bayes``); the ensemble's members are MVE
   wrappers, so it reports aleatoric and epistemic variance (Lakshminarayanan
   et al. 2017);
-- fashion_mnist: the images lab's CNN (`mit_dl.images.model.cnn_classifier`),
+- fashion_mnist: the images lab's CNN (`mit_dl.networks.cnn.cnn_classifier`),
   its two Dense layers variational for ``bayes``.
 
 `wrapped_model` returns the config's wrapper compiled with Adam (a cosine
@@ -13,7 +13,7 @@ decay to zero for the images), ready for the shared `Trainer`.
 
 import keras
 
-from mit_dl.images.model import cnn_classifier
+from mit_dl.networks.cnn import cnn_classifier
 from mit_dl.uncertainty.bayes import BayesByBackprop, BayesianModel
 from mit_dl.uncertainty.dropout import DropoutWrapper
 from mit_dl.uncertainty.ensemble import EnsembleWrapper

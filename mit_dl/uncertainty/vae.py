@@ -19,8 +19,7 @@ import keras
 import tensorflow as tf
 
 from mit_dl.errors import ConfigError
-from mit_dl.generative import losses
-from mit_dl.generative.vae import VAE
+from mit_dl.generative import VAE, vae_loss
 from mit_dl.uncertainty.wrapper import UncertaintyWrapper, task_loss
 
 
@@ -124,6 +123,6 @@ class VAEWrapper(UncertaintyWrapper):
         model_loss = task_loss(self.task, targets, self.model(inputs, training=True))
         mean, log_variance = self.vae.encode(inputs, training=True)
         logits = self.vae.decoder(self.vae.sampling([mean, log_variance]), training=True)
-        vae_total, reconstruction, kl = losses.vae_loss(inputs, logits, mean, log_variance, self.vae.beta)
+        vae_total, reconstruction, kl = vae_loss(inputs, logits, mean, log_variance, self.vae.beta)
         parts = {"model_loss": model_loss, "reconstruction": reconstruction, "vae_kl": kl}
         return model_loss + keras.ops.cast(vae_total, "float32"), parts

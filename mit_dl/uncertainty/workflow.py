@@ -371,8 +371,7 @@ def bias(config=None, out_dir="runs/uncertainty-bias", log=print):
     Returns:
         The metrics written to ``metrics.json``.
     """
-    from mit_dl.faces import synthetic
-    from mit_dl.faces.model import face_classifier
+    from mit_dl.faces import face_classifier, synthetic
     from mit_dl.uncertainty.config import BiasConfig
 
     config = config or BiasConfig()

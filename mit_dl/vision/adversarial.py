@@ -9,9 +9,9 @@ given in **pixel units of 0-255 images** (``epsilon=25.5`` is 0.1 of the
 - `pgd` (Madry et al. 2018), ``steps`` smaller signed steps from a random
   start inside the $\epsilon$-ball, each projected back onto the ball and
   the [0, 1] range: the stronger attack, and the one to train against;
-- `pgd_training_step`: a `mit_dl.training.Trainer` step that trains on the
-  PGD examples of each batch instead of the batch (Madry et al.'s min-max),
-  used by ``ImagesConfig(adversarial="pgd")``.
+- PGD adversarial training (Madry et al.'s min-max), which the images lab's
+  ``adversarial_epsilon`` option uses, is a training technique:
+  `mit_dl.training.adversarial.pgd_training_step`.
 
 Adversarial images come back as float32 in [0, 1] (not rounded to 0-255).
 
@@ -32,42 +32,10 @@ import numpy as np
 import tensorflow as tf
 
 from mit_dl.errors import ConfigError
+from mit_dl.training.adversarial import checked_epsilon, loss_gradient, pgd_tensors
 from mit_dl.vision.attribution import as_images, checked_classes
 
-PIXEL = 1.0 / 255.0
-
-
-def _checked_epsilon(epsilon):
-    if not np.isfinite(epsilon) or epsilon < 0:
-        raise ConfigError("epsilon", f"must be 0 or more pixel units (of 0-255 images), received {epsilon}")
-    return float(epsilon) * PIXEL
-
-
-def _loss(model, images, labels, training=False):
-    logits = tf.cast(model(images, training=training), tf.float32)
-    return tf.nn.sparse_softmax_cross_entropy_with_logits(tf.cast(labels, tf.int32), logits)
-
-
-@tf.function(reduce_retracing=True)
-def _loss_gradient(model, images, labels):
-    with tf.GradientTape() as tape:
-        tape.watch(images)
-        loss = _loss(model, images, labels)
-    return tape.gradient(loss, images)
-
-
-def _pgd_tensors(model, images, labels, epsilon, step_size, steps, start):
-    """PGD in TF ops (``images`` float tensors in [0, 1], ``start`` a noise tensor in [-1, 1])."""
-    adversarial = tf.clip_by_value(images + epsilon * start, 0.0, 1.0)
-    for _ in tf.range(steps):
-        gradient = _loss_gradient(model, adversarial, labels)
-        adversarial = adversarial + step_size * tf.sign(gradient)
-        adversarial = tf.clip_by_value(adversarial, images - epsilon, images + epsilon)
-        adversarial = tf.clip_by_value(adversarial, 0.0, 1.0)
-    return tf.stop_gradient(adversarial)
-
-
-_pgd_compiled = tf.function(_pgd_tensors, reduce_retracing=True)
+_pgd_compiled = tf.function(pgd_tensors, reduce_retracing=True)
 
 
 def fgsm(model, images, labels, epsilon):
@@ -85,10 +53,10 @@ def fgsm(model, images, labels, epsilon):
     Raises:
         ConfigError: ``epsilon`` < 0, or labels outside the model's classes.
     """
-    epsilon = _checked_epsilon(epsilon)
+    epsilon = checked_epsilon(epsilon)
     images = as_images(images)
     labels = checked_classes(model, images, labels)
-    gradient = _loss_gradient(model, tf.constant(images), tf.constant(labels))
+    gradient = loss_gradient(model, tf.constant(images), tf.constant(labels))
     return np.clip(images + epsilon * np.sign(gradient.numpy()), 0.0, 1.0)
 
 
@@ -111,10 +79,10 @@ def pgd(model, images, labels, epsilon, steps=10, step_size=None, random_start=T
     Raises:
         ConfigError: ``epsilon`` < 0, ``steps`` < 1, or labels outside the model's classes.
     """
-    radius = _checked_epsilon(epsilon)
+    radius = checked_epsilon(epsilon)
     if steps < 1:
         raise ConfigError("steps", f"must be at least 1, received {steps}")
-    size = 2.5 * radius / steps if step_size is None else _checked_epsilon(step_size)
+    size = 2.5 * radius / steps if step_size is None else checked_epsilon(step_size)
     images = as_images(images)
     labels = checked_classes(model, images, labels)
     start = np.random.default_rng(seed).uniform(-1, 1, images.shape) if random_start else np.zeros(images.shape)
@@ -173,7 +141,7 @@ def accuracy_curve(model, images, labels, epsilons, method="fgsm", batch_size=50
     if method not in ATTACKS:
         raise ConfigError("method", f"must be one of {', '.join(ATTACKS)}, received {method!r}")
     for epsilon in epsilons:
-        _checked_epsilon(epsilon)
+        checked_epsilon(epsilon)
     images, labels = as_images(images), np.asarray(labels)
     accuracies = []
     for epsilon in epsilons:
@@ -190,41 +158,3 @@ def accuracy_curve(model, images, labels, epsilons, method="fgsm", batch_size=50
         "epsilon_unit": [float(e) / 255.0 for e in epsilons],
         "accuracy": accuracies,
     }
-
-
-def pgd_training_step(model, epsilon, steps=7, seed=0):
-    """A `mit_dl.training.Trainer` ``train_step`` that trains ``model`` on the PGD examples of every batch.
-
-    Args:
-        model: a classifier compiled with its optimizer (logits; sparse labels).
-        epsilon: the attack's radius in pixel units of 0-255.
-        steps: PGD steps per batch (the training costs about ``steps + 1`` times a plain step).
-        seed: the seed of the random starts (a stateless draw per step, so a resumed run repeats them).
-
-    Returns:
-        ``step((images in [0, 1], labels)) -> {"loss", "accuracy"}`` (both on the adversarial batch).
-    """
-    radius = _checked_epsilon(epsilon)
-    if steps < 1:
-        raise ConfigError("steps", f"must be at least 1, received {steps}")
-    size = 2.5 * radius / steps
-    optimizer = model.optimizer
-
-    def step(batch):
-        images, labels = batch
-        images = tf.cast(images, tf.float32)
-        labels = tf.cast(labels, tf.int32)
-        draw = tf.stack([tf.constant(seed, tf.int64), tf.cast(optimizer.iterations, tf.int64)])
-        start = tf.random.stateless_uniform(tf.shape(images), seed=draw, minval=-1.0)
-        attacked = _pgd_tensors(model, images, labels, radius, size, steps, start)
-        with tf.GradientTape() as tape:
-            logits = tf.cast(model(attacked, training=True), tf.float32)
-            per_example = tf.nn.sparse_softmax_cross_entropy_with_logits(labels, logits)
-            loss = tf.nn.compute_average_loss(per_example)
-            scaled = optimizer.scale_loss(loss)
-        gradients = tape.gradient(scaled, model.trainable_variables)
-        optimizer.apply_gradients(zip(gradients, model.trainable_variables))
-        right = tf.cast(tf.equal(tf.argmax(logits, axis=-1, output_type=tf.int32), labels), tf.float32)
-        return {"loss": tf.reduce_mean(per_example), "accuracy": tf.reduce_mean(right)}
-
-    return step

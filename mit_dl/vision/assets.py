@@ -2,8 +2,8 @@
 
 import pathlib
 
-from mit_dl.images import workflow as images_workflow
-from mit_dl.images.config import ImagesConfig
+from mit_dl.images import ImagesConfig
+from mit_dl.images import train as train_images
 from mit_dl.training.runs import finished_or_trained
 from mit_dl.vision import workflow
 from mit_dl.vision.config import VisionConfig
@@ -36,8 +36,8 @@ def build(work, site):
         The manifest entry: the command, the files, the runs' test figures, the checks and the attacks.
     """
     runs = {
-        "cnn": (images_workflow.train, ImagesConfig()),
-        "cnn-pgd": (images_workflow.train, ImagesConfig(adversarial_epsilon=25.5)),
+        "cnn": (train_images, ImagesConfig()),
+        "cnn-pgd": (train_images, ImagesConfig(adversarial_epsilon=25.5)),
         "unet": (workflow.train, VisionConfig()),
         "detector": (workflow.train, VisionConfig(task="detection")),
     }

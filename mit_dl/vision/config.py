@@ -135,7 +135,7 @@ class VisionConfig(RunConfig):
             raise ConfigError("model", f"must be {allowed} for {self.task}, received {self.model!r}")
 
     def optimizer_settings(self):
-        """Adam on a cosine schedule with the run's peak and warm-up (`mit_dl.images.model.optimizer` builds it).
+        """Adam on a cosine schedule with the run's peak and warm-up (`training.optimizers.build_optimizer` builds it).
 
         Returns:
             ``{"optimizer", "learning_rate", "schedule", "warmup_steps"}``; the warm-up is at most a tenth

@@ -24,7 +24,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from mit_dl.images.model import optimizer
+from mit_dl.training.optimizers import build_optimizer
 from mit_dl.vision import detector
 from mit_dl.vision.detector import STRIDE
 from mit_dl.vision.scenes import NUM_CLASSES
@@ -171,7 +171,7 @@ def segmenter(config):
     """
     model = BUILDERS[config.model](width=config.width)
     model.compile(
-        optimizer=optimizer(config.optimizer_settings(), config.steps),
+        optimizer=build_optimizer(config.optimizer_settings(), config.steps),
         loss=PixelCrossEntropy(config.object_weight),
     )
     return model

@@ -27,9 +27,9 @@ from mit_dl import plots, registry
 from mit_dl.data import mnist
 from mit_dl.errors import ConfigError, ExportError
 from mit_dl.export import export_savedmodel, image_endpoint, load_savedmodel
-from mit_dl.images.config import ImagesConfig
-from mit_dl.images.model import optimizer
+from mit_dl.images import ImagesConfig
 from mit_dl.training import Run, Trainer
+from mit_dl.training.optimizers import build_optimizer
 from mit_dl.training.runs import read_settings, write_json
 from mit_dl.vision import adversarial, attribution, data, features, figures, metrics
 from mit_dl.vision.config import ATTACK_EPSILONS, VisionConfig
@@ -96,7 +96,7 @@ def _fit_segmenter(config, run, train_scenes, test_scenes):
 
 def _fit_detector(config, run, train_scenes, test_scenes):
     model = CenterDetector(width=config.width)
-    model.compile(optimizer=optimizer(config.optimizer_settings(), config.steps))
+    model.compile(optimizer=build_optimizer(config.optimizer_settings(), config.steps))
     trainer = Trainer(model, strategy=run.strategy, checkpoint_dir=run.checkpoints, log_dir=run.logs)
     history = trainer.fit(
         data.detection_dataset(train_scenes, config.batch_size, shuffle=True, seed=config.seed),

@@ -218,7 +218,7 @@ def test_mixed_float16_training_learns_scales_the_loss_and_exports_float32_proba
 @pytest.mark.parametrize("model_name", ["dense", "cnn"])
 def test_cosine_recipe_decays_the_course_optimiser_from_its_peak_to_zero(model_name):
     from mit_dl.images.config import RECIPES
-    from mit_dl.images.model import optimizer
+    from mit_dl.training.optimizers import build_optimizer as optimizer
 
     course = optimizer(ImagesConfig(model=model_name).optimizer_settings(), total_steps=500)
     cosine = optimizer(ImagesConfig(model=model_name, recipe="cosine").optimizer_settings(), total_steps=500)

@@ -7,6 +7,7 @@ import tensorflow as tf
 
 from mit_dl.errors import ConfigError
 from mit_dl.training import Trainer
+from mit_dl.training import adversarial as training_adversarial
 from mit_dl.vision import adversarial
 from mit_dl.vision.attribution import as_images
 
@@ -66,7 +67,7 @@ def test_pgd_training_trains_on_attacked_batches_with_the_trainer():
     model.compile(optimizer=keras.optimizers.Adam(1e-2), loss=keras.losses.SparseCategoricalCrossentropy(True))
     model.optimizer.build(model.trainable_variables)
     clean = losses(model, images, labels).mean()
-    step = adversarial.pgd_training_step(model, epsilon=25.5, steps=3)
+    step = training_adversarial.pgd_training_step(model, epsilon=25.5, steps=3)
     data = tf.data.Dataset.from_tensor_slices((as_images(images), labels)).batch(12)
     before = [w.copy() for w in model.get_weights()]
     history = Trainer(model, loss=model.loss, train_step=step, verbose=False).fit(data, steps=1)

@@ -44,7 +44,7 @@ def test_bad_values_are_refused_with_one_sentence(values, sentence):
 
 
 def test_a_warmup_rises_linearly_to_the_peak_then_the_cosine_decays_to_zero():
-    from mit_dl.images.model import optimizer
+    from mit_dl.training.optimizers import build_optimizer as optimizer
 
     settings = {"optimizer": "Adam", "learning_rate": 4e-3, "schedule": "cosine", "warmup_steps": 100}
     adam = optimizer(settings, total_steps=500)
