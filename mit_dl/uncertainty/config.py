@@ -41,6 +41,23 @@ LEARNING_RATES = {"regression": 3e-3, "fashion_mnist": 5e-3}
 BATCH_SIZES = {"regression": 256, "fashion_mnist": 64}
 
 
+# The fields only some methods or tasks read (their help says which).
+METHOD_FIELDS = {
+    "samples": ("dropout", "bayes"),
+    "members": ("ensemble",),
+    "rate": ("dropout",),
+    "latent_dim": ("vae",),
+    "prior_std": ("bayes",),
+}
+TASK_FIELDS = {
+    "epochs": ("fashion_mnist",),
+    "validation": ("fashion_mnist",),
+    "image_count": ("fashion_mnist",),
+    "steps": ("regression",),
+    "train_count": ("regression",),
+}
+
+
 @dataclasses.dataclass(frozen=True)
 class UncertaintyConfig(RunConfig):
     """One uncertainty run: method, task, the method's sizes and the training budget."""
@@ -90,6 +107,16 @@ class UncertaintyConfig(RunConfig):
             raise ConfigError("method", "mve predicts a regression variance: use it with task regression")
         if self.method == "vae" and self.task == "regression":
             raise ConfigError("method", "vae scores images by their reconstruction: use it with task fashion_mnist")
+
+    def unused_fields(self):
+        """The fields the run's method and task do not read (a dropout run has no ensemble members).
+
+        Returns:
+            A tuple of field names: a resume does not compare them.
+        """
+        return tuple(name for name, methods in METHOD_FIELDS.items() if self.method not in methods) + tuple(
+            name for name, tasks in TASK_FIELDS.items() if self.task not in tasks
+        )
 
     @property
     def learning_rate_value(self):

@@ -88,12 +88,14 @@ class VisionConfig(RunConfig):
         5.0,
         "segmentation: the loss weight of an object's pixel against a background pixel's 1 "
         "(the scenes are about 96 percent background)",
+        absent=1.0,
     )
     learning_rate: float = option(5e-3, "Adam's peak learning rate, decayed to zero by a cosine")
     warmup_steps: Optional[int] = option(
         None,
         "steps over which the learning rate first rises from 0 to its peak, at most a tenth of the steps "
         "(default: " + ", ".join(f"{name} {steps}" for name, steps in WARMUP_STEPS.items()) + ")",
+        absent=0,
     )
     steps: Optional[int] = option(
         None,
@@ -133,6 +135,14 @@ class VisionConfig(RunConfig):
         if self.model not in TASK_MODELS[self.task]:
             allowed = " or ".join(TASK_MODELS[self.task])
             raise ConfigError("model", f"must be {allowed} for {self.task}, received {self.model!r}")
+
+    def unused_fields(self):
+        """``object_weight`` for a detector, whose focal loss weighs no pixels.
+
+        Returns:
+            A tuple of field names: a resume does not compare them.
+        """
+        return ("object_weight",) if self.task == "detection" else ()
 
     def optimizer_settings(self):
         """Adam on a cosine schedule with the run's peak and warm-up (`training.optimizers.build_optimizer` builds it).

@@ -1,5 +1,7 @@
 """The vision config: each task's default model, and one clear sentence for each bad value."""
 
+import json
+
 import numpy as np
 import pytest
 
@@ -56,3 +58,33 @@ def test_a_warmup_rises_linearly_to_the_peak_then_the_cosine_decays_to_zero():
     plain = optimizer({**settings, "warmup_steps": 0}, total_steps=500)
     plain.iterations.assign(0)
     assert float(plain.learning_rate) == pytest.approx(4e-3)
+
+
+def _started_then_without(tmp_path, config, *fields):
+    """A run directory of ``config`` whose settings lack ``fields``, as a release before them wrote it."""
+    from mit_dl.training.runs import SETTINGS_FILE, Run
+
+    Run.start(tmp_path, config, lab="vision", log=lambda *_: None)
+    settings = json.loads((tmp_path / SETTINGS_FILE).read_text())
+    for name in fields:
+        del settings["config"][name]
+    (tmp_path / SETTINGS_FILE).write_text(json.dumps(settings))
+
+
+def test_runs_from_before_the_object_weight_and_the_warmup_resume_only_with_their_old_values(tmp_path):
+    from mit_dl.errors import RunMismatch
+    from mit_dl.training.runs import Run
+
+    _started_then_without(tmp_path, VisionConfig(steps=40), "object_weight", "warmup_steps")
+    with pytest.raises(RunMismatch, match=r"object_weight: 1\.0 then, 5\.0 now.*warmup_steps: 0 then, 500 now"):
+        Run.start(tmp_path, VisionConfig(steps=40), lab="vision", log=lambda *_: None)
+    Run.start(tmp_path, VisionConfig(steps=40, object_weight=1.0, warmup_steps=0), lab="vision", log=lambda *_: None)
+
+
+def test_a_detector_resume_ignores_the_segmentation_weight():
+    from mit_dl.training.runs import compared_settings
+
+    detector = VisionConfig(task="detection")
+    assert "object_weight" not in compared_settings(detector)
+    assert compared_settings(detector) == compared_settings(detector.replace(object_weight=9.0))
+    assert compared_settings(VisionConfig()) != compared_settings(VisionConfig(object_weight=9.0))
