@@ -86,9 +86,19 @@ class VAEWrapper(UncertaintyWrapper):
         Returns:
             ``[N]``: ``-log p(x | z = mu(x))`` summed over pixels (Bernoulli decoder), in nats.
         """
-        return self._errors(inputs, training)[0]
+        return self.reconstruction_scores(inputs, training)[0]
 
-    def _errors(self, inputs, training):
+    def reconstruction_scores(self, inputs, training=False):
+        """The reconstruction error and its part above the pixels' own entropy, from one reconstruction.
+
+        Args:
+            inputs: images in [0, 1].
+            training: passed to the encoder and decoder.
+
+        Returns:
+            ``(error [N], divergence [N])`` in nats: `reconstruction_error`, and the error less each pixel's
+            entropy (zero for a perfect reconstruction).
+        """
         mean, _ = self.vae.encode(inputs, training=training)
         logits = tf.cast(self.vae.decoder(mean, training=training), tf.float32)
         images = tf.cast(inputs, tf.float32)
@@ -102,7 +112,7 @@ class VAEWrapper(UncertaintyWrapper):
 
     def call(self, inputs, training=False):
         outputs = tf.cast(self.model(inputs, training=training), tf.float32)
-        error, divergence = self._errors(inputs, training)
+        error, divergence = self.reconstruction_scores(inputs, training)
         novelty = {"reconstruction_error": error, "reconstruction_divergence": divergence}
         if self.task == "regression":
             return {"prediction": outputs, **novelty}

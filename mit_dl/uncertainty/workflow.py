@@ -371,13 +371,37 @@ def bias(config=None, out_dir="runs/uncertainty-bias", log=print):
     Returns:
         The metrics written to ``metrics.json``.
     """
-    from mit_dl.faces import face_classifier, synthetic
+    from mit_dl.faces import synthetic
     from mit_dl.uncertainty.config import BiasConfig
 
     config = config or BiasConfig()
     train = synthetic.synthetic_faces(config.count, "train", seed=config.seed)
     log(f"data: {len(train)} synthetic training images ({int(train.labels.sum())} faces), seed {config.seed}")
     run = Run.start(out_dir, config, lab="uncertainty", log=log)
+    model, history = _train_face_vae(config, train, run)
+    scores = _face_scores(model, train.images[train.labels == 1], config.bins)
+    attributes = {name: values[train.labels == 1] for name, values in train.attributes.items()}
+    dark = attributes["skin"] == synthetic.SKIN.index("dark")
+    hat = attributes["accessory"] == synthetic.ACCESSORY.index("hat")
+    report = _rare_group_report(scores, {"dark skin or hat": dark | hat, "dark skin": dark, "hat": hat})
+    rare = dark | hat
+    figures.score_histograms(
+        {
+            f"{SCORES[name]}\nAUROC {report['auroc'][name]['dark skin or hat']:.3f}": (values[~rare], values[rare])
+            for name, values in scores.items()
+        },
+        run.path / "bias_scores.png",
+        title="training faces: common groups (blue) vs dark skin or hat (orange)",
+    )
+    for name, row in report["auroc"].items():
+        log(f"{SCORES[name]}: AUROC rare vs common " + ", ".join(f"{g} {v:.3f}" for g, v in row.items()))
+    return run.write_metrics({"history": history, "bias": report})
+
+
+def _train_face_vae(config, train, run):
+    """The faces CNN wrapped with a VAE on its inputs, trained on the benchmark's training images."""
+    from mit_dl.faces import face_classifier
+
     with run.scope():
         model = VAEWrapper(face_classifier(outputs=2), latent_dim=config.latent_dim, seed=config.seed)
         model.compile(keras.optimizers.Adam(config.learning_rate))
@@ -390,41 +414,33 @@ def bias(config=None, out_dir="runs/uncertainty-bias", log=print):
         )
         trainer = Trainer(model, strategy=run.strategy, checkpoint_dir=run.checkpoints, log_dir=run.logs)
         history = trainer.fit(batches, steps=config.steps, steps_per_epoch=min(500, config.steps))
-    faces = train.images[train.labels == 1]
+    return model, history
+
+
+def _face_scores(model, faces, bins):
+    """Every face's reconstruction error and divergence (one reconstruction each), latent and feature rarity."""
     scaled = [faces[i : i + 500].astype(np.float32) / 255.0 for i in range(0, len(faces), 500)]
-    latent = HistogramWrapper(model.model, features=model.latent_means, bins=config.bins)
-    features = HistogramWrapper(model.model, bins=config.bins)  # the detector's own Dense-512 features
+    latent = HistogramWrapper(model.model, features=model.latent_means, bins=bins)
+    features = HistogramWrapper(model.model, bins=bins)  # the detector's own Dense-512 features
     for histograms in (latent, features):
         histograms.adapt(iter(scaled))
-    scores = {
-        "reconstruction_error": np.concatenate([model.reconstruction_error(x).numpy() for x in scaled]),
-        "reconstruction_divergence": np.concatenate([model(x)["reconstruction_divergence"].numpy() for x in scaled]),
+    errors, divergences = zip(*[(e.numpy(), d.numpy()) for e, d in map(model.reconstruction_scores, scaled)])
+    return {
+        "reconstruction_error": np.concatenate(errors),
+        "reconstruction_divergence": np.concatenate(divergences),
         "latent_rarity": np.concatenate([latent.bias_score(x).numpy() for x in scaled]),
         "feature_rarity": np.concatenate([features.bias_score(x).numpy() for x in scaled]),
     }
-    attributes = {name: values[train.labels == 1] for name, values in train.attributes.items()}
-    dark = attributes["skin"] == synthetic.SKIN.index("dark")
-    hat = attributes["accessory"] == synthetic.ACCESSORY.index("hat")
-    groups = {"dark skin or hat": dark | hat, "dark skin": dark, "hat": hat}
-    report = {
-        "faces": len(faces),
+
+
+def _rare_group_report(scores, groups):
+    """The AUROC of each score for each rare group against the faces in none of them."""
+    common = ~np.any(list(groups.values()), axis=0)
+    return {
+        "faces": len(common),
         "rare_share": {name: float(mask.mean()) for name, mask in groups.items()},
         "auroc": {
-            score: {name: evaluation.ood_auroc(values[~(dark | hat)], values[mask]) for name, mask in groups.items()}
+            score: {name: evaluation.ood_auroc(values[common], values[mask]) for name, mask in groups.items()}
             for score, values in scores.items()
         },
     }
-    figures.score_histograms(
-        {
-            f"{SCORES[name]}\nAUROC {report['auroc'][name]['dark skin or hat']:.3f}": (
-                values[~(dark | hat)],
-                values[dark | hat],
-            )
-            for name, values in scores.items()
-        },
-        run.path / "bias_scores.png",
-        title="training faces: common groups (blue) vs dark skin or hat (orange)",
-    )
-    for name, row in report["auroc"].items():
-        log(f"{SCORES[name]}: AUROC rare vs common " + ", ".join(f"{g} {v:.3f}" for g, v in row.items()))
-    return run.write_metrics({"history": history, "bias": report})

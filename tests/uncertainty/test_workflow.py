@@ -202,3 +202,20 @@ def test_cli_errors_are_one_line(tmp_path):
     assert result.returncode == 2 and "--rate must be a dropout rate strictly between 0 and 1" in result.stderr
     result = run_mit_dl("uncertainty", "evaluate", "--model", str(tmp_path))
     assert result.returncode == 2 and "is not a SavedModel export" in result.stderr
+
+
+def test_the_bias_scores_rank_every_training_face_from_one_reconstruction_each(tmp_path):
+    from mit_dl.uncertainty.config import BiasConfig
+
+    metrics = workflow.bias(BiasConfig(count=400, steps=10, batch_size=32, latent_dim=8), tmp_path, log=lambda *_: None)
+    report = metrics["bias"]
+    assert report["faces"] == 200 and set(report["auroc"]) == {
+        "reconstruction_error",
+        "reconstruction_divergence",
+        "latent_rarity",
+        "feature_rarity",
+    }
+    for row in report["auroc"].values():
+        assert set(row) == {"dark skin or hat", "dark skin", "hat"} and all(0 <= v <= 1 for v in row.values())
+    assert 0 < report["rare_share"]["dark skin"] < report["rare_share"]["dark skin or hat"] < 0.5
+    assert (tmp_path / "bias_scores.png").stat().st_size > 1000 and (tmp_path / "metrics.json").is_file()
