@@ -33,6 +33,7 @@ import tensorflow as tf  # noqa: E402
 
 from benchmarks.timing import alternate, encoder_multiply_adds, matmul_flops_per_second, write_results  # noqa: E402
 from mit_dl.networks.cnn import cnn_classifier  # noqa: E402
+from mit_dl.training.trainer import losses_step  # noqa: E402
 from mit_dl.uncertainty import BayesByBackprop, BayesianModel, DropoutWrapper, EnsembleWrapper  # noqa: E402
 
 
@@ -120,7 +121,7 @@ def step_contenders(batch):
         optimizer.apply_gradients(zip(tape.gradient(loss, dense.trainable_variables), dense.trainable_variables))
         return loss
 
-    bayes_step = tf.function(lambda: bayesian.train_step((x, y))["loss"])
+    bayes_step = tf.function(lambda: losses_step(bayesian, (x, y))["loss"])
     return {"BayesByBackprop step": lambda: bayes_step().numpy(), "Dense step": lambda: dense_step().numpy()}
 
 

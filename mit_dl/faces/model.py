@@ -13,7 +13,7 @@ Loss per example (lecture 4):
     L = CE(y, logit) + 1[y = face] * (kl_weight * KL(q(z|x) || N(0, I)) + mean |x - x_hat|)
 
 Only faces train the VAE: the latent space describes faces, which is what the
-resampling needs. The DB-VAE owns its training step (`DBVAE.train_step`):
+resampling needs. The DB-VAE states its losses (`DBVAE.training_losses`) and the engine's step trains it:
 the loss above, averaged over the global batch, loss scaling under
 ``mixed_float16``, and the logs the Trainer reports. `face_detector` builds
 either detector compiled with its loss and optimiser.
@@ -90,14 +90,14 @@ class DBVAE(keras.Model):
     ``call(images)`` returns the face logit ``[N, 1]`` (what the detector
     uses); `encode` gives ``(logit, mu, log_variance)``; ``reconstruct``
     samples ``z`` and decodes it. Compile it with an optimizer and the
-    shared `Trainer` (or ``fit``) runs `train_step`.
+    shared `Trainer` trains on `training_losses`.
 
     Args:
         latent_dim: latent dimensions (the course's 100).
         image_size: side of the square RGB input images.
         seed: seed of the `Sampling` noise.
         kl_weight: weight of the KL term in `dbvae_losses`.
-        loss_fn: replaces `dbvae_losses` in `train_step`:
+        loss_fn: replaces `dbvae_losses` in `training_losses`:
             ``loss_fn(x, x_recon, y, y_logit, mu, logvar) -> [N]`` (the
             course's signature; the lab notebook passes the learner's own).
             Not saved with the model.
@@ -149,33 +149,27 @@ class DBVAE(keras.Model):
     def call(self, images, training=False):
         return self.encode(images, training=training)[0]
 
-    def train_step(self, batch):
-        """One update on ``(images in [0, 1], labels)``; returns the batch's mean losses.
+    def training_losses(self, images, labels):
+        """The DB-VAE's loss of each example, and what to log; the engine's `losses_step` trains on it.
 
-        The gradient is that of the per-example loss summed and divided by
-        the *global* batch (`tf.nn.compute_average_loss`), so replicas of a
-        ``tf.distribute`` strategy add up to one device's gradient.
+        Args:
+            images: a batch of images in [0, 1].
+            labels: 1 for a face, 0 for a non-face.
+
+        Returns:
+            ``(total [N], parts)``: the per-example loss (``loss_fn``'s when given), and the classification
+            loss and the VAE loss of the faces (a masked mean) to log.
         """
-        images, labels = batch
-        with tf.GradientTape() as tape:
-            logit, mean, log_variance = self.encode(images, training=True)
-            reconstruction = self.decoder(self.sampling([mean, log_variance], training=True), training=True)
-            if self.loss_fn is not None:
-                total = self.loss_fn(images, reconstruction, tf.cast(labels, tf.float32), logit, mean, log_variance)
-            else:
-                total, classification, vae = dbvae_losses(
-                    images, labels, logit, mean, log_variance, reconstruction, self.kl_weight
-                )
-            loss = tf.nn.compute_average_loss(total)
-            scaled = self.optimizer.scale_loss(loss)  # inside the tape: loss scaling is a recorded multiply
-        gradients = tape.gradient(scaled, self.trainable_variables)
-        self.optimizer.apply_gradients(zip(gradients, self.trainable_variables))
-        logs = {"loss": tf.reduce_mean(total)}
-        if self.loss_fn is None:
-            is_face = tf.cast(labels, vae.dtype)
-            logs["classification"] = tf.reduce_mean(classification)
-            logs["vae_faces"] = tf.reduce_sum(vae * is_face) / tf.maximum(tf.reduce_sum(is_face), 1.0)
-        return logs
+        logit, mean, log_variance = self.encode(images, training=True)
+        reconstruction = self.decoder(self.sampling([mean, log_variance], training=True), training=True)
+        if self.loss_fn is not None:
+            return self.loss_fn(images, reconstruction, tf.cast(labels, tf.float32), logit, mean, log_variance), {}
+        total, classification, vae = dbvae_losses(
+            images, labels, logit, mean, log_variance, reconstruction, self.kl_weight
+        )
+        is_face = tf.cast(labels, vae.dtype)
+        vae_faces = tf.reduce_sum(vae * is_face) / tf.maximum(tf.reduce_sum(is_face), 1.0)
+        return total, {"classification": classification, "vae_faces": vae_faces}
 
     def get_config(self):
         return {
@@ -215,7 +209,7 @@ def face_detector(config, steps=None):
     """The detector a `FacesConfig` names, compiled with Adam at ``config.learning_rate``.
 
     The CNN trains with the default step on the sigmoid cross-entropy of its
-    logit; the DB-VAE with its own `DBVAE.train_step`. The ``cosine``
+    logit; the DB-VAE with its own losses (`DBVAE.training_losses`). The ``cosine``
     schedule and small real sets (``config.decays``) decay the rate to zero
     by a cosine over ``steps``.
 

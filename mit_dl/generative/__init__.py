@@ -6,7 +6,7 @@
 - `losses`: the VAE loss with beta, the GAN losses (minimax, non-saturating),
   the Wasserstein critic and its gradient penalty;
 - `networks`: encoder, decoder, generator, discriminator;
-- `vae` and `gan`: the models, each owning its training step;
+- `vae` and `gan`: the models (a VAE states its losses; a GAN owns its two-optimizer step);
 - `model`: the model a config names, compiled, with the Trainer's arguments;
 - `metrics`: Fréchet distance, kernel distance, class coverage, the 1-NN
   two-sample test, the mutual information gap;

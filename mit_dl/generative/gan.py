@@ -31,6 +31,9 @@ class GAN(keras.Model):
     ``call(noise)`` (``call([noise, labels])`` when conditional) is the
     generator. Compile with both optimizers, then train with
     ``Trainer(model, optimizer=model.optimizers, train_step=model.train_step)``.
+    It keeps its own step, unlike the models that state their losses to the
+    engine's (`mit_dl.training.trainer.losses_step`): a GAN's step is two
+    updates by two optimizers, each on its own player's loss.
 
     Args:
         image_shape: ``(H, W, C)`` of the images (28x28 or 64x64).

@@ -2,7 +2,7 @@
 
 `generative_model` returns a `VAE` (compiled with one Adam), a `GAN` or a
 `WGANGP` (compiled with one Adam per player); `trainer_arguments` gives what
-`mit_dl.training.Trainer` needs to run the model's own training step.
+`mit_dl.training.Trainer` needs to run a GAN's own two-optimizer step.
 """
 
 import keras
@@ -44,13 +44,16 @@ def generative_model(config, image_shape, num_classes):
 
 
 def trainer_arguments(model):
-    """The `Trainer` arguments that run a generative model's own step with all its optimizers checkpointed.
+    """The `Trainer` arguments of a generative model: a GAN's own step with both optimizers checkpointed.
+
+    A VAE needs none: it states its losses (`VAE.training_losses`) and the engine's step trains it.
 
     Args:
         model: a compiled `VAE`, `GAN` or `WGANGP`.
 
     Returns:
-        ``{"optimizer": ..., "train_step": model.train_step}``.
+        ``{"optimizer": ..., "train_step": model.train_step}`` for a GAN, ``{}`` for a VAE.
     """
-    optimizer = model.optimizers if isinstance(model, GAN) else {"optimizer": model.optimizer}
-    return {"optimizer": optimizer, "train_step": model.train_step}
+    if not isinstance(model, GAN):
+        return {}
+    return {"optimizer": model.optimizers, "train_step": model.train_step}

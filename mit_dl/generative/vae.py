@@ -1,4 +1,4 @@
-"""The VAE, β-VAE and conditional VAE of lecture 4, each owning its training step.
+"""The VAE, β-VAE and conditional VAE of lecture 4: each states its losses, the engine's step trains it.
 
     encoder:  x (, y)  ->  mu, log sigma^2
     sample:   z = mu + sigma * eps,  eps ~ N(0, I)      (`mit_dl.layers.Sampling`)
@@ -14,7 +14,6 @@ everything else (style), and `generate` can draw a requested class.
 """
 
 import keras
-import tensorflow as tf
 from keras import ops
 
 from mit_dl.generative import losses, networks
@@ -22,7 +21,7 @@ from mit_dl.layers import Sampling
 
 
 class VAE(keras.Model):
-    """A convolutional (conditional) VAE; ``call`` reconstructs, `train_step` minimises `losses.vae_loss`.
+    """A convolutional (conditional) VAE; ``call`` reconstructs, `training_losses` gives `losses.vae_loss`.
 
     Args:
         image_shape: ``(H, W, C)`` of the images (28x28 or 64x64).
@@ -30,7 +29,7 @@ class VAE(keras.Model):
         beta: the KL term's weight (1: VAE, above 1: β-VAE).
         num_classes: for a conditional VAE, the number of classes.
         seed: seed of the `Sampling` noise and of `generate`'s draws.
-        loss_fn: replaces `losses.vae_loss` in `train_step`:
+        loss_fn: replaces `losses.vae_loss` in `training_losses`:
             ``loss_fn(images, logits, mean, log_variance, beta) -> [B]`` (the
             lab notebook passes the learner's). Not saved with the model.
         **kwargs: base `keras.Model` arguments.
@@ -120,32 +119,24 @@ class VAE(keras.Model):
         mean, log_variance = self.encode(images, labels, training=training)
         return self.decode(self.sampling([mean, log_variance]), labels, training=training)
 
-    def train_step(self, batch):
-        """One update on ``(images in [0, 1], labels)``; returns the batch's mean losses (nats per image).
+    def training_losses(self, images, labels):
+        """The VAE's loss of each image (nats) and its two terms; the engine's `losses_step` trains on it.
 
-        The per-example loss is summed and divided by the *global* batch
-        (`tf.nn.compute_average_loss`), so replicas of a ``tf.distribute``
-        strategy add up to one device's gradient.
+        Args:
+            images: a batch of images in [0, 1].
+            labels: their classes (read by a conditional VAE only).
+
+        Returns:
+            ``(total [N], parts)``: the per-example loss (``loss_fn``'s when given) and, with the lecture's
+            loss, ``{"reconstruction", "kl"}`` to log.
         """
-        images, labels = batch
-        with tf.GradientTape() as tape:
-            mean, log_variance = self.encode(images, labels, training=True)
-            z = self.sampling([mean, log_variance])
-            logits = self.decoder(self._with_labels(z, labels), training=True)
-            if self.loss_fn is not None:
-                total = self.loss_fn(images, logits, mean, log_variance, self.beta)
-                reconstruction = kl = None
-            else:
-                total, reconstruction, kl = losses.vae_loss(images, logits, mean, log_variance, self.beta)
-            loss = tf.nn.compute_average_loss(total)
-            scaled = self.optimizer.scale_loss(loss)  # inside the tape: loss scaling is a recorded multiply
-        gradients = tape.gradient(scaled, self.trainable_variables)
-        self.optimizer.apply_gradients(zip(gradients, self.trainable_variables))
-        logs = {"loss": tf.reduce_mean(total)}
-        if reconstruction is not None:
-            logs["reconstruction"] = tf.reduce_mean(reconstruction)
-            logs["kl"] = tf.reduce_mean(kl)
-        return logs
+        mean, log_variance = self.encode(images, labels, training=True)
+        z = self.sampling([mean, log_variance])
+        logits = self.decoder(self._with_labels(z, labels), training=True)
+        if self.loss_fn is not None:
+            return self.loss_fn(images, logits, mean, log_variance, self.beta), {}
+        total, reconstruction, kl = losses.vae_loss(images, logits, mean, log_variance, self.beta)
+        return total, {"reconstruction": reconstruction, "kl": kl}
 
     def get_config(self):
         return {

@@ -82,6 +82,10 @@ def pgd_tensors(model, images, labels, epsilon, step_size, steps, start):
 def pgd_training_step(model, epsilon, steps=7, seed=0):
     """A `mit_dl.training.Trainer` ``train_step`` that trains ``model`` on the PGD examples of every batch.
 
+    It keeps its own step rather than stating its losses to the engine's (`losses_step`): the attack
+    takes its own gradients with respect to the images before the training tape opens, so the tape
+    records the update's forward pass only, not the ``steps`` attack passes.
+
     Args:
         model: a classifier compiled with its optimizer (logits; sparse labels).
         epsilon: the attack's radius in pixel units of 0-255.

@@ -8,9 +8,14 @@ lecture's training loop,
     W <- optimizer(W, dL/dW)
 
 compiled with ``tf.function`` (the batch is pulled from the iterator inside
-the compiled function, so batches of different sizes never retrace). Models
-with several losses or optimizers pass their own ``train_step`` and reuse
-the loop, callbacks, checkpoints and distribution.
+the compiled function, so batches of different sizes never retrace). A model
+whose loss is not a function of its outputs alone (a VAE's, a detector's,
+an uncertainty wrapper's) states its per-example losses in
+``training_losses(inputs, targets)`` and the same engine step
+(`losses_step`) trains it. Only models with several optimizers or their own
+iteration (the GANs, the RL agents) and PGD adversarial training pass their
+own ``train_step`` and reuse the loop, callbacks, checkpoints and
+distribution.
 """
 
 import contextlib
@@ -29,6 +34,51 @@ from mit_dl.training import callbacks as callbacks_lib
 from mit_dl.training import checks
 from mit_dl.training import history as history_io
 from mit_dl.training.precision import with_loss_scaling
+
+
+def states_losses(model):
+    """Whether ``model`` states its own per-example losses: ``model.training_losses(inputs, targets)``.
+
+    Args:
+        model: any model.
+
+    Returns:
+        True when the engine's `losses_step` trains it.
+    """
+    return callable(getattr(model, "training_losses", None))
+
+
+def losses_step(model, batch):
+    """One step of a model that states its own losses: the engine's tape, averaging, loss scaling and update.
+
+    ``model.training_losses(inputs, targets)`` returns ``(per_example [N], parts)``: the losses are summed
+    and divided by the *global* batch (`tf.nn.compute_average_loss`, so replicas of a ``tf.distribute``
+    strategy add up to one device's gradient), the layers' own losses (``model.losses``: the KL terms of
+    Bayes by Backprop) are added, and under ``mixed_float16`` the loss is scaled inside the tape.
+
+    Args:
+        model: a compiled Keras model with ``training_losses``.
+        batch: ``(inputs, targets)``.
+
+    Returns:
+        ``{"loss": mean loss plus the layers' own, **{part: its mean}}`` of this replica.
+    """
+    inputs, targets = batch[0], batch[1]
+    optimizer = model.optimizer
+    with tf.GradientTape() as tape:
+        per_example, parts = model.training_losses(inputs, targets)
+        loss = tf.nn.compute_average_loss(per_example)
+        extra = model.losses
+        if extra:
+            loss += tf.nn.scale_regularization_loss(tf.add_n([tf.cast(t, tf.float32) for t in extra]))
+        scaled = optimizer.scale_loss(loss)  # inside the tape: loss scaling is a recorded multiply
+    gradients = tape.gradient(scaled, model.trainable_variables)
+    optimizer.apply_gradients(zip(gradients, model.trainable_variables))
+    logs = {"loss": tf.reduce_mean(per_example)}
+    if extra:  # the objective: the data term and the layers' own terms
+        logs["loss"] += tf.add_n([tf.cast(t, tf.float32) for t in extra])
+    logs.update({name: tf.reduce_mean(value) for name, value in parts.items()})
+    return logs
 
 
 def owns_train_step(model):
@@ -94,10 +144,12 @@ class Trainer:
             strategy is given). Under the ``mixed_float16`` policy the default
             step wraps the optimizer in ``keras.optimizers.LossScaleOptimizer``.
             A model compiled with its optimizer (``model.compile(optimizer,
-            loss)``) brings its own: a model subclass that defines
-            ``train_step(batch) -> {name: scalar}`` trains with that step
-            (the model owns its loss, metrics and loss scaling), any other
-            with the default step on the compiled loss.
+            loss)``) brings its own: a model that defines
+            ``training_losses(inputs, targets) -> (per_example, parts)``
+            trains with `losses_step`, a model subclass that defines
+            ``train_step(batch) -> {name: scalar}`` with that step (the GANs:
+            two optimizers), any other with the default step on the compiled
+            loss.
         optimizer: a Keras optimizer, or a dict ``name -> optimizer`` when a
             custom ``train_step`` uses several (all are checkpointed);
             ``None``: the compiled model's.
@@ -169,7 +221,9 @@ class Trainer:
             optimizer = getattr(model, "optimizer", None)
             if optimizer is None:
                 raise ValueError("Trainer needs an optimizer: pass one, or compile the model with one first.")
-            if train_step is None and owns_train_step(model):
+            if train_step is None and states_losses(model):
+                train_step, self._model_step = (lambda batch: losses_step(model, batch)), True
+            elif train_step is None and owns_train_step(model):
                 train_step, self._model_step = model.train_step, True
             loss = loss if loss is not None or train_step is not None else getattr(model, "loss", None)
         if loss is None and train_step is None:

@@ -210,6 +210,9 @@ class BayesianModel(UncertaintyWrapper):
             targets: their targets.
 
         Returns:
-            ``(losses [N], parts)``: one loss per example, and ``{name: [N]}`` parts to log.
+            ``(losses [N], {"kl": ...})``: one loss per example, and the weights' KL term of this draw (the
+            engine adds it to the loss, ``model.losses``) to log.
         """
-        return task_loss(self.task, targets, self.model(inputs, training=True)), {}
+        losses = task_loss(self.task, targets, self.model(inputs, training=True))
+        terms = [tf.cast(term, tf.float32) for term in self.losses]
+        return losses, ({"kl": tf.add_n(terms)} if terms else {})

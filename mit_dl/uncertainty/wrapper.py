@@ -1,12 +1,12 @@
-"""What every uncertainty wrapper shares: the task's loss, the training step, compile, input checks.
+"""What every uncertainty wrapper shares: the task's loss, its losses for the engine's step, compile, input checks.
 
 A wrapper is a `keras.Model` holding the user's model. Its ``call``
 returns a dict (the prediction plus named uncertainty outputs); its
 ``training_losses(inputs, targets)`` returns one loss per example, which
-`UncertaintyWrapper.train_step` averages over the global batch, adds the
-layers' own losses to (the KL terms of Bayes by Backprop) and applies, with
-loss scaling under ``mixed_float16``. The shared `mit_dl.training.Trainer`
-then trains, checkpoints and resumes any wrapper unchanged.
+the engine's step (`mit_dl.training.trainer.losses_step`) averages over the
+global batch, adds the layers' own losses to (the KL terms of Bayes by
+Backprop) and applies, with loss scaling under ``mixed_float16``. The shared
+`mit_dl.training.Trainer` trains, checkpoints and resumes any wrapper.
 
 Tasks: ``"classification"``, where the wrapped model returns class logits
 and is trained by the cross-entropy, and ``"regression"``, where it
@@ -113,7 +113,7 @@ def feature_model(model):
 
 
 class UncertaintyWrapper(keras.Model):
-    """Base of the wrappers: ``compile``, a ``train_step`` on `training_losses`, and the task.
+    """Base of the wrappers: ``compile``, `training_losses` for the engine's step, and the task.
 
     Args:
         task: ``"classification"`` or ``"regression"``.
@@ -145,21 +145,3 @@ class UncertaintyWrapper(keras.Model):
             ``(losses [N], parts)``: one loss per example, and ``{name: [N]}`` parts to log.
         """
         raise NotImplementedError
-
-    def train_step(self, batch):
-        inputs, targets = batch
-        with tf.GradientTape() as tape:
-            per_example, parts = self.training_losses(inputs, targets)
-            loss = tf.nn.compute_average_loss(per_example)
-            extra = self.losses  # the layers' own terms of this pass (Bayes by Backprop's KL)
-            if extra:
-                loss += tf.nn.scale_regularization_loss(tf.add_n([tf.cast(t, tf.float32) for t in extra]))
-            scaled = self.optimizer.scale_loss(loss)  # mixed_float16: loss scaling, recorded on the tape
-        gradients = tape.gradient(scaled, self.trainable_variables)
-        self.optimizer.apply_gradients(zip(gradients, self.trainable_variables))
-        logs = {"loss": tf.reduce_mean(per_example)}
-        if extra:  # the objective: data term + weighted KL
-            logs["kl"] = tf.add_n([tf.cast(t, tf.float32) for t in extra])
-            logs["loss"] += logs["kl"]
-        logs.update({name: tf.reduce_mean(value) for name, value in parts.items()})
-        return logs

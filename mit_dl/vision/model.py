@@ -268,24 +268,18 @@ class CenterDetector(keras.Model):
         offset = detector.masked_l1(targets["offset"], outputs["offset"], targets["centers"])
         return heatmap + self.size_weight * size + self.offset_weight * offset, heatmap, size, offset
 
-    def train_step(self, batch):
-        """One update on ``(images in [0, 1], targets)``; returns the batch's mean losses.
+    def training_losses(self, images, targets):
+        """Each scene's loss and its three terms; the engine's `losses_step` trains on it.
 
         Args:
-            batch: ``(images [N, H, W, 1], targets dict)``.
+            images: ``[N, H, W, 1]`` in [0, 1].
+            targets: the scenes' targets dict (`mit_dl.vision.detector.targets`).
 
         Returns:
-            ``{"loss", "heatmap", "size", "offset"}``.
+            ``(total [N], {"heatmap", "size", "offset"})``.
         """
-        images, targets = batch
-        with tf.GradientTape() as tape:
-            total, heatmap, size, offset = self.scene_losses(targets, self(images, training=True))
-            loss = tf.nn.compute_average_loss(total)
-            scaled = self.optimizer.scale_loss(loss)  # inside the tape: loss scaling is a recorded multiply
-        gradients = tape.gradient(scaled, self.trainable_variables)
-        self.optimizer.apply_gradients(zip(gradients, self.trainable_variables))
-        means = (total, heatmap, size, offset)
-        return {name: tf.reduce_mean(value) for name, value in zip(("loss", "heatmap", "size", "offset"), means)}
+        total, heatmap, size, offset = self.scene_losses(targets, self(images, training=True))
+        return total, {"heatmap": heatmap, "size": size, "offset": offset}
 
     def detect(self, images, **options):
         """Detections in float images through `detector.decode`.
