@@ -48,7 +48,7 @@ import tensorflow as tf  # noqa: E402
 from benchmarks.timing import RESULTS, alternate, matmul_flops_per_second, write_results  # noqa: E402
 from mit_dl.music import MusicConfig  # noqa: E402
 from mit_dl.music import data as music_data  # noqa: E402
-from mit_dl.music.model import build_music_model, music_model  # noqa: E402
+from mit_dl.music.model import build_model, build_music_model  # noqa: E402
 from mit_dl.music.sampler import CompiledSampler, RecomputeSampler, TransformerSampler  # noqa: E402
 from mit_dl.training import Trainer  # noqa: E402
 
@@ -219,7 +219,7 @@ def lstm_training_flops_per_character(config, vocab_size):
 
 def _training_rate(config, vocab_size, ids, steps, repeats):
     keras.utils.set_random_seed(0)
-    model = music_model(vocab_size, config)
+    model = build_model(vocab_size, config)
     trainer = Trainer(model, verbose=False)
     data = music_data.next_character_dataset(ids, config.sequence_length, config.batch_size, seed=0).repeat()
     median = alternate({"fit": lambda: trainer.fit(data, steps=steps, steps_per_epoch=steps)}, repeats, 1, 1)["fit"]
@@ -230,7 +230,7 @@ def transformer(args):
     config = MusicConfig.transformer("full")
     lab = MusicConfig.lab()
     keras.utils.set_random_seed(0)
-    model = music_model(90, config)
+    model = build_model(90, config)
     cached, recompute = TransformerSampler(model), RecomputeSampler(model)
     length = args.transformer_length
     seed = tf.constant(3, tf.int64)

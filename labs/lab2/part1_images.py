@@ -45,12 +45,12 @@ OUT.mkdir(exist_ok=True)
 
 # %%
 try:
-    (train_images, train_labels), (test_images, test_labels), source = images_data.load_split(
+    (train_images, train_labels), (test_images, test_labels), source = images_data.load_data(
         ImagesConfig(dataset=DATASET)
     )
 except image_data.DatasetNotFound:
     print("Training images not found; splitting the test set instead.")
-    (train_images, train_labels), (test_images, test_labels), source = images_data.load_split(
+    (train_images, train_labels), (test_images, test_labels), source = images_data.load_data(
         ImagesConfig(dataset=DATASET, split_test=8000)
     )
 if QUICK:

@@ -15,7 +15,7 @@ Loss per example (lecture 4):
 Only faces train the VAE: the latent space describes faces, which is what the
 resampling needs. The DB-VAE states its losses (`DBVAE.training_losses`) and the engine's step trains it:
 the loss above, averaged over the global batch, loss scaling under
-``mixed_float16``, and the logs the Trainer reports. `face_detector` builds
+``mixed_float16``, and the logs the Trainer reports. `build_model` builds
 either detector compiled with its loss and optimiser.
 """
 
@@ -205,7 +205,7 @@ def dbvae_losses(images, labels, logit, mean, log_variance, reconstruction, kl_w
     return total, classification, vae
 
 
-def face_detector(config, steps=None):
+def build_model(config, steps=None):
     """The detector a `FacesConfig` names, compiled with Adam at ``config.learning_rate``.
 
     The CNN trains with the default step on the sigmoid cross-entropy of its

@@ -31,7 +31,7 @@ from mit_dl.export import export_savedmodel, load_savedmodel
 from mit_dl.faces import bias, data, debias, figures, sources
 from mit_dl.faces.config import FacesConfig
 from mit_dl.faces.endpoints import decoder_endpoint, face_detector_endpoint
-from mit_dl.faces.model import face_detector
+from mit_dl.faces.model import build_model
 from mit_dl.training import Run, Trainer
 from mit_dl.training.runs import finished_metrics, write_json
 
@@ -110,7 +110,7 @@ def train_detector(config, train_data, run=None, loss_fn=None, probabilities_fn=
     if run is None:  # a run seeds when it starts; without one, seed here
         keras.utils.set_random_seed(config.seed)
     batches, probabilities = data.training_batches(config, train_data)
-    model = face_detector(config)
+    model = build_model(config)
     # The batches read the probabilities variable, so the iterator cannot be
     # checkpointed; a resumed run skips the consumed batches instead.
     common = {

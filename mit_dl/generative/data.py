@@ -59,7 +59,7 @@ class GenerativeData:
         return len(self.class_names)
 
 
-def load(config):
+def load_data(config):
     """The images a `GenerativeConfig` names (see the module docstring).
 
     Args:

@@ -1,6 +1,6 @@
 """The model a `GenerativeConfig` names, built and compiled with its optimisers, ready for the Trainer.
 
-`generative_model` returns a `VAE` (compiled with one Adam), a `GAN` or a
+`build_model` returns a `VAE` (compiled with one Adam), a `GAN` or a
 `WGANGP` (compiled with one Adam per player); `trainer_arguments` gives what
 `mit_dl.training.Trainer` needs to run a GAN's own two-optimizer step.
 """
@@ -15,7 +15,7 @@ def _adam(settings):
     return keras.optimizers.Adam(settings["learning_rate"], beta_1=settings["beta_1"], beta_2=settings["beta_2"])
 
 
-def generative_model(config, image_shape, num_classes):
+def build_model(config, image_shape, num_classes):
     """Build and compile the config's model.
 
     Args:

@@ -27,7 +27,7 @@ from mit_dl.generative import data as data_lib
 from mit_dl.generative import figures, metrics, quality
 from mit_dl.generative.config import GenerativeConfig
 from mit_dl.generative.endpoints import decode_endpoint, encode_endpoint, generate_class_endpoint, generate_endpoint
-from mit_dl.generative.model import generative_model, trainer_arguments
+from mit_dl.generative.model import build_model, trainer_arguments
 from mit_dl.generative.sampling import ExportSampler, Sampler
 from mit_dl.training import Run, Trainer
 from mit_dl.training.callbacks import ImageSummaries
@@ -49,11 +49,11 @@ def train(config=None, out_dir="runs/generative", export=True, log=print):
         The metrics written to ``metrics.json``.
     """
     config = config or GenerativeConfig.quick()
-    data = data_lib.load(config)
+    data = data_lib.load_data(config)
     log(f"data: {config.dataset} from {data.source}: {len(data.train_images)} training images")
     run = Run.start(out_dir, config, lab="generative", log=log)
     with run.scope():
-        model = generative_model(config, data.image_shape, data.num_classes)
+        model = build_model(config, data.image_shape, data.num_classes)
         history = fit(model, config, data, run)
     results = {"source": data.source, "steps": config.total_steps, "history": history}
     results.update(draw_figures(model, config, data, history, run.path))
@@ -77,7 +77,7 @@ def fit(model, config, data, run=None):
     """Train ``model`` on ``data`` for ``config.total_steps`` with the shared `Trainer`.
 
     Args:
-        model: the compiled model (`generative_model`).
+        model: the compiled model (`build_model`).
         config: the run's config.
         data: its `GenerativeData`.
         run: the `Run` (checkpoints, logs, strategy), or ``None`` (nothing saved).
@@ -399,7 +399,7 @@ def evaluate_export(model_dir, count=None, data_dir=None, out=None, log=print):
         sprites_count=recorded.get("sprites_count", 20000),
         data=data_dir,
     )
-    data = data_lib.load(config)
+    data = data_lib.load_data(config)
     report = score(ExportSampler(served), config, data, log=log)
     report = {"model": config.model, "dataset": config.dataset, "export": str(model_dir), **report}
     write_json(pathlib.Path(out or pathlib.Path(model_dir).parent / "evaluation.json"), report)

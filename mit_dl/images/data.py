@@ -8,7 +8,7 @@ from mit_dl.data import mnist
 from mit_dl.errors import ConfigError
 
 
-def load_split(config):
+def load_data(config):
     """The training and evaluated images of an `ImagesConfig`.
 
     ``split_test=k`` trains on ``k`` of the test images and tests on the rest

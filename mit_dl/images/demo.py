@@ -20,7 +20,7 @@ def run(out_dir, steps, seed, log, earlier):
     """
     config = ImagesConfig(epochs=1, seed=seed)
     try:
-        data.load_split(config)
+        data.load_data(config)
     except DatasetNotFound as error:
         log(f"image classification skipped: {error}")
         return {"skipped": str(error)}

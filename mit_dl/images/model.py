@@ -1,6 +1,6 @@
 """Lab 2 part 1 classifiers: the dense network and the CNN of the MNIST lab, with loss and optimiser.
 
-`classifier` builds the model an `ImagesConfig` names and compiles it with
+`build_model` builds the model an `ImagesConfig` names and compiles it with
 the cross-entropy of the class logits and the config's optimiser recipe, so
 the shared `Trainer` trains it as it is.
 """
@@ -38,7 +38,7 @@ def dense_classifier(input_shape=(28, 28, 1), classes=10):
 BUILDERS = {"dense": dense_classifier, "cnn": cnn_classifier}
 
 
-def classifier(config, total_steps):
+def build_model(config, total_steps):
     """The config's classifier, compiled with its loss and its recipe's optimiser.
 
     Args:
@@ -86,4 +86,4 @@ def from_run(run_dir, values):
     from mit_dl.images.config import ImagesConfig
 
     config = ImagesConfig(**values)
-    return classifier(config, total_steps=1), config
+    return build_model(config, total_steps=1), config

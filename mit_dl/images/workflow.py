@@ -19,7 +19,7 @@ from mit_dl.errors import ConfigError, ExportError
 from mit_dl.export import export_savedmodel, image_classifier_endpoint, load_savedmodel
 from mit_dl.images import data, figures
 from mit_dl.images.config import ImagesConfig
-from mit_dl.images.model import classifier, predict_probabilities
+from mit_dl.images.model import build_model, predict_probabilities
 from mit_dl.training import Run, Trainer
 from mit_dl.training.adversarial import pgd_training_step
 
@@ -41,14 +41,14 @@ def train(config=None, out_dir="runs/images", export=True, log=print):
         The metrics written to ``metrics.json``.
     """
     config = config or ImagesConfig()
-    train_split, test_split, source = data.load_split(config)  # a missing dataset fails before the run starts
+    train_split, test_split, source = data.load_data(config)  # a missing dataset fails before the run starts
     log(
         f"data: {config.dataset} from {source}: {len(train_split[0])} train / {len(test_split[0])} "
         f"{config.evaluated_on} images"
     )
     run = Run.start(out_dir, config, lab="images", log=log)
     with run.scope():
-        model = classifier(config, total_steps=config.epochs * -(-len(train_split[0]) // config.batch_size))
+        model = build_model(config, total_steps=config.epochs * -(-len(train_split[0]) // config.batch_size))
         trainer = Trainer(
             model,
             loss=model.loss,

@@ -7,7 +7,7 @@
 
 Both predict ``text[i+1]`` from ``text[:i+1]`` and train on the
 cross-entropy of the next character (the mean over every position of every
-window). `music_model` returns the config's model compiled with its loss
+window). `build_model` returns the config's model compiled with its loss
 and optimizer (the course's Adam; AdamW with a warm-up and a cosine decay
 when the config asks), so the shared `Trainer` trains it as it is;
 `mit_dl.music.sampler` generates from either.
@@ -102,7 +102,7 @@ def learning_rate(config):
     return config.learning_rate
 
 
-def music_model(vocab_size, config):
+def build_model(vocab_size, config):
     """The config's model (LSTM or transformer), compiled with its loss and optimizer.
 
     The optimizer is the course's Adam at ``config.learning_rate``, or AdamW

@@ -308,7 +308,7 @@ def sampler_for(model):
     """The compiled sampler of a music model: `TransformerSampler` for a transformer, else `CompiledSampler`.
 
     Args:
-        model: a model `mit_dl.music.model.music_model` built.
+        model: a model `mit_dl.music.model.build_model` built.
 
     Returns:
         The sampler.

@@ -35,7 +35,7 @@ from mit_dl.export import export_savedmodel, load_savedmodel
 from mit_dl.music import audio, judging, novelty, songs
 from mit_dl.music import data as music_data
 from mit_dl.music.config import SEED_TEXT, GenerationConfig, MusicConfig
-from mit_dl.music.model import music_model
+from mit_dl.music.model import build_model
 from mit_dl.music.sampler import generate_texts, generator_endpoints, sample_seeds, sampler_for
 from mit_dl.training import Run, Trainer
 from mit_dl.training.runs import write_json
@@ -69,7 +69,7 @@ def train(config=None, out_dir="runs/music-quick", log=print):
         out_dir, config, lab="music", derived={"data": tunes.source, "vocabulary": tunes.vocab.characters}, log=log
     )
     with run.scope():
-        model = music_model(len(tunes.vocab), config)
+        model = build_model(len(tunes.vocab), config)
         log(
             f"model: {config.model} {config.preset} preset, {model.count_params():,} parameters; {config.steps} "
             f"steps of batch {config.batch_size} x {config.sequence_length}"

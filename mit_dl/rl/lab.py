@@ -31,6 +31,6 @@ LAB = Lab(
     assets="mit_dl.rl.assets:build",
     graders=("rl",),
     notebooks=("lab6_rl/reinforcement_learning",),
-    exports=("rl-policy",),
+    exports=("rl policy",),
     benchmark="rl",
 )

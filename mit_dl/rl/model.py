@@ -7,7 +7,7 @@ from mit_dl.rl.dqn import DQNAgent
 from mit_dl.rl.reinforce import ReinforceAgent
 
 
-def make_agent(config, env):
+def build_model(config, env):
     """Build and compile the agent of ``config`` on ``env``.
 
     Args:

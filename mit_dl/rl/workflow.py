@@ -35,12 +35,13 @@ from mit_dl.rl import data
 from mit_dl.rl.config import RLConfig
 from mit_dl.rl.endpoints import policy_endpoints
 from mit_dl.rl.evaluation import EVALUATION_SEED, SOLVED_RETURN, play_episodes
-from mit_dl.rl.model import env_steps_per_iteration, make_agent
+from mit_dl.rl.model import build_model, env_steps_per_iteration
 from mit_dl.training import Run, Trainer
 from mit_dl.training.callbacks import Callback
 from mit_dl.training.runs import write_json
 
 EVALUATIONS_FILE = "evaluations.json"
+POLICY_KIND = "rl policy"  # the export's kind, spelt as the other labs' kinds are
 
 
 def evaluate(act, env_name, episodes=100, seed=EVALUATION_SEED, video=None, fps=25):
@@ -185,7 +186,7 @@ def fit(agent, config, run=None, log=print):
     """Train ``agent`` with the shared `Trainer` until the budget is spent or CartPole is solved.
 
     Args:
-        agent: the compiled agent (`mit_dl.rl.model.make_agent`).
+        agent: the compiled agent (`mit_dl.rl.model.build_model`).
         config: the run's `RLConfig`.
         run: the `Run` (checkpoints, logs), or None (nothing saved).
         log: where progress lines go.
@@ -231,7 +232,7 @@ def train(config=None, out_dir="runs/rl", export=True, log=print):
     run = Run.start(out_dir, config, lab="rl", log=log)
     env = data.training_envs(config)
     with run.scope():
-        agent = make_agent(config, env)
+        agent = build_model(config, env)
         history, evaluation = fit(agent, config, run, log)
     last = evaluation.records[-1]["iteration"] if evaluation.records else None
     if last != evaluation.iteration:
@@ -332,7 +333,7 @@ def export_policy(agent, config, directory, results=None):
     endpoints = policy_endpoints(agent.greedy_actions, agent.observation_shape, q_values)
     headline = {k: (results or {}).get(k) for k in ("env_steps", "solved", "final_evaluation")}
     metadata = {
-        "kind": "rl-policy",
+        "kind": POLICY_KIND,
         "agent": config.agent,
         "env": config.env,
         "gymnasium_env": "ALE/Pong-v5 (mit_dl.rl.pong preprocessing)" if config.env == "pong" else "CartPole-v1",
@@ -357,7 +358,7 @@ def load_policy(path):
         ExportError: the folder is not a policy export.
     """
     loaded, metadata = load_savedmodel(path)
-    if metadata.get("kind") != "rl-policy":
+    if metadata.get("kind") not in (POLICY_KIND, "rl-policy"):  # (earlier exports said "rl-policy")
         raise ExportError(f"{path} is not a policy export (mit-dl rl train writes one as <run>/policy).")
 
     def act(observations):

@@ -7,7 +7,7 @@
 - fashion_mnist: the images lab's CNN (`mit_dl.networks.cnn.cnn_classifier`),
   its two Dense layers variational for ``bayes``.
 
-`wrapped_model` returns the config's wrapper compiled with Adam (a cosine
+`build_model` returns the config's wrapper compiled with Adam (a cosine
 decay to zero for the images), ready for the shared `Trainer`.
 """
 
@@ -102,7 +102,7 @@ def bayesian_cnn(prior_std=1.0):
     )
 
 
-def wrapped_model(config, train_size, total_steps):
+def build_model(config, train_size, total_steps):
     """The config's wrapper around its task's network, compiled.
 
     Args:

@@ -34,7 +34,7 @@ from mit_dl.training.runs import write_json
 from mit_dl.uncertainty import data, figures
 from mit_dl.uncertainty.config import UncertaintyConfig
 from mit_dl.uncertainty.histogram import HistogramWrapper
-from mit_dl.uncertainty.model import Deterministic, wrapped_model
+from mit_dl.uncertainty.model import Deterministic, build_model
 from mit_dl.uncertainty.scores import RESAMPLES, SCORES, image_report
 from mit_dl.uncertainty.vae import VAEWrapper
 from mit_dl.uncertainty.wrapper import UncertaintyWrapper
@@ -70,7 +70,7 @@ def _train_regression(config, out_dir, export, log):
     log(f"data: {len(points.x)} points of y = x^3 + noise, x in [-4, 4] without the gap {data.GAP}")
     run = Run.start(out_dir, config, lab="uncertainty", derived={"target_scale": scale}, log=log)
     with run.scope():
-        model = wrapped_model(config, len(points.x), config.steps)
+        model = build_model(config, len(points.x), config.steps)
         trainer = Trainer(model, strategy=run.strategy, checkpoint_dir=run.checkpoints, log_dir=run.logs)
         history = trainer.fit(batches, steps=config.steps, steps_per_epoch=min(500, config.steps))
     predict = _regression_predictor(model, scale)
@@ -179,7 +179,7 @@ def _train_images(config, out_dir, export, log):
     batch_size = config.batch_size_value
     steps = config.epochs * -(-len(train_x) // batch_size)
     with run.scope():
-        model = wrapped_model(config, len(train_x), steps)
+        model = build_model(config, len(train_x), steps)
         trainer = Trainer(model, strategy=run.strategy, checkpoint_dir=run.checkpoints, log_dir=run.logs)
         batches = mnist.to_dataset(train_x, train_y, batch_size, shuffle=True, seed=config.seed)
         history = trainer.fit(batches, epochs=config.epochs)

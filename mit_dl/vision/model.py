@@ -15,7 +15,7 @@ upsampled maps are cropped to the size they are joined with.
   (concatenated) with the encoder's map of the same level, two 3x3
   convolutions. The skips carry the fine detail the coarse levels lost.
 
-`segmenter` compiles the config's network with the pixel-wise cross-entropy
+`build_model` compiles the config's network with the pixel-wise cross-entropy
 (`PixelCrossEntropy`: object pixels weighted against the background) and
 Adam on a cosine schedule, so the shared `Trainer` trains it as it is.
 """
@@ -160,20 +160,22 @@ class PixelCrossEntropy(keras.losses.Loss):
         return {**super().get_config(), "object_weight": self.object_weight}
 
 
-def segmenter(config):
-    """The config's segmentation network, compiled with `PixelCrossEntropy` and Adam (cosine decay).
+def build_model(config):
+    """The config's network, compiled with Adam (cosine decay): a segmenter with `PixelCrossEntropy`, or the detector.
 
     Args:
         config: the run's `VisionConfig`.
 
     Returns:
-        The compiled model, ready for `Trainer(model)`.
+        The compiled model, ready for `Trainer(model)` (the detector states its own losses).
     """
+    optimizer = build_optimizer(config.optimizer_settings(), config.steps)
+    if config.task == "detection":
+        model = CenterDetector(width=config.width)
+        model.compile(optimizer=optimizer)
+        return model
     model = BUILDERS[config.model](width=config.width)
-    model.compile(
-        optimizer=build_optimizer(config.optimizer_settings(), config.steps),
-        loss=PixelCrossEntropy(config.object_weight),
-    )
+    model.compile(optimizer=optimizer, loss=PixelCrossEntropy(config.object_weight))
     return model
 
 
@@ -359,4 +361,4 @@ def from_run(run_dir, values):
             f"{run_dir} is a detection run; pass an images run directory (a classifier) or a vision segmentation run."
         )
     config = VisionConfig(**values)
-    return segmenter(config), config
+    return build_model(config), config

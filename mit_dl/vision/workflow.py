@@ -29,12 +29,11 @@ from mit_dl.errors import ConfigError, ExportError
 from mit_dl.export import export_savedmodel, image_endpoint, load_savedmodel
 from mit_dl.images import ImagesConfig
 from mit_dl.training import Run, Trainer
-from mit_dl.training.optimizers import build_optimizer
 from mit_dl.training.runs import read_settings, write_json
 from mit_dl.vision import adversarial, attribution, data, features, figures, metrics
 from mit_dl.vision.config import ATTACK_EPSILONS, VisionConfig
 from mit_dl.vision.endpoints import image_explainer_endpoint
-from mit_dl.vision.model import CenterDetector, detections_of, predict_masks, segmenter, unpadded
+from mit_dl.vision.model import build_model, detections_of, predict_masks, unpadded
 from mit_dl.vision.scenes import CANVAS_SIZE
 
 SHOWN_SCENES = 6
@@ -80,7 +79,7 @@ def train(config=None, out_dir="runs/vision", export=True, log=print):
 
 
 def _fit_segmenter(config, run, train_scenes, test_scenes):
-    model = segmenter(config)
+    model = build_model(config)
     trainer = Trainer(
         model, metrics=["accuracy"], strategy=run.strategy, checkpoint_dir=run.checkpoints, log_dir=run.logs
     )
@@ -95,8 +94,7 @@ def _fit_segmenter(config, run, train_scenes, test_scenes):
 
 
 def _fit_detector(config, run, train_scenes, test_scenes):
-    model = CenterDetector(width=config.width)
-    model.compile(optimizer=build_optimizer(config.optimizer_settings(), config.steps))
+    model = build_model(config)
     trainer = Trainer(model, strategy=run.strategy, checkpoint_dir=run.checkpoints, log_dir=run.logs)
     history = trainer.fit(
         data.detection_dataset(train_scenes, config.batch_size, shuffle=True, seed=config.seed),

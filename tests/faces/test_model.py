@@ -58,10 +58,10 @@ def test_loss_matches_numpy_and_vae_term_counts_for_faces_only():
 @pytest.mark.parametrize("model", ["cnn", "dbvae"])
 def test_the_cosine_schedule_decays_to_zero_and_constant_keeps_the_rate(model):
     from mit_dl.faces import FacesConfig
-    from mit_dl.faces.model import face_detector
+    from mit_dl.faces.model import build_model
 
     def rate(config, step):  # the optimizer's learning rate once it has taken `step` steps
-        optimizer = face_detector(config).optimizer
+        optimizer = build_model(config).optimizer
         optimizer.iterations.assign(step)
         return float(optimizer.learning_rate)
 

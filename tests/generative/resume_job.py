@@ -18,7 +18,7 @@ import numpy as np  # noqa: E402
 from mit_dl.generative import data as data_lib  # noqa: E402
 from mit_dl.generative import workflow  # noqa: E402
 from mit_dl.generative.config import GenerativeConfig  # noqa: E402
-from mit_dl.generative.model import generative_model  # noqa: E402
+from mit_dl.generative.model import build_model  # noqa: E402
 from mit_dl.training import Run, enable_determinism  # noqa: E402
 
 
@@ -26,11 +26,11 @@ def main(run_dir):
     config = GenerativeConfig.quick(
         model="wgan-gp", dataset="mnist", train_count=256, batch_size=8, n_critic=2, steps=8, steps_per_epoch=2, seed=5
     )
-    data = data_lib.load(config)
+    data = data_lib.load_data(config)
     run = Run.start(run_dir, config, lab="generative", log=lambda *a: None)
     enable_determinism(config.seed)
     with run.scope():
-        model = generative_model(config, data.image_shape, data.num_classes)
+        model = build_model(config, data.image_shape, data.num_classes)
         workflow.fit(model, config, data, run)
     weights = model.generator.get_weights() + model.discriminator.get_weights()
     weights += [v.numpy() for o in model.optimizers.values() for v in o.variables]

@@ -16,7 +16,7 @@ from mit_dl.errors import ConfigError
 from mit_dl.generative import data as data_lib
 from mit_dl.generative import quality, workflow
 from mit_dl.generative.config import GenerativeConfig
-from mit_dl.generative.model import generative_model, trainer_arguments
+from mit_dl.generative.model import build_model, trainer_arguments
 from mit_dl.generative.sampling import Sampler
 from mit_dl.training import Trainer
 from mit_dl.training.callbacks import TrainingDiverged
@@ -34,13 +34,13 @@ def mnist_env(monkeypatch, tmp_path):
 
 def test_a_short_training_run_lowers_fd_well_below_the_untrained_generators(mnist_env):
     config = GenerativeConfig.quick(model="vae", dataset="mnist", train_count=2000, steps=400, evaluation_count=1000)
-    data = data_lib.load(config)
+    data = data_lib.load_data(config)
     classifier, info = quality.feature_classifier("mnist", data, log=lambda *a: None)
     assert info["accuracy"] > 0.85  # 2,000 training digits, 10 epochs
     space = quality.FeatureSpace(classifier)
     real = data.test_images[:1000]
     keras.utils.set_random_seed(0)
-    model = generative_model(config, data.image_shape, data.num_classes)
+    model = build_model(config, data.image_shape, data.num_classes)
     untrained = quality.quality_report(space, Sampler(model).images(1000)[0], real, 10)
     workflow.fit(model, config, data)
     trained = quality.quality_report(space, Sampler(model).images(1000)[0], real, 10)
@@ -157,7 +157,7 @@ def test_a_killed_wgan_gp_run_resumes_to_identical_weights_and_optimizer_states(
 
 def test_a_gan_whose_loss_goes_nan_stops_naming_the_step_and_the_last_good_checkpoint(tmp_path):
     config = GenerativeConfig.quick(model="dcgan", dataset="mnist", batch_size=4)
-    model = generative_model(config, (28, 28, 1), 10)
+    model = build_model(config, (28, 28, 1), 10)
     images = np.random.default_rng(0).uniform(size=(12, 28, 28, 1)).astype("float32")
     images[8:] = np.nan  # the third batch
     batches = tf.data.Dataset.from_tensor_slices((images, np.zeros(12, np.int32))).batch(4)
@@ -170,7 +170,7 @@ def test_a_gan_whose_loss_goes_nan_stops_naming_the_step_and_the_last_good_check
 def test_mixed_float16_steps_keep_float32_variables_and_finite_losses(name):
     config = GenerativeConfig.quick(model=name, dataset="mnist", batch_size=4, n_critic=2)
     with precision_policy("mixed_float16"):
-        model = generative_model(config, (28, 28, 1), 10)
+        model = build_model(config, (28, 28, 1), 10)
         batch = (tf.random.uniform((8, 28, 28, 1)), tf.zeros(8, tf.int32))
         logs = Trainer(model, **trainer_arguments(model), verbose=False).fit(
             tf.data.Dataset.from_tensors(batch).repeat(), steps=2, steps_per_epoch=2

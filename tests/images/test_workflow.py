@@ -48,11 +48,11 @@ def test_cnn_reaches_90_percent_on_the_real_fashion_mnist_test_set(trained_run):
 
 def test_exported_classify_matches_the_model_in_a_fresh_process(trained_run):
     out, _, data_dir = trained_run
-    from mit_dl.images.model import classifier, predict_probabilities
+    from mit_dl.images.model import build_model, predict_probabilities
     from mit_dl.training import Trainer
 
     # Rebuild the trained model from its checkpoint to get in-process outputs.
-    model = classifier(ImagesConfig(recipe=CI_RECIPE), total_steps=1)
+    model = build_model(ImagesConfig(recipe=CI_RECIPE), total_steps=1)
     Trainer(model, checkpoint_dir=out / "checkpoints").restore()
     x, _, _ = image_data.load_arrays("fashion_mnist", "test", data_dir=data_dir, download=False)
     expected = predict_probabilities(model, x[:64])
@@ -145,12 +145,12 @@ def _tiny_train_split(folder, n=40):
 
 def test_validation_split_holds_training_images_out_without_reading_the_test_set(tmp_path, monkeypatch):
     from mit_dl.images import workflow as images
-    from mit_dl.images.data import load_split
+    from mit_dl.images.data import load_data
 
     monkeypatch.setenv("HOME", str(tmp_path))
     monkeypatch.setenv("MIT_DL_OFFLINE", "1")
     folder = _tiny_train_split(tmp_path / "data")  # no test files: reading them would fail
-    (train_x, _), (val_x, val_y), source = load_split(
+    (train_x, _), (val_x, val_y), source = load_data(
         ImagesConfig(dataset="mnist", data=str(folder), validation=10, seed=3)
     )
     assert len(train_x) == 30 and len(val_x) == 10 and "validation split 30/10" in source
@@ -158,7 +158,7 @@ def test_validation_split_holds_training_images_out_without_reading_the_test_set
     assert sorted(np.concatenate([train_x, val_x])[:, 0, 0]) == list(range(40))
     np.testing.assert_array_equal(val_y, val_x[:, 0, 0] % 10)
     with pytest.raises(ConfigError, match="^validation must be between 1 and 39, received 40.$"):
-        load_split(ImagesConfig(dataset="mnist", data=str(folder), validation=40))
+        load_data(ImagesConfig(dataset="mnist", data=str(folder), validation=40))
     with pytest.raises(ConfigError, match="cannot be combined"):
         ImagesConfig(dataset="mnist", split_test=5, validation=5)
 

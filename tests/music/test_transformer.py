@@ -14,7 +14,7 @@ from mit_dl.errors import ConfigError
 from mit_dl.music import GenerationConfig, MusicConfig
 from mit_dl.music import data as music_data
 from mit_dl.music import workflow as music
-from mit_dl.music.model import build_transformer_model, music_model
+from mit_dl.music.model import build_model, build_transformer_model
 from mit_dl.music.sampler import RecomputeSampler, TransformerSampler, sampler_for
 from mit_dl.training import Trainer
 
@@ -238,7 +238,7 @@ def test_a_resumed_run_continues_exactly_with_aligned_windows_and_the_schedule(t
 
     def train(directory, steps):
         keras.utils.set_random_seed(0)
-        model = music_model(len(vocab), config)
+        model = build_model(len(vocab), config)
         data = music_data.next_character_dataset(
             vocab.encode(text), 64, 8, seed=0, tune_starts=music_data.tune_offsets(tunes), aligned_share=0.5
         )

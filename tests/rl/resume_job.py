@@ -16,7 +16,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import numpy as np  # noqa: E402
 
 from mit_dl.rl import RLConfig, environments, workflow  # noqa: E402
-from mit_dl.rl.model import make_agent  # noqa: E402
+from mit_dl.rl.model import build_model  # noqa: E402
 from mit_dl.training import Run, enable_determinism  # noqa: E402
 
 CONFIG = RLConfig.quick(
@@ -41,7 +41,7 @@ def main(run_dir):
     run = Run.start(run_dir, CONFIG, lab="rl", log=lambda *a: None)
     enable_determinism(CONFIG.seed)
     env = environments.make(CONFIG.env, CONFIG.environments, seed=CONFIG.seed)
-    agent = make_agent(CONFIG, env)
+    agent = build_model(CONFIG, env)
     workflow.fit(agent, CONFIG, run, log=lambda *a: None)
     state = [v.numpy() for v in agent.q_network.variables + agent.target_network.variables]
     state += [v.numpy() for v in agent.optimizer.variables]

@@ -11,7 +11,7 @@ from support import kill_then_resume, run_fresh_python, run_mit_dl, start_script
 from mit_dl.errors import ConfigError, ExportError
 from mit_dl.rl import RLConfig, data, environments, workflow
 from mit_dl.rl.evaluation import play_episodes
-from mit_dl.rl.model import make_agent
+from mit_dl.rl.model import build_model
 
 JOB = pathlib.Path(__file__).with_name("resume_job.py")
 
@@ -142,7 +142,7 @@ def test_the_presets_budgets_and_defaults_follow_the_agent_and_the_environment()
     assert RLConfig.quick(env="pong", agent="reinforce").environments == 4
     assert RLConfig.quick(agent="a2c").environments == 8 and RLConfig.quick(agent="dqn").hidden == (256, 256)
     env = environments.make("cartpole-tf", 2)
-    agent = make_agent(RLConfig.quick(agent="reinforce", hidden_units=8), env)
+    agent = build_model(RLConfig.quick(agent="reinforce", hidden_units=8), env)
     assert [w.shape for w in agent.policy.weights][0] == (4, 8)
     assert isinstance(agent.greedy_actions(tf.zeros((3, 4))), tf.Tensor)
 
@@ -166,7 +166,7 @@ def test_under_mixed_float16_updates_move_the_weights_as_float32s_do(agent):
                 max_episode_steps=100,
                 hidden_units=16,
             )
-            trained = make_agent(config, environments.make("cartpole-tf", config.environments, seed=0))
+            trained = build_model(config, environments.make("cartpole-tf", config.environments, seed=0))
             before = [w.numpy().copy() for w in trained.acting_network.trainable_weights]
             step = tf.function(trained.train_step)
             for _ in range(8):

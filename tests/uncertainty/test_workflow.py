@@ -104,10 +104,10 @@ def _reloaded_ensemble(out):
     import tensorflow as tf
 
     from mit_dl.training import Trainer
-    from mit_dl.uncertainty.model import wrapped_model
+    from mit_dl.uncertainty.model import build_model
 
     config = UncertaintyConfig(**json.loads((out / "settings.json").read_text())["config"])
-    model = wrapped_model(config, 600, 10)
+    model = build_model(config, 600, 10)
     trainer = Trainer(model, checkpoint_dir=out / "checkpoints", verbose=0)
     trainer.restore()
     assert int(trainer.step.numpy()) == 10  # 600 images, batches of 64, one epoch

@@ -9,7 +9,7 @@ import tensorflow as tf
 from mit_dl.errors import ConfigError
 from mit_dl.vision import attribution
 from mit_dl.vision.config import VisionConfig
-from mit_dl.vision.model import segmenter
+from mit_dl.vision.model import build_model
 
 
 class TopLeftOnly(keras.layers.Layer):
@@ -121,7 +121,7 @@ def test_a_segmenters_score_is_its_class_logit_over_the_pixels_it_gives_that_cla
     logits[0, 1, :] = [4, 0, 1]  # background
     assert attribution.class_score(tf.constant(logits), tf.constant([1])).numpy().tolist() == [4.0]
     assert attribution.class_score(tf.constant(logits), tf.constant([2])).numpy().tolist() == [0.0]  # no pixel
-    model = segmenter(VisionConfig(model="unet", width=2))
+    model = build_model(VisionConfig(model="unet", width=2))
     scene = np.zeros((1, 32, 32), np.uint8)
     scene[0, 8:20, 8:20] = 255
     cam = attribution.grad_cam(model, scene, [0], layer=attribution.last_conv_layer(model).name)

@@ -56,7 +56,7 @@ def test_the_pixel_loss_weights_object_pixels_and_matches_keras_at_weight_one():
     np.testing.assert_allclose(weighted, np.where(masks > 0, 4.0, 1.0) * plain, rtol=1e-5)
     np.testing.assert_allclose(weighted[0], np.asarray(plain)[0], rtol=1e-6)  # background pixels keep weight 1
     # The compiled segmenter carries the config's weight, and it survives saving.
-    model = vision_model.segmenter(VisionConfig(model="fcn", width=4, object_weight=4.0))
+    model = vision_model.build_model(VisionConfig(model="fcn", width=4, object_weight=4.0))
     assert model.loss.get_config()["object_weight"] == 4.0
     assert keras.losses.deserialize(keras.losses.serialize(model.loss)).object_weight == 4.0
 
@@ -81,7 +81,7 @@ def test_short_training_segments_far_better_than_a_constant_prediction():
     test = make_scenes(images, labels, 40, seed=1, max_objects=3, canvas_size=64)
     config = VisionConfig(model="unet", width=8, steps=200, learning_rate=3e-3)
     keras.utils.set_random_seed(0)
-    model = vision_model.segmenter(config)
+    model = vision_model.build_model(config)
     model.fit(train.images[..., None] / 255.0, train.masks.astype(np.int32), batch_size=8, epochs=4, verbose=0)
     names = ["square", "frame"] + [str(k) for k in range(8)]
     report = metrics.segmentation_report(test.masks, vision_model.predict_masks(model, test.images), names)
