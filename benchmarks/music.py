@@ -141,7 +141,7 @@ def sampling(args):
 
 
 def training(args):
-    lab = MusicConfig.lab(rnn_units=args.units)
+    lab = MusicConfig.from_preset("lab", rnn_units=args.units)
     tunes = music_data.load_tunes()
     vocab = music_data.Vocabulary.from_text(music_data.join_tunes(tunes))
     ids = vocab.encode(music_data.join_tunes(tunes))
@@ -228,7 +228,7 @@ def _training_rate(config, vocab_size, ids, steps, repeats):
 
 def transformer(args):
     config = MusicConfig.transformer("full")
-    lab = MusicConfig.lab()
+    lab = MusicConfig.from_preset("lab")
     keras.utils.set_random_seed(0)
     model = build_model(90, config)
     cached, recompute = TransformerSampler(model), RecomputeSampler(model)

@@ -196,10 +196,8 @@ def add_command(actions, command):
     if config_class is not None:
         names = command.presets or (config_class.preset_names() if hasattr(config_class, "preset_names") else ())
         if len(names) > 1:
-            described = "; ".join(
-                f"{p}: {command.preset_help.get(p) or _summary(getattr(config_class, p.replace('-', '_')).__doc__)}"
-                for p in names
-            )
+            helps = {**config_class.PRESET_HELP, **command.preset_help}
+            described = "; ".join(f"{p}: {helps[p]}" if p in helps else p for p in names)
             parser.add_argument(
                 "--preset",
                 choices=names,
@@ -216,11 +214,6 @@ def add_command(actions, command):
 def _literal(text):
     """``text`` as argparse prints it: its per cent signs are not format codes ("95% intervals")."""
     return text.replace("%", "%%")
-
-
-def _summary(docstring):
-    """The first line of a docstring, without its full stop."""
-    return (docstring or "").strip().split("\n")[0].rstrip(".")
 
 
 def add_lab(commands, lab):

@@ -7,8 +7,8 @@ command line shows for the field's flag, ``choices`` the allowed values, and
 the model). `RunConfig` adds the fields every training run has (seed,
 precision, distribution). Presets are named instances::
 
-    config = MusicConfig.quick()                     # a preset
-    config = MusicConfig.quick(sequence_length=200)  # a preset with changes
+    config = MusicConfig.from_preset("quick")                       # a preset
+    config = MusicConfig.from_preset("quick", sequence_length=200)  # a preset with changes
     config = dataclasses.replace(config, steps=50)   # any variant
 
 Validation runs in ``__post_init__`` and raises `mit_dl.errors.ConfigError`
@@ -239,11 +239,13 @@ class RunConfig:
     """Fields every training run has; lab configs derive from it and add theirs.
 
     ``PRESETS`` (a class attribute) maps a preset's name to the fields it
-    changes from the defaults; ``preset`` names the preset a config came from
-    (a label: a resume compares the values, not the name).
+    changes from the defaults, ``PRESET_HELP`` to the sentence the command
+    line shows for it; ``preset`` names the preset a config came from (a
+    label: a resume compares the values, not the name).
     """
 
     PRESETS: typing.ClassVar[dict] = {}
+    PRESET_HELP: typing.ClassVar[dict] = {}
 
     preset: str = option("course", "the preset the other values came from (a label)", resume="free")
     seed: int = option(0, "random seed of the weights, the data order and the sampling")

@@ -37,7 +37,9 @@ from mit_dl.labs import lab2
 QUICK = labs.quick_mode()
 OUT = pathlib.Path("lab2_debiasing_outputs")
 OUT.mkdir(exist_ok=True)
-settings = FacesConfig.quick() if QUICK else FacesConfig.full()  # as `mit-dl faces train --preset quick|full`
+settings = (
+    FacesConfig.from_preset("quick") if QUICK else FacesConfig.from_preset("full")
+)  # as `mit-dl faces train --preset quick|full`
 print(settings)
 
 # %% [markdown]

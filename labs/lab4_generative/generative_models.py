@@ -42,7 +42,7 @@ OUT = pathlib.Path("lab4_generative_outputs")
 OUT.mkdir(exist_ok=True)
 STEPS = 120 if QUICK else None  # None: the preset's 3,000
 SCORED = 500 if QUICK else 5000
-base = GenerativeConfig.quick(dataset="fashion_mnist", train_count=3000 if QUICK else None, steps=STEPS)
+base = GenerativeConfig.from_preset("quick", dataset="fashion_mnist", train_count=3000 if QUICK else None, steps=STEPS)
 data = generative_data.load_data(base)
 print(f"{len(data.train_images)} training images, {len(data.test_images)} held-out test images ({data.source})")
 display(Image(str(plots.image_mosaic(data.train_images[:40], OUT / "real.png", columns=10, title="real images"))))

@@ -130,7 +130,8 @@ checks.check_policy_gradient_loss(policy_gradient_loss)
 # gymnasium's CartPole from fixed seeds.
 
 # %%
-reinforce_config = RLConfig.quick(
+reinforce_config = RLConfig.from_preset(
+    "quick",
     agent="reinforce",
     env="cartpole-tf",
     env_steps=20_000 if QUICK else None,
@@ -187,7 +188,8 @@ checks.check_q_learning_loss(q_learning_loss)
 # caps the gradient of large errors.)
 
 # %%
-dqn_config = RLConfig.quick(
+dqn_config = RLConfig.from_preset(
+    "quick",
     agent="dqn",
     env="cartpole-tf",
     env_steps=12_800 if QUICK else None,

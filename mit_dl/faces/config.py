@@ -14,7 +14,7 @@ schedules are this project's for the synthetic benchmark: ``full`` (the
 default, the docs page's comparison) and ``quick`` (a smoke run).
 
 Example:
-    >>> FacesConfig.quick().steps
+    >>> FacesConfig.from_preset("quick").steps
     600
     >>> FacesConfig(data="faces.zip")
     Traceback (most recent call last):
@@ -47,6 +47,12 @@ class FacesConfig(RunConfig):
     PRESETS = {
         "full": {},
         "quick": {"train_count": 4000, "test_count": 1200, "steps": 600, "warmup_steps": 200, "resample_every": 100},
+    }
+    # What each preset is for, as `mit-dl <lab> train --help` shows it.
+    PRESET_HELP = {
+        "full": "20,000 synthetic images, 4,000 steps, resampling every 500 after 1,000: the docs page's comparison",
+        "quick": "4,000 synthetic images, 600 steps: under a minute per model on 2 CPU cores; a smoke run, "
+        "not the comparison",
     }
 
     preset: str = option("full", "the preset the other values came from (a label)", resume="free")
@@ -134,37 +140,6 @@ class FacesConfig(RunConfig):
     def real_data(self):
         """True for lfw and h5 data: small real sets train with augmentation and a cosine-decayed rate."""
         return self.data != "synthetic"
-
-    @classmethod
-    def full(cls, **changes):
-        """20,000 synthetic images, 4,000 steps, resampling every 500 after 1,000: the docs page's comparison.
-
-        On a 2-core CPU, two runs at a time: about 2 minutes for a CNN-based
-        model, 4 for a DB-VAE, 50 for the five models over five seeds
-        (measured 2026-12-06); the same values run unchanged on a GPU.
-
-        Args:
-            **changes: field values that replace the preset's.
-
-        Returns:
-            The config.
-        """
-        return cls.from_preset("full", **changes)
-
-    @classmethod
-    def quick(cls, **changes):
-        """4,000 synthetic images, 600 steps: under a minute per model on 2 CPU cores; a smoke run, not the comparison.
-
-        Every model is still learning after 600 steps (the oracle itself
-        stays near 80-85% overall), so it checks the pipeline, not the bias.
-
-        Args:
-            **changes: field values that replace the preset's.
-
-        Returns:
-            The config.
-        """
-        return cls.from_preset("quick", **changes)
 
     @classmethod
     def settings_from_legacy(cls, recorded):

@@ -19,7 +19,11 @@ def run(out_dir, steps, seed, log, earlier):
     """
     log(f"face detection: standard CNN vs DB-VAE on synthetic faces with rare groups, {steps} steps each")
     summary = workflow.compare(
-        FacesConfig.quick(steps=steps), seeds=(seed,), models=("cnn", "dbvae-max"), out_dir=out_dir, log=log
+        FacesConfig.from_preset("quick", steps=steps),
+        seeds=(seed,),
+        models=("cnn", "dbvae-max"),
+        out_dir=out_dir,
+        log=log,
     )
     log(
         f"(one seed and {steps} steps is a smoke run: per-group numbers move by several points between seeds, "

@@ -15,7 +15,7 @@ same data for several seeds and writes the comparison table.
 Example (a notebook)::
 
     from mit_dl.faces import FacesConfig, workflow
-    metrics = workflow.train(FacesConfig.quick(model="cnn"), "runs/faces-try")
+    metrics = workflow.train(FacesConfig.from_preset("quick", model="cnn"), "runs/faces-try")
 """
 
 import dataclasses
@@ -42,7 +42,7 @@ def train(config=None, out_dir="runs/faces", export=True, log=print):
     Calling again with the same ``out_dir`` resumes the run.
 
     Args:
-        config: a `FacesConfig` (default `FacesConfig.full`).
+        config: a `FacesConfig` (default the ``full`` preset).
         out_dir: the run directory.
         export: also write ``detector/`` (and the DB-VAE's ``decoder/``).
         log: where progress lines go.
@@ -50,7 +50,7 @@ def train(config=None, out_dir="runs/faces", export=True, log=print):
     Returns:
         The metrics written to ``metrics.json`` (its ``"test"`` entry is the per-group report).
     """
-    config = config or FacesConfig.full()
+    config = config or FacesConfig.from_preset("full")
     train_data, test_data, source = data.load_data(config)
     log(
         f"data: {source}; {int(train_data.labels.sum())} faces + {int((1 - train_data.labels).sum())} non-faces "
@@ -75,10 +75,10 @@ def train(config=None, out_dir="runs/faces", export=True, log=print):
     if config.model == "dbvae":
         results["resampled_at_steps"] = resampling["resampled_at_steps"]
         results["latent"] = figures.dbvae_figures(model, train_data, test_data, resampling["probabilities"], run.path)
-        if config.steps < FacesConfig.full().steps:
+        if config.steps < FacesConfig.from_preset("full").steps:
             log(
                 f"the DB-VAE's reconstructions and latent traversal after {config.steps} steps are mostly blurs: "
-                f"they need the full preset ({FacesConfig.full().steps} steps)"
+                f"they need the full preset ({FacesConfig.from_preset('full').steps} steps)"
             )
     if export:
         _export(model, run, {"source": source, "test_accuracy": report["accuracy"]})
@@ -238,7 +238,7 @@ def compare(config=None, seeds=(0, 1, 2, 3, 4), models=tuple(COMPARED), out_dir=
     Raises:
         ConfigError: no seeds, repeated or negative seeds, or an unknown model.
     """
-    config = config or FacesConfig.full()
+    config = config or FacesConfig.from_preset("full")
     seeds = distinct_seeds(seeds)
     unknown = [name for name in models if name not in COMPARED]
     if unknown or not models:

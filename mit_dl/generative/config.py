@@ -19,7 +19,7 @@ VAEs, Adam 2e-4 with beta_1 = 0.5 for the DCGANs (Radford et al. 2016), Adam
 ``full`` (the docs page's figures; written for a GPU, runs on a CPU).
 
 Example:
-    >>> GenerativeConfig.quick(model="beta-vae").kl_weight
+    >>> GenerativeConfig.from_preset("quick", model="beta-vae").kl_weight
     4.0
     >>> GenerativeConfig(model="wgan-gp", n_critic=0)
     Traceback (most recent call last):
@@ -53,6 +53,11 @@ class GenerativeConfig(RunConfig):
     PRESETS = {
         "quick": {},
         "full": {"evaluation_count": 10000},
+    }
+    # What each preset is for, as `mit-dl <lab> train --help` shows it.
+    PRESET_HELP = {
+        "quick": "3,000 steps (WGAN-GP 750), 5,000 samples scored: under 10 minutes on 2 CPU cores",
+        "full": "12,000 steps (WGAN-GP 3,000), 10,000 samples scored: the docs page's figures",
     }
 
     preset: str = option("quick", "the preset the other values came from (a label)", resume="free")
@@ -153,27 +158,3 @@ class GenerativeConfig(RunConfig):
         family = "vae" if self.is_vae else ("wgan-gp" if self.model == "wgan-gp" else "gan")
         rate, beta_1, beta_2 = OPTIMIZERS[family]
         return {"learning_rate": self.learning_rate or rate, "beta_1": beta_1, "beta_2": beta_2}
-
-    @classmethod
-    def quick(cls, **changes):
-        """3,000 steps (WGAN-GP 750), 5,000 samples scored: under 10 minutes on 2 CPU cores.
-
-        Args:
-            **changes: field values that replace the preset's.
-
-        Returns:
-            The config.
-        """
-        return cls.from_preset("quick", **changes)
-
-    @classmethod
-    def full(cls, **changes):
-        """12,000 steps (WGAN-GP 3,000), 10,000 samples scored: the docs page's figures.
-
-        Args:
-            **changes: field values that replace the preset's.
-
-        Returns:
-            The config.
-        """
-        return cls.from_preset("full", **changes)

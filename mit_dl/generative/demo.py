@@ -18,8 +18,8 @@ def run(out_dir, steps, seed, log, earlier):
         The Fréchet distance, the mutual information gap and the run directory.
     """
     log(f"deep generative models: a beta-VAE on 2,000 sprites with known factors, {steps} steps")
-    config = GenerativeConfig.quick(
-        model="beta-vae", dataset="sprites", sprites_count=2000, steps=steps, evaluation_count=500, seed=seed
+    config = GenerativeConfig.from_preset(
+        "quick", model="beta-vae", dataset="sprites", sprites_count=2000, steps=steps, evaluation_count=500, seed=seed
     )
     trained = workflow.train(config, out_dir, log=log)
     log(

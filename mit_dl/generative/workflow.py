@@ -12,7 +12,7 @@ models, ``encode`` and ``decode`` for VAEs).
 Example (a notebook)::
 
     from mit_dl.generative import GenerativeConfig, workflow
-    metrics = workflow.train(GenerativeConfig.quick(model="dcgan"), "runs/dcgan-try")
+    metrics = workflow.train(GenerativeConfig.from_preset("quick", model="dcgan"), "runs/dcgan-try")
 """
 
 import json
@@ -48,7 +48,7 @@ def train(config=None, out_dir="runs/generative", export=True, log=print):
     Returns:
         The metrics written to ``metrics.json``.
     """
-    config = config or GenerativeConfig.quick()
+    config = config or GenerativeConfig.from_preset("quick")
     data = data_lib.load_data(config)
     log(f"data: {config.dataset} from {data.source}: {len(data.train_images)} training images")
     run = Run.start(out_dir, config, lab="generative", log=log)

@@ -17,7 +17,7 @@ def build(work, site):
         The manifest entry: the command, the files, the measured figures.
     """
     run_dir = work / "music-quick"
-    metrics = workflow.train(MusicConfig.quick(), run_dir)
+    metrics = workflow.train(MusicConfig.from_preset("quick"), run_dir)
     summary = workflow.generate(run_dir / "generator", GenerationConfig(songs=5, seed=0), run_dir / "songs")
     files = [site.copy(run_dir / "training_curves.png")]
     played = next((e for e in summary["songs"] if e.get("valid") and (run_dir / "songs" / _wav(e)).exists()), None)

@@ -1,16 +1,16 @@
 """Lab 1 part 2 settings: the folk-tune models (`MusicConfig`) and song generation (`GenerationConfig`).
 
-The defaults are the course's hyperparameters (``MusicConfig.lab()``, an
-LSTM); ``MusicConfig.quick()`` is an LSTM small enough to train in about 5
-minutes on 2 CPU cores; ``MusicConfig.lab_aligned()`` is the course's LSTM
+The defaults are the course's hyperparameters (``MusicConfig.from_preset("lab")``, an
+LSTM); ``MusicConfig.from_preset("quick")`` is an LSTM small enough to train in about 5
+minutes on 2 CPU cores; ``MusicConfig.from_preset("lab-aligned")`` is the course's LSTM
 trained on windows of which half start at a tune's ``X:`` line. The
 transformer (lecture 2's attention as a decoder-only character model) has
 its own presets, ``MusicConfig.transformer("quick")`` and ``("full")``.
 
 Example:
-    >>> MusicConfig.quick().rnn_units
+    >>> MusicConfig.from_preset("quick").rnn_units
     256
-    >>> MusicConfig.lab(sequence_length=200).sequence_length
+    >>> MusicConfig.from_preset("lab", sequence_length=200).sequence_length
     200
     >>> MusicConfig.transformer("full").sequence_length
     512
@@ -119,6 +119,12 @@ class MusicConfig(RunConfig):
         # The course's model and optimiser; half of the windows start at a tune's X: line.
         "lab-aligned": {"aligned_share": 0.5},
     }
+    # What each preset is for, as `mit-dl <lab> train --help` shows it.
+    PRESET_HELP = {
+        "lab": "the course's recipe: embedding 256, LSTM(1024), batch 8 x 100, Adam 5e-3, 3,000 steps",
+        "quick": "an LSTM(256) at batch 32 for 1,000 steps: about 3 minutes on 2 CPU cores",
+        "lab-aligned": "the course's LSTM and optimiser, half of the training windows starting at a tune's X: line",
+    }
 
     preset: str = option("lab", "the preset the other values came from (a label)", resume="free")
     model: str = option(
@@ -214,42 +220,6 @@ class MusicConfig(RunConfig):
         if name not in presets:
             raise ConfigError("preset", f"of the {model} must be one of {', '.join(presets)}, received {name!r}")
         return presets[name]
-
-    @classmethod
-    def lab(cls, **changes):
-        """The course's recipe: embedding 256, LSTM(1024), batch 8 x 100, Adam 5e-3, 3,000 steps.
-
-        Args:
-            **changes: field values that replace the preset's.
-
-        Returns:
-            The config.
-        """
-        return cls.from_preset("lab", **changes)
-
-    @classmethod
-    def quick(cls, **changes):
-        """An LSTM(256) at batch 32 for 1,000 steps: about 3 minutes on 2 CPU cores.
-
-        Args:
-            **changes: field values that replace the preset's.
-
-        Returns:
-            The config.
-        """
-        return cls.from_preset("quick", **changes)
-
-    @classmethod
-    def lab_aligned(cls, **changes):
-        """The course's LSTM and optimiser, with half of the training windows starting at a tune's ``X:`` line.
-
-        Args:
-            **changes: field values that replace the preset's.
-
-        Returns:
-            The config.
-        """
-        return cls.from_preset("lab-aligned", **changes)
 
     @classmethod
     def transformer(cls, preset="quick", **changes):

@@ -22,7 +22,7 @@ def run(out_dir, steps, seed, log, earlier):
     """
     steps = max(20, steps // 4)
     log(f"music generation: the lab's LSTM (quick preset), {steps} steps")
-    trained = workflow.train(MusicConfig.quick(steps=steps, seed=seed), out_dir, log=log)
+    trained = workflow.train(MusicConfig.from_preset("quick", steps=steps, seed=seed), out_dir, log=log)
     summary = workflow.generate(
         out_dir / "generator",
         GenerationConfig(songs=3, length=800, seed=seed, baseline=False),

@@ -21,7 +21,6 @@ LAB = Lab(
             preset_help={
                 "quick": "an LSTM(256), about 5 minutes on 2 CPU cores; with --model transformer, 3 blocks of "
                 "width 128 over 256 characters, about 10 minutes",
-                "lab-aligned": "the course's LSTM with half of the windows starting at a tune's X: line",
                 "full": "--model transformer only: 4 blocks of width 256 over 512 characters",
             },
             shown_presets=("quick", "lab"),

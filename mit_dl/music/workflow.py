@@ -21,7 +21,7 @@ one table (``compare.json``, ``compare.md``).
 Example (a notebook)::
 
     from mit_dl.music import MusicConfig, GenerationConfig, workflow
-    metrics = workflow.train(MusicConfig.quick(steps=300), "runs/music-try")
+    metrics = workflow.train(MusicConfig.from_preset("quick", steps=300), "runs/music-try")
     summary = workflow.generate("runs/music-try/generator", GenerationConfig(songs=5))
 """
 
@@ -51,7 +51,7 @@ def train(config=None, out_dir="runs/music-quick", log=print):
     checkpoint; other values for the model or data are refused naming them.
 
     Args:
-        config: a `MusicConfig` (default `MusicConfig.quick`).
+        config: a `MusicConfig` (default the ``quick`` preset).
         out_dir: the run directory.
         log: where progress lines go.
 
@@ -61,7 +61,7 @@ def train(config=None, out_dir="runs/music-quick", log=print):
     Raises:
         ConfigError: a transformer whose context cannot hold the longest tune header.
     """
-    config = config or MusicConfig.quick()
+    config = config or MusicConfig.from_preset("quick")
     tunes = music_data.prepare(config.data, config.validation_fraction, config.seed, config.headers)
     log(f"data: {tunes.describe()}")
     _check_context(config, tunes)

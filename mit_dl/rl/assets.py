@@ -27,7 +27,7 @@ def build(work, site):
     files, measured = [], {}
     for name, changes in RUNS.items():
         run_dir = work / name
-        metrics = workflow.train(RLConfig.quick(**changes), run_dir)
+        metrics = workflow.train(RLConfig.from_preset("quick", **changes), run_dir)
         # A 64-colour palette keeps a line plot sharp at a third of the size.
         files.append(site.copy(run_dir / "returns.png", f"{name}-returns.png", colours=64))
         measured[name] = workflow.summary_line(metrics)

@@ -27,7 +27,7 @@ of a 2-core CPU) and ``full``
 (CartPole: 500,000 steps; Pong: 5 million frames, written for a GPU).
 
 Example:
-    >>> RLConfig.quick(agent="dqn").learning_rate_value
+    >>> RLConfig.from_preset("quick", agent="dqn").learning_rate_value
     0.0023
     >>> RLConfig(gamma=1.5)
     Traceback (most recent call last):
@@ -85,6 +85,12 @@ class RLConfig(RunConfig):
     """One agent's run: agent, environment, hyperparameters, budget and evaluation."""
 
     PRESETS = {"quick": {}, "full": {}}
+    # What each preset is for, as `mit-dl <lab> train --help` shows it.
+    PRESET_HELP = {
+        "quick": "CartPole: up to 150,000 environment steps, stopping when solved; Pong: 500,000 steps "
+        "(about 15 minutes)",
+        "full": "CartPole: 500,000 steps; Pong: 1.25 million steps (5 million frames; a GPU's hours)",
+    }
 
     preset: str = option("quick", "the preset the other values came from (a label)", resume="free")
     agent: str = option("dqn", "the agent: dqn, reinforce or a2c", choices=AGENTS)
@@ -205,27 +211,3 @@ class RLConfig(RunConfig):
         return ENV_STEPS[
             (self.preset if self.preset in ("quick", "full") else "quick", "pong" if self.env == "pong" else "cartpole")
         ]
-
-    @classmethod
-    def quick(cls, **changes):
-        """CartPole: up to 150,000 environment steps, stopping when solved; Pong: 500,000 steps (about 15 minutes).
-
-        Args:
-            **changes: field values that replace the preset's.
-
-        Returns:
-            The config.
-        """
-        return cls.from_preset("quick", **changes)
-
-    @classmethod
-    def full(cls, **changes):
-        """CartPole: 500,000 steps; Pong: 1.25 million steps (5 million frames; a GPU's hours).
-
-        Args:
-            **changes: field values that replace the preset's.
-
-        Returns:
-            The config.
-        """
-        return cls.from_preset("full", **changes)

@@ -19,7 +19,8 @@ def run(out_dir, steps, seed, log, earlier):
     """
     env_steps = 40 * steps
     log(f"reinforcement learning: REINFORCE on 8 TensorFlow CartPoles, {env_steps} environment steps")
-    config = RLConfig.quick(
+    config = RLConfig.from_preset(
+        "quick",
         agent="reinforce",
         env="cartpole-tf",
         env_steps=env_steps,

@@ -17,7 +17,7 @@ again resumes an interrupted run and leaves a finished one as it is.
 Example (a notebook)::
 
     from mit_dl.rl import RLConfig, workflow
-    metrics = workflow.train(RLConfig.quick(agent="reinforce", env="cartpole-tf"), "runs/reinforce")
+    metrics = workflow.train(RLConfig.from_preset("quick", agent="reinforce", env="cartpole-tf"), "runs/reinforce")
 """
 
 import json
@@ -228,7 +228,7 @@ def train(config=None, out_dir="runs/rl", export=True, log=print):
     Returns:
         The metrics written to ``metrics.json``.
     """
-    config = config or RLConfig.quick()
+    config = config or RLConfig.from_preset("quick")
     run = Run.start(out_dir, config, lab="rl", log=log)
     env = data.training_envs(config)
     with run.scope():

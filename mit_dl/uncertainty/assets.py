@@ -24,12 +24,12 @@ def build(work, site):
     regression, images = {}, {}
     for method in REGRESSION_METHODS:
         for seed in SEEDS:
-            config = UncertaintyConfig.quick(method=method, task="regression", seed=seed)
+            config = UncertaintyConfig.from_preset("quick", method=method, task="regression", seed=seed)
             metrics = finished_or_trained(workflow.train, config, work / f"regression-{method}-s{seed}")
             regression.setdefault(method, []).append(metrics["regression"])
     for method in IMAGE_METHODS:
         for seed in SEEDS:
-            config = UncertaintyConfig.quick(method=method, task="fashion_mnist", seed=seed)
+            config = UncertaintyConfig.from_preset("quick", method=method, task="fashion_mnist", seed=seed)
             metrics = finished_or_trained(workflow.train, config, work / f"{method}-s{seed}")
             images.setdefault(method, []).append({k: metrics[k] for k in ("calibration", "ood", "temperature_scaled")})
     bias = finished_or_trained(workflow.bias, BiasConfig(), work / "bias-s0")["bias"]

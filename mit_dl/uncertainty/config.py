@@ -20,7 +20,7 @@ deterministic). Presets: ``quick`` (the figures of the docs page: minutes
 per method on 2 CPU cores) and ``full`` (more epochs and steps).
 
 Example:
-    >>> UncertaintyConfig.quick(method="dropout").samples
+    >>> UncertaintyConfig.from_preset("quick", method="dropout").samples
     20
     >>> UncertaintyConfig(method="mve", task="fashion_mnist")
     Traceback (most recent call last):
@@ -65,6 +65,11 @@ class UncertaintyConfig(RunConfig):
     PRESETS = {
         "quick": {},
         "full": {"epochs": 10, "steps": 6000},
+    }
+    # What each preset is for, as `mit-dl <lab> train --help` shows it.
+    PRESET_HELP = {
+        "quick": "Fashion-MNIST: 5 epochs (about 1.5 minutes per network on 2 CPU cores); regression: 3,000 steps",
+        "full": "Fashion-MNIST: 10 epochs; regression: 6,000 steps",
     }
 
     preset: str = option("quick", "the preset the other values came from (a label)", resume="free")
@@ -127,30 +132,6 @@ class UncertaintyConfig(RunConfig):
     def batch_size_value(self):
         """``batch_size``, or the task's default."""
         return self.batch_size if self.batch_size is not None else BATCH_SIZES[self.task]
-
-    @classmethod
-    def quick(cls, **changes):
-        """Fashion-MNIST: 5 epochs (about 1.5 minutes per network on 2 CPU cores); regression: 3,000 steps.
-
-        Args:
-            **changes: field values that replace the preset's.
-
-        Returns:
-            The config.
-        """
-        return cls.from_preset("quick", **changes)
-
-    @classmethod
-    def full(cls, **changes):
-        """Fashion-MNIST: 10 epochs; regression: 6,000 steps.
-
-        Args:
-            **changes: field values that replace the preset's.
-
-        Returns:
-            The config.
-        """
-        return cls.from_preset("full", **changes)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -19,7 +19,9 @@ def run(out_dir, steps, seed, log, earlier):
     """
     steps = 2 * steps
     log(f"uncertainty: a deep ensemble of 3 mean-variance networks on y = x^3 + noise, {steps} steps")
-    config = UncertaintyConfig.quick(method="ensemble", task="regression", members=3, steps=steps, seed=seed)
+    config = UncertaintyConfig.from_preset(
+        "quick", method="ensemble", task="regression", members=3, steps=steps, seed=seed
+    )
     metrics = workflow.train(config, out_dir, log=log)
     log("(the uncertainty lab's docs page has every method on the toy and on Fashion-MNIST vs MNIST)")
     return {**metrics["regression"], "run_directory": str(out_dir)}

@@ -16,7 +16,7 @@ Example (a notebook)::
 
     from mit_dl.uncertainty import workflow
     from mit_dl.uncertainty.config import UncertaintyConfig
-    metrics = workflow.train(UncertaintyConfig.quick(method="mve", task="regression"), "runs/mve")
+    metrics = workflow.train(UncertaintyConfig.from_preset("quick", method="mve", task="regression"), "runs/mve")
 """
 
 import pathlib
@@ -56,7 +56,7 @@ def train(config=None, out_dir="runs/uncertainty", export=True, log=print):
     Returns:
         The metrics written to ``metrics.json``.
     """
-    config = config or UncertaintyConfig.quick()
+    config = config or UncertaintyConfig.from_preset("quick")
     if config.task == "regression":
         return _train_regression(config, out_dir, export, log)
     return _train_images(config, out_dir, export, log)

@@ -12,9 +12,9 @@ from mit_dl.training.runs import Run
 
 
 def test_presets_and_validation_name_the_field():
-    quick = FacesConfig.quick()
+    quick = FacesConfig.from_preset("quick")
     assert (quick.train_count, quick.steps, quick.warmup_steps, quick.resample_every) == (4000, 600, 200, 100)
-    full = FacesConfig.full()
+    full = FacesConfig.from_preset("full")
     assert (full.train_count, full.test_count, full.steps, full.warmup_steps) == (20000, 4800, 4000, 1000)
     assert FacesConfig().latent_dim == 100  # the course's
     with pytest.raises(ConfigError, match="^combine must be one of product, max, received 'mean'.$"):
@@ -31,9 +31,16 @@ def test_a_release_0_1_faces_run_directory_is_read_with_the_values_its_preset_ha
     with pytest.raises(
         RunMismatch, match=r"\(combine: 'product' then, 'max' now; schedule: 'constant' then, 'cosine' now\)"
     ):
-        Run.start(out, FacesConfig.quick(), lab="faces", log=lambda _: None)
+        Run.start(out, FacesConfig.from_preset("quick"), lab="faces", log=lambda _: None)
     with pytest.raises(RunMismatch, match="resample_every: 100 then, 500 now"):
-        Run.start(out, FacesConfig.full(combine="product", steps=600, schedule="constant"), lab="faces", log=print)
-    Run.start(out, FacesConfig.quick(combine="product", schedule="constant"), lab="faces", log=lambda _: None)
+        Run.start(
+            out,
+            FacesConfig.from_preset("full", combine="product", steps=600, schedule="constant"),
+            lab="faces",
+            log=print,
+        )
+    Run.start(
+        out, FacesConfig.from_preset("quick", combine="product", schedule="constant"), lab="faces", log=lambda _: None
+    )
     recorded = json.loads((out / "settings.json").read_text())["config"]
     assert (recorded["combine"], recorded["schedule"]) == ("product", "constant")

@@ -23,8 +23,16 @@ from mit_dl.training import Run, enable_determinism  # noqa: E402
 
 
 def main(run_dir):
-    config = GenerativeConfig.quick(
-        model="wgan-gp", dataset="mnist", train_count=256, batch_size=8, n_critic=2, steps=8, steps_per_epoch=2, seed=5
+    config = GenerativeConfig.from_preset(
+        "quick",
+        model="wgan-gp",
+        dataset="mnist",
+        train_count=256,
+        batch_size=8,
+        n_critic=2,
+        steps=8,
+        steps_per_epoch=2,
+        seed=5,
     )
     data = data_lib.load_data(config)
     run = Run.start(run_dir, config, lab="generative", log=lambda *a: None)

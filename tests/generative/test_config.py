@@ -7,16 +7,16 @@ from mit_dl.generative.config import GenerativeConfig
 
 
 def test_defaults_follow_the_model():
-    assert GenerativeConfig.quick(model="beta-vae").kl_weight == 4.0
-    assert GenerativeConfig.quick(model="vae").kl_weight == 1.0
-    assert GenerativeConfig.quick(model="vae", beta=2.5).kl_weight == 2.5
-    assert GenerativeConfig.quick(model="vae", dataset="sprites").latent_size == 10
-    assert GenerativeConfig.quick(model="dcgan").latent_size == 64
-    assert GenerativeConfig.quick(model="wgan-gp").total_steps == 750
-    assert GenerativeConfig.full(model="wgan-gp").total_steps == 3000
-    assert GenerativeConfig.full(model="dcgan").total_steps == 12000
-    assert GenerativeConfig.quick(model="wgan-gp", n_critic=3).batches_per_step == 3
-    assert GenerativeConfig.quick(model="dcgan", n_critic=3).batches_per_step == 1
+    assert GenerativeConfig.from_preset("quick", model="beta-vae").kl_weight == 4.0
+    assert GenerativeConfig.from_preset("quick", model="vae").kl_weight == 1.0
+    assert GenerativeConfig.from_preset("quick", model="vae", beta=2.5).kl_weight == 2.5
+    assert GenerativeConfig.from_preset("quick", model="vae", dataset="sprites").latent_size == 10
+    assert GenerativeConfig.from_preset("quick", model="dcgan").latent_size == 64
+    assert GenerativeConfig.from_preset("quick", model="wgan-gp").total_steps == 750
+    assert GenerativeConfig.from_preset("full", model="wgan-gp").total_steps == 3000
+    assert GenerativeConfig.from_preset("full", model="dcgan").total_steps == 12000
+    assert GenerativeConfig.from_preset("quick", model="wgan-gp", n_critic=3).batches_per_step == 3
+    assert GenerativeConfig.from_preset("quick", model="dcgan", n_critic=3).batches_per_step == 1
     assert GenerativeConfig(model="wgan-gp").optimizer_settings() == {
         "learning_rate": 1e-4,
         "beta_1": 0.5,
@@ -39,5 +39,5 @@ def test_defaults_follow_the_model():
 )
 def test_bad_values_fail_with_one_sentence_naming_the_field(changes, field, words):
     with pytest.raises(ConfigError, match=words) as raised:
-        GenerativeConfig.quick(**changes)
+        GenerativeConfig.from_preset("quick", **changes)
     assert raised.value.field == field

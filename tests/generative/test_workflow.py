@@ -33,7 +33,9 @@ def mnist_env(monkeypatch, tmp_path):
 
 
 def test_a_short_training_run_lowers_fd_well_below_the_untrained_generators(mnist_env):
-    config = GenerativeConfig.quick(model="vae", dataset="mnist", train_count=2000, steps=400, evaluation_count=1000)
+    config = GenerativeConfig.from_preset(
+        "quick", model="vae", dataset="mnist", train_count=2000, steps=400, evaluation_count=1000
+    )
     data = data_lib.load_data(config)
     classifier, info = quality.feature_classifier("mnist", data, log=lambda *a: None)
     assert info["accuracy"] > 0.85  # 2,000 training digits, 10 epochs
@@ -156,7 +158,7 @@ def test_a_killed_wgan_gp_run_resumes_to_identical_weights_and_optimizer_states(
 
 
 def test_a_gan_whose_loss_goes_nan_stops_naming_the_step_and_the_last_good_checkpoint(tmp_path):
-    config = GenerativeConfig.quick(model="dcgan", dataset="mnist", batch_size=4)
+    config = GenerativeConfig.from_preset("quick", model="dcgan", dataset="mnist", batch_size=4)
     model = build_model(config, (28, 28, 1), 10)
     images = np.random.default_rng(0).uniform(size=(12, 28, 28, 1)).astype("float32")
     images[8:] = np.nan  # the third batch
@@ -168,7 +170,7 @@ def test_a_gan_whose_loss_goes_nan_stops_naming_the_step_and_the_last_good_check
 
 @pytest.mark.parametrize("name", ["beta-vae", "dcgan"])
 def test_mixed_float16_steps_keep_float32_variables_and_finite_losses(name):
-    config = GenerativeConfig.quick(model=name, dataset="mnist", batch_size=4, n_critic=2)
+    config = GenerativeConfig.from_preset("quick", model=name, dataset="mnist", batch_size=4, n_critic=2)
     with precision_policy("mixed_float16"):
         model = build_model(config, (28, 28, 1), 10)
         batch = (tf.random.uniform((8, 28, 28, 1)), tf.zeros(8, tf.int32))

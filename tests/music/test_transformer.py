@@ -129,9 +129,12 @@ def test_config_errors_name_the_field():
     with pytest.raises(ConfigError, match="preset of the transformer must be one of quick, full"):
         MusicConfig.transformer("lab")
     with pytest.raises(ConfigError, match="aligned_share must be in"):
-        MusicConfig.lab(aligned_share=1.5)
-    assert MusicConfig.lab() == MusicConfig()  # the course's recipe is the default
-    assert MusicConfig.lab_aligned().aligned_share == 0.5 and MusicConfig.lab_aligned().rnn_units == 1024
+        MusicConfig.from_preset("lab", aligned_share=1.5)
+    assert MusicConfig.from_preset("lab") == MusicConfig()  # the course's recipe is the default
+    assert (
+        MusicConfig.from_preset("lab-aligned").aligned_share == 0.5
+        and MusicConfig.from_preset("lab-aligned").rnn_units == 1024
+    )
 
 
 @pytest.fixture(scope="module")
@@ -261,7 +264,7 @@ def test_a_context_shorter_than_a_tune_header_is_refused(tune_file, tmp_path):
 
 
 def test_an_lstm_run_resumes_whatever_the_transformer_defaults_are(tune_file, tmp_path):
-    config = MusicConfig.quick(data=str(tune_file))
+    config = MusicConfig.from_preset("quick", data=str(tune_file))
     unused = set(config.unused_fields())
     assert {"d_model", "num_heads"} <= unused and "rnn_units" not in unused
     assert "rnn_units" in MusicConfig.transformer().unused_fields()

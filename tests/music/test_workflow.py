@@ -175,7 +175,7 @@ def test_a_changed_preset_value_is_refused_on_resume_naming_the_field(tune_file,
     from mit_dl.errors import RunMismatch
     from mit_dl.music import MusicConfig
 
-    config = MusicConfig.quick(data=str(tune_file), steps=STEPS, checkpoint_every=25, learning_rate=1e-3)
+    config = MusicConfig.from_preset("quick", data=str(tune_file), steps=STEPS, checkpoint_every=25, learning_rate=1e-3)
     with pytest.raises(RunMismatch, match=r"\(learning_rate: 0.005 then, 0.001 now\)"):
         music.train(config, straight_run, log=lambda _: None)
 

@@ -19,7 +19,8 @@ from mit_dl.rl import RLConfig, environments, workflow  # noqa: E402
 from mit_dl.rl.model import build_model  # noqa: E402
 from mit_dl.training import Run, enable_determinism  # noqa: E402
 
-CONFIG = RLConfig.quick(
+CONFIG = RLConfig.from_preset(
+    "quick",
     agent="dqn",
     env="cartpole-tf",
     num_envs=4,

@@ -62,8 +62,8 @@ def test_pong_without_the_atari_extra_says_what_to_install(monkeypatch):
 def test_a_short_pong_run_records_its_training_curve_and_exports_a_frame_policy(tmp_path):
     from mit_dl.rl import RLConfig, workflow
 
-    config = RLConfig.quick(
-        agent="reinforce", env="pong", num_envs=1, max_episode_steps=40, env_steps=80, evaluation_every=40
+    config = RLConfig.from_preset(
+        "quick", agent="reinforce", env="pong", num_envs=1, max_episode_steps=40, env_steps=80, evaluation_every=40
     )
     metrics = workflow.train(config, tmp_path / "pong", log=lambda *a: None)
     assert metrics["env_steps"] == 80 and metrics["final_evaluation"] is None and not metrics["solved"]

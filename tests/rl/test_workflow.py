@@ -23,7 +23,8 @@ def _random_policy_return():
 
 
 def test_a_short_dqn_run_on_the_tensorflow_cartpole_plays_far_better_than_chance(tmp_path):
-    config = RLConfig.quick(
+    config = RLConfig.from_preset(
+        "quick",
         agent="dqn",
         env="cartpole-tf",
         num_envs=4,
@@ -66,7 +67,9 @@ def test_a_killed_dqn_run_resumes_to_the_same_weights_replay_buffer_and_return_c
 
 def test_reinforce_and_a2c_iterations_learn_and_exports_play_gymnasium_without_mit_dl(tmp_path):
     for agent, extra in (("reinforce", {"max_episode_steps": 200}), ("a2c", {"rollout_steps": 8, "num_envs": 16})):
-        config = RLConfig.quick(agent=agent, env="cartpole-tf", env_steps=3000, evaluation_every=10_000, **extra)
+        config = RLConfig.from_preset(
+            "quick", agent=agent, env="cartpole-tf", env_steps=3000, evaluation_every=10_000, **extra
+        )
         metrics = workflow.train(config, tmp_path / agent, log=lambda *a: None)
         first, last = metrics["history"]["return_100"][0], metrics["train_return_100"]
         assert np.isfinite(metrics["history"]["loss"]).all() and last > first, (agent, metrics["history"])
@@ -138,11 +141,16 @@ def test_bad_settings_are_one_clear_error_each(tmp_path):
 
 
 def test_the_presets_budgets_and_defaults_follow_the_agent_and_the_environment():
-    assert RLConfig.quick().total_env_steps == 150_000 and RLConfig.full().total_env_steps == 500_000
-    assert RLConfig.quick(env="pong", agent="reinforce").environments == 4
-    assert RLConfig.quick(agent="a2c").environments == 8 and RLConfig.quick(agent="dqn").hidden == (256, 256)
+    assert (
+        RLConfig.from_preset("quick").total_env_steps == 150_000
+        and RLConfig.from_preset("full").total_env_steps == 500_000
+    )
+    assert RLConfig.from_preset("quick", env="pong", agent="reinforce").environments == 4
+    assert RLConfig.from_preset("quick", agent="a2c").environments == 8 and RLConfig.from_preset(
+        "quick", agent="dqn"
+    ).hidden == (256, 256)
     env = environments.make("cartpole-tf", 2)
-    agent = build_model(RLConfig.quick(agent="reinforce", hidden_units=8), env)
+    agent = build_model(RLConfig.from_preset("quick", agent="reinforce", hidden_units=8), env)
     assert [w.shape for w in agent.policy.weights][0] == (4, 8)
     assert isinstance(agent.greedy_actions(tf.zeros((3, 4))), tf.Tensor)
 
@@ -157,7 +165,8 @@ def test_under_mixed_float16_updates_move_the_weights_as_float32s_do(agent):
     def weight_change(precision):
         tf.keras.utils.set_random_seed(0)
         with precision_policy(precision):
-            config = RLConfig.quick(
+            config = RLConfig.from_preset(
+                "quick",
                 agent=agent,
                 env="cartpole-tf",
                 learning_starts=64,

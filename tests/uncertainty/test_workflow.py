@@ -38,7 +38,9 @@ def slices(tmp_path_factory):
 
 
 def _train(method, slices, out, **changes):
-    config = UncertaintyConfig.quick(method=method, task="fashion_mnist", data=str(slices), **{**TINY, **changes})
+    config = UncertaintyConfig.from_preset(
+        "quick", method=method, task="fashion_mnist", data=str(slices), **{**TINY, **changes}
+    )
     return workflow.train(config, out, log=lambda _: None)
 
 
@@ -157,7 +159,9 @@ def test_a_run_stopped_by_sigterm_resumes_to_the_figures_of_an_uninterrupted_run
 
 
 def test_the_regression_run_scores_its_bands_and_exports_them(tmp_path):
-    config = UncertaintyConfig.quick(method="ensemble", task="regression", members=2, steps=400, train_count=500)
+    config = UncertaintyConfig.from_preset(
+        "quick", method="ensemble", task="regression", members=2, steps=400, train_count=500
+    )
     metrics = workflow.train(config, tmp_path / "run", log=lambda _: None)
     report = metrics["regression"]
     assert {"rmse_to_truth", "sigma_relative_rms_error", "epistemic_gap_ratio", "epistemic_outside_ratio"} <= set(
