@@ -207,6 +207,8 @@ def add_command(actions, command):
         flags = add_config_options(parser, config_class, command.exclude, command.shown_presets or names)
     if command.options is not None:
         command.options(parser)
+    if command.out is not None:
+        parser.add_argument("--out", help=_literal(command.out))
     parser.set_defaults(handler=command.run, flags=flags, config_class=config_class)
     return parser
 

@@ -41,6 +41,7 @@ class Command:
             when ``config`` is given, ``args.out`` the ``--out`` folder or None.
         config: the config dataclass whose fields become the options, or None.
         options: ``options(parser)`` adds the action's other arguments.
+        out: the help of the action's ``--out`` folder (its default in words), or None for no ``--out``.
         exclude: config fields that get no option.
         presets: the presets ``--preset`` offers (default the config's own; the first is the default).
         preset_help: ``preset -> sentence`` for presets whose help is not their classmethod's docstring.
@@ -52,6 +53,7 @@ class Command:
     run: Callable
     config: type | None = None
     options: Callable | None = None
+    out: str | None = None
     exclude: tuple = ()
     presets: tuple | None = None
     preset_help: Mapping = dataclasses.field(default_factory=dict)

@@ -14,15 +14,6 @@ def train(args):
     workflow.train(args.config, out_dir(args, f"faces-{args.config.model}"))
 
 
-def train_options(parser):
-    """``--out`` of ``faces train``.
-
-    Args:
-        parser: the action's `argparse` parser.
-    """
-    parser.add_argument("--out", help="run directory (default: runs/faces-<model>-<time>)")
-
-
 def evaluate(args):
     """Per-group accuracy of an exported face detector, as a table.
 

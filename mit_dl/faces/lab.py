@@ -19,7 +19,7 @@ LAB = Lab(
             "train, evaluate per group, plot and export a face detector",
             commands.train,
             FacesConfig,
-            commands.train_options,
+            out="run directory (default: runs/faces-<model>-<time>)",
             presets=("quick", "full"),
         ),
         Command(

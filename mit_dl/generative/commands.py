@@ -15,15 +15,6 @@ def train(args):
     workflow.train(config, out_dir(args, f"generative-{config.model}-{config.dataset}"))
 
 
-def train_options(parser):
-    """``--out`` of ``generative train``.
-
-    Args:
-        parser: the action's `argparse` parser.
-    """
-    parser.add_argument("--out", help="run directory (default: runs/generative-<model>-<dataset>-<time>)")
-
-
 def sample(args):
     """Draw images from an exported generator.
 

@@ -16,7 +16,7 @@ LAB = Lab(
             "train a generative model; write samples, figures, quality scores and the export",
             commands.train,
             GenerativeConfig,
-            commands.train_options,
+            out="run directory (default: runs/generative-<model>-<dataset>-<time>)",
         ),
         Command("sample", "draw images from an exported generator", commands.sample, options=commands.sample_options),
         Command(

@@ -16,15 +16,6 @@ def train(args):
     workflow.train(config, out_dir(args, f"images-{config.dataset}-{config.model}"))
 
 
-def train_options(parser):
-    """``--out`` of ``images train``.
-
-    Args:
-        parser: the action's `argparse` parser.
-    """
-    parser.add_argument("--out", help="run directory (default: runs/images-<dataset>-<model>-<time>)")
-
-
 def evaluate(args):
     """Accuracy of an exported classifier on a test set, overall and per class.
 

@@ -16,7 +16,7 @@ LAB = Lab(
             "train, evaluate, plot and export a classifier",
             commands.train,
             ImagesConfig,
-            commands.train_options,
+            out="run directory (default: runs/images-<dataset>-<model>-<time>)",
         ),
         Command(
             "evaluate",

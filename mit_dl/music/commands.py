@@ -18,15 +18,6 @@ def train(args):
     workflow.train(config, pathlib.Path(args.out) if args.out else pathlib.Path("runs") / name)
 
 
-def train_options(parser):
-    """``--out`` of ``music train``.
-
-    Args:
-        parser: the action's `argparse` parser.
-    """
-    parser.add_argument("--out", help="run directory (default: runs/music-<preset>, runs/music-transformer-<preset>)")
-
-
 def compare(args):
     """Judge several exported generators with the same seeds; one table.
 

@@ -16,7 +16,7 @@ LAB = Lab(
             "train, checkpoint and export the song generator",
             commands.train,
             MusicConfig,
-            commands.train_options,
+            out="run directory (default: runs/music-<preset>, runs/music-transformer-<preset>)",
             presets=("quick", "lab", "lab-aligned", "full"),
             preset_help={
                 "quick": "an LSTM(256), about 5 minutes on 2 CPU cores; with --model transformer, 3 blocks of "

@@ -15,15 +15,6 @@ def train(args):
     workflow.train(config, out_dir(args, f"rl-{config.agent}-{config.env}"))
 
 
-def train_options(parser):
-    """``--out`` of ``rl train``.
-
-    Args:
-        parser: the action's `argparse` parser.
-    """
-    parser.add_argument("--out", help="run directory (default: runs/rl-<agent>-<env>-<time>)")
-
-
 def play(args):
     """Play gymnasium episodes with an exported policy; print the returns.
 

@@ -16,7 +16,7 @@ LAB = Lab(
             "train an agent; evaluate its greedy policy on gymnasium, plot its returns, export and film it",
             commands.train,
             RLConfig,
-            commands.train_options,
+            out="run directory (default: runs/rl-<agent>-<env>-<time>)",
         ),
         Command(
             "play", "play gymnasium episodes with an exported policy", commands.play, options=commands.play_options

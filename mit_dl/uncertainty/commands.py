@@ -15,15 +15,6 @@ def train(args):
     workflow.train(config, out_dir(args, f"uncertainty-{config.method}-{config.task}"))
 
 
-def train_options(parser):
-    """``--out`` of ``uncertainty train``.
-
-    Args:
-        parser: the action's `argparse` parser.
-    """
-    parser.add_argument("--out", help="run directory (default: runs/uncertainty-<method>-<task>-<time>)")
-
-
 def evaluate(args):
     """Calibration and OOD detection of an exported classifier, as two tables.
 
@@ -73,12 +64,3 @@ def bias(args):
     out = out_dir(args, "uncertainty-bias")
     workflow.bias(args.config, out)
     print(f"run directory: {out.resolve()}")
-
-
-def bias_options(parser):
-    """``--out`` of ``uncertainty bias``.
-
-    Args:
-        parser: the action's `argparse` parser.
-    """
-    parser.add_argument("--out", help="run directory (default: runs/uncertainty-bias-<time>)")

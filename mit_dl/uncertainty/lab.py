@@ -16,7 +16,7 @@ LAB = Lab(
             "train a wrapped model; measure calibration and OOD detection (or the regression bands), plot, export",
             commands.train,
             UncertaintyConfig,
-            commands.train_options,
+            out="run directory (default: runs/uncertainty-<method>-<task>-<time>)",
         ),
         Command(
             "evaluate",
@@ -30,7 +30,7 @@ LAB = Lab(
             "groups",
             commands.bias,
             BiasConfig,
-            commands.bias_options,
+            out="run directory (default: runs/uncertainty-bias-<time>)",
         ),
     ),
     configs=(UncertaintyConfig, BiasConfig),

@@ -18,15 +18,6 @@ def train(args):
     workflow.train(config, out_dir(args, f"vision-{config.dataset}-{config.model}"))
 
 
-def train_options(parser):
-    """``--out`` of ``vision train``.
-
-    Args:
-        parser: the action's `argparse` parser.
-    """
-    parser.add_argument("--out", help="run directory (default: runs/vision-<dataset>-<model>-<time>)")
-
-
 def evaluate(args):
     """mIoU of an exported segmenter, or mAP of a detector, on test scenes; per class.
 

@@ -16,7 +16,7 @@ LAB = Lab(
             "train, evaluate, plot and export a scene segmenter or detector",
             commands.train,
             VisionConfig,
-            commands.train_options,
+            out="run directory (default: runs/vision-<dataset>-<model>-<time>)",
             preset_help={
                 "quick": "a first look in minutes on 2 CPU cores",
                 "full": "20,000 scenes, 4x the filters, twice the batch, 8x the steps (a GPU's run)",
