@@ -78,28 +78,26 @@ def test_latent_dimensions_track_the_hidden_attributes(trained_dbvae):
     assert abs(found[0]["r"]) >= abs(found[1]["r"]) >= abs(found[2]["r"])
 
 
-def test_mixed_float16_dbvae_learns_with_float32_logits_latents_and_reconstructions():
+def test_a_mixed_float16_dbvae_trains_with_float32_logits_latents_and_reconstructions():
     import keras
     import tensorflow as tf
 
     from mit_dl.training.precision import precision_policy
 
-    train = face_data.synthetic_faces(400, "train", seed=6)
+    train = face_data.synthetic_faces(200, "train", seed=6)
     with precision_policy("mixed_float16"):
-        # 40 steps of 16 images: float16 runs emulated on a CPU (about 1.5 s a step here), enough to learn
-        # at a constant rate (a cosine over 40 steps spends half of them at under half the rate).
-        config = FacesConfig(
-            steps=40, warmup_steps=20, resample_every=20, seed=6, steps_per_epoch=20, batch_size=16, schedule="constant"
-        )
+        # float16 runs emulated on a CPU (about 1.5 s a DB-VAE step): 4 steps check the dtypes, the loss
+        # scaling and the resampling schedule. That the engine's step learns under mixed_float16 is
+        # tests/training/test_trainer.py's; that the DB-VAE learns, the float32 test's above.
+        config = FacesConfig(steps=4, warmup_steps=2, resample_every=2, seed=6, steps_per_epoch=2, batch_size=16)
         model, history, resampling = faces.train_detector(config, train, log=lambda _: None)
+        assert isinstance(model.optimizer, keras.optimizers.LossScaleOptimizer)
     assert keras.config.dtype_policy().name == "float32"
     assert model.encoder.layers[0].compute_dtype == "float16"
     logit, mean, log_variance = model.encode(train.images[:4].astype(np.float32) / 255.0)
     assert {t.dtype for t in (logit, mean, log_variance, model.decoder(mean))} == {tf.float32}
     assert all(np.isfinite(v).all() for v in history.values() if isinstance(v, list))
-    assert history["classification"][-1] < 0.6 * history["classification"][0]
-    assert history["vae_faces"][-1] < 0.9 * history["vae_faces"][0]
-    assert resampling["resampled_at_steps"] == [20, 40] and np.isfinite(resampling["probabilities"]).all()
+    assert resampling["resampled_at_steps"] == [2, 4] and np.isfinite(resampling["probabilities"]).all()
 
 
 def test_cli_mixed_float16_run_exports_float32_probabilities_and_refuses_a_float32_resume(tmp_path):

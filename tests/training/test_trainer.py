@@ -280,3 +280,62 @@ def test_a_history_entry_written_after_the_last_checkpoint_is_dropped_on_resume(
     resumed = trainer(killed).fit(_data(), steps=16, steps_per_epoch=8)
     assert len(resumed["loss"]) == 2 and 123.0 not in resumed["loss"]
     np.testing.assert_allclose(resumed["loss"], reference["loss"], rtol=1e-5)
+
+
+class StatedLosses(keras.Model):
+    """A classifier that states its per-example losses (and a weight penalty as a layer loss)."""
+
+    def __init__(self, penalty=0.0):
+        super().__init__(name="stated_losses")
+        self.hidden = keras.layers.Dense(16, activation="relu")
+        self.out = keras.layers.Dense(2, dtype="float32")
+        self.penalty = penalty
+
+    def call(self, x, training=False):
+        logits = self.out(self.hidden(x))
+        if self.penalty:
+            self.add_loss(self.penalty * tf.reduce_sum(tf.square(self.out.kernel)))
+        return logits
+
+    def training_losses(self, inputs, targets):
+        per_example = LOSS.call(targets, self(inputs, training=True))
+        return per_example, {"cross_entropy": per_example}
+
+
+def test_a_model_that_states_its_losses_trains_with_the_engines_step_as_the_default_step_would():
+    keras.utils.set_random_seed(3)
+    stated = StatedLosses()
+    stated(np.zeros((1, 8), np.float32))  # a subclassed model is built before its optimizer
+    stated.compile(keras.optimizers.SGD(0.1))
+    keras.utils.set_random_seed(3)
+    plain = StatedLosses()
+    plain(np.zeros((1, 8), np.float32))
+    trainer = Trainer(stated, verbose=False, steps_per_execution=1)
+    assert trainer.custom_step is not None  # the engine's losses_step, not Keras' train_step
+    for a, b in zip(stated.get_weights(), plain.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    history = trainer.fit(_data(), epochs=2)
+    Trainer(plain, keras.optimizers.SGD(0.1), loss=LOSS, verbose=False, steps_per_execution=1).fit(_data(), epochs=2)
+    for a, b in zip(stated.get_weights(), plain.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+    assert history["loss"] == pytest.approx(history["cross_entropy"]) and history["loss"][1] < history["loss"][0]
+
+
+def test_the_engines_step_adds_the_layers_losses_and_scales_under_mixed_float16():
+    from mit_dl.training.trainer import losses_step
+
+    model = StatedLosses(penalty=0.5)
+    x, y = next(iter(_data()))
+    model(x)
+    model.compile(keras.optimizers.SGD(0.0))
+    logs = losses_step(model, (x, y))
+    penalty = 0.5 * float(tf.reduce_sum(tf.square(model.out.kernel)))
+    assert float(logs["loss"]) == pytest.approx(float(logs["cross_entropy"]) + penalty, rel=1e-5)
+    keras.config.set_dtype_policy("mixed_float16")
+    mixed = StatedLosses()
+    mixed(x)
+    mixed.compile(keras.optimizers.Adam(1e-2))
+    assert isinstance(mixed.optimizer, keras.optimizers.LossScaleOptimizer)
+    history = Trainer(mixed, verbose=False).fit(_data(), epochs=6)
+    assert mixed.hidden.compute_dtype == "float16" and np.isfinite(history["loss"]).all()
+    assert history["loss"][-1] < 0.5 * history["loss"][0]
