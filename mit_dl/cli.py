@@ -205,11 +205,14 @@ def add_command(actions, command):
                 help=_literal(f"the values the other options start from ({described}; default {names[0]})"),
             )
         flags = add_config_options(parser, config_class, command.exclude, command.shown_presets or names)
+    parser.set_defaults(handler=command.run, flags=flags, config_class=config_class)
     if command.options is not None:
         command.options(parser)
+        named = parser.get_default("flags")  # options may name flags of their own for error messages
+        if named is not flags:
+            parser.set_defaults(flags={**flags, **named})
     if command.out is not None:
         parser.add_argument("--out", help=_literal(command.out))
-    parser.set_defaults(handler=command.run, flags=flags, config_class=config_class)
     return parser
 
 

@@ -15,8 +15,9 @@ and imported when used (`resolve`).
 
 Example:
     >>> from mit_dl import registry
-    >>> [lab.name for lab in registry.labs()][:2]
-    ['music', 'images']
+    >>> names = [lab.name for lab in registry.labs()]
+    >>> names[0], names[1]
+    ('music', 'images')
     >>> registry.lab("rl").course
     'Lecture 6'
 """

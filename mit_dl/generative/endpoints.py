@@ -2,7 +2,7 @@
 
 import tensorflow as tf
 
-from mit_dl.export import IMAGE_REFUSED_DTYPES, Endpoint, as_uint8, check_labels
+from mit_dl.export import IMAGE_REFUSED_DTYPES, Endpoint, as_uint8, check_labels, scaled_images
 
 
 def _noise(count, latent_dim, seed):
@@ -61,6 +61,9 @@ def generate_class_endpoint(generate, latent_dim, num_classes):
 def encode_endpoint(encode, image_shape, num_classes=None):
     """``encode(images uint8 [N, H, W, C]` (, labels)) -> ``{"mean", "log_variance"}``: a VAE's encoder.
 
+    The images are checked and scaled by `mit_dl.export.scaled_images` (grey images may also come as
+    ``[N, H, W]``); float images are refused.
+
     Args:
         encode: ``encode(images in [0, 1] (, labels)) -> (mean, log_variance)``.
         image_shape: ``(H, W, C)``.
@@ -69,19 +72,10 @@ def encode_endpoint(encode, image_shape, num_classes=None):
     Returns:
         An `Endpoint` taking ``images`` (and ``labels``), with the shape checked inside.
     """
-    expected = list(image_shape)
+    height, width, channels = image_shape
 
-    def prepared(images):
-        shape = tf.shape(images)
-        ok = tf.cond(  # the comparison runs only for rank 4, so its lengths match
-            tf.equal(tf.size(shape), 4),
-            lambda: tf.reduce_all(tf.equal(shape[1:], expected)),
-            lambda: tf.constant(False),
-        )
-        wanted = f"encode expects uint8 images [N, {', '.join(map(str, expected))}]; received shape"
-        check = tf.debugging.Assert(ok, [wanted, shape])
-        with tf.control_dependencies([check]):
-            return tf.cast(tf.reshape(images, [-1, *expected]), tf.float32) / 255.0
+    def prepared(images):  # checked before the reshape, with a message naming encode
+        return scaled_images(images, height, width, channels, "encode")
 
     def named(out):
         return {"mean": tf.cast(out[0], tf.float32), "log_variance": tf.cast(out[1], tf.float32)}
