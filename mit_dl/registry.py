@@ -68,8 +68,8 @@ class DemoPart:
     Args:
         run: ``"module:function"`` (or the function); ``function(out_dir, steps, seed, log, earlier)``
             returns the part's figures (``earlier``: the figures of the parts run before it, by lab name).
-        seconds: what the part takes at the default 500 steps on a slow (AVX2) 2-core machine; the
-            demo's time budget is spent on parts in registry order.
+        seconds: what the part takes at the default 500 steps on a slow (AVX2) 2-core machine (measured
+            on the fast AVX-512 kind, times 4); the demo's time budget is spent on parts in registry order.
         describe: one line for the demo's list of parts.
     """
 

@@ -42,7 +42,7 @@ LAB = Lab(
     configs=(FacesConfig,),
     demo=DemoPart(
         "mit_dl.faces.demo:run",
-        seconds=240,
+        seconds=280,
         describe="the standard face CNN and the DB-VAE on the same small synthetic face set",
     ),
     assets="mit_dl.faces.assets:build",

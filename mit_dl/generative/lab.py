@@ -29,7 +29,7 @@ LAB = Lab(
     configs=(GenerativeConfig,),
     demo=DemoPart(
         "mit_dl.generative.demo:run",
-        seconds=420,
+        seconds=200,
         describe="a beta-VAE on 2,000 sprites with known factors: samples, traversals, quality, MIG",
     ),
     assets="mit_dl.generative.assets:build",

@@ -28,7 +28,7 @@ LAB = Lab(
     configs=(ImagesConfig,),
     demo=DemoPart(
         "mit_dl.images.demo:run",
-        seconds=120,
+        seconds=60,
         describe="the lab's CNN for one epoch on Fashion-MNIST (when the files are reachable)",
     ),
     assets="mit_dl.images.assets:build",

@@ -43,7 +43,7 @@ LAB = Lab(
     configs=(MusicConfig, GenerationConfig),
     demo=DemoPart(
         "mit_dl.music.demo:run",
-        seconds=150,
+        seconds=100,
         describe="the lab's LSTM (quick preset) for a quarter of the steps, exported, three songs written and judged",
     ),
     assets="mit_dl.music.assets:build",

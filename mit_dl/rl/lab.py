@@ -25,7 +25,7 @@ LAB = Lab(
     configs=(RLConfig,),
     demo=DemoPart(
         "mit_dl.rl.demo:run",
-        seconds=150,
+        seconds=35,
         describe="REINFORCE on 8 TensorFlow CartPoles, evaluated on gymnasium's, exported and filmed",
     ),
     assets="mit_dl.rl.assets:build",

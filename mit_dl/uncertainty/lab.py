@@ -36,7 +36,7 @@ LAB = Lab(
     configs=(UncertaintyConfig, BiasConfig),
     demo=DemoPart(
         "mit_dl.uncertainty.demo:run",
-        seconds=90,
+        seconds=30,
         describe="a deep ensemble of three mean-variance networks on the regression toy: both kinds of uncertainty",
     ),
     assets="mit_dl.uncertainty.assets:build",

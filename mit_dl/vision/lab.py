@@ -50,7 +50,7 @@ LAB = Lab(
     configs=(VisionConfig,),
     demo=DemoPart(
         "mit_dl.vision.demo:run",
-        seconds=180,
+        seconds=185,
         describe="a detector on 1,000 scenes of real digits; the images CNN's attribution maps and FGSM",
     ),
     assets="mit_dl.vision.assets:build",
