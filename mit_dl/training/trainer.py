@@ -427,6 +427,11 @@ class Trainer:
         # does not wait for them (the slot values would be silently lost), so
         # every optimizer must exist in full before a restore.
         if self.custom_step is None or self._model_step:
+            if not self.model.trainable_variables:
+                raise ValueError(
+                    f"the model {self.model.name} has no weights yet (a subclassed model is built by its first "
+                    "call): call it on a batch before training, so its optimizer can be built for its weights."
+                )
             with self.strategy.scope():
                 if not self.optimizer.built:
                     self.optimizer.build(self.model.trainable_variables)

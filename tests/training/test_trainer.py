@@ -339,3 +339,10 @@ def test_the_engines_step_adds_the_layers_losses_and_scales_under_mixed_float16(
     history = Trainer(mixed, verbose=False).fit(_data(), epochs=6)
     assert mixed.hidden.compute_dtype == "float16" and np.isfinite(history["loss"]).all()
     assert history["loss"][-1] < 0.5 * history["loss"][0]
+
+
+def test_a_model_not_yet_built_is_refused_in_one_sentence():
+    model = StatedLosses()
+    model.compile(keras.optimizers.SGD(0.1))
+    with pytest.raises(ValueError, match="has no weights yet .* call it on a batch before training"):
+        Trainer(model, verbose=False).fit(_data(), epochs=1)
