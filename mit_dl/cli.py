@@ -20,6 +20,7 @@ against 4.1 s with the three lab workflows imported).
 import argparse
 import dataclasses
 import datetime
+import importlib
 import os
 import pathlib
 import sys
@@ -57,6 +58,24 @@ def out_dir(args, name):
         A `pathlib.Path`.
     """
     return pathlib.Path(args.out) if getattr(args, "out", None) else default_run_dir(name)
+
+
+def train_with(workflow, run_name):
+    """A ``train`` command's run: ``workflow.train(args.config, --out or runs/<run_name(config)>-<time>)``.
+
+    Args:
+        workflow: the lab's workflow module, imported when the command runs (``"mit_dl.rl.workflow"``).
+        run_name: ``run_name(config) -> str``, the default run directory's name.
+
+    Returns:
+        ``run(args)`` for a `mit_dl.registry.Command`.
+    """
+
+    def run(args):
+        module = importlib.import_module(workflow)
+        module.train(args.config, out_dir(args, run_name(args.config)))
+
+    return run
 
 
 def flag(name):

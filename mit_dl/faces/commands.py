@@ -3,17 +3,6 @@
 from mit_dl.cli import out_dir
 
 
-def train(args):
-    """Train, evaluate per group, plot and export the face detector the options ask for.
-
-    Args:
-        args: the parsed command line; ``args.config`` is the config its options ask for.
-    """
-    from mit_dl.faces import workflow
-
-    workflow.train(args.config, out_dir(args, f"faces-{args.config.model}"))
-
-
 def evaluate(args):
     """Per-group accuracy of an exported face detector, as a table.
 

@@ -1,5 +1,6 @@
 """The faces lab's entry in the registry (`mit_dl.registry`): MIT 6.S191 Lab 2, part 2."""
 
+from mit_dl.cli import train_with
 from mit_dl.faces import commands
 from mit_dl.faces.config import FacesConfig
 from mit_dl.registry import Command, DemoPart, Lab
@@ -17,7 +18,7 @@ LAB = Lab(
         Command(
             "train",
             "train, evaluate per group, plot and export a face detector",
-            commands.train,
+            train_with("mit_dl.faces.workflow", lambda config: f"faces-{config.model}"),
             FacesConfig,
             out="run directory (default: runs/faces-<model>-<time>)",
             presets=("quick", "full"),

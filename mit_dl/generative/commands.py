@@ -1,19 +1,5 @@
 """`mit-dl generative train | sample | evaluate`: what each action runs and prints (`mit_dl.generative.lab`)."""
 
-from mit_dl.cli import out_dir
-
-
-def train(args):
-    """Train the generative model the options ask for; samples, figures, quality scores and the export.
-
-    Args:
-        args: the parsed command line; ``args.config`` is the config its options ask for.
-    """
-    from mit_dl.generative import workflow
-
-    config = args.config
-    workflow.train(config, out_dir(args, f"generative-{config.model}-{config.dataset}"))
-
 
 def sample(args):
     """Draw images from an exported generator.

@@ -1,5 +1,6 @@
 """The generative lab's entry in the registry (`mit_dl.registry`): lecture 4, deep generative models."""
 
+from mit_dl.cli import train_with
 from mit_dl.generative import commands
 from mit_dl.generative.config import GenerativeConfig
 from mit_dl.registry import Command, DemoPart, Lab
@@ -14,7 +15,7 @@ LAB = Lab(
         Command(
             "train",
             "train a generative model; write samples, figures, quality scores and the export",
-            commands.train,
+            train_with("mit_dl.generative.workflow", lambda config: f"generative-{config.model}-{config.dataset}"),
             GenerativeConfig,
             out="run directory (default: runs/generative-<model>-<dataset>-<time>)",
         ),

@@ -1,19 +1,6 @@
 """`mit-dl images train | evaluate`: what each action runs and prints (`mit_dl.images.lab` declares them)."""
 
-from mit_dl.cli import out_dir
 from mit_dl.images.config import DATASETS
-
-
-def train(args):
-    """Train, evaluate, plot and export the classifier the options ask for.
-
-    Args:
-        args: the parsed command line; ``args.config`` is the config its options ask for.
-    """
-    from mit_dl.images import workflow
-
-    config = args.config
-    workflow.train(config, out_dir(args, f"images-{config.dataset}-{config.model}"))
 
 
 def evaluate(args):

@@ -1,5 +1,6 @@
 """The images lab's entry in the registry (`mit_dl.registry`): MIT 6.S191 Lab 2, part 1."""
 
+from mit_dl.cli import train_with
 from mit_dl.images import commands
 from mit_dl.images.config import ImagesConfig
 from mit_dl.registry import Command, DemoPart, Lab
@@ -14,7 +15,7 @@ LAB = Lab(
         Command(
             "train",
             "train, evaluate, plot and export a classifier",
-            commands.train,
+            train_with("mit_dl.images.workflow", lambda config: f"images-{config.dataset}-{config.model}"),
             ImagesConfig,
             out="run directory (default: runs/images-<dataset>-<model>-<time>)",
         ),

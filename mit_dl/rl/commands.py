@@ -1,19 +1,5 @@
 """`mit-dl rl train | play`: what each action runs and prints (`mit_dl.rl.lab` declares them)."""
 
-from mit_dl.cli import out_dir
-
-
-def train(args):
-    """Train the agent the options ask for; evaluate its greedy policy, plot, export and film it.
-
-    Args:
-        args: the parsed command line; ``args.config`` is the config its options ask for.
-    """
-    from mit_dl.rl import workflow
-
-    config = args.config
-    workflow.train(config, out_dir(args, f"rl-{config.agent}-{config.env}"))
-
 
 def play(args):
     """Play gymnasium episodes with an exported policy; print the returns.

@@ -1,5 +1,6 @@
 """The reinforcement-learning lab's entry in the registry (`mit_dl.registry`): lecture 6."""
 
+from mit_dl.cli import train_with
 from mit_dl.registry import Command, DemoPart, Lab
 from mit_dl.rl import commands
 from mit_dl.rl.config import RLConfig
@@ -14,7 +15,7 @@ LAB = Lab(
         Command(
             "train",
             "train an agent; evaluate its greedy policy on gymnasium, plot its returns, export and film it",
-            commands.train,
+            train_with("mit_dl.rl.workflow", lambda config: f"rl-{config.agent}-{config.env}"),
             RLConfig,
             out="run directory (default: runs/rl-<agent>-<env>-<time>)",
         ),

@@ -3,18 +3,6 @@
 from mit_dl.cli import out_dir
 
 
-def train(args):
-    """Train the wrapped model the options ask for; calibration and OOD detection (or the bands), plots, export.
-
-    Args:
-        args: the parsed command line; ``args.config`` is the config its options ask for.
-    """
-    from mit_dl.uncertainty import workflow
-
-    config = args.config
-    workflow.train(config, out_dir(args, f"uncertainty-{config.method}-{config.task}"))
-
-
 def evaluate(args):
     """Calibration and OOD detection of an exported classifier, as two tables.
 

@@ -1,5 +1,6 @@
 """The uncertainty lab's entry in the registry (`mit_dl.registry`): lecture 5."""
 
+from mit_dl.cli import train_with
 from mit_dl.registry import Command, DemoPart, Lab
 from mit_dl.uncertainty import commands
 from mit_dl.uncertainty.config import BiasConfig, UncertaintyConfig
@@ -14,7 +15,7 @@ LAB = Lab(
         Command(
             "train",
             "train a wrapped model; measure calibration and OOD detection (or the regression bands), plot, export",
-            commands.train,
+            train_with("mit_dl.uncertainty.workflow", lambda config: f"uncertainty-{config.method}-{config.task}"),
             UncertaintyConfig,
             out="run directory (default: runs/uncertainty-<method>-<task>-<time>)",
         ),

@@ -1,21 +1,8 @@
 """`mit-dl vision train | evaluate | explain | attack | features`: what each action runs and prints."""
 
-from mit_dl.cli import out_dir
 from mit_dl.vision.config import ATTACK_EPSILONS, EXPLAIN_METHODS
 
 RUN_HELP = "a run directory: an images run (the classifier) or a vision segmentation run"
-
-
-def train(args):
-    """Train, evaluate, plot and export the scene segmenter or detector the options ask for.
-
-    Args:
-        args: the parsed command line; ``args.config`` is the config its options ask for.
-    """
-    from mit_dl.vision import workflow
-
-    config = args.config
-    workflow.train(config, out_dir(args, f"vision-{config.dataset}-{config.model}"))
 
 
 def evaluate(args):

@@ -1,5 +1,6 @@
 """The vision lab's entry in the registry (`mit_dl.registry`): lecture 3 beyond classification."""
 
+from mit_dl.cli import train_with
 from mit_dl.registry import Command, DemoPart, Lab
 from mit_dl.vision import commands
 from mit_dl.vision.config import VisionConfig
@@ -14,7 +15,7 @@ LAB = Lab(
         Command(
             "train",
             "train, evaluate, plot and export a scene segmenter or detector",
-            commands.train,
+            train_with("mit_dl.vision.workflow", lambda config: f"vision-{config.dataset}-{config.model}"),
             VisionConfig,
             out="run directory (default: runs/vision-<dataset>-<model>-<time>)",
             preset_help={
