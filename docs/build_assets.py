@@ -122,7 +122,7 @@ def notebooks(work):
         name = f"{path.parent.name}_{path.stem.removesuffix('_solution')}.ipynb"
         nbformat.write(shrink_outputs(report.notebook), NOTEBOOKS / name)
         done[name] = round(report.seconds, 1)
-    command = "mit-dl labs check labs/labN/PART_solution.ipynb --save-executed docs/notebooks/"
+    command = "mit-dl labs check labs/LAB/PART_solution.ipynb --save-executed docs/notebooks/"
     return {"command": command, "seconds": done}
 
 

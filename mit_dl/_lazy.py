@@ -13,7 +13,7 @@ def exports(package, names, namespace):
 
     Args:
         package: the package's ``__name__``.
-        names: ``{public name: submodule}`` (a submodule's own name maps to itself: ``{"workflow": "workflow"}``).
+        names: ``{public name: submodule}`` (a submodule's own name maps to itself: ``{"train": "train"}``).
         namespace: the package's ``globals()`` (its eager names, which ``dir()`` lists too).
 
     Returns:

@@ -6,6 +6,7 @@ shows that a new lab is held to it the moment it is registered.
 """
 
 import argparse
+import ast
 import contextlib
 import importlib
 import io
@@ -17,7 +18,10 @@ import yaml
 from mit_dl import cli, registry
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
-PACKAGE_FILES = ("config.py", "data.py", "model.py")
+PACKAGE_FILES = ("config.py", "data.py", "model.py", "train.py")
+# The modules of a lab's actions (`train.py`, `evaluate.py`, ...): short functions, one action each.
+ACTION_MODULES = ("train", "evaluate", "compare", "generate", "inspect", "bias")
+LONGEST_FUNCTION = 60
 
 
 def package_folder(lab):
@@ -70,6 +74,22 @@ def help_problems(lab):
     return found
 
 
+def long_functions(lab, folder):
+    """Functions of the lab's action modules longer than `LONGEST_FUNCTION` lines."""
+    found = []
+    for name in ACTION_MODULES:
+        path = folder / f"{name}.py"
+        if not path.is_file():
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            length = getattr(node, "end_lineno", 0) - getattr(node, "lineno", 0) + 1
+            if isinstance(node, ast.FunctionDef) and length > LONGEST_FUNCTION:
+                found.append(
+                    f"{lab.name}: {name}.{node.name} has {length} lines; split it (at most {LONGEST_FUNCTION})"
+                )
+    return found
+
+
 def _subparser(parser, *names):
     for name in names:
         action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
@@ -89,6 +109,9 @@ def problems(lab):
     found = []
     folder = package_folder(lab)
     found += [f"{lab.name}: no {name} in {folder}" for name in PACKAGE_FILES if not (folder / name).is_file()]
+    if (folder / "workflow.py").is_file():
+        found.append(f"{lab.name}: a catch-all workflow.py; split it into train.py, evaluate.py, compare.py")
+    found += long_functions(lab, folder)
     if not lab.commands or lab.commands[0].name != "train":
         found.append(f"{lab.name}: its first command must be train")
     if not lab.configs or (lab.commands and lab.commands[0].config not in lab.configs):

@@ -8,7 +8,7 @@
 - `debias`: latent-histogram sampling probabilities and the resampling callback;
 - `bias`: per-group accuracy, the worst face group, latent correlates of the attributes;
 - `figures`: the DB-VAE's reconstructions, sampling extremes and latent traversal;
-- `workflow`: ``train``, ``compare`` and ``evaluate_export`` end to end.
+- `train`, `evaluate`, `compare`: train a detector, measure an export, compare the models over seeds.
 """
 
 from mit_dl._lazy import exports

@@ -1,6 +1,6 @@
 """The faces lab's figures for the docs site (``python -m docs.build_assets --only faces``)."""
 
-from mit_dl.faces import workflow
+from mit_dl.faces import compare
 from mit_dl.faces.config import FacesConfig
 
 
@@ -16,7 +16,7 @@ def build(work, site):
         The manifest entry: the command, the files, each model's worst face group.
     """
     out = work / "faces-compare"
-    summary = workflow.compare(FacesConfig.from_preset("full"), seeds=(0,), out_dir=out)
+    summary = compare.compare(FacesConfig.from_preset("full"), seeds=(0,), out_dir=out)
     files = [site.copy(out / "group_accuracy.png")]
     dbvae = ["training_curves.png", "reconstructions.png", "sampling_extremes.png", "latent_traversal.png"]
     files += [site.copy(out / "seed-0" / "dbvae-max" / name, colours=256) for name in dbvae]

@@ -9,9 +9,9 @@ def evaluate(args):
     Args:
         args: the parsed command line.
     """
-    from mit_dl.faces import workflow
+    from mit_dl.faces import evaluate as faces_evaluate
 
-    report = workflow.evaluate_export(args.model, test_faces=args.test_faces)
+    report = faces_evaluate.evaluate_export(args.model, test_faces=args.test_faces)
     low, high = report["accuracy_95ci"]
     print(
         f"{report['source']} ({report['examples']} images): accuracy {100 * report['accuracy']:.1f}% "
@@ -50,11 +50,11 @@ def compare(args):
     Args:
         args: the parsed command line.
     """
-    from mit_dl.faces import workflow
+    from mit_dl.faces import compare as faces_compare
 
     out = out_dir(args, "faces-compare")
-    models = tuple(args.models) if args.models else tuple(workflow.COMPARED)
-    workflow.compare(args.config, seeds=args.seeds, models=models, out_dir=out)
+    models = tuple(args.models) if args.models else tuple(faces_compare.COMPARED)
+    faces_compare.compare(args.config, seeds=args.seeds, models=models, out_dir=out)
     print(f"run directory: {out.resolve()}")
 
 

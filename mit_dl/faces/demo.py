@@ -1,6 +1,6 @@
 """The faces lab's part of ``mit-dl demo``: the standard CNN and the DB-VAE on the same synthetic faces."""
 
-from mit_dl.faces import workflow
+from mit_dl.faces import compare
 from mit_dl.faces.config import FacesConfig
 
 
@@ -18,7 +18,7 @@ def run(out_dir, steps, seed, log, earlier):
         The worst face group's accuracy of each model and the run directory.
     """
     log(f"face detection: standard CNN vs DB-VAE on synthetic faces with rare groups, {steps} steps each")
-    summary = workflow.compare(
+    summary = compare.compare(
         FacesConfig.from_preset("quick", steps=steps),
         seeds=(seed,),
         models=("cnn", "dbvae-max"),

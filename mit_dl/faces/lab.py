@@ -18,7 +18,7 @@ LAB = Lab(
         Command(
             "train",
             "train, evaluate per group, plot and export a face detector",
-            train_with("mit_dl.faces.workflow", lambda config: f"faces-{config.model}"),
+            train_with("mit_dl.faces.train", lambda config: f"faces-{config.model}"),
             FacesConfig,
             out="run directory (default: runs/faces-<model>-<time>)",
             presets=("quick", "full"),
@@ -47,8 +47,8 @@ LAB = Lab(
         describe="the standard face CNN and the DB-VAE on the same small synthetic face set",
     ),
     assets="mit_dl.faces.assets:build",
-    graders=("lab2",),
-    notebooks=("lab2/part2_debiasing",),
+    graders=("faces",),
+    notebooks=("faces/part2_debiasing",),
     exports=("face detector", "face decoder"),
     benchmark="debias",
 )

@@ -12,7 +12,8 @@
   two-sample test, the mutual information gap;
 - `quality`: the feature classifier, the reference sets, the quality report;
 - `sampling`: compiled batched draws matching the export's signatures;
-- `figures` and `workflow`: the run's pictures; train, sample, evaluate, export.
+- `figures`: the run's pictures;
+- `train` and `evaluate`: train and export a model; score, sample and evaluate an export.
 """
 
 from mit_dl._lazy import exports

@@ -1,6 +1,6 @@
 """The generative lab's figures for the docs site (``python -m docs.build_assets --only generative``)."""
 
-from mit_dl.generative import workflow
+from mit_dl.generative import train
 from mit_dl.generative.config import GenerativeConfig
 
 RUNS = {  # run folder -> (config changes, the figures the page shows)
@@ -24,10 +24,10 @@ def build(work, site):
     files, measured = [], {}
     for name, (changes, figures) in RUNS.items():
         run_dir = work / name
-        metrics = workflow.train(GenerativeConfig.from_preset("quick", **changes), run_dir)
+        metrics = train.train(GenerativeConfig.from_preset("quick", **changes), run_dir)
         for figure in figures:  # grey mosaics weigh 3x less as JPEG: the site stays under 5.5 MB
             files.append(site.jpeg(run_dir / figure, f"{name}-{figure.replace('.png', '.jpg')}"))
-        measured[name] = workflow.summary_line(changes["model"], metrics)
+        measured[name] = train.summary_line(changes["model"], metrics)
     return {
         "command": "mit-dl generative train --model M [--dataset sprites] --seed 0 (quick preset), for each run",
         "files": files,

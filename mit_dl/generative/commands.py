@@ -7,9 +7,11 @@ def sample(args):
     Args:
         args: the parsed command line.
     """
-    from mit_dl.generative import workflow
+    from mit_dl.generative import evaluate as generative_evaluate
 
-    result = workflow.sample(args.model, count=args.count, label=args.label, seed=args.seed, out_dir=args.out)
+    result = generative_evaluate.sample(
+        args.model, count=args.count, label=args.label, seed=args.seed, out_dir=args.out
+    )
     print(f"{len(result['images'])} images: {result['folder'] / 'samples.png'} and samples.npz")
 
 
@@ -32,9 +34,9 @@ def evaluate(args):
     Args:
         args: the parsed command line.
     """
-    from mit_dl.generative import workflow
+    from mit_dl.generative import evaluate as generative_evaluate
 
-    report = workflow.evaluate_export(args.model, count=args.count, data_dir=args.data, out=args.out)
+    report = generative_evaluate.evaluate_export(args.model, count=args.count, data_dir=args.data, out=args.out)
     print(
         f"{report['model']} on {report['dataset']}: {report['quality']['count']} samples "
         "against as many held-out images"

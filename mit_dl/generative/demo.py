@@ -1,6 +1,6 @@
 """The generative lab's part of ``mit-dl demo``: a β-VAE on sprites with known factors, scored and measured."""
 
-from mit_dl.generative import workflow
+from mit_dl.generative import train
 from mit_dl.generative.config import GenerativeConfig
 
 
@@ -21,7 +21,7 @@ def run(out_dir, steps, seed, log, earlier):
     config = GenerativeConfig.from_preset(
         "quick", model="beta-vae", dataset="sprites", sprites_count=2000, steps=steps, evaluation_count=500, seed=seed
     )
-    trained = workflow.train(config, out_dir, log=log)
+    trained = train.train(config, out_dir, log=log)
     log(
         "(a smoke run: `mit-dl generative train --model beta-vae --dataset sprites` trains 3,000 steps on 20,000 "
         "sprites; the generative lab's docs page has the measured figures)"

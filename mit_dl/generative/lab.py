@@ -15,7 +15,7 @@ LAB = Lab(
         Command(
             "train",
             "train a generative model; write samples, figures, quality scores and the export",
-            train_with("mit_dl.generative.workflow", lambda config: f"generative-{config.model}-{config.dataset}"),
+            train_with("mit_dl.generative.train", lambda config: f"generative-{config.model}-{config.dataset}"),
             GenerativeConfig,
             out="run directory (default: runs/generative-<model>-<dataset>-<time>)",
         ),
@@ -35,7 +35,7 @@ LAB = Lab(
     ),
     assets="mit_dl.generative.assets:build",
     graders=("generative",),
-    notebooks=("lab4_generative/generative_models",),
+    notebooks=("generative/generative_models",),
     exports=("generative model",),
     benchmark="generative",
 )

@@ -3,7 +3,7 @@
 - `config`: `ImagesConfig` (dataset, model, optimiser recipe, epochs, splits);
 - `data`: the config's training and evaluation images (from `mit_dl.data.mnist`);
 - `model`: the dense network and the CNN, compiled with loss and optimiser;
-- `workflow`: ``train`` (train, evaluate, plot, export) and ``evaluate_export``.
+- `train` (train, evaluate, plot, export) and `evaluate` (``evaluate_export``).
 """
 
 from mit_dl._lazy import exports
@@ -11,7 +11,7 @@ from mit_dl.images.config import ImagesConfig
 
 # Imported on first use (they load TensorFlow); the configs stay light for the command line.
 _LAZY = {
-    "train": "workflow",
+    "train": "train",
 }
 __all__ = ["ImagesConfig", *_LAZY]
 __getattr__, __dir__ = exports(__name__, _LAZY, globals())

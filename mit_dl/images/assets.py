@@ -1,6 +1,6 @@
 """The images lab's figures for the docs site (``python -m docs.build_assets --only images``)."""
 
-from mit_dl.images import workflow
+from mit_dl.images import train
 from mit_dl.images.config import ImagesConfig
 
 
@@ -15,7 +15,7 @@ def build(work, site):
         The manifest entry: the command, the files, the test accuracy.
     """
     run_dir = work / "images-cnn"
-    metrics = workflow.train(ImagesConfig(dataset="fashion_mnist", model="cnn", recipe="cosine", epochs=1), run_dir)
+    metrics = train.train(ImagesConfig(dataset="fashion_mnist", model="cnn", recipe="cosine", epochs=1), run_dir)
     return {
         "command": "mit-dl images train --dataset fashion_mnist --model cnn --recipe cosine --epochs 1",
         "files": [

@@ -9,9 +9,9 @@ def evaluate(args):
     Args:
         args: the parsed command line.
     """
-    from mit_dl.images import workflow
+    from mit_dl.images import evaluate as images_evaluate
 
-    report = workflow.evaluate_export(args.model, dataset=args.dataset, data_dir=args.data)
+    report = images_evaluate.evaluate_export(args.model, dataset=args.dataset, data_dir=args.data)
     low, high = report["accuracy_95ci"]
     print(
         f"{report['dataset']} test set ({report['examples']} images, {report['source']}): "

@@ -1,7 +1,7 @@
 """The images lab's part of ``mit-dl demo``: the course CNN for one epoch on Fashion-MNIST, when it is reachable."""
 
 from mit_dl.data.mnist import DatasetNotFound
-from mit_dl.images import data, workflow
+from mit_dl.images import data, train
 from mit_dl.images.config import ImagesConfig
 
 
@@ -25,5 +25,5 @@ def run(out_dir, steps, seed, log, earlier):
         log(f"image classification skipped: {error}")
         return {"skipped": str(error)}
     log("image classification: the lab's CNN, 1 epoch on Fashion-MNIST")
-    trained = workflow.train(config, out_dir, log=log)
+    trained = train.train(config, out_dir, log=log)
     return {"test_accuracy": trained["test"]["accuracy"], "run_directory": str(out_dir)}

@@ -3,14 +3,14 @@
 Each runs the learner's function on fixed inputs, compares it with
 `mit_dl.generative.losses` and names the typical mistake when it differs.
 The reparameterised sample is Lab 2's exercise and checker
-(`mit_dl.labs.lab2.check_reparameterize`), re-exported here.
+(`mit_dl.labs.faces.check_reparameterize`), re-exported here.
 """
 
 import numpy as np
 import tensorflow as tf
 
+from mit_dl.labs.faces import check_reparameterize
 from mit_dl.labs.grading import Mistake, call_learner, checker, explain_mismatch, values
-from mit_dl.labs.lab2 import check_reparameterize
 
 __all__ = [
     "check_beta_vae_loss",

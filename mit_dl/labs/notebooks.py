@@ -1,6 +1,6 @@
 """Build each lab's exercise and solution notebooks from one source file.
 
-A source (``labs/lab1/part1_intro.py``) is Python in the percent format:
+A source (``labs/music/part1_intro.py``) is Python in the percent format:
 ``# %% [markdown]`` starts a text cell (its lines without the leading
 ``# ``), ``# %%`` a code cell. In code, an exercise is marked as
 
@@ -133,18 +133,18 @@ def notebook_path(source_path, kind):
     """Where the notebook of ``kind`` built from a source goes.
 
     Args:
-        source_path: ``labs/labN/<part>.py``.
+        source_path: ``labs/<lab>/<part>.py``.
         kind: ``"exercise"`` or ``"solution"``.
 
     Returns:
-        ``labs/labN/<part>_<kind>.ipynb``.
+        ``labs/<lab>/<part>_<kind>.ipynb``.
     """
     source_path = pathlib.Path(source_path)
     return source_path.with_name(f"{source_path.stem}_{kind}.ipynb")
 
 
 def sources(root):
-    """Every lab source under ``root`` (``labs/lab*/*.py``).
+    """Every notebook source under ``root`` (``labs/<lab>/*.py``, one folder per lab package).
 
     Args:
         root: the ``labs`` folder.
@@ -152,7 +152,7 @@ def sources(root):
     Returns:
         The sorted paths.
     """
-    return sorted(pathlib.Path(root).glob("lab*/*.py"))
+    return sorted(pathlib.Path(root).glob("*/*.py"))
 
 
 def render(notebook):

@@ -30,7 +30,7 @@ GRADER_IMPORT = re.compile(r"^from mit_dl\.labs import ([\w ,]+)$", re.MULTILINE
 def _check_call(notebook):
     """The pattern of a ``<grader module>.check_...(`` call, for the names the notebook imports from mit_dl.labs."""
     code = "\n".join(c.source for c in notebook.cells if c.cell_type == "code")
-    names = {"lab1", "lab2"}
+    names = {"checks"}
     for imported in GRADER_IMPORT.findall(code):
         names |= {item.split(" as ")[-1].strip() for item in imported.split(",") if item.strip()}
     return re.compile(rf"\b(?:{'|'.join(sorted(names))})\.(check_\w+)\s*\(")

@@ -10,7 +10,7 @@
 - `novelty`: how much of a generated song is copied from the training tunes;
 - `audio`: ABC -> MIDI (music21) -> WAV (a NumPy synthesiser, or FluidSynth with a soundfont);
 - `char_models`: small next-character models built only from the lecture layers (the demo's);
-- `workflow`: ``train`` and ``generate`` end to end.
+- `train`, `generate`, `compare`: train and export a generator; write and judge songs; compare exports.
 """
 
 from mit_dl.music.config import GenerationConfig, MusicConfig

@@ -1,6 +1,6 @@
 """The music lab's figures and song for the docs site (``python -m docs.build_assets --only music``)."""
 
-from mit_dl.music import audio, workflow
+from mit_dl.music import audio, generate, train
 from mit_dl.music.config import GenerationConfig, MusicConfig
 
 SONG_SECONDS = 30  # the page's song is cut to this length (about 1.3 MB at 22,050 Hz mono)
@@ -17,8 +17,8 @@ def build(work, site):
         The manifest entry: the command, the files, the measured figures.
     """
     run_dir = work / "music-quick"
-    metrics = workflow.train(MusicConfig.from_preset("quick"), run_dir)
-    summary = workflow.generate(run_dir / "generator", GenerationConfig(songs=5, seed=0), run_dir / "songs")
+    metrics = train.train(MusicConfig.from_preset("quick"), run_dir)
+    summary = generate.generate(run_dir / "generator", GenerationConfig(songs=5, seed=0), run_dir / "songs")
     files = [site.copy(run_dir / "training_curves.png")]
     played = next((e for e in summary["songs"] if e.get("valid") and (run_dir / "songs" / _wav(e)).exists()), None)
     if played is None:

@@ -11,11 +11,11 @@ def train(args):
     Args:
         args: the parsed command line; ``args.config`` is the config its options ask for.
     """
-    from mit_dl.music import workflow
+    from mit_dl.music import train as music_train
 
     config = args.config
     name = f"music-{config.preset}" if config.model == "lstm" else f"music-{config.model}-{config.preset}"
-    workflow.train(config, pathlib.Path(args.out) if args.out else pathlib.Path("runs") / name)
+    music_train.train(config, pathlib.Path(args.out) if args.out else pathlib.Path("runs") / name)
 
 
 def compare(args):
@@ -24,11 +24,11 @@ def compare(args):
     Args:
         args: the parsed command line.
     """
-    from mit_dl.music import workflow
+    from mit_dl.music import compare as music_compare
 
     if len(args.songs) != len(args.seeds):
         raise ConfigError("songs", f"needs one count per seed ({len(args.seeds)} seeds), received {len(args.songs)}")
-    workflow.compare(args.models, args.seeds, args.songs, args.temperatures, args.out, length=args.length)
+    music_compare.compare(args.models, args.seeds, args.songs, args.temperatures, args.out, length=args.length)
 
 
 def compare_options(parser):
@@ -58,12 +58,12 @@ def generate(args):
     """
     import dataclasses
 
-    from mit_dl.music import workflow
+    from mit_dl.music import generate as music_generate
 
     config = args.config
     if config.seed_text:  # "\\n" typed in a shell is a new line
         config = dataclasses.replace(config, seed_text=config.seed_text.replace("\\n", "\n"))
-    workflow.generate(args.model, config, out_dir=args.out)
+    music_generate.generate(args.model, config, out_dir=args.out)
 
 
 def generate_options(parser):

@@ -260,7 +260,7 @@ class MusicConfig(RunConfig):
 
 @dataclasses.dataclass(frozen=True)
 class GenerationConfig:
-    """How `mit_dl.music.workflow.generate` samples and judges songs from an exported generator."""
+    """How `mit_dl.music.generate.generate` samples and judges songs from an exported generator."""
 
     songs: int = option(10, "samples to draw; the first complete song of each is judged")
     temperature: float = option(1.0, "divides the logits before each draw: below 1 safer, above 1 wilder")

@@ -1,6 +1,6 @@
 """The music lab's part of ``mit-dl demo``: the lab's LSTM in brief, exported, three songs written and judged."""
 
-from mit_dl.music import workflow
+from mit_dl.music import generate, train
 from mit_dl.music.config import GenerationConfig, MusicConfig
 
 
@@ -22,8 +22,8 @@ def run(out_dir, steps, seed, log, earlier):
     """
     steps = max(20, steps // 4)
     log(f"music generation: the lab's LSTM (quick preset), {steps} steps")
-    trained = workflow.train(MusicConfig.from_preset("quick", steps=steps, seed=seed), out_dir, log=log)
-    summary = workflow.generate(
+    trained = train.train(MusicConfig.from_preset("quick", steps=steps, seed=seed), out_dir, log=log)
+    summary = generate.generate(
         out_dir / "generator",
         GenerationConfig(songs=3, length=800, seed=seed, baseline=False),
         out_dir=out_dir / "songs",

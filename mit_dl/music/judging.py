@@ -263,7 +263,7 @@ def pooled_row(label, metadata, temperature, summaries):
         label: the export's name in the table.
         metadata: the export's ``metadata.json``.
         temperature: the sampling temperature.
-        summaries: `mit_dl.music.workflow.generate` summaries, one per sampling seed.
+        summaries: `mit_dl.music.generate.generate` summaries, one per sampling seed.
 
     Returns:
         The row: valid counts and rate with a 95% interval, the real tunes' rate, their ratio,

@@ -47,8 +47,8 @@ LAB = Lab(
         describe="the lab's LSTM (quick preset) for a quarter of the steps, exported, three songs written and judged",
     ),
     assets="mit_dl.music.assets:build",
-    graders=("lab1",),
-    notebooks=("lab1/part1_intro", "lab1/part2_music"),
+    graders=("music",),
+    notebooks=("music/part1_intro", "music/part2_music"),
     exports=("music generator",),
     benchmark="music",
 )

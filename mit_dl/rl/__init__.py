@@ -16,8 +16,8 @@
 - `agent`, `dqn`, `reinforce`, `actor_critic`: the agents, each owning its
   iteration (collect experience, update);
 - `model`: the agent a config names, compiled;
-- `evaluation` and `workflow`: greedy evaluation on gymnasium from fixed
-  seeds; train, export, play, film.
+- `train`: train, evaluate as it learns, export;
+- `evaluate`: greedy evaluation on gymnasium from fixed seeds; load, play and film an export.
 """
 
 from mit_dl.rl.config import RLConfig

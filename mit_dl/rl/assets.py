@@ -4,7 +4,7 @@ import numpy as np
 from PIL import Image, ImageSequence
 
 from mit_dl import plots
-from mit_dl.rl import workflow
+from mit_dl.rl import train
 from mit_dl.rl.config import RLConfig
 
 RUNS = {  # run folder -> the quick preset's changes
@@ -27,10 +27,10 @@ def build(work, site):
     files, measured = [], {}
     for name, changes in RUNS.items():
         run_dir = work / name
-        metrics = workflow.train(RLConfig.from_preset("quick", **changes), run_dir)
+        metrics = train.train(RLConfig.from_preset("quick", **changes), run_dir)
         # A 64-colour palette keeps a line plot sharp at a third of the size.
         files.append(site.copy(run_dir / "returns.png", f"{name}-returns.png", colours=64))
-        measured[name] = workflow.summary_line(metrics)
+        measured[name] = train.summary_line(metrics)
     # The DQN's filmed episode, every second frame of its GIF at 200 pixels (still real time at 12.5 fps).
     with Image.open(work / "dqn-cartpole" / "episode.gif") as film:
         frames = [np.asarray(frame.convert("RGB")) for frame in ImageSequence.Iterator(film)][::2]

@@ -7,9 +7,9 @@ def play(args):
     Args:
         args: the parsed command line.
     """
-    from mit_dl.rl import workflow
+    from mit_dl.rl import evaluate
 
-    result = workflow.play(args.model, episodes=args.episodes, video=args.video, seed=args.seed)
+    result = evaluate.play(args.model, episodes=args.episodes, video=args.video, seed=args.seed)
     print("returns: " + " ".join(f"{r:g}" for r in result["returns"]))
     print(
         f"mean return {result['mean_return']:.1f} ± {result['std_return']:.1f} over {len(result['returns'])} episodes"

@@ -19,7 +19,7 @@ Environments: ``cartpole`` (gymnasium's CartPole-v1), ``cartpole-tf`` (the
 same dynamics in TensorFlow, `mit_dl.rl.cartpole`) and ``pong`` (Atari Pong,
 the ``atari`` extra). Whatever it trains on, a CartPole agent is evaluated
 on gymnasium's environment: 100 episodes of the greedy policy from fixed
-seeds (`mit_dl.rl.evaluation`); ``solved`` is a mean return of 475.
+seeds (`mit_dl.rl.evaluate`); ``solved`` is a mean return of 475.
 
 Presets: ``quick`` (CartPole: a budget of 150,000 environment steps, the
 issue's target, stopping when solved; Pong: 500,000 steps, about 15 minutes

@@ -1,6 +1,6 @@
 """The reinforcement-learning lab's part of ``mit-dl demo``: REINFORCE on the TensorFlow CartPole."""
 
-from mit_dl.rl import workflow
+from mit_dl.rl import train
 from mit_dl.rl.config import RLConfig
 
 
@@ -28,7 +28,7 @@ def run(out_dir, steps, seed, log, earlier):
         evaluation_episodes=20,
         seed=seed,
     )
-    trained = workflow.train(config, out_dir, log=log)
+    trained = train.train(config, out_dir, log=log)
     log(
         "(a smoke run: `mit-dl rl train --agent reinforce` trains up to 150,000 steps and stops when CartPole is "
         "solved; the reinforcement-learning lab's docs page has the measured figures)"

@@ -15,7 +15,7 @@ LAB = Lab(
         Command(
             "train",
             "train an agent; evaluate its greedy policy on gymnasium, plot its returns, export and film it",
-            train_with("mit_dl.rl.workflow", lambda config: f"rl-{config.agent}-{config.env}"),
+            train_with("mit_dl.rl.train", lambda config: f"rl-{config.agent}-{config.env}"),
             RLConfig,
             out="run directory (default: runs/rl-<agent>-<env>-<time>)",
         ),
@@ -31,7 +31,7 @@ LAB = Lab(
     ),
     assets="mit_dl.rl.assets:build",
     graders=("rl",),
-    notebooks=("lab6_rl/reinforcement_learning",),
+    notebooks=("rl/reinforcement_learning",),
     exports=("rl policy",),
     benchmark="rl",
 )

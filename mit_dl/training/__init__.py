@@ -5,7 +5,7 @@
                       metrics=["accuracy"], checkpoint_dir="runs/x/checkpoints")
     history = trainer.fit(train_data, epochs=5, validation_data=test_data)
 
-A lab's workflow starts a `Run` from its config first (`mit_dl.training.runs`):
+A lab's ``train`` module starts a `Run` from its config first (`mit_dl.training.runs`):
 it owns the run directory, the recorded settings, the seed, the precision
 policy and the ``tf.distribute`` strategy.
 """

@@ -1,7 +1,8 @@
 """The uncertainty lab's figures for the docs site (``python -m docs.build_assets --only uncertainty``)."""
 
 from mit_dl.training.runs import finished_or_trained
-from mit_dl.uncertainty import workflow
+from mit_dl.uncertainty import bias as uncertainty_bias
+from mit_dl.uncertainty import train
 from mit_dl.uncertainty.config import BiasConfig, UncertaintyConfig
 
 IMAGE_METHODS = ("deterministic", "dropout", "ensemble", "bayes", "vae")
@@ -25,14 +26,14 @@ def build(work, site):
     for method in REGRESSION_METHODS:
         for seed in SEEDS:
             config = UncertaintyConfig.from_preset("quick", method=method, task="regression", seed=seed)
-            metrics = finished_or_trained(workflow.train, config, work / f"regression-{method}-s{seed}")
+            metrics = finished_or_trained(train.train, config, work / f"regression-{method}-s{seed}")
             regression.setdefault(method, []).append(metrics["regression"])
     for method in IMAGE_METHODS:
         for seed in SEEDS:
             config = UncertaintyConfig.from_preset("quick", method=method, task="fashion_mnist", seed=seed)
-            metrics = finished_or_trained(workflow.train, config, work / f"{method}-s{seed}")
+            metrics = finished_or_trained(train.train, config, work / f"{method}-s{seed}")
             images.setdefault(method, []).append({k: metrics[k] for k in ("calibration", "ood", "temperature_scaled")})
-    bias = finished_or_trained(workflow.bias, BiasConfig(), work / "bias-s0")["bias"]
+    bias = finished_or_trained(uncertainty_bias.bias, BiasConfig(), work / "bias-s0")["bias"]
     files = [
         site.copy(work / source, name, colours=64)
         for source, name in (

@@ -9,10 +9,10 @@ def evaluate(args):
     Args:
         args: the parsed command line.
     """
-    from mit_dl.uncertainty import workflow
+    from mit_dl.uncertainty import evaluate as uncertainty_evaluate
     from mit_dl.uncertainty.scores import SCORES
 
-    report = workflow.evaluate(args.model, ood=args.ood, out=args.out, data_dir=args.data)
+    report = uncertainty_evaluate.evaluate(args.model, ood=args.ood, out=args.out, data_dir=args.data)
     c, scaled = report["calibration"], report["temperature_scaled"]["calibration"]
     print(f"{report['method']} export on the Fashion-MNIST test set; out of distribution: {report['ood_set']} test")
     print(f"{'':22s} {'accuracy':>9s} {'NLL':>7s} {'Brier':>7s} {'ECE':>7s} {'ECE 95% CI':>14s}")
@@ -47,8 +47,8 @@ def bias(args):
     Args:
         args: the parsed command line.
     """
-    from mit_dl.uncertainty import workflow
+    from mit_dl.uncertainty import bias as uncertainty_bias
 
     out = out_dir(args, "uncertainty-bias")
-    workflow.bias(args.config, out)
+    uncertainty_bias.bias(args.config, out)
     print(f"run directory: {out.resolve()}")

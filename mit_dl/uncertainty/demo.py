@@ -1,6 +1,6 @@
 """The uncertainty lab's part of ``mit-dl demo``: a deep ensemble of mean-variance networks on the regression toy."""
 
-from mit_dl.uncertainty import workflow
+from mit_dl.uncertainty import train
 from mit_dl.uncertainty.config import UncertaintyConfig
 
 
@@ -22,6 +22,6 @@ def run(out_dir, steps, seed, log, earlier):
     config = UncertaintyConfig.from_preset(
         "quick", method="ensemble", task="regression", members=3, steps=steps, seed=seed
     )
-    metrics = workflow.train(config, out_dir, log=log)
+    metrics = train.train(config, out_dir, log=log)
     log("(the uncertainty lab's docs page has every method on the toy and on Fashion-MNIST vs MNIST)")
     return {**metrics["regression"], "run_directory": str(out_dir)}

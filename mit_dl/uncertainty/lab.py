@@ -15,7 +15,7 @@ LAB = Lab(
         Command(
             "train",
             "train a wrapped model; measure calibration and OOD detection (or the regression bands), plot, export",
-            train_with("mit_dl.uncertainty.workflow", lambda config: f"uncertainty-{config.method}-{config.task}"),
+            train_with("mit_dl.uncertainty.train", lambda config: f"uncertainty-{config.method}-{config.task}"),
             UncertaintyConfig,
             out="run directory (default: runs/uncertainty-<method>-<task>-<time>)",
         ),
@@ -42,7 +42,7 @@ LAB = Lab(
     ),
     assets="mit_dl.uncertainty.assets:build",
     graders=("uncertainty",),
-    notebooks=("lab5_uncertainty/uncertainty",),
+    notebooks=("uncertainty/uncertainty",),
     exports=("uncertainty classifier", "uncertainty regression"),
     benchmark="uncertainty",
 )

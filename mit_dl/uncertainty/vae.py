@@ -12,7 +12,7 @@ A measured trap (Nalisnick et al. 2019): generative models trained on
 Fashion-MNIST reconstruct MNIST digits (mostly black, simple strokes)
 *better* than many clothes, so this score can rank the out-of-distribution
 set as more typical. The uncertainty lab's docs page reports what it does
-and an input-complexity correction (`mit_dl.uncertainty.workflow`).
+and an input-complexity correction (`mit_dl.uncertainty.bias`).
 """
 
 import keras

@@ -6,7 +6,7 @@
 - `data`: the scenes of a split, from disjoint source images, and their pipelines;
 - `model`: the lecture's FCN and the U-Net, compiled with the per-pixel loss;
 - `metrics`: box and mask IoU, non-maximum suppression, COCO-style mAP, mIoU;
-- `workflow`: ``train`` (train, evaluate, plot, export ``segment``) and ``evaluate_export``.
+- `train` (train, evaluate, plot, export), `evaluate` (``evaluate_export``) and `inspect` (explain, attack, features).
 """
 
 from mit_dl.vision.config import VisionConfig

@@ -5,7 +5,8 @@ import pathlib
 from mit_dl.images import ImagesConfig
 from mit_dl.images import train as train_images
 from mit_dl.training.runs import finished_or_trained
-from mit_dl.vision import workflow
+from mit_dl.vision import inspect
+from mit_dl.vision import train as vision_train
 from mit_dl.vision.config import VisionConfig
 
 FIGURES = (  # (file in the scratch folder, name on the site)
@@ -38,16 +39,16 @@ def build(work, site):
     runs = {
         "cnn": (train_images, ImagesConfig()),
         "cnn-pgd": (train_images, ImagesConfig(adversarial_epsilon=25.5)),
-        "unet": (workflow.train, VisionConfig()),
-        "detector": (workflow.train, VisionConfig(task="detection")),
+        "unet": (vision_train.train, VisionConfig()),
+        "detector": (vision_train.train, VisionConfig(task="detection")),
     }
     measured = {name: finished_or_trained(train, config, work / name)["test"] for name, (train, config) in runs.items()}
-    explained = workflow.explain(work / "cnn", ("saliency", "smoothgrad", "gradcam", "ig", "occlusion"), 6, work)
-    segmenter = workflow.explain(work / "unet", ("gradcam", "saliency"), 2, work)
+    explained = inspect.explain(work / "cnn", ("saliency", "smoothgrad", "gradcam", "ig", "occlusion"), 6, work)
+    segmenter = inspect.explain(work / "unet", ("gradcam", "saliency"), 2, work)
     attacks = {
-        method: workflow.attack([work / "cnn", work / "cnn-pgd"], method, out_dir=work) for method in ("fgsm", "pgd")
+        method: inspect.attack([work / "cnn", work / "cnn-pgd"], method, out_dir=work) for method in ("fgsm", "pgd")
     }
-    workflow.feature_figures(work / "cnn", work)
+    inspect.feature_figures(work / "cnn", work)
     # Noisy scenes compress badly: 16 colours keep the site under its budget; the rest keep 64.
     files = [
         site.copy(

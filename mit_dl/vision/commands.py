@@ -11,9 +11,9 @@ def evaluate(args):
     Args:
         args: the parsed command line.
     """
-    from mit_dl.vision import workflow
+    from mit_dl.vision import evaluate as vision_evaluate
 
-    report = workflow.evaluate_export(args.model, args.dataset, args.scenes, args.seed, args.data)
+    report = vision_evaluate.evaluate_export(args.model, args.dataset, args.scenes, args.seed, args.data)
     print(
         f"{report['dataset']} test scenes ({args.scenes}, seed {args.seed}, from {report['source']}): "
         f"{report['summary']}"
@@ -45,9 +45,9 @@ def explain(args):
     Args:
         args: the parsed command line.
     """
-    from mit_dl.vision import workflow
+    from mit_dl.vision import inspect
 
-    report = workflow.explain(args.model, args.method, args.images, args.out, args.layer, args.export)
+    report = inspect.explain(args.model, args.method, args.images, args.out, args.layer, args.export)
     print(f"attribution maps of {len(report['classes'])} test images: {report['figure']}")
     for i, (true, predicted) in enumerate(zip(report["classes"], report["predicted"])):
         print(f"  {i}: true {true}, model {predicted}")
@@ -84,9 +84,9 @@ def attack(args):
     Args:
         args: the parsed command line.
     """
-    from mit_dl.vision import workflow
+    from mit_dl.vision import inspect
 
-    report = workflow.attack(args.model, args.method, args.epsilons, args.images, args.out, args.steps)
+    report = inspect.attack(args.model, args.method, args.epsilons, args.images, args.out, args.steps)
     print(f"{args.method.upper()} on {report['images']} test images; accuracy at each epsilon (pixel units of 0-255):")
     epsilons = next(iter(report["runs"].values()))["epsilon"]
     print("  " + " ".join(f"{e:>7g}" for e in epsilons) + "   run")
@@ -121,9 +121,9 @@ def features(args):
     Args:
         args: the parsed command line.
     """
-    from mit_dl.vision import workflow
+    from mit_dl.vision import inspect
 
-    for name, path in workflow.feature_figures(args.model, args.out, args.image).items():
+    for name, path in inspect.feature_figures(args.model, args.out, args.image).items():
         print(f"{name}: {path}")
 
 

@@ -2,7 +2,7 @@
 
 from mit_dl.data import mnist
 from mit_dl.data.mnist import DatasetNotFound
-from mit_dl.vision import workflow
+from mit_dl.vision import inspect, train
 from mit_dl.vision.config import VisionConfig
 
 
@@ -31,12 +31,12 @@ def run(out_dir, steps, seed, log, earlier):
     config = VisionConfig(
         task="detection", train_scenes=1000, test_scenes=200, steps=steps, eval_every=steps, seed=seed
     )
-    detected = workflow.train(config, out_dir / "detector", log=log)
+    detected = train.train(config, out_dir / "detector", log=log)
     result = {"map_50": detected["test"]["map_50"], "run_directory": str(out_dir / "detector")}
     cnn_run = earlier.get("images", {}).get("run_directory")
     if cnn_run:
-        explained = workflow.explain(cnn_run, ("saliency", "gradcam", "ig"), 6, out_dir)
-        attacked = workflow.attack([cnn_run], "fgsm", (0, 8, 25.5), 500, out_dir)
+        explained = inspect.explain(cnn_run, ("saliency", "gradcam", "ig"), 6, out_dir)
+        attacked = inspect.attack([cnn_run], "fgsm", (0, 8, 25.5), 500, out_dir)
         accuracy = next(iter(attacked["runs"].values()))["accuracy"]
         log(
             f"the images CNN: attribution maps in {explained['figure']}; FGSM on 500 test images: accuracy "

@@ -15,7 +15,7 @@ LAB = Lab(
         Command(
             "train",
             "train, evaluate, plot and export a scene segmenter or detector",
-            train_with("mit_dl.vision.workflow", lambda config: f"vision-{config.dataset}-{config.model}"),
+            train_with("mit_dl.vision.train", lambda config: f"vision-{config.dataset}-{config.model}"),
             VisionConfig,
             out="run directory (default: runs/vision-<dataset>-<model>-<time>)",
             preset_help={
@@ -56,7 +56,7 @@ LAB = Lab(
     ),
     assets="mit_dl.vision.assets:build",
     graders=("vision",),
-    notebooks=("lab3_vision/vision",),
+    notebooks=("vision/vision",),
     exports=("scene segmenter", "scene detector", "explainer"),
     rebuild="mit_dl.vision.model:from_run",
     benchmark="vision",

@@ -160,7 +160,7 @@ def test_the_site_builds_strict_and_every_page_works_in_a_real_browser(site, ser
     assert figures["labs/music/"] >= 1 and figures["labs/images/"] >= 3 and figures["labs/faces/"] >= 5, figures
     assert figures["labs/generative/"] >= 5 and figures["labs/rl/"] >= 4, figures  # the RL page: 3 curves, a film
     assert figures["labs/uncertainty/"] >= 6, figures  # two regression bands, reliability, three histograms
-    notebook_outputs = len(visited["notebooks/lab2_part1_images/"]["images"])
+    notebook_outputs = len(visited["notebooks/images_part1_images/"]["images"])
     assert notebook_outputs >= 3, "the rendered images notebook shows no plots"
 
     internal = {

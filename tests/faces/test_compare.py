@@ -7,17 +7,16 @@ from support import run_mit_dl
 
 from mit_dl import evaluation
 from mit_dl.errors import ConfigError, DataError
-from mit_dl.faces import FacesConfig, bias, data
+from mit_dl.faces import FacesConfig, bias, compare, data
 from mit_dl.faces import synthetic as face_data
-from mit_dl.faces import workflow as faces
 
 
 def test_share_of_the_oracle_gap():
-    assert faces.gap_closed(0.70, 0.40, 0.96) == pytest.approx(0.30 / 0.56)
-    assert faces.gap_closed(0.96, 0.40, 0.96) == pytest.approx(1.0)
-    assert faces.gap_closed(0.40, 0.40, 0.96) == 0.0
-    assert faces.gap_closed(0.30, 0.40, 0.96) == pytest.approx(-0.10 / 0.56)  # worse than the CNN: negative
-    assert faces.gap_closed(0.50, 0.80, 0.80) is None  # no gap to close
+    assert compare.gap_closed(0.70, 0.40, 0.96) == pytest.approx(0.30 / 0.56)
+    assert compare.gap_closed(0.96, 0.40, 0.96) == pytest.approx(1.0)
+    assert compare.gap_closed(0.40, 0.40, 0.96) == 0.0
+    assert compare.gap_closed(0.30, 0.40, 0.96) == pytest.approx(-0.10 / 0.56)  # worse than the CNN: negative
+    assert compare.gap_closed(0.50, 0.80, 0.80) is None  # no gap to close
 
 
 def _report(worst, accuracy, best=0.99):
@@ -30,7 +29,7 @@ def test_summary_gives_per_seed_values_means_intervals_gains_and_the_share_of_th
     runs = {
         (seed, name): _report(worst[name][i], 0.90 + 0.01 * i) for i, seed in enumerate((4, 7, 9)) for name in worst
     }
-    summary = faces.summarise_comparison(runs, (4, 7, 9), tuple(worst))
+    summary = compare.summarise_comparison(runs, (4, 7, 9), tuple(worst))
     dbvae = summary["per_model"]["dbvae-max"]
     assert dbvae["worst_face"]["values"] == [0.75, 0.80, 0.62]
     assert dbvae["worst_face_gain"]["values"] == pytest.approx([0.15, 0.10, -0.03])
@@ -44,7 +43,7 @@ def test_summary_gives_per_seed_values_means_intervals_gains_and_the_share_of_th
     assert summary["gap_closed_from_means"]["cnn"] == 0.0 and summary["gap_closed_from_means"]["oracle"] == 1.0
     assert dbvae["groups"]["face/a"]["values"] == [0.75, 0.80, 0.62]
 
-    table = faces.comparison_table(summary)
+    table = compare.comparison_table(summary)
     assert "| measure | standard CNN | DB-VAE (max) | oracle (balanced data) |" in table
     assert f"| worst face group | 65.0 [{100 * evaluation.seed_interval(worst['cnn'])[1]:.1f}, " in table
     assert "| seeds with a worst-group gain | 0/3 | 2/3 | 3/3 |" in table
@@ -58,7 +57,7 @@ def test_summary_gives_per_seed_values_means_intervals_gains_and_the_share_of_th
             "effective_faces": [600.0, 700.0, 650.0][i],
             "any rare": {"top": 0.3, "data": 0.1},
         }
-    table = faces.comparison_table(faces.summarise_comparison(runs, (4, 7, 9), tuple(worst)))
+    table = compare.comparison_table(compare.summarise_comparison(runs, (4, 7, 9), tuple(worst)))
     assert "| rare faces among the 10% most drawn | - | 30.0 [30.0, 30.0] | - |" in table
     low, high = evaluation.seed_interval([600.0, 700.0, 650.0])[1:]
     assert f"| faces effectively drawn from (of 1,000) | - | 650.0 [{low:.1f}, {high:.1f}] | - |" in table

@@ -48,13 +48,14 @@ def test_a_balanced_training_split_has_every_group_equally_often_and_other_image
 
 def test_a_short_balanced_run_separates_faces_from_non_faces_in_every_group():
     from mit_dl import evaluation
-    from mit_dl.faces import FacesConfig, bias, workflow
+    from mit_dl.faces import FacesConfig, bias
+    from mit_dl.faces import train as faces_train
 
     train = faces.synthetic_faces(2400, "train", seed=11, balanced=True)
     test = faces.synthetic_faces(960, "test", seed=11)  # 40 faces and 40 non-faces per attribute group
     # 600 steps at 4x the preset's rate: seconds, far from the oracle's 4,000 steps.
     config = FacesConfig(model="oracle", steps=600, seed=11, learning_rate=2e-3, steps_per_epoch=100)
-    model, _, _ = workflow.train_detector(config, train, log=lambda _: None)
+    model, _, _ = faces_train.train_detector(config, train, log=lambda _: None)
     p = bias.face_probabilities(model, test.images)
     attributes = np.array([name.split("/", 1)[1] for name in test.group_names()])
     for group in np.unique(attributes):

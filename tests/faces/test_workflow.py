@@ -7,9 +7,9 @@ import pytest
 from support import run_fresh_python, run_mit_dl
 
 from mit_dl.errors import ConfigError
-from mit_dl.faces import FacesConfig, bias, data, debias
+from mit_dl.faces import FacesConfig, bias, compare, data, debias
 from mit_dl.faces import synthetic as face_data
-from mit_dl.faces import workflow as faces
+from mit_dl.faces import train as faces_train
 
 STEPS, EPOCH = 300, 50
 
@@ -18,7 +18,7 @@ STEPS, EPOCH = 300, 50
 def trained_dbvae():
     train = face_data.synthetic_faces(1600, "train", seed=5)
     config = FacesConfig(steps=STEPS, warmup_steps=100, resample_every=100, seed=5, steps_per_epoch=EPOCH)
-    model, history, resampling = faces.train_detector(config, train, log=lambda _: None)
+    model, history, resampling = faces_train.train_detector(config, train, log=lambda _: None)
     return train, model, history, resampling
 
 
@@ -90,7 +90,7 @@ def test_a_mixed_float16_dbvae_trains_with_float32_logits_latents_and_reconstruc
         # scaling and the resampling schedule. That the engine's step learns under mixed_float16 is
         # tests/training/test_trainer.py's; that the DB-VAE learns, the float32 test's above.
         config = FacesConfig(steps=4, warmup_steps=2, resample_every=2, seed=6, steps_per_epoch=2, batch_size=16)
-        model, history, resampling = faces.train_detector(config, train, log=lambda _: None)
+        model, history, resampling = faces_train.train_detector(config, train, log=lambda _: None)
         assert isinstance(model.optimizer, keras.optimizers.LossScaleOptimizer)
     assert keras.config.dtype_policy().name == "float32"
     assert model.encoder.layers[0].compute_dtype == "float16"
@@ -154,7 +154,7 @@ def test_detector_reaches_90_percent_on_held_out_real_lfw_faces():
     config = FacesConfig(data="lfw", model="cnn", steps=600, seed=0)  # real data: augmented, cosine decay
     train, test, _ = data.load_data(config)
     assert len(test) == 60 and test.labels.sum() == 30
-    model, _, _ = faces.train_detector(config, train, log=lambda _: None)
+    model, _, _ = faces_train.train_detector(config, train, log=lambda _: None)
     report = bias.evaluate(model, test)
     assert report["accuracy"] >= 0.9, report["groups"]
 
@@ -240,9 +240,11 @@ def test_cli_rejects_unknown_data_before_training(tmp_path):
 
 def test_compare_writes_one_table_from_every_model_of_the_same_seed(tmp_path):
     tiny = FacesConfig(train_count=400, test_count=240, steps=20, warmup_steps=10, resample_every=10)
-    summary = faces.compare(tiny, seeds=(3,), out_dir=tmp_path, log=lambda _: None)
-    reports = {name: json.loads((tmp_path / "seed-3" / name / "metrics.json").read_text()) for name in faces.COMPARED}
-    settings = {name: json.loads((tmp_path / "seed-3" / name / "settings.json").read_text()) for name in faces.COMPARED}
+    summary = compare.compare(tiny, seeds=(3,), out_dir=tmp_path, log=lambda _: None)
+    reports = {name: json.loads((tmp_path / "seed-3" / name / "metrics.json").read_text()) for name in compare.COMPARED}
+    settings = {
+        name: json.loads((tmp_path / "seed-3" / name / "settings.json").read_text()) for name in compare.COMPARED
+    }
     assert settings["dbvae-product"]["config"]["combine"] == "product"
     assert settings["dbvae-max"]["config"]["combine"] == "max" and settings["oracle"]["config"]["model"] == "oracle"
     cnn, dbvae, oracle = (reports[name]["test"] for name in ("cnn", "dbvae-max", "oracle"))
@@ -251,7 +253,7 @@ def test_compare_writes_one_table_from_every_model_of_the_same_seed(tmp_path):
     assert measured["worst_face_gain"]["values"] == [
         pytest.approx(dbvae["worst_face_group_accuracy"] - cnn["worst_face_group_accuracy"])
     ]
-    assert summary["gap_closed_from_means"]["dbvae-max"] == faces.gap_closed(
+    assert summary["gap_closed_from_means"]["dbvae-max"] == compare.gap_closed(
         dbvae["worst_face_group_accuracy"], cnn["worst_face_group_accuracy"], oracle["worst_face_group_accuracy"]
     )
     assert "resampling_recall" in reports["dbvae-max"] and "resampling_recall" in reports["reweighted"]
@@ -260,11 +262,11 @@ def test_compare_writes_one_table_from_every_model_of_the_same_seed(tmp_path):
     assert (tmp_path / "group_accuracy.png").stat().st_size > 5000
     # Again: every run finished, so their metrics are read back, none is trained or evaluated again.
     lines = []
-    again = faces.compare(tiny, seeds=(3,), out_dir=tmp_path, log=lines.append)
+    again = compare.compare(tiny, seeds=(3,), out_dir=tmp_path, log=lines.append)
     assert not any(line.startswith("seed 3: training") for line in lines)
-    assert sum("finished earlier" in line for line in lines) == len(faces.COMPARED)
-    for name in faces.COMPARED:
+    assert sum("finished earlier" in line for line in lines) == len(compare.COMPARED)
+    for name in compare.COMPARED:
         for measure in ("accuracy", "worst_face", "face_gap"):
             assert again["per_model"][name][measure]["values"] == summary["per_model"][name][measure]["values"]
     with pytest.raises(ConfigError, match="^models must be some of cnn, dbvae-max"):
-        faces.compare(tiny, seeds=(3,), models=("cnn", "vae"), out_dir=tmp_path / "other", log=lambda _: None)
+        compare.compare(tiny, seeds=(3,), models=("cnn", "vae"), out_dir=tmp_path / "other", log=lambda _: None)

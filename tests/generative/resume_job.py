@@ -16,7 +16,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import numpy as np  # noqa: E402
 
 from mit_dl.generative import data as data_lib  # noqa: E402
-from mit_dl.generative import workflow  # noqa: E402
+from mit_dl.generative import train  # noqa: E402
 from mit_dl.generative.config import GenerativeConfig  # noqa: E402
 from mit_dl.generative.model import build_model  # noqa: E402
 from mit_dl.training import Run, enable_determinism  # noqa: E402
@@ -39,7 +39,7 @@ def main(run_dir):
     enable_determinism(config.seed)
     with run.scope():
         model = build_model(config, data.image_shape, data.num_classes)
-        workflow.fit(model, config, data, run)
+        train.fit(model, config, data, run)
     weights = model.generator.get_weights() + model.discriminator.get_weights()
     weights += [v.numpy() for o in model.optimizers.values() for v in o.variables]
     np.savez(os.path.join(run_dir, "weights.npz"), *weights)

@@ -14,7 +14,7 @@ from support import kill_then_resume, run_mit_dl, shared_data, start_script
 
 from mit_dl.errors import ConfigError
 from mit_dl.generative import data as data_lib
-from mit_dl.generative import quality, workflow
+from mit_dl.generative import evaluate, quality, train
 from mit_dl.generative.config import GenerativeConfig
 from mit_dl.generative.model import build_model, trainer_arguments
 from mit_dl.generative.sampling import Sampler
@@ -44,7 +44,7 @@ def test_a_short_training_run_lowers_fd_well_below_the_untrained_generators(mnis
     keras.utils.set_random_seed(0)
     model = build_model(config, data.image_shape, data.num_classes)
     untrained = quality.quality_report(space, Sampler(model).images(1000)[0], real, 10)
-    workflow.fit(model, config, data)
+    train.fit(model, config, data)
     trained = quality.quality_report(space, Sampler(model).images(1000)[0], real, 10)
     assert trained["fd"] < 0.5 * untrained["fd"], (trained["fd"], untrained["fd"])
     assert trained["one_nn_accuracy"] < untrained["one_nn_accuracy"]
@@ -138,9 +138,9 @@ def test_cli_trains_samples_and_evaluates_a_conditional_vae_whose_export_needs_n
     assert json.loads((out / "evaluation.json").read_text())["quality"]["count"] == 300
 
     with pytest.raises(ConfigError, match="positive number of images"):
-        workflow.sample(out / "generator", count=0)
+        evaluate.sample(out / "generator", count=0)
     with pytest.raises(ConfigError, match="must be a class id 0-9 of mnist, received 12") as raised:
-        workflow.sample(out / "generator", label=12)
+        evaluate.sample(out / "generator", label=12)
     assert raised.value.field == "label"  # the command line shows it as --label
 
 

@@ -22,12 +22,12 @@ CI_RECIPE, CI_EPOCHS = "cosine", 5
 
 @pytest.fixture(scope="module")
 def trained_run(tmp_path_factory):
-    from mit_dl.images import workflow as images
+    from mit_dl.images import train
 
     data_dir = shared_data("fashion-mnist")
     out = tmp_path_factory.mktemp("cnn_run")
     config = ImagesConfig(epochs=CI_EPOCHS, recipe=CI_RECIPE, data=str(data_dir))
-    metrics = images.train(config, out, log=lambda _: None)
+    metrics = train.train(config, out, log=lambda _: None)
     return out, metrics, data_dir
 
 
@@ -146,7 +146,7 @@ def _tiny_train_split(folder, n=40):
 
 
 def test_validation_split_holds_training_images_out_without_reading_the_test_set(tmp_path, monkeypatch):
-    from mit_dl.images import workflow as images
+    from mit_dl.images import train
     from mit_dl.images.data import load_data
 
     monkeypatch.setenv("HOME", str(tmp_path))
@@ -174,7 +174,7 @@ def test_validation_split_holds_training_images_out_without_reading_the_test_set
         recipe="cosine",
         learning_rate=0.05,
     )
-    metrics = images.train(config, tmp_path / "run", export=False, log=lambda _: None)
+    metrics = train.train(config, tmp_path / "run", export=False, log=lambda _: None)
     assert metrics["evaluated_on"] == "validation" and metrics["test"]["examples"] == 10
     assert metrics["config"]["recipe"] == "cosine" and "validation_accuracy" in metrics["history"]
     assert metrics["recipe_settings"] == {"optimizer": "SGD", "learning_rate": 0.05, "schedule": "cosine"}
@@ -184,7 +184,7 @@ def test_mixed_float16_training_learns_scales_the_loss_and_exports_float32_proba
     import tensorflow as tf
     from support import write_idx
 
-    from mit_dl.images import workflow as images
+    from mit_dl.images import train
 
     monkeypatch.setenv("HOME", str(tmp_path))
     monkeypatch.setenv("MIT_DL_OFFLINE", "1")
@@ -200,7 +200,7 @@ def test_mixed_float16_training_learns_scales_the_loss_and_exports_float32_proba
     write_idx(folder / "train-labels-idx1-ubyte.gz", labels)
     out = tmp_path / "run"
     config = ImagesConfig(dataset="mnist", epochs=3, batch_size=16, data=str(folder), validation=60, recipe="cosine")
-    metrics = images.train(config.replace(precision="mixed_float16"), out, log=lambda _: None)
+    metrics = train.train(config.replace(precision="mixed_float16"), out, log=lambda _: None)
     assert metrics["config"]["precision"] == "mixed_float16" and metrics["test"]["accuracy"] >= 0.9
     saved = [name for name, _ in tf.train.list_variables(str(out / "checkpoints"))]
     assert any("dynamic_scale" in name for name in saved)  # the Trainer wrapped Adam in loss scaling
@@ -214,7 +214,7 @@ def test_mixed_float16_training_learns_scales_the_loss_and_exports_float32_proba
     np.save(tmp_path / "x.npy", x[:20])
     assert float(run_fresh_python(code).strip().splitlines()[-1]) >= 0.9
     with pytest.raises(RunMismatch, match="precision: 'mixed_float16' then, 'float32' now"):
-        images.train(config, out, log=lambda _: None)
+        train.train(config, out, log=lambda _: None)
 
 
 @pytest.mark.parametrize("model_name", ["dense", "cnn"])
@@ -245,15 +245,15 @@ def test_a_release_0_1_run_directory_resumes_to_the_weights_of_an_uninterrupted_
 
     from support import FIXTURES
 
-    from mit_dl.images import workflow as images
+    from mit_dl.images import train
 
     config = ImagesConfig(dataset="mnist", model="dense", split_test=200, epochs=2, data=str(shared_data("mnist")))
     legacy = tmp_path / "legacy"
     shutil.copytree(FIXTURES / "runs-0.1.0" / "images-dense", legacy)
     lines = []
-    resumed = images.train(config, legacy, export=False, log=lines.append)
+    resumed = train.train(config, legacy, export=False, log=lines.append)
     assert any("resuming from its checkpoint at step 4" in line for line in lines)
-    fresh = images.train(config, tmp_path / "fresh", export=False, log=lambda _: None)
+    fresh = train.train(config, tmp_path / "fresh", export=False, log=lambda _: None)
     # Epoch 1 came from the fixture, written on another machine: float32 kernels differ in the last bits
     # between CPU instruction sets (AVX-512 wrote 2.2035187483, an AVX2 EPYC computes 2.2035186887).
     np.testing.assert_allclose(resumed["history"]["loss"][0], fresh["history"]["loss"][0], rtol=1e-6)
@@ -261,7 +261,7 @@ def test_a_release_0_1_run_directory_resumes_to_the_weights_of_an_uninterrupted_
     np.testing.assert_allclose(resumed["history"]["test_loss"], fresh["history"]["test_loss"], rtol=1e-6)
     assert json.loads((legacy / "settings.json").read_text())["format"] == 2
     with pytest.raises(RunMismatch, match=r"\(batch_size: 64 then, 32 now\)"):
-        images.train(config.replace(batch_size=32, epochs=3), legacy, export=False, log=lambda _: None)
+        train.train(config.replace(batch_size=32, epochs=3), legacy, export=False, log=lambda _: None)
 
 
 def test_sigterm_saves_a_checkpoint_and_the_rerun_resumes(tmp_path):

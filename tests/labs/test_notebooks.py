@@ -131,11 +131,11 @@ def test_exercise_notebook_reports_todos_as_not_implemented(source, tmp_path, mo
 
 
 def test_labs_check_command_reports_each_exercise(tmp_path):
-    exercise = nbformat.read(LABS / "lab1" / "part1_intro_exercise.ipynb", as_version=4)
+    exercise = nbformat.read(LABS / "music" / "part1_intro_exercise.ipynb", as_version=4)
     for cell in exercise.cells:  # a learner who solved one exercise
         if "def func(a, b):" in cell.source:
             cell.source = re.sub(r"raise NotImplementedError\(.*\)", "e = (a + b) * (b - 1)", cell.source)
-    learner = tmp_path / "my_lab1.ipynb"
+    learner = tmp_path / "my_part1_intro.ipynb"
     nbformat.write(exercise, learner)
     result = run_mit_dl(
         "labs", "check", str(learner), "--save-executed", str(tmp_path / "executed.ipynb"), timeout=NOTEBOOK_TIMEOUT
@@ -191,7 +191,7 @@ def test_a_dying_kernel_is_reported_as_the_error_of_its_cell(tmp_path):
         tmp_path,
         "print('first')",
         "import os\nos.write(2, b'native library: out of device memory\\n')\nos._exit(1)",
-        "from mit_dl.labs import lab1\nlab1.check_tensors(None)",
+        "from mit_dl.labs import music as checks\nchecks.check_tensors(None)",
     )
     report = runner.run_notebook(path, workdir=tmp_path / "run", timeout=120)
     assert not report.passed

@@ -11,9 +11,9 @@ import tensorflow as tf
 from support import run_fresh_python, run_mit_dl
 
 from mit_dl.errors import ConfigError
-from mit_dl.music import GenerationConfig, MusicConfig
+from mit_dl.music import GenerationConfig, MusicConfig, generate
 from mit_dl.music import data as music_data
-from mit_dl.music import workflow as music
+from mit_dl.music import train as music_train
 from mit_dl.music.model import build_model, build_transformer_model
 from mit_dl.music.sampler import RecomputeSampler, TransformerSampler, sampler_for
 from mit_dl.training import Trainer
@@ -224,7 +224,7 @@ def test_export_accepts_int32_and_int64_seeds_without_mit_dl(transformer_run):
 
 def test_generate_refuses_a_seed_text_longer_than_the_context(transformer_run):
     with pytest.raises(ConfigError, match="has 161 characters, more than the generator's context of 160"):
-        music.generate(transformer_run / "generator", GenerationConfig(seed_text="X" * 161), log=lambda *_: None)
+        generate.generate(transformer_run / "generator", GenerationConfig(seed_text="X" * 161), log=lambda *_: None)
 
 
 def test_a_resumed_run_continues_exactly_with_aligned_windows_and_the_schedule(tmp_path):
@@ -259,7 +259,7 @@ def test_a_resumed_run_continues_exactly_with_aligned_windows_and_the_schedule(t
 def test_a_context_shorter_than_a_tune_header_is_refused(tune_file, tmp_path):
     config = MusicConfig.transformer(data=str(tune_file), sequence_length=40)
     with pytest.raises(ConfigError, match="must hold the longest tune header of the training tunes"):
-        music.train(config, tmp_path / "short", log=lambda *_: None)
+        music_train.train(config, tmp_path / "short", log=lambda *_: None)
     assert not (tmp_path / "short").exists()  # refused before the run directory is made
 
 

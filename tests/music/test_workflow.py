@@ -12,9 +12,8 @@ import pytest
 from support import interrupted_mit_dl, run_fresh_python, run_mit_dl
 
 from mit_dl import evaluation
-from mit_dl.music import audio, judging, sampler, songs
+from mit_dl.music import audio, judging, sampler, songs, train
 from mit_dl.music import data as music_data
-from mit_dl.music import workflow as music
 
 STEPS = 150
 
@@ -64,8 +63,8 @@ def test_training_writes_checkpoints_metrics_and_the_generator(straight_run):
     meta = json.loads((straight_run / "generator" / "metadata.json").read_text())
     assert meta["config"]["preset"] == "quick" and len(meta["vocabulary"]) == metrics["vocabulary_size"]
     assert meta["config"] == metrics["config"] and meta["kind"] == "music generator"
-    held_out = music_data.split_tunes((straight_run / "generator" / music.HELD_OUT_TUNES_FILE).read_text())
-    trained_on = music_data.split_tunes((straight_run / "generator" / music.TRAIN_TUNES_FILE).read_text())
+    held_out = music_data.split_tunes((straight_run / "generator" / train.HELD_OUT_TUNES_FILE).read_text())
+    trained_on = music_data.split_tunes((straight_run / "generator" / train.TRAIN_TUNES_FILE).read_text())
     assert len(held_out) == 12 and len(trained_on) == 108 and not set(held_out) & set(trained_on)
 
 
@@ -123,7 +122,7 @@ def test_resuming_with_other_headers_is_refused_before_training(tune_file, strai
     assert result.returncode == 2
     assert "--headers: 'musical' then, 'all' now" in result.stderr and "Traceback" not in result.stderr
     assert "run directory" not in result.stdout  # refused before the run is resumed
-    trained_on = (straight_run / "generator" / music.TRAIN_TUNES_FILE).read_text()
+    trained_on = (straight_run / "generator" / train.TRAIN_TUNES_FILE).read_text()
     assert "\nK:" in trained_on and not any(line.startswith(("B:", "N:", "Z:")) for line in trained_on.splitlines())
 
 
@@ -177,7 +176,7 @@ def test_a_changed_preset_value_is_refused_on_resume_naming_the_field(tune_file,
 
     config = MusicConfig.from_preset("quick", data=str(tune_file), steps=STEPS, checkpoint_every=25, learning_rate=1e-3)
     with pytest.raises(RunMismatch, match=r"\(learning_rate: 0.005 then, 0.001 now\)"):
-        music.train(config, straight_run, log=lambda _: None)
+        train.train(config, straight_run, log=lambda _: None)
 
 
 def test_more_steps_resume_and_fewer_steps_than_the_checkpoint_are_refused(tune_file, straight_run):

@@ -15,7 +15,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import numpy as np  # noqa: E402
 
-from mit_dl.rl import RLConfig, environments, workflow  # noqa: E402
+from mit_dl.rl import RLConfig, environments, train  # noqa: E402
 from mit_dl.rl.model import build_model  # noqa: E402
 from mit_dl.training import Run, enable_determinism  # noqa: E402
 
@@ -43,7 +43,7 @@ def main(run_dir):
     enable_determinism(CONFIG.seed)
     env = environments.make(CONFIG.env, CONFIG.environments, seed=CONFIG.seed)
     agent = build_model(CONFIG, env)
-    workflow.fit(agent, CONFIG, run, log=lambda *a: None)
+    train.fit(agent, CONFIG, run, log=lambda *a: None)
     state = [v.numpy() for v in agent.q_network.variables + agent.target_network.variables]
     state += [v.numpy() for v in agent.optimizer.variables]
     state += [agent.replay.observations.numpy(), agent.replay.rewards.numpy(), agent.tracker.recent.numpy()]

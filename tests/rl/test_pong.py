@@ -60,18 +60,18 @@ def test_pong_without_the_atari_extra_says_what_to_install(monkeypatch):
 
 
 def test_a_short_pong_run_records_its_training_curve_and_exports_a_frame_policy(tmp_path):
-    from mit_dl.rl import RLConfig, workflow
+    from mit_dl.rl import RLConfig, evaluate, train
 
     config = RLConfig.from_preset(
         "quick", agent="reinforce", env="pong", num_envs=1, max_episode_steps=40, env_steps=80, evaluation_every=40
     )
-    metrics = workflow.train(config, tmp_path / "pong", log=lambda *a: None)
+    metrics = train.train(config, tmp_path / "pong", log=lambda *a: None)
     assert metrics["env_steps"] == 80 and metrics["final_evaluation"] is None and not metrics["solved"]
     assert np.isfinite(metrics["history"]["loss"]).all()
     assert [r["env_steps"] for r in metrics["evaluations"]] == [40, 80]  # training counters, no greedy games
     assert (tmp_path / "pong" / "returns.png").stat().st_size > 0
-    act, metadata = workflow.load_policy(tmp_path / "pong" / "policy")
+    act, metadata = evaluate.load_policy(tmp_path / "pong" / "policy")
     assert metadata["observation_shape"] == [80, 80, 1]
     actions = act(np.zeros((3, 80, 80, 1), np.float32))
     assert actions.shape == (3,) and set(actions.tolist()) <= {0, 1, 2}
-    assert "training mean return" in workflow.summary_line(metrics)
+    assert "training mean return" in train.summary_line(metrics)

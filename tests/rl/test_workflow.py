@@ -9,8 +9,8 @@ import tensorflow as tf
 from support import kill_then_resume, run_fresh_python, run_mit_dl, start_script
 
 from mit_dl.errors import ConfigError, ExportError
-from mit_dl.rl import RLConfig, data, environments, workflow
-from mit_dl.rl.evaluation import play_episodes
+from mit_dl.rl import RLConfig, data, environments, evaluate, train
+from mit_dl.rl.evaluate import play_episodes
 from mit_dl.rl.model import build_model
 
 JOB = pathlib.Path(__file__).with_name("resume_job.py")
@@ -36,7 +36,7 @@ def test_a_short_dqn_run_on_the_tensorflow_cartpole_plays_far_better_than_chance
         evaluation_every=3072,
         evaluation_episodes=20,
     )
-    metrics = workflow.train(config, tmp_path / "run", export=False, log=lambda *a: None)
+    metrics = train.train(config, tmp_path / "run", export=False, log=lambda *a: None)
     chance = _random_policy_return()  # about 22 steps before the pole falls
     assert 15 < chance < 30
     # Evaluated on gymnasium's CartPole (not the TensorFlow one it trained on), greedily, from fixed seeds.
@@ -70,7 +70,7 @@ def test_reinforce_and_a2c_iterations_learn_and_exports_play_gymnasium_without_m
         config = RLConfig.from_preset(
             "quick", agent=agent, env="cartpole-tf", env_steps=3000, evaluation_every=10_000, **extra
         )
-        metrics = workflow.train(config, tmp_path / agent, log=lambda *a: None)
+        metrics = train.train(config, tmp_path / agent, log=lambda *a: None)
         first, last = metrics["history"]["return_100"][0], metrics["train_return_100"]
         assert np.isfinite(metrics["history"]["loss"]).all() and last > first, (agent, metrics["history"])
         assert (tmp_path / agent / "episode.gif").read_bytes()[:6] == b"GIF89a"
@@ -122,7 +122,7 @@ def test_cli_trains_a_dqn_plays_its_export_films_it_and_the_q_values_load_withou
     """
     run_fresh_python(code)
     with pytest.raises(ConfigError, match="episodes must be a positive number, received 0"):
-        workflow.play(out / "policy", episodes=0)
+        evaluate.play(out / "policy", episodes=0)
 
 
 def test_bad_settings_are_one_clear_error_each(tmp_path):
@@ -137,7 +137,7 @@ def test_bad_settings_are_one_clear_error_each(tmp_path):
     with pytest.raises(ConfigError, match="distribute must be none"):
         RLConfig(distribute="mirrored")
     with pytest.raises(ExportError, match="not a SavedModel export"):
-        workflow.play(tmp_path)
+        evaluate.play(tmp_path)
 
 
 def test_the_presets_budgets_and_defaults_follow_the_agent_and_the_environment():

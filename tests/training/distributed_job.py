@@ -87,13 +87,14 @@ def mirrored(out):
 def lab_mirrored(out, data_dir, runs_dir):
     cpu = tf.config.list_physical_devices("CPU")[0]
     tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-    from mit_dl.images import ImagesConfig, workflow
+    from mit_dl.images import ImagesConfig
+    from mit_dl.images import train as images_train
     from mit_dl.training.distribute import make_strategy
 
     config = ImagesConfig(dataset="mnist", model="dense", split_test=2000, epochs=2, data=data_dir)
     histories = {}
     for distribute in ("none", "mirrored"):
-        run = workflow.train(
+        run = images_train.train(
             config.replace(distribute=distribute), f"{runs_dir}/{distribute}", export=False, log=lambda _: None
         )
         histories[distribute] = run["history"]

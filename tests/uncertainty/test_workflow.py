@@ -13,7 +13,7 @@ from support import run_fresh_python, run_mit_dl, shared_data, write_idx
 
 from mit_dl.data import mnist
 from mit_dl.errors import ConfigError, DataError, ExportError
-from mit_dl.uncertainty import workflow
+from mit_dl.uncertainty import bias, evaluate, train
 from mit_dl.uncertainty.config import UncertaintyConfig
 from mit_dl.uncertainty.data import regression_batches
 
@@ -41,7 +41,7 @@ def _train(method, slices, out, **changes):
     config = UncertaintyConfig.from_preset(
         "quick", method=method, task="fashion_mnist", data=str(slices), **{**TINY, **changes}
     )
-    return workflow.train(config, out, log=lambda _: None)
+    return train.train(config, out, log=lambda _: None)
 
 
 @pytest.mark.parametrize("method", ["deterministic", "dropout", "bayes", "vae"])
@@ -93,7 +93,7 @@ def test_the_ensemble_export_predicts_with_every_member_in_a_process_without_mit
     served = json.loads(run_fresh_python(code).strip().splitlines()[-1])
     assert served["mit_dl"] is False
     assert set(served["out"]) == {"probabilities", "entropy", "aleatoric", "epistemic", "variance"}
-    predict = workflow.compiled_predictor(_reloaded_ensemble(out))
+    predict = evaluate.compiled_predictor(_reloaded_ensemble(out))
     np.testing.assert_allclose(served["out"]["probabilities"], predict(images)["probabilities"].numpy(), atol=1e-5)
     assert "predict expects uint8 images [N, 28, 28, 1] or [N, 28, 28]" in served["errors"][0]
     assert "predict expects uint8 inputs; received float32" in served["errors"][1]  # not cast to uint8 zeros
@@ -119,7 +119,7 @@ def _reloaded_ensemble(out):
 
 def test_evaluate_reproduces_the_runs_figures_from_the_export_alone(ensemble_run, slices, tmp_path):
     out, metrics = ensemble_run
-    report = workflow.evaluate(out / "saved_model", out=tmp_path, data_dir=slices, resamples=20)
+    report = evaluate.evaluate(out / "saved_model", out=tmp_path, data_dir=slices, resamples=20)
     assert report["calibration"]["accuracy"] == metrics["calibration"]["accuracy"]
     assert np.isclose(report["calibration"]["ece"], metrics["calibration"]["ece"], atol=1e-6)
     for name in metrics["ood"]:
@@ -131,7 +131,7 @@ def test_evaluate_reproduces_the_runs_figures_from_the_export_alone(ensemble_run
 
     other = export_savedmodel(keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)]), tmp_path / "other")
     with pytest.raises(ExportError, match="is not an uncertainty classifier export"):
-        workflow.evaluate(other, data_dir=slices)
+        evaluate.evaluate(other, data_dir=slices)
 
 
 def test_a_run_stopped_by_sigterm_resumes_to_the_figures_of_an_uninterrupted_run(slices, tmp_path):
@@ -162,7 +162,7 @@ def test_the_regression_run_scores_its_bands_and_exports_them(tmp_path):
     config = UncertaintyConfig.from_preset(
         "quick", method="ensemble", task="regression", members=2, steps=400, train_count=500
     )
-    metrics = workflow.train(config, tmp_path / "run", log=lambda _: None)
+    metrics = train.train(config, tmp_path / "run", log=lambda _: None)
     report = metrics["regression"]
     assert {"rmse_to_truth", "sigma_relative_rms_error", "epistemic_gap_ratio", "epistemic_outside_ratio"} <= set(
         report
@@ -211,7 +211,7 @@ def test_cli_errors_are_one_line(tmp_path):
 def test_the_bias_scores_rank_every_training_face_from_one_reconstruction_each(tmp_path):
     from mit_dl.uncertainty.config import BiasConfig
 
-    metrics = workflow.bias(BiasConfig(count=400, steps=10, batch_size=32, latent_dim=8), tmp_path, log=lambda *_: None)
+    metrics = bias.bias(BiasConfig(count=400, steps=10, batch_size=32, latent_dim=8), tmp_path, log=lambda *_: None)
     report = metrics["bias"]
     assert report["faces"] == 200 and set(report["auroc"]) == {
         "reconstruction_error",

@@ -7,7 +7,7 @@ import pytest
 from support import run_fresh_python, run_mit_dl, shared_data, write_idx
 
 from mit_dl.errors import ConfigError, ExportError
-from mit_dl.vision import workflow
+from mit_dl.vision import evaluate, inspect
 
 
 @pytest.fixture(scope="module")
@@ -25,12 +25,11 @@ def tiny_mnist(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def cnn_run(tmp_path_factory, tiny_mnist):
-    from mit_dl.images import ImagesConfig
-    from mit_dl.images import workflow as images
+    from mit_dl.images import ImagesConfig, train
 
     out = tmp_path_factory.mktemp("inspect") / "cnn"
     config = ImagesConfig(dataset="mnist", model="cnn", epochs=2, batch_size=32, data=str(tiny_mnist))
-    images.train(config, out, export=False, log=lambda _: None)
+    train.train(config, out, export=False, log=lambda _: None)
     return out, tiny_mnist
 
 
@@ -45,19 +44,19 @@ def test_explain_reports_complete_integrated_gradients_a_sanity_check_and_a_figu
     assert len(report["classes"]) == 3 and max(abs(g) for g in gap) < 0.01
     assert -1 <= report["methods"]["ig"]["sanity"]["mean"] <= 1 and "sanity check" in result.stdout
     assert (tmp_path / "explain-ig.png").stat().st_size > 5000
-    done = workflow.explain(out, ["gradcam", "occlusion", "smoothgrad"], images=2, out_dir=tmp_path)
+    done = inspect.explain(out, ["gradcam", "occlusion", "smoothgrad"], images=2, out_dir=tmp_path)
     assert set(done["methods"]) == {"gradcam", "occlusion", "smoothgrad"} and len(done["predicted"]) == 2
     assert (tmp_path / "explain-gradcam-occlusion-smoothgrad.png").stat().st_size > 5000
     with pytest.raises(ConfigError, match="^methods must be one method for an export"):
-        workflow.explain(out, ["saliency", "ig"], images=1, out_dir=tmp_path, export_dir=tmp_path / "no")
+        inspect.explain(out, ["saliency", "ig"], images=1, out_dir=tmp_path, export_dir=tmp_path / "no")
 
 
 def test_the_explain_export_gives_maps_in_a_fresh_process_and_checks_its_inputs(cnn_run, tmp_path):
     out, _ = cnn_run
     exported = tmp_path / "explainer"
-    report = workflow.explain(out, "saliency", images=4, out_dir=tmp_path, export_dir=exported)
-    model, config = workflow.trained_model(out)
-    pictures, classes, _ = workflow.examples(config, 4)
+    report = inspect.explain(out, "saliency", images=4, out_dir=tmp_path, export_dir=exported)
+    model, config = evaluate.trained_model(out)
+    pictures, classes, _ = inspect.examples(config, 4)
     from mit_dl.vision import attribution
 
     np.save(tmp_path / "x.npy", pictures)
@@ -93,23 +92,23 @@ def test_attack_draws_accuracy_against_epsilon_and_refuses_what_it_cannot_attack
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     curve = json.loads((tmp_path / "attack-pgd.json").read_text())["runs"][str(out)]
-    model, config = workflow.trained_model(out)
+    model, config = evaluate.trained_model(out)
     from mit_dl.vision import adversarial
 
-    pictures, labels, _ = workflow.examples(config, 200)
+    pictures, labels, _ = inspect.examples(config, 200)
     assert curve["accuracy"][0] == adversarial.accuracy(model, pictures, labels)
     assert curve["accuracy"][1] < curve["accuracy"][0] and (tmp_path / "attack-pgd.png").stat().st_size > 5000
     with pytest.raises(ConfigError, match=r"^epsilon must be 0 or more pixel units \(of 0-255 images\), received -2"):
-        workflow.attack([out], "fgsm", [0, -2], images=10, out_dir=tmp_path)
+        inspect.attack([out], "fgsm", [0, -2], images=10, out_dir=tmp_path)
     with pytest.raises(ConfigError, match="^layer must be one of cnn_classifier's layers"):
-        workflow.explain(out, "gradcam", images=1, out_dir=tmp_path, layer="conv9")
+        inspect.explain(out, "gradcam", images=1, out_dir=tmp_path, layer="conv9")
     with pytest.raises(ExportError, match="is not a run directory"):
-        workflow.trained_model(tmp_path)
+        evaluate.trained_model(tmp_path)
 
 
 def test_features_draws_the_first_filters_and_the_activations(cnn_run, tmp_path):
     out, _ = cnn_run
-    paths = workflow.feature_figures(out, tmp_path)
+    paths = inspect.feature_figures(out, tmp_path)
     assert set(paths) == {"filters", "activations"}
     for name in ("filters.png", "activations.png"):
         assert (tmp_path / name).stat().st_size > 3000, name
@@ -117,12 +116,11 @@ def test_features_draws_the_first_filters_and_the_activations(cnn_run, tmp_path)
 
 def test_pgd_adversarial_training_is_an_images_option_that_a_resume_must_repeat(tmp_path, tiny_mnist):
     from mit_dl.errors import RunMismatch
-    from mit_dl.images import ImagesConfig
-    from mit_dl.images import workflow as images
+    from mit_dl.images import ImagesConfig, train
 
     out = tmp_path / "robust"
     config = ImagesConfig(dataset="mnist", epochs=1, batch_size=32, data=str(tiny_mnist), adversarial_epsilon=25.5)
-    recorded = images.train(config.replace(adversarial_steps=2), out, export=False, log=lambda _: None)
+    recorded = train.train(config.replace(adversarial_steps=2), out, export=False, log=lambda _: None)
     assert recorded["config"]["adversarial_epsilon"] == 25.5 and len(recorded["history"]["loss"]) == 1
     with pytest.raises(RunMismatch, match=r"adversarial_epsilon: 25.5 then, 0.0 now"):
-        images.train(config.replace(adversarial_epsilon=0.0, adversarial_steps=2, epochs=2), out, log=lambda _: None)
+        train.train(config.replace(adversarial_epsilon=0.0, adversarial_steps=2, epochs=2), out, log=lambda _: None)

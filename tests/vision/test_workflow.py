@@ -8,7 +8,7 @@ from support import run_fresh_python, run_mit_dl, shared_data
 
 from mit_dl.errors import ConfigError
 from mit_dl.vision import data as vision_data
-from mit_dl.vision import metrics, workflow
+from mit_dl.vision import inspect, metrics
 
 TINY = ("--train-scenes", "64", "--test-scenes", "16", "--width", "4", "--steps", "4", "--eval-every", "2")
 
@@ -119,9 +119,9 @@ def test_the_detector_export_returns_padded_detections_as_the_run_measured(tiny_
 
 def test_explain_reads_a_segmentation_run_and_names_the_class_given_to_the_explained_object(tiny_run, tmp_path):
     out, _, _ = tiny_run
-    report = workflow.explain(out, ["gradcam", "saliency"], images=2, out_dir=tmp_path)
+    report = inspect.explain(out, ["gradcam", "saliency"], images=2, out_dir=tmp_path)
     names = ["background", *(str(k) for k in range(10))]
     assert len(report["classes"]) == 2 and set(report["classes"]) <= set(names[1:])  # the topmost object's digit
     assert set(report["predicted"]) <= set(names) and (tmp_path / "explain-gradcam-saliency.png").is_file()
     with pytest.raises(ConfigError, match="^model must be an images run for an attack"):
-        workflow.attack([out], "fgsm", [0], images=2, out_dir=tmp_path)
+        inspect.attack([out], "fgsm", [0], images=2, out_dir=tmp_path)
