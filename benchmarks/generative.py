@@ -26,7 +26,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from benchmarks.timing import alternate, write_results  # noqa: E402
+from benchmarks.timing import alternate, ratio_row, write_results  # noqa: E402
 from benchmarks.training import fashion_mnist  # noqa: E402
 from mit_dl.generative import metrics, networks, quality  # noqa: E402
 from mit_dl.generative.gan import GAN  # noqa: E402
@@ -110,6 +110,31 @@ def scoring_seconds(count, repeats):
 
     runs = {"compiled batches": lambda: score(compiled, True), "eager batches": lambda: score(eager, False)}
     return alternate(runs, repeats=repeats, iterations=1, warmup=1)
+
+
+# `python -m benchmarks --quick`: a small run of every part, about a minute on 2 CPU cores.
+QUICK = ["--steps", "10", "--repeats", "2", "--count", "2000"]
+
+
+def headline(results):
+    """The table's rows: GAN training under the Trainer vs model.fit, and compiled vs eager scoring."""
+    steps, scoring = results["gan_steps_per_second"], results["scoring_seconds"]
+    return [
+        ratio_row(
+            "DCGAN training",
+            ("Trainer", steps["Trainer + GAN.train_step"]),
+            ("model.fit", steps["model.fit + custom train_step"]),
+            "steps/s",
+            True,
+        ),
+        ratio_row(
+            f"scoring {results['count']} samples (FD, KID, coverage)",
+            ("compiled batches", scoring["compiled batches"]),
+            ("eager batches", scoring["eager batches"]),
+            "s",
+            False,
+        ),
+    ]
 
 
 def main():

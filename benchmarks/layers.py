@@ -19,7 +19,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from keras import ops  # noqa: E402
 
-from benchmarks.timing import alternate, write_results  # noqa: E402
+from benchmarks.timing import alternate, ratio_row, write_results  # noqa: E402
 from mit_dl import layers  # noqa: E402
 
 
@@ -148,6 +148,18 @@ def _train_step(call, owner, x):
         return tape.gradient(loss, owner.trainable_variables + inputs)
 
     return step
+
+
+# `python -m benchmarks --quick`: a small run of every part, about a minute on 2 CPU cores.
+QUICK = ["--repeats", "3", "--iterations", "3"]
+
+
+def headline(results):
+    """The table's rows: each lecture layer's step time beside its Keras twin's."""
+    return [
+        ratio_row(row["layer"], ("ours", row["ours_ms"]), ("Keras twin", row["twin_ms"]), "ms", higher_is_better=False)
+        for row in results["rows"]
+    ]
 
 
 def main():

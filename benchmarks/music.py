@@ -45,7 +45,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from benchmarks.timing import RESULTS, alternate, matmul_flops_per_second, write_results  # noqa: E402
+from benchmarks.timing import RESULTS, alternate, matmul_flops_per_second, ratio_row, write_results  # noqa: E402
 from mit_dl.music import MusicConfig  # noqa: E402
 from mit_dl.music import data as music_data  # noqa: E402
 from mit_dl.music.model import build_model, build_music_model  # noqa: E402
@@ -300,6 +300,50 @@ def transformer(args):
         "matmul_ceiling_flops": ceiling,
         "training": training,
     }
+
+
+# `python -m benchmarks --quick`: a small run of every part, about a minute on 2 CPU cores.
+QUICK = ["--units", "256", "--length", "200", "--repeats", "2", "--train-steps", "3", "--transformer-length", "300"]
+
+
+def headline(results):
+    """The table's rows: the compiled samplers, the Trainer and the transformer's cache against their baselines."""
+    sampling, training = results["sampling"]["chars_per_second"], results["training"]["steps_per_second"]
+    rows = [
+        ratio_row(
+            "LSTM sampling, one song",
+            ("compiled loop", sampling["compiled (ours)"]),
+            ("course's eager loop", sampling["python loop, eager stateful model (course)"]),
+            "chars/s",
+            True,
+        ),
+        ratio_row(
+            "LSTM sampling, 50 songs per call",
+            ("batched compiled loop", sampling["compiled, 50 songs per call (ours)"]),
+            ("one song per call", sampling["compiled (ours)"]),
+            "chars/s",
+            True,
+        ),
+        ratio_row(
+            "LSTM training, lab preset",
+            ("Trainer", training["Trainer (ours)"]),
+            ("course's tf.function step", training["Sequential + tf.function step (course)"]),
+            "steps/s",
+            True,
+        ),
+    ]
+    if "transformer" in results:
+        cache = results["transformer"]["chars_per_second"]
+        rows.append(
+            ratio_row(
+                "transformer sampling (full preset shape)",
+                ("key/value cache", cache["key/value cache (ours)"]),
+                ("recompute the window", cache["recompute the window each character"]),
+                "chars/s",
+                True,
+            )
+        )
+    return rows
 
 
 def main():

@@ -8,7 +8,9 @@ import platform
 import statistics
 import time
 
-RESULTS = pathlib.Path(__file__).parent / "results"
+# Where results go: benchmarks/results/ (the figures the docs quote), or $MIT_DL_BENCH_RESULTS
+# (`python -m benchmarks --quick` writes there, so a quick run never replaces a documented one).
+RESULTS = pathlib.Path(os.environ.get("MIT_DL_BENCH_RESULTS") or pathlib.Path(__file__).parent / "results")
 
 
 def alternate(contenders, repeats=7, iterations=20, warmup=3, best=False):
@@ -78,3 +80,30 @@ def write_results(name, payload):
     path.write_text(json.dumps(payload, indent=2) + "\n")
     print(f"written {path}")
     return path
+
+
+def ratio_row(comparison, ours, baseline, unit, higher_is_better):
+    """One row of the benchmark table: ours beside the baseline, and how many times better ours is.
+
+    Args:
+        comparison: what is compared (``"sampling, one song"``).
+        ours: ``(label, value)`` of our implementation.
+        baseline: ``(label, value)`` of what it is compared with.
+        unit: the values' unit (``"chars/s"``, ``"s"``).
+        higher_is_better: True for rates, False for times.
+
+    Returns:
+        ``{"comparison", "ours", "ours_value", "baseline", "baseline_value", "unit", "ratio"}``; ``ratio``
+        above 1 means ours is better.
+    """
+    (ours_label, ours_value), (baseline_label, baseline_value) = ours, baseline
+    ratio = ours_value / baseline_value if higher_is_better else baseline_value / ours_value
+    return {
+        "comparison": comparison,
+        "ours": ours_label,
+        "ours_value": ours_value,
+        "baseline": baseline_label,
+        "baseline_value": baseline_value,
+        "unit": unit,
+        "ratio": ratio,
+    }

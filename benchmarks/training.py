@@ -23,7 +23,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from benchmarks.timing import alternate, write_results  # noqa: E402
+from benchmarks.timing import alternate, ratio_row, write_results  # noqa: E402
 from benchmarks.vae import conv_vae  # noqa: E402
 from mit_dl.data.idx import read_idx  # noqa: E402
 from mit_dl.networks.cnn import cnn_classifier  # noqa: E402
@@ -79,6 +79,22 @@ def contenders(make_model, loss, data, steps, steps_per_execution):
         "model.fit": lambda: model_b.fit(data, epochs=1, steps_per_epoch=steps, verbose=0, shuffle=False),
         "eager loop": eager_loop,
     }
+
+
+# `python -m benchmarks --quick`: a small run of every part, about a minute on 2 CPU cores.
+QUICK = ["--steps", "20", "--repeats", "3"]
+
+
+def headline(results):
+    """The table's rows: the Trainer's steps per second beside model.fit's and an eager loop's."""
+    rows = []
+    for row in results["rows"]:
+        speed = row["steps_per_second_median"]
+        for other in ("model.fit", "eager loop"):
+            rows.append(
+                ratio_row(row["workload"], ("Trainer", speed["Trainer"]), (other, speed[other]), "steps/s", True)
+            )
+    return rows
 
 
 def main():

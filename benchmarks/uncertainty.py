@@ -31,7 +31,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from benchmarks.timing import alternate, encoder_multiply_adds, matmul_flops_per_second, write_results  # noqa: E402
+from benchmarks.timing import alternate, encoder_multiply_adds, matmul_flops_per_second, ratio_row, write_results  # noqa: E402
 from mit_dl.networks.cnn import cnn_classifier  # noqa: E402
 from mit_dl.training.trainer import losses_step  # noqa: E402
 from mit_dl.uncertainty import BayesByBackprop, BayesianModel, DropoutWrapper, EnsembleWrapper  # noqa: E402
@@ -123,6 +123,32 @@ def step_contenders(batch):
 
     bayes_step = tf.function(lambda: losses_step(bayesian, (x, y))["loss"])
     return {"BayesByBackprop step": lambda: bayes_step().numpy(), "Dense step": lambda: dense_step().numpy()}
+
+
+# `python -m benchmarks --quick`: a small run of every part, about a minute on 2 CPU cores.
+QUICK = ["--images", "1000", "--repeats", "1"]
+
+
+def headline(results):
+    """The table's rows: MC dropout and the ensemble in one compiled call against Python loops."""
+    dropout = results[f"MC dropout, T = {results['samples']}"]
+    ensemble = results[f"{results['members']}-member ensemble"]
+    return [
+        ratio_row(
+            f"MC dropout, T = {results['samples']}, {results['images']} images",
+            ("one batched compiled call", dropout["one batched compiled call"]),
+            ("Python loop of T calls", dropout["Python loop of T model(x, training=True)"]),
+            "s",
+            False,
+        ),
+        ratio_row(
+            f"{results['members']}-member ensemble, {results['images']} images",
+            ("all members in one compiled call", ensemble["all members in one compiled call"]),
+            ("eager member calls", ensemble["eager member calls"]),
+            "s",
+            False,
+        ),
+    ]
 
 
 def main():

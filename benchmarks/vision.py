@@ -28,7 +28,7 @@ quiet_tensorflow_startup()  # before TensorFlow prints its C++ start-up lines
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from benchmarks.timing import alternate, write_results  # noqa: E402
+from benchmarks.timing import alternate, ratio_row, write_results  # noqa: E402
 from mit_dl.export import export_savedmodel, image_endpoint  # noqa: E402
 from mit_dl.networks.cnn import cnn_classifier  # noqa: E402
 from mit_dl.vision import attribution  # noqa: E402
@@ -77,6 +77,21 @@ def detector_contenders(scenes, folder):
         f"one call on {len(scenes)} scenes": lambda: served.detect(scenes)["count"].numpy(),
         "one call per scene": lambda: [served.detect(scenes[i : i + 1])["count"].numpy() for i in range(len(scenes))],
     }
+
+
+# `python -m benchmarks --quick`: a small run of every part, about a minute on 2 CPU cores.
+QUICK = ["--images", "4", "--steps", "16", "--scenes", "16", "--repeats", "1"]
+
+
+def headline(results):
+    """The table's rows: batched integrated gradients and batched detection against per-item loops."""
+    rows = []
+    for name, seconds in results.items():
+        if isinstance(seconds, dict) and "seconds" in seconds:
+            (best, best_seconds), *others = sorted(seconds["seconds"].items(), key=lambda item: item[1])
+            for other, other_seconds in others:
+                rows.append(ratio_row(name, (best, best_seconds), (other, other_seconds), "s", False))
+    return rows
 
 
 def main():

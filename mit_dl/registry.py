@@ -99,6 +99,8 @@ class Lab:
         rebuild: ``"module:function"`` that rebuilds the trained model of one of its run directories
             (``function(run_dir, values) -> (model, config)``), or None.
         benchmark: its benchmark module under ``benchmarks/``, or None.
+        full_preset_args: what ``train --preset full`` also needs (``("--model", "transformer")``);
+            ``python -m benchmarks --device gpu`` times a few steps of it.
     """
 
     name: str
@@ -115,6 +117,7 @@ class Lab:
     exports: tuple = ()
     rebuild: str | None = None
     benchmark: str | None = None
+    full_preset_args: tuple = ()
 
     def command(self, name):
         """The lab's command ``name``.

@@ -51,4 +51,5 @@ LAB = Lab(
     notebooks=("music/part1_intro", "music/part2_music"),
     exports=("music generator",),
     benchmark="music",
+    full_preset_args=("--model", "transformer"),
 )
