@@ -14,7 +14,7 @@ each module for its ``headline(results)`` rows and writes
 - ``summary.md``: the same as one Markdown table.
 
 ``--quick`` runs each benchmark with its module's ``QUICK`` arguments (small
-sizes, few repeats; about 6 minutes on 2 CPU cores) into ``runs/benchmarks-quick/``,
+sizes, few repeats; under 3 minutes on a 2-core AVX-512 machine) into ``runs/benchmarks-quick/``,
 so that a quick run never replaces the figures the docs quote
 (``benchmarks/results/``). ``--device gpu`` refuses to start without a visible
 GPU, and also times ``--full-steps`` steps of every lab's ``full`` preset
@@ -215,7 +215,7 @@ def _gpu_visible():
 def parse(argv):
     """The command line."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="small sizes and few repeats (about 6 min on 2 cores)")
+    parser.add_argument("--quick", action="store_true", help="small sizes and few repeats (minutes)")
     parser.add_argument("--device", choices=("cpu", "gpu"), default="cpu", help="where to run (default: cpu)")
     parser.add_argument("--only", help="comma-separated benchmark names (default: all)")
     parser.add_argument("--out", help="results folder (default: benchmarks/results, or runs/benchmarks-quick)")

@@ -107,7 +107,7 @@ def step_times(latent, batch, repeats):
     )
 
 
-# `python -m benchmarks --quick`: a small run of every part, about a minute on 2 CPU cores.
+# `python -m benchmarks --quick`: a small run of every part, a few seconds to a minute on 2 CPU cores.
 QUICK = ["--faces", "2000", "--repeats", "2"]
 
 

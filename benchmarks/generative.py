@@ -112,7 +112,7 @@ def scoring_seconds(count, repeats):
     return alternate(runs, repeats=repeats, iterations=1, warmup=1)
 
 
-# `python -m benchmarks --quick`: a small run of every part, about a minute on 2 CPU cores.
+# `python -m benchmarks --quick`: a small run of every part, a few seconds to a minute on 2 CPU cores.
 QUICK = ["--steps", "10", "--repeats", "2", "--count", "2000"]
 
 

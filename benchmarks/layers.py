@@ -150,7 +150,7 @@ def _train_step(call, owner, x):
     return step
 
 
-# `python -m benchmarks --quick`: a small run of every part, about a minute on 2 CPU cores.
+# `python -m benchmarks --quick`: a small run of every part, a few seconds to a minute on 2 CPU cores.
 QUICK = ["--repeats", "3", "--iterations", "3"]
 
 

@@ -85,7 +85,7 @@ def reinforce_update_seconds(repeats):
     return alternate(contenders, repeats=repeats, iterations=1, warmup=1)
 
 
-# `python -m benchmarks --quick`: a small run of every part, about a minute on 2 CPU cores.
+# `python -m benchmarks --quick`: a small run of every part, a few seconds to a minute on 2 CPU cores.
 QUICK = ["--envs", "16", "--steps", "50", "--repeats", "2"]
 
 

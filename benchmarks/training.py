@@ -81,7 +81,7 @@ def contenders(make_model, loss, data, steps, steps_per_execution):
     }
 
 
-# `python -m benchmarks --quick`: a small run of every part, about a minute on 2 CPU cores.
+# `python -m benchmarks --quick`: a small run of every part, a few seconds to a minute on 2 CPU cores.
 QUICK = ["--steps", "20", "--repeats", "3"]
 
 

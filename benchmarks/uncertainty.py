@@ -125,7 +125,7 @@ def step_contenders(batch):
     return {"BayesByBackprop step": lambda: bayes_step().numpy(), "Dense step": lambda: dense_step().numpy()}
 
 
-# `python -m benchmarks --quick`: a small run of every part, about a minute on 2 CPU cores.
+# `python -m benchmarks --quick`: a small run of every part, a few seconds to a minute on 2 CPU cores.
 QUICK = ["--images", "1000", "--repeats", "1"]
 
 

@@ -79,7 +79,7 @@ def detector_contenders(scenes, folder):
     }
 
 
-# `python -m benchmarks --quick`: a small run of every part, about a minute on 2 CPU cores.
+# `python -m benchmarks --quick`: a small run of every part, a few seconds to a minute on 2 CPU cores.
 QUICK = ["--images", "4", "--steps", "16", "--scenes", "16", "--repeats", "1"]
 
 

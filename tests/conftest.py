@@ -8,6 +8,19 @@ import keras  # noqa: E402
 import pytest  # noqa: E402
 
 
+@pytest.fixture(scope="session", autouse=True)
+def shared_cache(tmp_path_factory):
+    """One mit_dl cache folder for the whole run, shared by both workers and every `mit-dl` they start.
+
+    What mit_dl computes once per machine (the synthetic faces, the generative lab's feature
+    classifiers) is then computed once per test run, and the user's own cache is left alone.
+    """
+    root = tmp_path_factory.getbasetemp()
+    root = root.parent if root.name.startswith("popen-gw") else root  # xdist: one folder per worker below it
+    os.environ["MIT_DL_CACHE"] = str(root / "mit_dl_cache")
+    yield
+
+
 @pytest.fixture(autouse=True)
 def float32_policy_and_seed():
     """Every test starts with the float32 policy and seeded random weights."""

@@ -6,10 +6,16 @@ import pytest
 from mit_dl.faces import synthetic as faces
 
 
-def test_same_seed_same_images_other_seed_other_images():
-    a, b = faces.synthetic_faces(40, "train", seed=3), faces.synthetic_faces(40, "train", seed=3)
-    np.testing.assert_array_equal(a.images, b.images)
-    np.testing.assert_array_equal(a.labels, b.labels)
+def test_same_seed_same_images_other_seed_other_images(tmp_path, monkeypatch):
+    monkeypatch.setenv("MIT_DL_CACHE", str(tmp_path / "first"))
+    a, b = faces.synthetic_faces(40, "train", seed=3), faces.synthetic_faces(40, "train", seed=3)  # drawn, then read
+    assert len(list((tmp_path / "first" / "faces" / "synthetic").glob("train-n40-s3-*.npz"))) == 1
+    monkeypatch.setenv("MIT_DL_CACHE", str(tmp_path / "second"))
+    drawn_again = faces.synthetic_faces(40, "train", seed=3)  # an empty cache: drawn anew from the seed
+    for other in (b, drawn_again):
+        np.testing.assert_array_equal(a.images, other.images)
+        np.testing.assert_array_equal(a.labels, other.labels)
+        assert all(np.array_equal(a.attributes[k], other.attributes[k]) for k in a.attributes)
     c = faces.synthetic_faces(40, "train", seed=4)
     assert not np.array_equal(a.images, c.images)
     assert a.images.dtype == np.uint8 and a.images.shape == (40, 64, 64, 3)

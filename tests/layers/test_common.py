@@ -55,6 +55,8 @@ def test_gradients_match_finite_differences(case):
     frozen = [v.value for v in model.non_trainable_variables]
     n = len(inputs)
 
+    # Compiled once: finite differences call it twice per input and weight entry (eager took a minute).
+    @tf.function(reduce_retracing=True)
     def forward(*args):
         xs = list(args[:n])
         outputs, _ = model.stateless_call(list(args[n:]), frozen, xs if n > 1 else xs[0])
