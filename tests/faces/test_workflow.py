@@ -104,15 +104,17 @@ def test_cli_mixed_float16_run_exports_float32_probabilities_and_refuses_a_float
     import tensorflow as tf
 
     out = tmp_path / "mixed"
-    # A small synthetic set and 6 steps: float16 runs emulated on a CPU, several times slower than
-    # float32 (the learning under mixed_float16 is the test above's; this one checks the run record).
+    # A small synthetic set, 2 steps of batch 8: float16 runs emulated on a CPU, several times slower
+    # than float32 (the learning under mixed_float16 is the test above's; this one checks the run record).
     args = (
         "faces",
         "train",
         "--model",
         "dbvae",
         "--steps",
-        "6",
+        "2",
+        "--batch-size",
+        "8",
         "--train-count",
         "400",
         "--test-count",
@@ -161,11 +163,13 @@ def test_detector_reaches_90_percent_on_held_out_real_lfw_faces():
 
 def test_cli_train_evaluate_and_exported_detector_match(tmp_path):
     out = tmp_path / "run"
-    result = run_mit_dl("faces", "train", "--model", "dbvae", "--steps", "40", "--out", str(out))
+    result = run_mit_dl(
+        "faces", "train", "--model", "dbvae", "--steps", "10", "--train-count", "800", "--out", str(out)
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     metrics = json.loads((out / "metrics.json").read_text())
     assert (
-        metrics["config"]["steps"] == 40
+        metrics["config"]["steps"] == 10
         and metrics["test"]["examples"] == 1200
         and len(metrics["test"]["groups"]) == 24
     )

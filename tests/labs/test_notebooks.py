@@ -81,7 +81,6 @@ def data_environment(monkeypatch, source):
 @pytest.mark.parametrize("source", SOURCES, ids=IDS)
 def test_solution_notebook_runs_top_to_bottom_and_passes_every_check(source, tmp_path, monkeypatch):
     data_environment(monkeypatch, source)
-    monkeypatch.setenv("MIT_DL_CACHE", str(tmp_path / "cache"))  # models trained for evaluation stay in the test
     report = runner.run_notebook(
         notebooks.notebook_path(source, "solution"), quick=True, workdir=tmp_path, timeout=NOTEBOOK_TIMEOUT
     )
