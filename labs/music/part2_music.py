@@ -42,7 +42,7 @@ OUT.mkdir(exist_ok=True)
 # The tunes are split by tune into training and held-out sets.
 
 # %%
-data = music_data.prepare(seed=0)
+data = music_data.split_and_encode(seed=0)
 train_tunes, held_out_tunes = data.train_tunes, data.val_tunes
 print(f"{len(data.tunes)} tunes: {len(train_tunes)} for training, {len(held_out_tunes)} held out\n")
 print(train_tunes[0])

@@ -381,7 +381,7 @@ def next_character_dataset(
 
 @dataclasses.dataclass(frozen=True)
 class TuneData:
-    """Tunes split by tune, the training text's vocabulary and both texts as ids (see `prepare`)."""
+    """Tunes split by tune, the training text's vocabulary and both texts as ids (see `load_data`)."""
 
     tunes: list
     train_tunes: list
@@ -416,7 +416,22 @@ class TuneData:
         )
 
 
-def prepare(data=None, validation_fraction=0.1, seed=0, headers="musical"):
+def load_data(config):
+    """The tunes a `MusicConfig` trains on, split by tune and encoded (`split_and_encode` of its fields).
+
+    Args:
+        config: the run's `MusicConfig` (``data``, ``validation_fraction``, ``seed``, ``headers``).
+
+    Returns:
+        A `TuneData`.
+
+    Raises:
+        MusicDataError: fewer than two tunes were found.
+    """
+    return split_and_encode(config.data, config.validation_fraction, config.seed, config.headers)
+
+
+def split_and_encode(data=None, validation_fraction=0.1, seed=0, headers="musical"):
     """Load the tunes of ``data``, split them by tune and encode both parts.
 
     Held-out characters never seen in training cannot be scored and are dropped.

@@ -52,7 +52,7 @@ def train(config=None, out_dir="runs/music-quick", log=print):
         ConfigError: a transformer whose context cannot hold the longest tune header.
     """
     config = config or MusicConfig.from_preset("quick")
-    tunes = music_data.prepare(config.data, config.validation_fraction, config.seed, config.headers)
+    tunes = music_data.load_data(config)
     log(f"data: {tunes.describe()}")
     _check_context(config, tunes)
     run = Run.start(

@@ -157,3 +157,22 @@ def image_splits(validation=5000, seed=0, data_dir=None):
     test_x, test_y, _ = mnist.load_arrays("fashion_mnist", "test", data_dir)
     ood_x, ood_y, ood_source = mnist.load_arrays("mnist", "test", data_dir)
     return ImageSplits(train, held_out, (test_x, test_y), (ood_x, ood_y), f"{source}; OOD: {ood_source}")
+
+
+def load_data(config):
+    """The data an `UncertaintyConfig`'s task trains on: the regression toy or the image splits.
+
+    Args:
+        config: the run's `UncertaintyConfig` (``task``, ``seed``, and ``train_count`` for the regression
+            toy or ``validation`` and ``data`` for the images).
+
+    Returns:
+        A `Regression` (``task="regression"``: `cubic_regression` with the gap left out) or an
+        `ImageSplits` (`image_splits`).
+
+    Raises:
+        DatasetNotFound: the image task's files are nowhere to be found.
+    """
+    if config.task == "regression":
+        return cubic_regression(config.train_count, seed=config.seed)
+    return image_splits(config.validation, config.seed, config.data)

@@ -64,7 +64,7 @@ def train(config=None, out_dir="runs/uncertainty", export=True, log=print):
 
 # ----------------------------------------------------------------------------------------------- regression
 def _train_regression(config, out_dir, export, log):
-    points = data.cubic_regression(config.train_count, seed=config.seed)
+    points = data.load_data(config)
     scale = float(points.y.std())  # targets are learned in units of their spread
     batches = data.regression_batches(points.x / X_SCALE, points.y / scale, config.batch_size_value, config.seed)
     log(f"data: {len(points.x)} points of y = x^3 + noise, x in [-4, 4] without the gap {data.GAP}")
@@ -103,7 +103,7 @@ def _train_regression(config, out_dir, export, log):
 
 # ------------------------------------------------------------------------------------------- classification
 def _train_images(config, out_dir, export, log):
-    splits = data.image_splits(config.validation, config.seed, config.data)
+    splits = data.load_data(config)
     train_x, train_y = (part[: config.image_count] for part in splits.train)
     log(
         f"data: {splits.source}: {len(train_x)} train / {len(splits.validation[0])} validation / "

@@ -75,7 +75,7 @@ def load_scenes(dataset, split, count, seed=0, data_dir=None, max_objects=scene_
     ), source
 
 
-def config_scenes(config):
+def load_data(config):
     """The training and test scenes of a `VisionConfig`.
 
     Args:

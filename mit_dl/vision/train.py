@@ -50,7 +50,7 @@ def train(config=None, out_dir="runs/vision", export=True, log=print):
         The metrics written to ``metrics.json``.
     """
     config = config or VisionConfig()
-    train_scenes, test_scenes, sources = data.config_scenes(config)  # missing images fail before the run starts
+    train_scenes, test_scenes, sources = data.load_data(config)  # missing images fail before the run starts
     log(f"scenes: {len(train_scenes)} for training from {sources['train']}; {len(test_scenes)} for testing")
     run = Run.start(out_dir, config, lab="vision", log=log)
     names = mnist.CLASS_NAMES[config.dataset]
