@@ -99,6 +99,27 @@ def run_mit_dl(*args, timeout=600, env=None):
     )
 
 
+def mit_dl_in_process(*args):
+    """Run ``mit-dl ARGS`` through `mit_dl.cli.main` in this process: ``.returncode``, ``.stdout``, ``.stderr``.
+
+    For expected errors, whose message does not depend on the process: no TensorFlow start-up (4 s a
+    process). That a fresh `mit-dl` prints them as one clean line is what `run_mit_dl` tests show.
+    """
+    import contextlib
+    import io
+    import types
+
+    from mit_dl import cli
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = cli.main([str(a) for a in args])
+        except SystemExit as exit:  # argparse's own errors
+            code = exit.code
+    return types.SimpleNamespace(returncode=code, stdout=out.getvalue(), stderr=err.getvalue())
+
+
 def failed(result, *fragments):
     """Assert a lab checker's `CheckResult` failed and its message contains every fragment; return it."""
     assert not result.passed, result

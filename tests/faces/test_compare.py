@@ -3,7 +3,7 @@ the baselines' sampling: group-balanced draws for `reweighted`, a balanced split
 
 import numpy as np
 import pytest
-from support import run_mit_dl
+from support import mit_dl_in_process
 
 from mit_dl import evaluation
 from mit_dl.errors import ConfigError, DataError
@@ -167,7 +167,7 @@ def test_label_aware_models_need_the_synthetic_groups():
     ],
 )
 def test_cli_compare_refuses_repeated_or_negative_seeds_before_training(tmp_path, seeds, message):
-    result = run_mit_dl("faces", "compare", "--seeds", *seeds, "--out", str(tmp_path / "cmp"))
+    result = mit_dl_in_process("faces", "compare", "--seeds", *seeds, "--out", str(tmp_path / "cmp"))
     assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr
     assert not (tmp_path / "cmp").exists()
 

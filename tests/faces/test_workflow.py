@@ -4,7 +4,7 @@ import json
 
 import numpy as np
 import pytest
-from support import run_fresh_python, run_mit_dl
+from support import mit_dl_in_process, run_fresh_python, run_mit_dl
 
 from mit_dl.errors import ConfigError
 from mit_dl.faces import FacesConfig, bias, compare, data, debias
@@ -214,7 +214,7 @@ def test_cli_evaluates_a_folder_of_test_faces(tmp_path):
     assert "face/dark_female" in result.stdout and "face/light_male" in result.stdout
 
     (tmp_path / "empty" / "group").mkdir(parents=True)
-    result = run_mit_dl(
+    result = mit_dl_in_process(
         "faces", "evaluate", "--model", str(tmp_path / "detector"), "--test-faces", str(tmp_path / "empty")
     )
     assert result.returncode == 2 and "no images" in result.stderr and "Traceback" not in result.stderr
@@ -238,7 +238,7 @@ def test_cli_rejects_unknown_data_before_training(tmp_path):
     assert result.returncode == 2
     assert "--data must be 'synthetic', 'lfw' or the path of the course's train_face.h5" in result.stderr
     assert not (tmp_path / "run").exists()
-    result = run_mit_dl("faces", "train", "--steps", "0", "--out", str(tmp_path / "run"))
+    result = mit_dl_in_process("faces", "train", "--steps", "0", "--out", str(tmp_path / "run"))
     assert result.returncode == 2 and "--steps must be a positive number, received 0." in result.stderr
 
 

@@ -9,7 +9,7 @@ import json
 
 import numpy as np
 import pytest
-from support import interrupted_mit_dl, run_fresh_python, run_mit_dl, shared_data
+from support import interrupted_mit_dl, mit_dl_in_process, run_fresh_python, run_mit_dl, shared_data
 
 from mit_dl.data import mnist as image_data
 from mit_dl.errors import ConfigError, RunMismatch
@@ -121,13 +121,13 @@ def test_cli_errors_are_one_line(tmp_path):
     assert (
         bad.returncode == 2 and bad.stderr.strip() == "mit-dl: error: --epochs must be a positive number, received 0."
     )
-    bad = run_mit_dl("images", "train", "--validation", "-5")
+    bad = mit_dl_in_process("images", "train", "--validation", "-5")
     assert bad.returncode == 2
     assert bad.stderr.strip() == "mit-dl: error: --validation must be a positive number, received -5."
-    bad = run_mit_dl("images", "train", "--learning-rate", "0")
+    bad = mit_dl_in_process("images", "train", "--learning-rate", "0")
     assert bad.returncode == 2
     assert bad.stderr.strip() == "mit-dl: error: --learning-rate must be a positive number, received 0.0."
-    no_model = run_mit_dl("images", "evaluate", "--model", str(tmp_path))
+    no_model = mit_dl_in_process("images", "evaluate", "--model", str(tmp_path))
     assert no_model.returncode == 2 and "is not a SavedModel export" in no_model.stderr
     for result in (missing, bad, no_model):
         assert "run directory" not in result.stdout and "Traceback" not in result.stderr

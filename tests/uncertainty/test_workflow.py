@@ -9,7 +9,7 @@ import json
 
 import numpy as np
 import pytest
-from support import run_fresh_python, run_mit_dl, shared_data, write_idx
+from support import mit_dl_in_process, run_fresh_python, run_mit_dl, shared_data, write_idx
 
 from mit_dl.data import mnist
 from mit_dl.errors import ConfigError, DataError, ExportError
@@ -202,9 +202,9 @@ def test_cli_errors_are_one_line(tmp_path):
     assert result.returncode == 2 and result.stderr.strip().splitlines()[-1] == (
         "mit-dl: error: --method mve predicts a regression variance: use it with task regression."
     ), result.stderr
-    result = run_mit_dl("uncertainty", "train", "--rate", "1.5", "--out", str(tmp_path))
+    result = mit_dl_in_process("uncertainty", "train", "--rate", "1.5", "--out", str(tmp_path))
     assert result.returncode == 2 and "--rate must be a dropout rate strictly between 0 and 1" in result.stderr
-    result = run_mit_dl("uncertainty", "evaluate", "--model", str(tmp_path))
+    result = mit_dl_in_process("uncertainty", "evaluate", "--model", str(tmp_path))
     assert result.returncode == 2 and "is not a SavedModel export" in result.stderr
 
 
