@@ -41,6 +41,7 @@ def regression_predictor(model, scale):
     Returns:
         ``predict(x) -> {"prediction", "aleatoric"?, "epistemic"?}``.
     """
+
     def predict(x):
         out = model(tf.cast(x, tf.float32) / X_SCALE, training=False)
         result = {"prediction": out["prediction"] * scale}
@@ -61,6 +62,7 @@ def checked_points(predict):
     Returns:
         The checked ``predict``.
     """
+
     def checked(x):
         finite = tf.debugging.Assert(tf.reduce_all(tf.math.is_finite(x)), ["predict: x holds NaN or infinity"])
         with tf.control_dependencies([finite]):
