@@ -81,6 +81,10 @@ class RunMismatch(MitDLError, ValueError):
         return RunMismatch(self.directory, self.differences, describe)
 
 
+class RunDirectoryError(MitDLError, ValueError):
+    """A folder that cannot hold this run: a file, or the run directory of another lab."""
+
+
 class RunPastBudget(ConfigError):
     """A run's checkpoint is already past the steps (or epochs) asked for."""
 

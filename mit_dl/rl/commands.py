@@ -28,3 +28,4 @@ def play_options(parser):
     parser.add_argument("--episodes", type=int, default=10, help="episodes to play (default 10)")
     parser.add_argument("--video", help="write the first episode as this animated GIF")
     parser.add_argument("--seed", type=int, default=10_000, help="the first episode's seed (default 10000)")
+    parser.set_defaults(flags={"episodes": "--episodes", "video": "--video"})

@@ -15,6 +15,8 @@ Example (a notebook)::
     returns = evaluate.play("runs/reinforce/policy", episodes=5)
 """
 
+import pathlib
+
 import numpy as np
 import tensorflow as tf
 
@@ -72,6 +74,12 @@ def play_episodes(policy, make_env, episodes=100, seed=EVALUATION_SEED, max_step
     }
 
 
+def _check_video(video):
+    """Refuse a video path the GIF writer cannot honour, before any episode is played."""
+    if video is not None and pathlib.Path(video).suffix.lower() != ".gif":
+        raise ConfigError("video", f"must end in .gif (the episode is written as an animated GIF), received {video!r}")
+
+
 def evaluate(act, env_name, episodes=100, seed=EVALUATION_SEED, video=None, fps=25):
     """Mean return of ``episodes`` episodes of the policy ``act`` in gymnasium, from fixed seeds.
 
@@ -87,6 +95,7 @@ def evaluate(act, env_name, episodes=100, seed=EVALUATION_SEED, video=None, fps=
     Returns:
         `play_episodes`'s dict (``video`` added when filmed).
     """
+    _check_video(video)
     frames = [] if video else None
 
     def make(index):
@@ -135,5 +144,6 @@ def play(path, episodes=10, video=None, seed=EVALUATION_SEED):
     """
     if isinstance(episodes, bool) or not isinstance(episodes, int) or episodes < 1:
         raise ConfigError("episodes", f"must be a positive number, received {episodes!r}")
+    _check_video(video)  # before the episodes are played
     act, metadata = load_policy(path)
     return evaluate(act, metadata["env"], episodes, seed=seed, video=video)

@@ -34,7 +34,7 @@ import keras
 import tensorflow as tf
 
 from mit_dl import config as config_lib
-from mit_dl.errors import ExportError, RunMismatch
+from mit_dl.errors import ExportError, RunDirectoryError, RunMismatch
 from mit_dl.export import library_versions
 from mit_dl.training.distribute import make_strategy
 from mit_dl.training.precision import precision_policy
@@ -163,6 +163,31 @@ def differences(recorded, current):
     ]
 
 
+def check_run_directory(path, lab):
+    """Refuse a ``path`` that cannot hold a ``lab`` run, before any work: a file, or another lab's run.
+
+    Args:
+        path: the run directory asked for (it may not exist yet).
+        lab: the lab whose run it would hold.
+
+    Raises:
+        RunDirectoryError: one sentence naming what the folder is and what to give instead.
+    """
+    path = pathlib.Path(path)
+    if path.exists() and not path.is_dir():
+        raise RunDirectoryError(f"{path} is a file; give a folder for the run (a new folder starts a run).")
+    settings = path / SETTINGS_FILE
+    if settings.is_file():
+        try:
+            recorded = json.loads(settings.read_text()).get("lab")
+        except (ValueError, AttributeError):
+            recorded = None
+        if recorded and recorded != lab:
+            raise RunDirectoryError(
+                f"{path} is the run directory of a {recorded} run, not a {lab} one; give another folder."
+            )
+
+
 class Run:
     """A run directory and the config it was started with (see the module docstring).
 
@@ -212,7 +237,9 @@ class Run:
 
         Raises:
             RunMismatch: the directory holds a run started with other values (each is named).
+            RunDirectoryError: ``path`` is a file, or another lab's run directory.
         """
+        check_run_directory(path, lab)
         run = cls(path, config, lab, derived, log)
         run._check_or_record_settings()
         keras.utils.set_random_seed(config.seed)

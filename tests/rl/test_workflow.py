@@ -187,3 +187,16 @@ def test_under_mixed_float16_updates_move_the_weights_as_float32s_do(agent):
     full, mixed = weight_change("float32"), weight_change("mixed_float16")
     ratio = np.linalg.norm(mixed) / np.linalg.norm(full)
     assert 0.75 < ratio < 1.33, (agent, ratio)  # without the loss scaling: DQN 0.43, REINFORCE 0.12
+
+
+def test_play_refuses_a_video_that_is_not_a_gif_before_playing(tmp_path):
+    from support import mit_dl_in_process
+
+    refused = mit_dl_in_process("rl", "play", "--model", tmp_path / "no-policy", "--video", tmp_path / "out.mp4")
+    assert refused.returncode == 2 and refused.stdout == ""
+    assert refused.stderr.splitlines() == [
+        f"mit-dl: error: --video must end in .gif (the episode is written as an animated GIF), received "
+        f"'{tmp_path / 'out.mp4'}'."
+    ]
+    with pytest.raises(ConfigError, match=r"video must end in \.gif"):
+        evaluate.evaluate(lambda observations: None, "cartpole", episodes=1, video="episode.webm")

@@ -7,7 +7,7 @@ import typing
 import pytest
 
 from mit_dl.config import RunConfig, option, positive
-from mit_dl.errors import ConfigError, RunMismatch
+from mit_dl.errors import ConfigError, RunDirectoryError, RunMismatch
 from mit_dl.training.distribute import make_strategy
 from mit_dl.training.runs import METRICS_FILE, SETTINGS_FILE, Run
 
@@ -81,6 +81,32 @@ def test_other_values_are_refused_naming_every_difference(tmp_path):
     shown = str(error.value.with_names(lambda name: "--" + name))  # how the command line names them
     assert "--units: 4 then, 8 now" in shown
     assert json.loads((tmp_path / SETTINGS_FILE).read_text())["config"]["units"] == 4  # unchanged
+
+
+def test_a_file_or_another_labs_run_directory_is_refused_before_anything_is_written(tmp_path):
+    afile = tmp_path / "README.md"
+    afile.write_text("notes")
+    with pytest.raises(RunDirectoryError, match=f"^{afile} is a file; give a folder for the run"):
+        Run.start(afile, ToyConfig(), lab="toy", log=quiet)
+    Run.start(tmp_path / "music-run", ToyConfig(), lab="music", log=quiet)
+    with pytest.raises(RunDirectoryError, match="is the run directory of a music run, not a toy one; give another"):
+        Run.start(tmp_path / "music-run", ToyConfig(), lab="toy", log=quiet)
+    assert json.loads((tmp_path / "music-run" / SETTINGS_FILE).read_text())["lab"] == "music"  # unchanged
+    assert afile.read_text() == "notes"
+
+
+def test_the_command_line_says_it_in_one_line(tmp_path):
+    from support import mit_dl_in_process
+
+    afile = tmp_path / "README.md"
+    afile.write_text("notes")
+    args = ("uncertainty", "train", "--method", "mve", "--task", "regression", "--steps", "2")
+    refused = mit_dl_in_process(*args, "--out", afile)
+    assert refused.returncode == 2
+    assert refused.stderr.splitlines() == [
+        f"mit-dl: error: {afile} is a file; give a folder for the run (a new folder starts a run)."
+    ]
+    assert "training from step" not in refused.stdout
 
 
 def test_a_long_list_is_shown_by_its_length(tmp_path):
