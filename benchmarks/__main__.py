@@ -26,16 +26,16 @@ out), so that one call on a GPU machine gives every GPU figure.
 
 import argparse
 import dataclasses
-import datetime
 import importlib
 import json
 import os
 import pathlib
-import platform
 import subprocess
 import sys
 import tempfile
 import time
+
+from benchmarks import timing
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 SHARED = ("layers", "training")  # the benchmarks of the shared engine and layers, before the labs'
@@ -125,8 +125,7 @@ def time_full_presets(steps_scale, env, labs=None):
     for lab in registry.labs():
         train = lab.command("train")
         found = step_field(train.config)
-        presets = train.presets or (train.config.preset_names() if hasattr(train.config, "preset_names") else ())
-        if "full" not in presets or found is None or (labs and lab.name not in labs):
+        if "full" not in train.preset_names() or found is None or (labs and lab.name not in labs):
             continue
         field, amount = found[0], max(1, round(found[1] * steps_scale))
         print(f"== {lab.name} full preset: {amount} and {2 * amount} {field}", flush=True)
@@ -152,18 +151,9 @@ def machine(device):
     Returns:
         A dict.
     """
-    import keras
     import tensorflow as tf
 
-    found = {
-        "cpu": f"{platform.machine()} {os.cpu_count()} cores",
-        "avx512": "avx512f" in pathlib.Path("/proc/cpuinfo").read_text() if os.path.exists("/proc/cpuinfo") else None,
-        "python": platform.python_version(),
-        "tensorflow": tf.__version__,
-        "keras": keras.__version__,
-        "date": datetime.date.today().isoformat(),
-        "device": device,
-    }
+    found = {**timing.machine(), "device": device}
     if device == "gpu":
         gpus = tf.config.list_physical_devices("GPU")
         found["gpu"] = tf.config.experimental.get_device_details(gpus[0]).get("device_name", gpus[0].name)
@@ -198,11 +188,11 @@ def markdown(summary):
             )
     if summary.get("full_presets"):
         lines += ["", "| lab | full preset: seconds per | seconds |", "|---|---|---|"]
-        for timing in summary["full_presets"]:
-            if "error" in timing:
-                lines.append(f"| {timing['lab']} | failed: {timing['error']} | |")
+        for entry in summary["full_presets"]:
+            if "error" in entry:
+                lines.append(f"| {entry['lab']} | failed: {entry['error']} | |")
             else:
-                lines.append(f"| {timing['lab']} | {timing['field'].rstrip('s')} | {timing['seconds_per_unit']:.4g} |")
+                lines.append(f"| {entry['lab']} | {entry['field'].rstrip('s')} | {entry['seconds_per_unit']:.4g} |")
     return "\n".join(lines) + "\n"
 
 

@@ -63,17 +63,35 @@ def matmul_flops_per_second(size=4096, repeats=5):
     return 2 * size**3 / fastest["matmul"]
 
 
-def write_results(name, payload):
-    """Write ``benchmarks/results/<name>.json`` with the machine, versions and date added."""
+def machine():
+    """This machine and the versions a result depends on.
+
+    Returns:
+        ``{"cpu", "avx512", "python", "tensorflow", "keras", "date"}``.
+    """
     import keras
     import tensorflow as tf
 
-    payload = {
-        **payload,
-        "machine": f"{platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}",
+    cpuinfo = pathlib.Path("/proc/cpuinfo")
+    return {
+        "cpu": f"{platform.machine()} {os.cpu_count()} cores",
+        "avx512": "avx512f" in cpuinfo.read_text() if cpuinfo.exists() else None,
+        "python": platform.python_version(),
         "tensorflow": tf.__version__,
         "keras": keras.__version__,
         "date": datetime.date.today().isoformat(),
+    }
+
+
+def write_results(name, payload):
+    """Write ``benchmarks/results/<name>.json`` with the machine, versions and date added."""
+    found = machine()
+    payload = {
+        **payload,
+        "machine": f"{found['cpu']}, Python {found['python']}",
+        "tensorflow": found["tensorflow"],
+        "keras": found["keras"],
+        "date": found["date"],
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
     path = RESULTS / f"{name}.json"

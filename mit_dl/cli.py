@@ -212,7 +212,7 @@ def add_command(actions, command):
     flags = {}
     config_class = command.config
     if config_class is not None:
-        names = command.presets or (config_class.preset_names() if hasattr(config_class, "preset_names") else ())
+        names = command.preset_names()
         if len(names) > 1:
             helps = {**config_class.PRESET_HELP, **command.preset_help}
             described = "; ".join(f"{p}: {helps[p]}" if p in helps else p for p in names)

@@ -60,6 +60,16 @@ class Command:
     preset_help: Mapping = dataclasses.field(default_factory=dict)
     shown_presets: tuple | None = None
 
+    def preset_names(self):
+        """The presets ``--preset`` offers: the command's own list, else its config's, else none.
+
+        Returns:
+            A tuple of names (the first is the default).
+        """
+        if self.presets:
+            return tuple(self.presets)
+        return self.config.preset_names() if hasattr(self.config, "preset_names") else ()
+
 
 @dataclasses.dataclass(frozen=True)
 class DemoPart:

@@ -64,9 +64,9 @@ def skip_outside_ci(reason):
     """Skip on a user's machine that lacks an optional resource; fail under CI, which must provide it."""
     import pytest
 
-    if os.environ.get("CI", "").lower() not in ("", "0", "false"):
-        pytest.fail(f"CI must provide this: {reason}")
-    pytest.skip(reason)
+    if os.environ.get("CI", "").lower() in ("", "0", "false"):
+        pytest.skip(reason)
+    pytest.fail(f"CI must provide this: {reason}")
 
 
 def write_idx(path, array, compress=True):
