@@ -85,6 +85,13 @@ class RunDirectoryError(MitDLError, ValueError):
     """A folder that cannot hold this run: a file, or the run directory of another lab."""
 
 
+class CorruptFile(MitDLError, ValueError):
+    """A file of a run or an export that cannot be read (truncated, not JSON, not a checkpoint).
+
+    The message names the file and what to delete or rerun.
+    """
+
+
 class RunPastBudget(ConfigError):
     """A run's checkpoint is already past the steps (or epochs) asked for."""
 

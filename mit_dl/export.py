@@ -9,10 +9,12 @@ TensorFlow but not ``mit_dl``:
         "classify": Endpoint(classify_uint8, [tf.TensorSpec([None, 28, 28], tf.uint8)]),
     }, metadata={"data": "fashion_mnist", "test_accuracy": 0.91})
 
-The directory is written to a temporary sibling and renamed into place, so an
-interrupted export never leaves a half-written model behind.
+The directory is written to a temporary sibling and swapped into place, so a
+process killed at any moment of an export leaves either the old export or the
+new one, whole, never a half-written one (`recover_export`).
 """
 
+import ctypes
 import dataclasses
 import datetime
 import inspect
@@ -20,13 +22,15 @@ import json
 import os
 import pathlib
 import shutil
+import sys
 from collections.abc import Callable, Mapping, Sequence
 
 import keras
 import tensorflow as tf
+from google.protobuf import message
 
 import mit_dl
-from mit_dl.errors import ExportError
+from mit_dl.errors import CorruptFile, ExportError
 
 METADATA_FILE = "metadata.json"
 # Image endpoints take uint8 pixels; a float array (images in [0, 1]) given to a loaded function would be
@@ -121,6 +125,7 @@ def export_savedmodel(
             archive.add_endpoint(name=name, fn=endpoint.fn, input_signature=list(endpoint.input_signature))
 
     directory.parent.mkdir(parents=True, exist_ok=True)
+    recover_export(directory)
     staging = directory.with_name(f".{directory.name}.partial")
     if staging.exists():
         shutil.rmtree(staging)
@@ -141,10 +146,72 @@ def export_savedmodel(
     (staging / METADATA_FILE).write_text(json.dumps(info, indent=2, default=str) + "\n")
     for name, text in (extra_files or {}).items():
         (staging / name).write_text(text, encoding="utf-8")
+    _replace_directory(staging, directory)
+    return directory
+
+
+def _previous(directory):
+    return directory.with_name(f".{directory.name}.previous")
+
+
+def _replace_directory(staging, directory):
+    """Move ``staging`` to ``directory`` so that a kill at any moment leaves a whole export behind.
+
+    On Linux the two folders are swapped in one atomic ``renameat2(RENAME_EXCHANGE)``; elsewhere the old
+    export is first renamed to ``.<name>.previous``, which `recover_export` puts back if the process dies
+    before the new one is in place. The old export is deleted last.
+    """
+    if not directory.exists():
+        os.replace(staging, directory)
+        return
+    if _exchange(staging, directory):
+        shutil.rmtree(staging)
+        return
+    previous = _previous(directory)
+    if previous.exists():
+        shutil.rmtree(previous)
+    os.replace(directory, previous)
+    os.replace(staging, directory)
+    shutil.rmtree(previous)
+
+
+def _exchange(first, second):
+    """Swap two paths atomically with Linux's ``renameat2``; ``False`` where the system cannot."""
+    if sys.platform != "linux":
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    result = renameat2(at_fdcwd, os.fsencode(first), at_fdcwd, os.fsencode(second), rename_exchange)
+    return result == 0
+
+
+def recover_export(directory):
+    """Finish or undo an export replacement that a killed process left half done.
+
+    Where the old export was renamed to ``.<name>.previous`` and the new one is not complete in
+    ``directory``, the old one is put back; where both are whole, the old one is removed.
+
+    Args:
+        directory: the export's folder.
+
+    Returns:
+        ``True`` when the old export was put back.
+    """
+    directory = pathlib.Path(directory)
+    previous = _previous(directory)
+    if not previous.is_dir():
+        return False
+    if (directory / "saved_model.pb").is_file() and (directory / METADATA_FILE).is_file():
+        shutil.rmtree(previous)
+        return False
     if directory.exists():
         shutil.rmtree(directory)
-    os.replace(staging, directory)
-    return directory
+    os.replace(previous, directory)
+    return True
 
 
 def _with_variants(name, endpoint):
@@ -197,6 +264,7 @@ def load_savedmodel(directory):
         ExportError: the folder is not a SavedModel export (the message names exports inside it).
     """
     directory = pathlib.Path(directory)
+    recover_export(directory)
     if not (directory / "saved_model.pb").is_file():
         inside = sorted(str(p.parent) for p in directory.glob("*/saved_model.pb")) if directory.is_dir() else []
         hint = f" (this folder holds: {', '.join(inside)})" if inside else ""
@@ -204,8 +272,23 @@ def load_savedmodel(directory):
             f"{directory} is not a SavedModel export (no saved_model.pb); pass the folder an export wrote{hint}."
         )
     metadata_path = directory / METADATA_FILE
-    metadata = json.loads(metadata_path.read_text()) if metadata_path.exists() else {}
-    return tf.saved_model.load(str(directory)), metadata
+    again = "export it again (rerun the command that wrote it) or delete the folder"
+    try:
+        metadata = json.loads(metadata_path.read_text()) if metadata_path.exists() else {}
+    except (ValueError, OSError) as error:
+        raise CorruptFile(f"{metadata_path} cannot be read ({_first_line(error)}); {again}.") from None
+    try:
+        return tf.saved_model.load(str(directory)), metadata
+    except (tf.errors.OpError, ValueError, OSError, message.DecodeError) as error:
+        raise CorruptFile(
+            f"the export in {directory} cannot be loaded: its saved_model.pb or variables/ are damaged "
+            f"({_first_line(error)}); {again}."
+        ) from None
+
+
+def _first_line(error):
+    text = str(error).strip()
+    return (text.splitlines()[0] if text else type(error).__name__)[:200]
 
 
 def image_classifier_endpoint(model, height, width, channels, output="softmax"):

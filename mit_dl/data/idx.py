@@ -4,7 +4,6 @@ IDX layout (LeCun et al.): two zero bytes, a type code (0x08 = uint8), the
 number of dimensions ``n``, then ``n`` big-endian uint32 sizes, then the data.
 """
 
-import gzip
 import pathlib
 import zlib
 
@@ -13,6 +12,8 @@ import numpy as np
 from mit_dl.errors import DataError
 
 _UINT8 = 0x08
+# The largest decompressed IDX file read: 1 GiB (MNIST's largest is 47 MB). A gzip "bomb" stops there.
+MAX_BYTES = 2**30
 
 
 class IDXError(DataError):
@@ -36,7 +37,7 @@ def read_idx(path):
     try:
         raw = path.read_bytes()
         if raw[:2] == b"\x1f\x8b":
-            raw = gzip.decompress(raw)
+            raw = _gunzip(path, raw)
     except FileNotFoundError:
         raise
     except (OSError, EOFError, zlib.error) as error:
@@ -46,6 +47,8 @@ def read_idx(path):
     if raw[2] != _UINT8:
         raise IDXError(f"{path} stores type 0x{raw[2]:02x}; only unsigned bytes (0x08) are supported.")
     ndim = raw[3]
+    if ndim == 0:
+        raise IDXError(f"{path} announces an array of no dimensions; an MNIST file has 1 (labels) or 3 (images).")
     header = 4 + 4 * ndim
     if len(raw) < header:
         raise IDXError(f"{path} is truncated inside its header; download it again.")
@@ -57,3 +60,20 @@ def read_idx(path):
             f"for shape {shape}; the file is truncated or corrupt, download it again."
         )
     return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(shape)
+
+
+def _gunzip(path, raw):
+    """The decompressed bytes, read in pieces and refused past `MAX_BYTES`."""
+    stream = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+    pieces, size = [], 0
+    data = raw
+    while data:
+        piece = stream.decompress(data, 2**24)
+        size += len(piece)
+        if size > MAX_BYTES:
+            raise IDXError(f"{path} decompresses to more than {MAX_BYTES >> 20} MiB; it is not an MNIST file.")
+        pieces.append(piece)
+        data = stream.unconsumed_tail
+    if not stream.eof:
+        raise EOFError("compressed file ended before the end-of-stream marker was reached")
+    return b"".join(pieces)

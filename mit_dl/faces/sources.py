@@ -93,11 +93,8 @@ def course_h5(path, size=IMAGE_SIZE):
                 f"{path} has no dataset(s) {missing} (found {sorted(f.keys())}); "
                 "expected the course's train_face.h5 with 'images' and 'labels'."
             )
+        _check_h5_datasets(path, f["images"], f["labels"])  # from the headers, before reading any data
         images, labels = f["images"][()], f["labels"][()]
-    if images.ndim != 4 or images.shape[-1] != 3:
-        raise FaceDataError(f"{path}: 'images' has shape {images.shape}; expected [N, H, W, 3] colour images.")
-    if images.dtype != np.uint8:
-        raise FaceDataError(f"{path}: 'images' has dtype {images.dtype}; expected uint8 pixels in 0..255.")
     labels = np.asarray(labels).reshape(-1)
     if len(labels) != len(images):
         raise FaceDataError(f"{path}: {len(images)} images but {len(labels)} labels; they must match.")
@@ -105,6 +102,21 @@ def course_h5(path, size=IMAGE_SIZE):
         raise FaceDataError(f"{path}: 'labels' must be 0 (not a face) or 1 (face), found {np.unique(labels)[:10]}.")
     rgb = images[..., ::-1]  # the file stores OpenCV's BGR order
     return resize_images(rgb, size), labels.astype(np.int32)
+
+
+def _check_h5_datasets(path, images, labels):
+    """Refuse datasets of the wrong shape or type from their headers (a wrong file may be gigabytes)."""
+    if not isinstance(images, h5py.Dataset) or not isinstance(labels, h5py.Dataset):
+        raise FaceDataError(f"{path}: 'images' and 'labels' must be datasets, not groups; pass the course's file.")
+    if images.ndim != 4 or images.shape[-1] != 3:
+        raise FaceDataError(f"{path}: 'images' has shape {images.shape}; expected [N, H, W, 3] colour images.")
+    if images.dtype != np.uint8:
+        raise FaceDataError(f"{path}: 'images' has dtype {images.dtype}; expected uint8 pixels in 0..255.")
+    if labels.dtype.kind not in "iuf" or labels.size != images.shape[0]:
+        raise FaceDataError(
+            f"{path}: 'labels' holds {labels.size} values of type {labels.dtype} for {images.shape[0]} images; "
+            "expected one 0/1 label per image."
+        )
 
 
 def image_folder(path, size=IMAGE_SIZE):

@@ -25,6 +25,7 @@ from typing import Optional
 
 from mit_dl.config import RunConfig, at_least, check_choices, in_range, option, positive
 from mit_dl.errors import ConfigError
+from mit_dl.music.songs import SECONDS_PER_SONG
 
 HEADER_CHOICES = ("musical", "all")
 MODELS = ("lstm", "transformer")
@@ -274,10 +275,13 @@ class GenerationConfig:
     )
     every_song: bool = option(False, "also judge each sample's later complete songs (the course plays them all)")
     baseline: bool = option(True, "also judge the held-out real tunes the same way (cached per export)")
+    song_seconds: float = option(
+        SECONDS_PER_SONG, "seconds music21 may spend on one song; a slower song counts as invalid"
+    )
 
     def __post_init__(self):
         check_choices(self)
-        positive(self, "songs", "temperature", "batch")
+        positive(self, "songs", "temperature", "batch", "song_seconds")
         positive(self, "length", allow_none=True)
         if self.seed_text is not None and not self.seed_text:
             raise ConfigError("seed_text", "is empty; give at least one character, e.g. 'X:'")

@@ -156,12 +156,14 @@ def _judge_samples(texts, rng_seeds, out, reference, soundfont, config):
         (out / f"sample_{i:02d}.txt").write_text(text, encoding="utf-8")
     songs_per_sample = [songs.extract_songs(t) for t in texts]
     candidates = [found[0] if found else None for found in songs_per_sample]
-    summary = judging.judge_songs(candidates, config.songs, out, reference, soundfont)
+    summary = judging.judge_songs(
+        candidates, config.songs, out, reference, soundfont, seconds_per_song=config.song_seconds
+    )
     for entry, rng_seed in zip(summary["songs"], rng_seeds):
         entry["rng_seed"] = rng_seed  # generate(seed_text, length, temperature, rng_seed) redraws the sample
     if config.every_song:
         summary["later_songs"] = judging.judge_later_songs(
-            songs_per_sample, summary["songs"], out, reference, soundfont
+            songs_per_sample, summary["songs"], out, reference, soundfont, config.song_seconds
         )
     return summary
 

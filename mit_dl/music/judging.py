@@ -36,7 +36,16 @@ BASELINE_FIELDS = (
 )
 
 
-def judge_songs(candidates, attempts, out_dir=None, reference=None, soundfont="auto", names=None, progress=None):
+def judge_songs(
+    candidates,
+    attempts,
+    out_dir=None,
+    reference=None,
+    soundfont="auto",
+    names=None,
+    progress=None,
+    seconds_per_song=songs.SECONDS_PER_SONG,
+):
     """Validate songs, check that valid ones play, measure novelty and (with ``out_dir``) write the files.
 
     A valid song (`songs.check_song`) also *plays* when its MIDI file passes
@@ -50,6 +59,7 @@ def judge_songs(candidates, attempts, out_dir=None, reference=None, soundfont="a
         soundfont: as `audio.render_wav` takes it.
         names: the files' names (default ``song_00``, ``song_01``, ...).
         progress: ``progress(line)`` hears every 25 songs judged.
+        seconds_per_song: seconds music21 may take with one song before it counts as invalid.
 
     Returns:
         The summary: counts and rates with 95% intervals, one entry per song, novelty.
@@ -69,7 +79,7 @@ def judge_songs(candidates, attempts, out_dir=None, reference=None, soundfont="a
             if out_dir:
                 stem.parent.mkdir(parents=True, exist_ok=True)
                 stem.with_suffix(".abc").write_text(song + "\n", encoding="utf-8")
-            check = songs.check_song(song, midi_path=stem.with_suffix(".mid"))
+            check = songs.check_song(song, midi_path=stem.with_suffix(".mid"), seconds_limit=seconds_per_song)
             entry.update(
                 valid=check.valid,
                 notes=check.notes,
@@ -146,7 +156,9 @@ def rate_at_lengths_of(counts, reference_counts):
     return sum(r[1] * c[0] / c[1] for c, r in shared) / weight if weight else None
 
 
-def judge_later_songs(songs_per_sample, first_entries, out_dir=None, reference=None, soundfont="auto"):
+def judge_later_songs(
+    songs_per_sample, first_entries, out_dir=None, reference=None, soundfont="auto", seconds_per_song=None
+):
     """Judge the 2nd, 3rd, ... complete song of every sample, as files ``song_XX_K``.
 
     The course's notebook extracts every song of a generated text. Their raw
@@ -163,6 +175,7 @@ def judge_later_songs(songs_per_sample, first_entries, out_dir=None, reference=N
         out_dir: where the files go.
         reference: a `novelty.TrainingText`, or ``None``.
         soundfont: as `audio.render_wav` takes it.
+        seconds_per_song: as `judge_songs` takes it (default its default).
 
     Returns:
         The later songs' summary.
@@ -175,6 +188,7 @@ def judge_later_songs(songs_per_sample, first_entries, out_dir=None, reference=N
         reference,
         soundfont,
         names=[f"song_{i:02d}_{k}" for i, k, _ in later],
+        seconds_per_song=seconds_per_song or songs.SECONDS_PER_SONG,
     )
     # Songs of one sample share its history, so the interval treats each sample as a group.
     valid_in_sample, later_in_sample = [0] * len(songs_per_sample), [0] * len(songs_per_sample)

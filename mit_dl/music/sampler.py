@@ -97,7 +97,17 @@ class _LoopSampler(tf.Module):
 
     def _sample(self, seed_ids, length, temperature, draw):
         """The sampling loop: ``draw(logits / temperature, step) -> ids [B]`` picks each character."""
-        tf.debugging.assert_positive(temperature, message="temperature must be > 0")
+        # Control dependencies: in a SavedModel, an assertion nothing depends on may run after the loop
+        # has already failed on the bad value (temperature 0 or NaN draws id 90 of 90 ids).
+        checks = [
+            tf.debugging.Assert(
+                tf.math.is_finite(temperature) & (temperature > 0),
+                ["temperature must be a finite number > 0; received", temperature],
+            ),
+            tf.debugging.Assert(length > 0, ["length must be at least 1 character; received", length]),
+        ]
+        with tf.control_dependencies(checks):
+            seed_ids, length, temperature = tf.identity(seed_ids), tf.identity(length), tf.identity(temperature)
         logits, state = self.prime(seed_ids)
         batch = tf.shape(seed_ids)[0]
         output = tf.TensorArray(tf.int32, size=length)

@@ -20,10 +20,12 @@ import warnings
 
 # music21 expands some malformed repeats (many stray ``:|``) by deep-copying
 # the score again and again: one generated song ran for 27 minutes and took
-# 8 GB before it was stopped. Real tunes take well under a second; the slowest
-# song music21 did finish among 2,460 generated ones took 185 s. The limit is
-# far above that, so that a slower machine does not judge a song differently.
-SECONDS_PER_SONG = 600
+# 8 GB before it was stopped, and a tune of 2,000 repeat sections given as
+# data still parsed after 2 minutes. Real tunes take well under a second (the
+# slowest of the 1,000-odd O'Neill tunes: 0.3 s on the fast machine kind, so
+# about 1.5 s on the slow one); a song that takes longer than this limit is
+# counted as invalid, with the reason kept.
+SECONDS_PER_SONG = 20
 
 
 @dataclasses.dataclass

@@ -87,11 +87,13 @@ class Agent(keras.Model):
 
         Returns:
             ``{name: trackable}``: tracker, generator, current observations, and the
-            environments when they are TensorFlow's.
+            environments (TensorFlow's variables, or gymnasium's pickled).
         """
         objects = {"tracker": self._episode_tracker, "agent_random": self._generator, "observation": self.observation()}
         if isinstance(self._environments, tf.Module):
             objects["env"] = self._environments
+        elif hasattr(self._environments, "checkpoint_state"):  # gymnasium's, pickled
+            objects["env"] = self._environments.checkpoint_state()
         return objects
 
     def compile(self, optimizer, **kwargs):

@@ -6,16 +6,26 @@ from mit_dl.export import Endpoint
 
 
 def _check_observations(observations, observation_shape, name):
+    """Assertions that the observations have the environment's shape and are finite numbers.
+
+    A NaN or infinite observation would otherwise be answered with action 0 (the arg max of NaNs).
+    """
     expected = tf.constant(observation_shape, tf.int32)
     shape = tf.shape(observations)[1:]
     matches = tf.reduce_all(tf.equal(shape, expected)) if len(observation_shape) else tf.constant(True)
-    return tf.debugging.Assert(
+    shaped = tf.debugging.Assert(
         matches,
         [
             f"{name}: observations must be shaped [N, {', '.join(map(str, observation_shape))}]; received shape",
             tf.shape(observations),
         ],
     )
+    finite = tf.debugging.Assert(
+        tf.reduce_all(tf.math.is_finite(observations)),
+        [f"{name}: observations must be finite numbers (no NaN or inf); received", observations],
+        summarize=8,
+    )
+    return tf.group(shaped, finite)
 
 
 def policy_endpoints(act, observation_shape, q_values=None):

@@ -14,7 +14,9 @@ and inside ``tf.function`` (the gymnasium ones through
 graph), so an agent's step is written once for all of them.
 """
 
+import base64
 import os
+import pickle
 
 import numpy as np
 import tensorflow as tf
@@ -126,6 +128,35 @@ class GymnasiumEnvs:
         """Close every environment."""
         for env in self.envs:
             env.close()
+
+    def checkpoint_state(self):
+        """A trackable that saves the environments in a checkpoint, so a resumed run continues their episodes.
+
+        Each environment is pickled whole (its state, its random generator, the time limit's counter,
+        Pong's frame buffer), so after a restore the environments step exactly as they would have.
+
+        Returns:
+            A ``tf.train.experimental.PythonState`` for ``tf.train.Checkpoint``.
+        """
+        return _EnvironmentState(self)
+
+
+class _EnvironmentState(tf.train.experimental.PythonState):
+    """The pickled environments of a `GymnasiumEnvs`, as a checkpoint saves them (base64 text)."""
+
+    def __init__(self, environments):
+        self._environments = environments
+
+    def serialize(self):
+        blob = pickle.dumps((self._environments.envs, self._environments._seeded))
+        return base64.b64encode(blob).decode("ascii")
+
+    def deserialize(self, string_value):
+        value = string_value.decode("ascii") if isinstance(string_value, bytes) else string_value
+        envs, seeded = pickle.loads(base64.b64decode(value))  # the run's own checkpoint, written by this class
+        for env in self._environments.envs:
+            env.close()
+        self._environments.envs, self._environments._seeded = list(envs), seeded
 
 
 def make(name, num_envs, seed=0):

@@ -1,9 +1,8 @@
 """Metric history as JSON beside the checkpoints (so a resumed run keeps it)."""
 
-import json
 import pathlib
 
-from mit_dl.training.runs import write_json
+from mit_dl.training.runs import read_json, write_json
 
 FILE_NAME = "history.json"
 
@@ -31,7 +30,13 @@ def read(directory):
         ``{metric: [value per epoch]}``, empty when there is no file.
     """
     path = pathlib.Path(directory) / FILE_NAME
-    return json.loads(path.read_text()) if path.exists() else {}
+    if not path.exists():
+        return {}
+    return read_json(
+        path,
+        "it is rewritten after every epoch, so a resume can do without it: delete it (the resumed run's "
+        "history then starts at the resumed epoch)",
+    )
 
 
 def with_split_name(history, name, old="val"):

@@ -28,19 +28,21 @@ import datetime
 import json
 import os
 import pathlib
-import re
+import socket
 
 import keras
-import tensorflow as tf
 
 from mit_dl import config as config_lib
-from mit_dl.errors import ExportError, RunDirectoryError, RunMismatch
+from mit_dl.errors import CorruptFile, ExportError, RunDirectoryError, RunMismatch
 from mit_dl.export import library_versions
+from mit_dl.training import checkpoints
 from mit_dl.training.distribute import make_strategy
 from mit_dl.training.precision import precision_policy
 
 SETTINGS_FILE = "settings.json"
 METRICS_FILE = "metrics.json"
+LOCK_FILE = "run.lock"
+_LOCKS = {}  # run directory -> its lock file, held open by this process
 FORMAT = 2
 
 
@@ -57,9 +59,39 @@ def write_json(path, data):
     path = pathlib.Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     staging = path.with_name(f".{path.name}.partial")
-    staging.write_text(json.dumps(data, indent=2, default=str) + "\n")
+    with open(staging, "w", encoding="utf-8") as file:
+        file.write(json.dumps(data, indent=2, default=str) + "\n")
+        file.flush()
+        os.fsync(file.fileno())  # the bytes are on disk before the name points at them
     os.replace(staging, path)
     return path
+
+
+def read_json(path, remedy):
+    """The JSON in ``path``, or one sentence naming the file and ``remedy`` when it cannot be read.
+
+    Args:
+        path: the file (it must exist).
+        remedy: what the user should do, ending the sentence (``"delete it to start the run again"``).
+
+    Returns:
+        The parsed data.
+
+    Raises:
+        CorruptFile: the file is not valid JSON (truncated, overwritten) or cannot be read.
+    """
+    try:
+        return json.loads(pathlib.Path(path).read_text(encoding="utf-8"))
+    except (ValueError, OSError) as error:
+        reason = str(error).strip().splitlines()[0][:160] if str(error).strip() else type(error).__name__
+        raise CorruptFile(f"{path} cannot be read ({reason}); {remedy}.") from None
+
+
+def _settings_remedy(path):
+    return (
+        f"it is the record of the run's settings: restore it from a copy, or delete the run directory {path} "
+        "to start the run again"
+    )
 
 
 def read_settings(path):
@@ -78,7 +110,7 @@ def read_settings(path):
     settings_path = pathlib.Path(path) / SETTINGS_FILE
     if not settings_path.is_file():
         raise ExportError(f"{path} is not a run directory (no {SETTINGS_FILE}); pass the folder a train command wrote.")
-    recorded = json.loads(settings_path.read_text())
+    recorded = read_json(settings_path, _settings_remedy(path))
     if recorded.get("format") != FORMAT:
         raise ExportError(
             f"{path} was written by release 0.1; run its train command once on it to update its settings.json."
@@ -108,7 +140,7 @@ def finished_metrics(path, config):
     metrics_file = pathlib.Path(path) / METRICS_FILE
     if not metrics_file.is_file():
         return None
-    metrics = json.loads(metrics_file.read_text())
+    metrics = read_json(metrics_file, "delete it and run the command again to measure the run anew")
     recorded, then = metrics.get("config", {}), config_lib.absent_values(type(config))
     current = json.loads(json.dumps(config_lib.values(config)))
     if any(recorded.get(name, then[name]) != value for name, value in current.items()):
@@ -178,14 +210,61 @@ def check_run_directory(path, lab):
         raise RunDirectoryError(f"{path} is a file; give a folder for the run (a new folder starts a run).")
     settings = path / SETTINGS_FILE
     if settings.is_file():
-        try:
-            recorded = json.loads(settings.read_text()).get("lab")
-        except (ValueError, AttributeError):
-            recorded = None
+        recorded = read_json(settings, _settings_remedy(path))
+        recorded = recorded.get("lab") if isinstance(recorded, dict) else None
         if recorded and recorded != lab:
             raise RunDirectoryError(
                 f"{path} is the run directory of a {recorded} run, not a {lab} one; give another folder."
             )
+
+
+def lock_run_directory(path):
+    """Create ``path`` and hold its ``run.lock`` until this process ends: one writer per run directory.
+
+    The lock is an ``fcntl.flock`` on the file, which the system drops when the process dies, so a lock
+    file left by a killed run is taken over. The same process may start the same run again (a notebook,
+    a test). Where the system has no ``flock`` (Windows) nothing is locked.
+
+    Args:
+        path: the run directory.
+
+    Raises:
+        RunDirectoryError: another process is writing the run (it is named), or the folder cannot be
+            created or written.
+    """
+    path = pathlib.Path(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        key = str(path.resolve())
+        if key in _LOCKS:
+            return
+        file = open(path / LOCK_FILE, "a+", encoding="utf-8")  # noqa: SIM115 (held open until the process ends)
+    except OSError as error:
+        raise RunDirectoryError(
+            f"cannot write the run directory {path} ({error.strerror or error}); give a folder you can write to."
+        ) from None
+    try:
+        import fcntl
+    except ImportError:  # Windows: no lock
+        _LOCKS[key] = file
+        return
+    try:
+        fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        file.seek(0)
+        holder = file.read().strip() or "another process"
+        file.close()
+        raise RunDirectoryError(
+            f"{path} is being written by {holder}; wait until it ends (or stop it), or give another folder."
+        ) from None
+    except OSError:  # a file system without locks (some network mounts): go on unlocked
+        pass
+    file.seek(0)
+    file.truncate()
+    started = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+    file.write(f"process {os.getpid()} on {socket.gethostname()} (since {started})\n")
+    file.flush()
+    _LOCKS[key] = file
 
 
 class Run:
@@ -240,6 +319,7 @@ class Run:
             RunDirectoryError: ``path`` is a file, or another lab's run directory.
         """
         check_run_directory(path, lab)
+        lock_run_directory(path)
         run = cls(path, config, lab, derived, log)
         run._check_or_record_settings()
         keras.utils.set_random_seed(config.seed)
@@ -261,16 +341,14 @@ class Run:
         Returns:
             The step as an int, or ``None`` when there is no checkpoint.
         """
-        latest = tf.train.latest_checkpoint(str(self.checkpoints)) if self.checkpoints.is_dir() else None
-        match = re.search(r"ckpt-(\d+)$", latest or "")
-        return int(match.group(1)) if match else None
+        return checkpoints.newest_step(self.checkpoints)
 
     def _check_or_record_settings(self):
         settings_path = self.path / SETTINGS_FILE
         current = compared_settings(self.config, self.derived)
         self.resumed_settings = settings_path.is_file()
         if self.resumed_settings:
-            found = differences(self._recorded(json.loads(settings_path.read_text())), current)
+            found = differences(self._recorded(read_json(settings_path, _settings_remedy(self.path))), current)
             if found:
                 raise RunMismatch(self.path, found)
         write_json(

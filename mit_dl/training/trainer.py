@@ -20,6 +20,7 @@ distribution.
 
 import contextlib
 import dataclasses
+import json
 import pathlib
 import signal
 import sys
@@ -31,7 +32,7 @@ import tensorflow as tf
 
 from mit_dl.errors import RunPastBudget, TrainingInterrupted
 from mit_dl.training import callbacks as callbacks_lib
-from mit_dl.training import checks
+from mit_dl.training import checkpoints, checks
 from mit_dl.training import history as history_io
 from mit_dl.training.precision import with_loss_scaling
 
@@ -91,6 +92,39 @@ def owns_train_step(model):
         True when its class overrides `keras.Model.train_step` (its loss, metrics and update).
     """
     return isinstance(model, keras.Model) and type(model).train_step is not keras.Model.train_step
+
+
+def _warn(message):
+    """A message about the run's files that is shown whatever the verbosity."""
+    print(message, file=sys.stderr, flush=True)
+
+
+class PartialEpoch(tf.train.experimental.PythonState):
+    """The step-weighted sums of the logs of the epoch in progress, saved in checkpoints as JSON."""
+
+    def __init__(self):
+        self.clear()
+
+    def clear(self):
+        """Start a new epoch."""
+        self.sums, self.count = {}, 0
+
+    def add(self, logs, steps):
+        """Add the mean ``logs`` of ``steps`` steps."""
+        for k, v in logs.items():
+            self.sums[k] = self.sums.get(k, 0.0) + v * steps
+        self.count += steps
+
+    def means(self):
+        """The epoch's mean logs so far."""
+        return {k: v / self.count for k, v in self.sums.items()}
+
+    def serialize(self):
+        return json.dumps({"sums": self.sums, "count": self.count})
+
+    def deserialize(self, string_value):
+        saved = json.loads(string_value)
+        self.sums, self.count = saved["sums"], saved["count"]
 
 
 @dataclasses.dataclass
@@ -267,7 +301,12 @@ class Trainer:
             # resumes from the older checkpoint and drops the entry that checkpoint had not seen.
             self.epochs_recorded = tf.Variable(-1, dtype=tf.int64, trainable=False, name="epochs_recorded")
         self.checkpoint_dir = pathlib.Path(checkpoint_dir) if checkpoint_dir else None
-        self._checkpoint_objects = dict(model=model, step=self.step, epochs_recorded=self.epochs_recorded)
+        # The running sums of the epoch in progress: a run resumed in the middle of an epoch logs the same
+        # epoch means as an uninterrupted one.
+        self._partial_epoch = PartialEpoch()
+        self._checkpoint_objects = dict(
+            model=model, step=self.step, epochs_recorded=self.epochs_recorded, partial_epoch=self._partial_epoch
+        )
         self._checkpoint_objects.update(self.optimizers)
         self._checkpoint_objects.update(extra_checkpoint_objects or {})
         # Keras SeedGenerator states (dropout, Sampling noise) are variables that
@@ -399,8 +438,8 @@ class Trainer:
             return self._manager.latest_checkpoint
         if self.checkpoint_dir is None:
             return None
-
-        return tf.train.latest_checkpoint(str(self.checkpoint_dir))
+        newest = checkpoints.found(self.checkpoint_dir)
+        return newest[0][1] if newest else None
 
     def restore(self, path=None):
         """Load model, optimizer(s) and step from a checkpoint.
@@ -415,11 +454,14 @@ class Trainer:
             FileNotFoundError: there is no checkpoint to restore.
         """
 
-        path = path or self.latest_checkpoint()
-        if path is None:
-            raise FileNotFoundError(f"no checkpoint found in {self.checkpoint_dir}; train first.")
         self._build_optimizers()
-        tf.train.Checkpoint(**self._checkpoint_objects).restore(path).expect_partial()
+        checkpoint = tf.train.Checkpoint(**self._checkpoint_objects)
+        if path is not None:
+            checkpoint.restore(path).expect_partial()
+            return path
+        path = self.checkpoint_dir and checkpoints.restore_newest_readable(checkpoint, self.checkpoint_dir, _warn)
+        if not path:
+            raise FileNotFoundError(f"no checkpoint found in {self.checkpoint_dir}; train first.")
         return path
 
     def _build_optimizers(self):
@@ -462,9 +504,9 @@ class Trainer:
 
         With a ``checkpoint_dir`` holding a checkpoint, training resumes from it
         (weights, optimizer slots, step, RNG and data position) and runs to the
-        same total number of steps as the interrupted run. The training metrics
-        of the epoch that was interrupted average only the steps run after the
-        restart. Ctrl-C (SIGINT) and SIGTERM stop training after the current
+        same total number of steps as the interrupted run, with the same
+        history (the running sums of the interrupted epoch are in the
+        checkpoint). Ctrl-C (SIGINT) and SIGTERM stop training after the current
         compiled call: with a ``checkpoint_dir`` a checkpoint is written at that
         step first, then `TrainingInterrupted` says so.
 
@@ -511,13 +553,19 @@ class Trainer:
         # batches in the same order.
         iterator = iter(repeated) if self._save_iterator else None
         manager = self._checkpoint_manager(iterator)
-        if manager is not None and manager.latest_checkpoint:
-            manager.checkpoint.restore(manager.latest_checkpoint)
+        self._partial_epoch.clear()  # a checkpoint restored below brings its own
+        restored = manager is not None and checkpoints.restore_newest_readable(
+            manager.checkpoint, self.checkpoint_dir, _warn
+        )
+        if restored:
+            manager = self._checkpoint_manager(iterator)  # the state file may have been rewritten
             history = history_io.with_split_name(history_io.read(self.checkpoint_dir), validation_name)
             seen = int(self.epochs_recorded.numpy())
             self.history = {k: v[:seen] for k, v in history.items()} if seen >= 0 else history
-            self._say(f"resumed from {manager.latest_checkpoint} at step {int(self.step.numpy())}")
+            self._say(f"resumed from {restored} at step {int(self.step.numpy())}")
             self._check_budget(start, total, epochs, steps, steps_per_epoch)
+        else:  # checkpoints before the first epoch ends record that the history has no entry yet
+            self.epochs_recorded.assign(max((len(v) for v in self.history.values()), default=0))
         if not self._save_iterator:
             remaining = repeated.skip(int(self.step.numpy()) - start)
             iterator = iter(self.strategy.experimental_distribute_dataset(remaining) if self.distributed else remaining)
@@ -549,7 +597,7 @@ class Trainer:
     def _loop(self, plan):
         """Compiled calls up to the plan's total step, with epochs, checkpoints, callbacks and interrupts."""
         progress = None
-        sums, count = {}, 0
+        partial = self._partial_epoch
         while int(self.step.numpy()) < plan.total and not self.stop_training:
             step = int(self.step.numpy())
             epoch = step // plan.steps_per_epoch
@@ -561,24 +609,26 @@ class Trainer:
             n = int(logs.pop("_steps"))
             self._tune_auto_steps(n, time.perf_counter() - started)
             step += n
-            for k, v in logs.items():
-                sums[k] = sums.get(k, 0.0) + v * n
-            count += n
+            partial.add(logs, n)
             if progress is not None:
                 progress.update(step - epoch * plan.steps_per_epoch, list(logs.items()))
             for c in plan.callbacks:
                 c.on_step_end(self, step, logs)
-            if plan.manager is not None and self.checkpoint_every and step % self.checkpoint_every == 0:
-                plan.manager.save(checkpoint_number=step)
             # A callback that stops training mid-epoch (a target reached) ends that epoch here: its
             # history entry and checkpoint are written, so the run's record stops where it stopped.
-            if step % plan.steps_per_epoch == 0 or step == plan.total or self.stop_training:
-                epoch_logs = {k: v / count for k, v in sums.items()}
+            epoch_ended = step % plan.steps_per_epoch == 0 or step == plan.total or self.stop_training
+            if epoch_ended:
+                epoch_logs = partial.means()
                 if plan.validation_data is not None:
                     validation = self.evaluate(plan.validation_data)
                     epoch_logs.update({f"{plan.validation_name}_{k}": v for k, v in validation.items()})
-                self._end_epoch(epoch, epoch_logs, plan.callbacks, plan.writer, plan.manager, step)
-                sums, count, progress = {}, 0, None
+                self._end_epoch(epoch, epoch_logs, plan.callbacks, plan.writer, step)
+                partial.clear()
+                progress = None
+            # One checkpoint per step, written after the epoch's history entry: a checkpoint at an epoch's
+            # last step records that epoch (a resume from it keeps the whole history).
+            if plan.manager is not None and (epoch_ended or self._checkpoint_due(step)):
+                self._save(plan.manager, step)
             if plan.interrupted:
                 self._stop_interrupted(plan.interrupted[0], step, plan.manager)
 
@@ -592,8 +642,7 @@ class Trainer:
                 saved=False,
             )
         if manager.latest_checkpoint is None or not manager.latest_checkpoint.endswith(f"ckpt-{step}"):
-            manager.save(checkpoint_number=step)
-        history_io.write(self.checkpoint_dir, self.history)
+            self._save(manager, step)
         raise TrainingInterrupted(
             f"training interrupted ({signal_name}) at step {step}; checkpoint saved in {self.checkpoint_dir}",
             step,
@@ -639,7 +688,15 @@ class Trainer:
         per_step = max(seconds / steps, 1e-6)
         self._auto_steps = int(min(self.AUTO_MAX_STEPS, max(1, self.AUTO_CALL_SECONDS // per_step)))
 
-    def _end_epoch(self, epoch, logs, callbacks, writer, manager, step):
+    def _checkpoint_due(self, step):
+        return bool(self.checkpoint_every) and step % self.checkpoint_every == 0
+
+    def _save(self, manager, step):
+        """Write the history beside the checkpoints, then the checkpoint of ``step`` (which counts its entries)."""
+        history_io.write(self.checkpoint_dir, self.history)
+        manager.save(checkpoint_number=step)
+
+    def _end_epoch(self, epoch, logs, callbacks, writer, step):
 
         for k, v in logs.items():
             self.history.setdefault(k, []).append(v)
@@ -654,10 +711,6 @@ class Trainer:
             c.on_epoch_end(self, epoch, logs)
         if self.log_dir:
             history_io.write(self.log_dir, self.history)
-        if manager is not None:
-            history_io.write(self.checkpoint_dir, self.history)
-            if not (self.checkpoint_every and step % self.checkpoint_every == 0):
-                manager.save(checkpoint_number=step)
 
     def evaluate(self, data):
         """Mean loss and metrics over ``data`` (every batch, weighted by its examples).
