@@ -26,7 +26,7 @@ import pathlib
 import sys
 
 import mit_dl
-from mit_dl import registry
+from mit_dl import progress, registry
 from mit_dl.config import field_type
 from mit_dl.environment import quiet_tensorflow_startup
 from mit_dl.errors import ConfigError, MitDLError, RunMismatch, TrainingInterrupted
@@ -231,7 +231,20 @@ def add_command(actions, command):
             parser.set_defaults(flags={**flags, **named})
     if command.out is not None:
         parser.add_argument("--out", help=_literal(command.out))
+    add_quiet(parser)
     return parser
+
+
+QUIET_HELP = "no progress bars or progress lines (the results and one line per epoch are still printed)"
+
+
+def add_quiet(parser):
+    """``--quiet``, accepted after any command as well as before it (`mit_dl.training.progress.set_quiet`).
+
+    Args:
+        parser: a command's parser.
+    """
+    parser.add_argument("--quiet", action="store_true", default=argparse.SUPPRESS, help=QUIET_HELP)
 
 
 def _literal(text):
@@ -262,6 +275,7 @@ def build_parser():
         prog="mit-dl", description="MIT 6.S191 companion: lecture layers, labs, training, export."
     )
     parser.add_argument("--version", action="version", version=f"mit_dl {mit_dl.__version__}")
+    parser.add_argument("--quiet", action="store_true", help=QUIET_HELP)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     info = commands.add_parser("info", help="versions, devices and where data is looked for")
@@ -277,6 +291,7 @@ def build_parser():
         help="comma-separated labs whose parts run, or all (default: the parts within 4 minutes on a slow 2-core "
         f"machine; the labs: {', '.join(lab.name for lab in registry.labs() if lab.demo)})",
     )
+    add_quiet(demo)
     demo.set_defaults(handler=_cmd_demo, flags={})
 
     for lab in registry.labs():
@@ -354,6 +369,8 @@ def main(argv=None):
     if not getattr(args, "handler", None):
         parser.print_help()
         return 2
+    if args.quiet:
+        progress.set_quiet()
     try:
         if getattr(args, "config_class", None) is not None:
             args.config = config_from(args, args.config_class)  # a bad setting fails before TensorFlow loads

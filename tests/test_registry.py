@@ -214,6 +214,7 @@ GENERIC = {
     "default_endpoint": "the export machinery",
     "library_versions": "the export machinery (the run record states them too)",
     "scaled_images": "the export machinery's input check",
+    "recover_export": "the export machinery (undoing a killed export's half-done swap)",
     "PIXEL": "a unit",
     "EVALUATED_SPLITS": "the training-curve figure's split names",
     "METADATA_FILE": "the export format's file name",

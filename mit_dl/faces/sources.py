@@ -96,8 +96,6 @@ def course_h5(path, size=IMAGE_SIZE):
         _check_h5_datasets(path, f["images"], f["labels"])  # from the headers, before reading any data
         images, labels = f["images"][()], f["labels"][()]
     labels = np.asarray(labels).reshape(-1)
-    if len(labels) != len(images):
-        raise FaceDataError(f"{path}: {len(images)} images but {len(labels)} labels; they must match.")
     if not np.isin(labels, (0, 1)).all():
         raise FaceDataError(f"{path}: 'labels' must be 0 (not a face) or 1 (face), found {np.unique(labels)[:10]}.")
     rgb = images[..., ::-1]  # the file stores OpenCV's BGR order
@@ -112,11 +110,10 @@ def _check_h5_datasets(path, images, labels):
         raise FaceDataError(f"{path}: 'images' has shape {images.shape}; expected [N, H, W, 3] colour images.")
     if images.dtype != np.uint8:
         raise FaceDataError(f"{path}: 'images' has dtype {images.dtype}; expected uint8 pixels in 0..255.")
-    if labels.dtype.kind not in "iuf" or labels.size != images.shape[0]:
-        raise FaceDataError(
-            f"{path}: 'labels' holds {labels.size} values of type {labels.dtype} for {images.shape[0]} images; "
-            "expected one 0/1 label per image."
-        )
+    if labels.dtype.kind not in "iuf":
+        raise FaceDataError(f"{path}: 'labels' has dtype {labels.dtype}; expected numbers 0 or 1.")
+    if labels.size != images.shape[0]:
+        raise FaceDataError(f"{path}: {images.shape[0]} images but {labels.size} labels; they must match.")
 
 
 def image_folder(path, size=IMAGE_SIZE):

@@ -29,6 +29,7 @@ import json
 import os
 import pathlib
 import socket
+import weakref
 
 import keras
 
@@ -219,14 +220,18 @@ def check_run_directory(path, lab):
 
 
 def lock_run_directory(path):
-    """Create ``path`` and hold its ``run.lock`` until this process ends: one writer per run directory.
+    """Create ``path`` and lock its ``run.lock``: one writer per run directory.
 
     The lock is an ``fcntl.flock`` on the file, which the system drops when the process dies, so a lock
     file left by a killed run is taken over. The same process may start the same run again (a notebook,
-    a test). Where the system has no ``flock`` (Windows) nothing is locked.
+    a test). `Run.start` holds it as long as its `Run` lives (`release_run_directory` when the run is
+    freed). Where the system has no ``flock`` (Windows) nothing is locked.
 
     Args:
         path: the run directory.
+
+    Returns:
+        The key to release it with.
 
     Raises:
         RunDirectoryError: another process is writing the run (it is named), or the folder cannot be
@@ -237,8 +242,9 @@ def lock_run_directory(path):
         path.mkdir(parents=True, exist_ok=True)
         key = str(path.resolve())
         if key in _LOCKS:
-            return
-        file = open(path / LOCK_FILE, "a+", encoding="utf-8")  # noqa: SIM115 (held open until the process ends)
+            _LOCKS[key][1] += 1
+            return key
+        file = open(path / LOCK_FILE, "a+", encoding="utf-8")  # noqa: SIM115 (held open until released)
     except OSError as error:
         raise RunDirectoryError(
             f"cannot write the run directory {path} ({error.strerror or error}); give a folder you can write to."
@@ -246,8 +252,8 @@ def lock_run_directory(path):
     try:
         import fcntl
     except ImportError:  # Windows: no lock
-        _LOCKS[key] = file
-        return
+        _LOCKS[key] = [file, 1]
+        return key
     try:
         fcntl.flock(file, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -264,7 +270,23 @@ def lock_run_directory(path):
     started = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
     file.write(f"process {os.getpid()} on {socket.gethostname()} (since {started})\n")
     file.flush()
-    _LOCKS[key] = file
+    _LOCKS[key] = [file, 1]
+    return key
+
+
+def release_run_directory(key):
+    """Drop one hold of a run directory's lock (`lock_run_directory`'s key); the last one unlocks it.
+
+    Args:
+        key: the resolved path `lock_run_directory` returned.
+    """
+    held = _LOCKS.get(key)
+    if held is None:
+        return
+    held[1] -= 1
+    if held[1] <= 0:
+        del _LOCKS[key]
+        held[0].close()  # closing the file drops its flock
 
 
 class Run:
@@ -319,8 +341,9 @@ class Run:
             RunDirectoryError: ``path`` is a file, or another lab's run directory.
         """
         check_run_directory(path, lab)
-        lock_run_directory(path)
+        key = lock_run_directory(path)
         run = cls(path, config, lab, derived, log)
+        weakref.finalize(run, release_run_directory, key)  # the lock lasts as long as the run object
         run._check_or_record_settings()
         keras.utils.set_random_seed(config.seed)
         step = run.checkpoint_step()

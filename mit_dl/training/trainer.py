@@ -30,6 +30,7 @@ import time
 import keras
 import tensorflow as tf
 
+from mit_dl import progress as progress_lib
 from mit_dl.errors import RunPastBudget, TrainingInterrupted
 from mit_dl.training import callbacks as callbacks_lib
 from mit_dl.training import checkpoints, checks
@@ -110,21 +111,50 @@ class PartialEpoch(tf.train.experimental.PythonState):
         self.sums, self.count = {}, 0
 
     def add(self, logs, steps):
-        """Add the mean ``logs`` of ``steps`` steps."""
+        """Add the logs of one compiled call.
+
+        Args:
+            logs: ``{name: mean over the call's steps}``.
+            steps: the steps the call ran.
+        """
         for k, v in logs.items():
             self.sums[k] = self.sums.get(k, 0.0) + v * steps
         self.count += steps
 
     def means(self):
-        """The epoch's mean logs so far."""
+        """The epoch's mean logs so far.
+
+        Returns:
+            ``{name: mean over the epoch's steps}``.
+        """
         return {k: v / self.count for k, v in self.sums.items()}
 
     def serialize(self):
+        """The sums as the checkpoint stores them.
+
+        Returns:
+            JSON text (Python floats round-trip exactly).
+        """
         return json.dumps({"sums": self.sums, "count": self.count})
 
     def deserialize(self, string_value):
+        """Take the sums back from a checkpoint.
+
+        Args:
+            string_value: what `serialize` returned.
+        """
         saved = json.loads(string_value)
         self.sums, self.count = saved["sums"], saved["count"]
+
+
+class _TickerBar:
+    """A `progress.Ticker` behind the ``update(done, [(name, value)])`` of Keras' progress bar."""
+
+    def __init__(self, ticker):
+        self.ticker = ticker
+
+    def update(self, done, values):
+        self.ticker.update(done, dict(values))
 
 
 @dataclasses.dataclass
@@ -210,8 +240,10 @@ class Trainer:
             checkpoints so that a resumed run continues it.
         run_eagerly: run steps eagerly (for debugging with print/pdb).
         jit_compile: XLA-compile the step (faster on GPUs, slower on CPUs).
-        verbose: ``"auto"`` (a progress bar on a terminal, one line per epoch
-            otherwise), ``True``/``1`` (one line per epoch) or ``False``/``0``.
+        verbose: ``"auto"`` (a progress bar within epochs on a terminal, a
+            plain progress line every few seconds otherwise, and one line per
+            epoch; `mit_dl.training.progress`), ``True``/``1`` (the lines
+            only) or ``False``/``0`` (nothing).
         extra_checkpoint_objects: more trackables to save (e.g. other models).
         checkpoint_data: save the data iterator in checkpoints (default).
             Pipelines that read variables (e.g. the DB-VAE's resampling
@@ -706,7 +738,8 @@ class Trainer:
                 for k, v in logs.items():
                     tf.summary.scalar(k, v)
             writer.flush()
-        self._say(f"epoch {epoch + 1} (step {step}): " + ", ".join(f"{k} {v:.4f}" for k, v in logs.items()))
+        shown = ", ".join(f"{k} {progress_lib.format_value(v)}" for k, v in logs.items())
+        self._say(f"epoch {epoch + 1} (step {step}): {shown}")
         for c in callbacks:
             c.on_epoch_end(self, epoch, logs)
         if self.log_dir:
@@ -745,15 +778,15 @@ class Trainer:
         return {k: v / count for k, v in totals.items()}
 
     # ---------------------------------------------------------------- output
-    def _interactive(self):
-        return self.verbose == "auto" and sys.stdout.isatty()
-
     def _progress_bar(self, epoch, steps_per_epoch):
-        if not self._interactive():
+        """Keras' bar on a terminal (``verbose="auto"``), else a plain line every few seconds, or nothing."""
+        if not self.verbose or progress_lib.quiet():
             return None
-
-        print(f"epoch {epoch + 1}")
-        return keras.utils.Progbar(steps_per_epoch, stateful_metrics=None)
+        if self.verbose == "auto" and progress_lib.interactive():
+            print(f"epoch {epoch + 1}")
+            return keras.utils.Progbar(steps_per_epoch, stateful_metrics=None)
+        ticker = progress_lib.Ticker(steps_per_epoch, label=f"epoch {epoch + 1}: step")
+        return _TickerBar(ticker)
 
     def _say(self, message):
         if self.verbose:

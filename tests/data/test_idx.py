@@ -39,3 +39,15 @@ def test_bad_magic_and_corrupt_gzip_are_reported(tmp_path):
     (tmp_path / "c.gz").write_bytes(good[: len(good) // 2])
     with pytest.raises(IDXError, match="corrupt or truncated gzip"):
         read_idx(tmp_path / "c.gz")
+
+
+def test_an_array_of_no_dimensions_and_a_gzip_bomb_are_refused(tmp_path, monkeypatch):
+    from mit_dl.data import idx
+
+    (tmp_path / "d").write_bytes(b"\x00\x00\x08\x00\x07")
+    with pytest.raises(IDXError, match="no dimensions"):
+        read_idx(tmp_path / "d")
+    monkeypatch.setattr(idx, "MAX_BYTES", 1000)  # a small cap stands for the 1 GiB one
+    (tmp_path / "e.gz").write_bytes(gzip.compress(b"\x00\x00\x08\x01\x00\x00\x13\x88" + bytes(5000)))
+    with pytest.raises(IDXError, match="decompresses to more than"):
+        read_idx(tmp_path / "e.gz")

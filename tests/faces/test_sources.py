@@ -51,6 +51,17 @@ def test_bad_h5_files_are_clear_errors(tmp_path, make, match):
         face_sources.course_h5(make(tmp_path / "bad.h5"))
 
 
+def test_a_wrong_h5_file_is_refused_from_its_headers_before_any_data_is_read(tmp_path, monkeypatch):
+    path = _h5(tmp_path / "big.h5", np.zeros((3, 8, 8), np.uint8), np.ones(3), other=np.zeros(2))
+
+    def no_reading(*args):
+        raise AssertionError("the data was read before its shape was checked")
+
+    monkeypatch.setattr(h5py.Dataset, "__getitem__", no_reading)
+    with pytest.raises(face_sources.FaceDataError, match=r"shape \(3, 8, 8\)"):
+        face_sources.course_h5(path)
+
+
 def test_image_folder_groups_by_sub_folder(tmp_path):
     from PIL import Image
 

@@ -92,9 +92,20 @@ def test_exported_generate_runs_without_mit_dl(tmp_path):
                 errors.append("no error")
             except Exception as e:
                 errors.append(str(e))
+        bad = []  # temperature 0, NaN, inf-free negatives and an empty length fail before the loop runs
+        for length, temperature in ((5, 0.0), (5, float("nan")), (5, -1.0), (0, 1.0), (-3, 1.0)):
+            for call in (lambda: g.generate(tf.constant("X:"), tf.constant(length), tf.constant(temperature),
+                                            tf.constant(3, tf.int64)),
+                         lambda: g.generate_many(tf.constant("X:"), tf.constant(length), tf.constant(temperature),
+                                                 tf.constant([3, 4], tf.int64))):
+                try:
+                    call()
+                    bad.append("no error")
+                except tf.errors.InvalidArgumentError as e:
+                    bad.append(e.message.splitlines()[0])
         assert not any(m.startswith("mit_dl") for m in sys.modules)
         print(json.dumps({{"text": text.numpy().decode(), "many": [t.decode() for t in many.numpy()],
-                          "alone": alone, "errors": errors}}))
+                          "alone": alone, "errors": errors, "bad": bad}}))
     """)
     served = json.loads(out.strip().splitlines()[-1])
     assert served["text"] == expected["text"].numpy().decode()
@@ -102,6 +113,9 @@ def test_exported_generate_runs_without_mit_dl(tmp_path):
     assert served["many"] == [served["text"], *served["alone"]]
     for error in served["errors"]:
         assert "not in the vocabulary" in error and "#" in error and "@" in error
+    assert len(served["bad"]) == 10
+    assert all("temperature must be a finite number > 0" in m for m in served["bad"][:6]), served["bad"]
+    assert all("length must be at least 1 character" in m for m in served["bad"][6:]), served["bad"]
 
 
 def test_short_training_on_irish_tunes_beats_the_uniform_baseline():

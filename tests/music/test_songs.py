@@ -6,6 +6,8 @@ import time
 
 import pytest
 
+from mit_dl.errors import ConfigError
+
 from mit_dl.music import data as music_data
 from mit_dl.music import novelty, songs
 
@@ -105,6 +107,25 @@ def test_a_song_music21_cannot_finish_is_invalid_after_the_time_limit(tmp_path):
     assert not (tmp_path / "r.mid").exists()
     assert signal.getsignal(signal.SIGALRM) is signal.SIG_DFL  # the previous handler is back
     assert songs.check_song(TUNE, seconds_limit=3).valid  # and no stray timer fires later
+
+
+# A tune given as data (untrusted): 2,000 repeat sections, which music21 was still expanding after 2 minutes.
+REPEAT_SECTIONS = "X:1\nT:Repeats\nM:4/4\nL:1/8\nK:C\n" + " ".join("|: abcd efga :|" for _ in range(2000))
+
+
+def test_a_pathological_tune_is_stopped_within_the_configurable_limit_of_seconds():
+    from mit_dl.music.config import GenerationConfig
+    from mit_dl.music.judging import judge_songs
+
+    assert songs.SECONDS_PER_SONG <= 30 and GenerationConfig().song_seconds == songs.SECONDS_PER_SONG
+    started = time.perf_counter()
+    summary = judge_songs([REPEAT_SECTIONS, TUNE], 2, seconds_per_song=1)
+    assert time.perf_counter() - started < 15
+    first, second = summary["songs"]
+    assert not first["valid"] and first["error"].startswith("SongTooSlow: music21 took more than 1 s")
+    assert second["valid"]
+    with pytest.raises(ConfigError, match="song_seconds must be a positive number"):
+        GenerationConfig(song_seconds=0)
 
 
 def test_the_time_limit_applies_in_the_main_thread_only():

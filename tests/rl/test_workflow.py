@@ -65,6 +65,58 @@ def test_a_killed_dqn_run_resumes_to_the_same_weights_replay_buffer_and_return_c
     assert json.loads((resumed / "logs" / "history.json").read_text())["return_100"] == history["return_100"]
 
 
+def _checkpointed(run_dir):
+    """Every value of a run's newest checkpoint; the gymnasium environments unpickled to their state."""
+    import base64
+    import pickle
+
+    reader = tf.train.load_checkpoint(tf.train.latest_checkpoint(str(run_dir / "checkpoints")))
+    dtypes = reader.get_variable_to_dtype_map()
+    values = {n: reader.get_tensor(n) for n in dtypes if dtypes[n] not in (tf.variant, tf.resource)}
+    envs, _ = pickle.loads(base64.b64decode(values.pop("env/.ATTRIBUTES/py_state")))
+    values.pop("epochs_recorded/.ATTRIBUTES/VARIABLE_VALUE")  # one epoch or two: the budget was extended
+    values.pop("_CHECKPOINTABLE_OBJECT_GRAPH")
+    states = [
+        (e.unwrapped.state, e.unwrapped.np_random.bit_generator.state, e.get_wrapper_attr("_elapsed_steps"))
+        for e in envs
+    ]
+    return values, states
+
+
+def test_a_gymnasium_run_resumes_exactly_with_its_environments_mid_episode(tmp_path):
+    def config(env_steps):
+        return RLConfig.from_preset(
+            "quick",
+            agent="dqn",
+            env="cartpole",
+            num_envs=2,
+            collect_steps=16,
+            gradient_steps=8,
+            batch_size=32,
+            learning_starts=64,
+            replay_capacity=1000,
+            exploration_steps=400,
+            hidden_units=16,
+            env_steps=env_steps,
+            evaluation_every=10_000,
+            evaluation_episodes=1,
+            seed=3,
+        )
+
+    quiet = lambda *a: None  # noqa: E731
+    whole = train.train(config(256), tmp_path / "whole", export=False, log=quiet)
+    train.train(config(128), tmp_path / "resumed", export=False, log=quiet)  # stops mid-episode, checkpointed
+    resumed = train.train(config(256), tmp_path / "resumed", export=False, log=quiet)
+    assert resumed["episodes"] == whole["episodes"]
+    (expected, expected_envs), (got, got_envs) = _checkpointed(tmp_path / "whole"), _checkpointed(tmp_path / "resumed")
+    assert sorted(got) == sorted(expected) and len(expected) > 30  # networks, Adam, replay, tracker, random state
+    for name in expected:
+        np.testing.assert_array_equal(got[name], expected[name], err_msg=name)
+    for (state, random_state, elapsed), (state_now, random_now, elapsed_now) in zip(expected_envs, got_envs):
+        np.testing.assert_array_equal(state_now, state)
+        assert random_now == random_state and elapsed_now == elapsed > 0  # mid-episode, same random stream
+
+
 def test_reinforce_and_a2c_iterations_learn_and_exports_play_gymnasium_without_mit_dl(tmp_path):
     for agent, extra in (("reinforce", {"max_episode_steps": 200}), ("a2c", {"rollout_steps": 8, "num_envs": 16})):
         config = RLConfig.from_preset(
@@ -91,6 +143,13 @@ def test_reinforce_and_a2c_iterations_learn_and_exports_play_gymnasium_without_m
             assert "act: observations must be shaped [N, 4]" in str(error)
         else:
             raise AssertionError("a wrong observation shape must fail")
+        for bad in (np.nan, np.inf):
+            try:
+                policy.act(tf.constant([[0.0, bad, 0.0, 0.0]], tf.float32))
+            except tf.errors.InvalidArgumentError as error:
+                assert "act: observations must be finite numbers" in str(error)
+            else:
+                raise AssertionError("a NaN or infinite observation must fail, not answer action 0")
     """
     run_fresh_python(code)
 

@@ -129,7 +129,7 @@ HOLD_RUN = """
 import sys, time
 from mit_dl.music.config import MusicConfig
 from mit_dl.training.runs import Run
-Run.start(sys.argv[1], MusicConfig(), lab="music", log=lambda line: None)
+run = Run.start(sys.argv[1], MusicConfig(), lab="music", log=lambda line: None)  # held while it lives
 print("started", flush=True)
 time.sleep(60)
 """

@@ -107,6 +107,16 @@ def test_the_command_line_says_it_in_one_line(tmp_path):
         f"mit-dl: error: {afile} is a file; give a folder for the run (a new folder starts a run)."
     ]
     assert "training from step" not in refused.stdout
+    inside = mit_dl_in_process(*args, "--out", afile / "run")
+    assert inside.returncode == 2 and inside.stderr.splitlines() == [
+        f"mit-dl: error: cannot write the run directory {afile / 'run'} (Not a directory); "
+        "give a folder you can write to."
+    ]
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "settings.json").write_text("{")
+    corrupt = mit_dl_in_process(*args, "--out", tmp_path / "run")
+    assert corrupt.returncode == 2 and len(corrupt.stderr.splitlines()) == 1
+    assert f"{tmp_path / 'run' / 'settings.json'} cannot be read" in corrupt.stderr
 
 
 def test_a_long_list_is_shown_by_its_length(tmp_path):
