@@ -149,7 +149,7 @@ def _train_lecture_model(name, model, train, val, steps, uniform_bits, log):
         model,
         keras.optimizers.Adam(3e-3),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-        verbose=False,
+        verbose="progress",
     )
     before = trainer.evaluate(val)["loss"] / math.log(2)
     start = time.perf_counter()

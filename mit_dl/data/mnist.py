@@ -114,7 +114,10 @@ def load_arrays(name, split="train", data_dir=None, download=True):
         DatasetNotFound: no source has them; the message names every way to provide them.
     """
     _check(name, split)
-    for root in locations.local_search_paths(data_dir):
+    # A folder the user names is the only local one searched: a wrong --data must not be replaced by
+    # $MIT_DL_DATA (or another copy) without a word.
+    searched = [pathlib.Path(data_dir).expanduser()] if data_dir else locations.local_search_paths()
+    for root in searched:
         found = _from_folder(name, split, pathlib.Path(root))
         if found:
             return found
@@ -127,11 +130,16 @@ def load_arrays(name, split="train", data_dir=None, download=True):
             return _from_tfds(name, split)
         except Exception as error:  # tfds raises many kinds of errors when a download fails
             reason = f"the tensorflow-datasets download failed ({type(error).__name__}: {error})"
-    searched = ", ".join(str(p) for p in locations.local_search_paths(data_dir))
+    if data_dir:
+        raise DatasetNotFound(
+            f"{name} ({split}) is not in {data_dir}, the folder given as --data, and {reason}; put its IDX "
+            f"files there (or in a {name} sub-folder), or leave --data out to search the usual places."
+        )
+    debian = " install Debian's dataset-fashion-mnist," if name == "fashion_mnist" else ""
     raise DatasetNotFound(
-        f"{name} ({split}) not found locally and {reason}; put the IDX files in a folder and pass "
-        f"--data DIR (or set ${locations.ENV_VARIABLE}), install Debian's dataset-fashion-mnist, "
-        f"or go online. Searched: {searched}."
+        f"{name} ({split}) not found locally and {reason}; put the IDX files in a folder and set "
+        f"${locations.ENV_VARIABLE} to it (or pass --data DIR to a command),{debian} or go online once "
+        f"(tensorflow-datasets keeps a copy). Searched: {', '.join(str(p) for p in searched)}."
     )
 
 

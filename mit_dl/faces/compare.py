@@ -209,7 +209,11 @@ def comparison_table(summary):
         return f"| {label} | " + " | ".join(cell(pick(per_model[m]), **options) for m in models) + " |"
 
     lines = [
-        f"Mean over seeds {', '.join(map(str, summary['seeds']))} [95% interval]; accuracies in %.",
+        (
+            f"Mean over seeds {', '.join(map(str, summary['seeds']))} [95% interval]; accuracies in %."
+            if len(summary["seeds"]) > 1
+            else f"Seed {summary['seeds'][0]} (one seed: no interval); accuracies in %."
+        ),
         "",
         "| measure | " + " | ".join(TITLES[m] for m in models) + " |",
         "|---|" + "---|" * len(models),

@@ -46,13 +46,13 @@ def evaluate(args):
     rows = {"samples": report["quality"], **{f"ref: {k}": v for k, v in report["references"].items()}}
     for name, row in rows.items():
         print(
-            f"{name:22s} {row['fd']:9.3f} {row['kid']:8.4f} ± {row['kid_standard_error']:.4f} "
+            f"{name:22s} {row['fd']:9.3f} {kid_text(row):>16s} "
             f"{row['one_nn_accuracy']:9.3f} {row['coverage']['kl_to_uniform']:14.3f}"
         )
     if "class_accuracy" in report["quality"]:
         print(f"requested class found: {100 * report['quality']['class_accuracy']:.2f}%")
-    if report.get("mode_collapse"):
-        print(report["mode_collapse"])
+    if report.get("mode_collapse"):  # said once: the scoring itself does not log it
+        print(f"warning: {report['mode_collapse']}")
 
 
 def evaluate_options(parser):
@@ -65,3 +65,21 @@ def evaluate_options(parser):
     parser.add_argument("--count", type=int, help="samples scored (default: the run's evaluation count)")
     parser.add_argument("--data", help="folder with the IDX files (default: $MIT_DL_DATA, caches, download)")
     parser.add_argument("--out", help="the JSON report (default: <run>/evaluation.json)")
+
+
+def kid_text(row):
+    """KID with its standard error, or saying it has none.
+
+    With no more samples than a KID subset holds, every subset is all of them: the estimates agree and
+    their spread (0) says nothing about the uncertainty, so it is not shown as "± 0.0000".
+
+    Args:
+        row: a quality report row (``kid``, ``kid_standard_error``).
+
+    Returns:
+        ``"0.0123 ± 0.0011"`` or ``"0.0123 (no spread)"``.
+    """
+    error = row.get("kid_standard_error")
+    if not error or error != error:  # 0 or NaN
+        return f"{row['kid']:.4f} (no spread)"
+    return f"{row['kid']:.4f} ± {row['kid_standard_error']:.4f}"

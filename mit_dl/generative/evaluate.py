@@ -87,8 +87,6 @@ def score(sampler, config, data, model=None, log=print):
         "references": cached_references(space, data, count, info, real_features),
         "mode_collapse": quality.mode_collapse(report, data.class_names),
     }
-    if out["mode_collapse"]:
-        log(f"warning: {out['mode_collapse']}")
     if model is not None and config.is_vae and data.test_factors is not None:
         mean, _ = encode_all(model, data.test_images, data.test_labels)
         out["disentanglement"] = metrics.mutual_information_gap(data.test_factors, mean)

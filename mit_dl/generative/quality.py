@@ -126,7 +126,7 @@ def feature_classifier(dataset, data, cache=None, log=print):
         classifier,
         keras.optimizers.Adam(1e-3),
         keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-        verbose=False,
+        verbose="progress",
     )
     trainer.fit(batches, epochs=epochs)
     _, predicted = FeatureSpace(classifier).embed(data.test_images)

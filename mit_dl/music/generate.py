@@ -59,7 +59,7 @@ def generate(model_dir, config=None, out_dir=None, log=print, loaded=None):
     texts = generate_texts(generator, rng_seeds, length, config.temperature, seed_text, batch=config.batch)
     seconds = time.perf_counter() - started
     log(f"generated {config.songs} x {length} characters in {seconds:.1f} s")
-    summary = _judge_samples(texts, rng_seeds, out, reference, soundfont, config)
+    summary = _judge_samples(texts, rng_seeds, out, reference, soundfont, config, log)
     summary.update(
         model=str(model_dir),
         temperature=config.temperature,
@@ -149,7 +149,7 @@ def default_length(train_tunes):
     return 2 * lengths[int(0.99 * (len(lengths) - 1))]
 
 
-def _judge_samples(texts, rng_seeds, out, reference, soundfont, config):
+def _judge_samples(texts, rng_seeds, out, reference, soundfont, config, log):
     """Write the samples, judge each one's first song (and with ``every_song`` the later ones)."""
     out.mkdir(parents=True, exist_ok=True)
     for i, text in enumerate(texts):
@@ -157,7 +157,7 @@ def _judge_samples(texts, rng_seeds, out, reference, soundfont, config):
     songs_per_sample = [songs.extract_songs(t) for t in texts]
     candidates = [found[0] if found else None for found in songs_per_sample]
     summary = judging.judge_songs(
-        candidates, config.songs, out, reference, soundfont, seconds_per_song=config.song_seconds
+        candidates, config.songs, out, reference, soundfont, progress=log, seconds_per_song=config.song_seconds
     )
     for entry, rng_seed in zip(summary["songs"], rng_seeds):
         entry["rng_seed"] = rng_seed  # generate(seed_text, length, temperature, rng_seed) redraws the sample

@@ -17,6 +17,7 @@ import tempfile
 
 from mit_dl import evaluation
 from mit_dl.music import audio, novelty, songs
+from mit_dl.progress import Ticker
 from mit_dl.training.runs import write_json
 
 # Ranges of music length (characters of a tune's music lines) for valid rates by length: validity
@@ -58,7 +59,7 @@ def judge_songs(
         reference: a `novelty.TrainingText` to measure copying against, or ``None``.
         soundfont: as `audio.render_wav` takes it.
         names: the files' names (default ``song_00``, ``song_01``, ...).
-        progress: ``progress(line)`` hears every 25 songs judged.
+        progress: ``progress(line)`` hears how far the judging is, every few seconds (`mit_dl.progress.Ticker`).
         seconds_per_song: seconds music21 may take with one song before it counts as invalid.
 
     Returns:
@@ -67,9 +68,10 @@ def judge_songs(
     entries, novelty_reports = [], []
     with tempfile.TemporaryDirectory() as scratch:
         folder = pathlib.Path(out_dir) if out_dir else pathlib.Path(scratch)
+        ticker = Ticker(len(candidates), "judged", say=progress) if progress else None
         for i, song in enumerate(candidates):
-            if progress and i and i % 25 == 0:
-                progress(f"  judged {i}/{len(candidates)}")
+            if ticker is not None:
+                ticker.update(i)
             entry = {"sample": i}
             if song is None:
                 entry.update(valid=False, plays=False, error="no complete song in the generated text")

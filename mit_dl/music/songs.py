@@ -204,7 +204,10 @@ def check_song(song, midi_path=None, seconds_limit=SECONDS_PER_SONG):
     except Exception as error:  # music21 raises many unrelated types for bad ABC
         if midi_path is not None:
             pathlib.Path(midi_path).unlink(missing_ok=True)  # no half-written file beside an invalid song
-        return SongCheck(False, error=f"{type(error).__name__}: {error}"[:300])
+        if isinstance(error, SongTooSlow):
+            return SongCheck(False, error=f"SongTooSlow: {error}"[:300])
+        # music21's own errors are terse ("not enough values to unpack"): say whose they are.
+        return SongCheck(False, error=f"music21 could not read the song ({type(error).__name__}: {error})"[:300])
 
 
 def _tempo_bpm(score):

@@ -249,7 +249,7 @@ def _plot_returns(config, history, records, folder):
             [r["train_return_100"] for r in records],
         )
         if config.is_cartpole:
-            series["greedy policy: mean of 100 evaluation episodes"] = (
+            series[f"greedy policy: mean of {config.evaluation_episodes} evaluation episodes"] = (
                 [r["env_steps"] for r in records],
                 [r["mean_return"] for r in records],
             )

@@ -242,8 +242,9 @@ class Trainer:
         jit_compile: XLA-compile the step (faster on GPUs, slower on CPUs).
         verbose: ``"auto"`` (a progress bar within epochs on a terminal, a
             plain progress line every few seconds otherwise, and one line per
-            epoch; `mit_dl.training.progress`), ``True``/``1`` (the lines
-            only) or ``False``/``0`` (nothing).
+            epoch; `mit_dl.progress`), ``"progress"`` (the progress only:
+            side work such as a feature classifier), ``True``/``1`` (the
+            lines only) or ``False``/``0`` (nothing).
         extra_checkpoint_objects: more trackables to save (e.g. other models).
         checkpoint_data: save the data iterator in checkpoints (default).
             Pipelines that read variables (e.g. the DB-VAE's resampling
@@ -782,12 +783,12 @@ class Trainer:
         """Keras' bar on a terminal (``verbose="auto"``), else a plain line every few seconds, or nothing."""
         if not self.verbose or progress_lib.quiet():
             return None
-        if self.verbose == "auto" and progress_lib.interactive():
+        if self.verbose in ("auto", "progress") and progress_lib.interactive():
             print(f"epoch {epoch + 1}")
             return keras.utils.Progbar(steps_per_epoch, stateful_metrics=None)
         ticker = progress_lib.Ticker(steps_per_epoch, label=f"epoch {epoch + 1}: step")
         return _TickerBar(ticker)
 
     def _say(self, message):
-        if self.verbose:
+        if self.verbose and self.verbose != "progress":
             print(message, flush=True)

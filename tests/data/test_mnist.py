@@ -77,8 +77,20 @@ def test_missing_dataset_names_the_ways_to_provide_it(isolated):
     with pytest.raises(images.DatasetNotFound) as error:
         images.load_arrays("mnist", "train")
     message = str(error.value)
-    for hint in ("--data", "$MIT_DL_DATA", "dataset-fashion-mnist", str(isolated / "debian")):
+    for hint in ("--data", "$MIT_DL_DATA", str(isolated / "debian")):
         assert hint in message
+    assert "dataset-fashion-mnist" not in message  # Debian's package has Fashion-MNIST only
+    with pytest.raises(images.DatasetNotFound) as error:
+        images.load_arrays("fashion_mnist", "train")
+    assert "dataset-fashion-mnist" in str(error.value)
+
+
+def test_an_explicit_folder_wins_over_the_environment_variable(isolated, monkeypatch):
+    _fake_split(isolated / "env" / "mnist", "test")
+    monkeypatch.setenv(locations.ENV_VARIABLE, str(isolated / "env"))
+    (isolated / "empty").mkdir()
+    with pytest.raises(images.DatasetNotFound, match=r"is not in .*empty, the folder given as --data"):
+        images.load_arrays("mnist", "test", data_dir=isolated / "empty")
 
 
 def test_mismatched_files_and_bad_names_are_reported(isolated):

@@ -7,7 +7,6 @@ import time
 import pytest
 
 from mit_dl.errors import ConfigError
-
 from mit_dl.music import data as music_data
 from mit_dl.music import novelty, songs
 
