@@ -3,7 +3,7 @@
 Importing ``mit_dl`` is cheap: TensorFlow and Keras are only imported when a
 submodule that needs them is first touched, e.g. ``mit_dl.layers``.
 
-Example:
+Examples:
     >>> import mit_dl
     >>> mit_dl.__version__  # doctest: +SKIP
     '0.1.0'

@@ -14,7 +14,7 @@ precision, distribution). Presets are named instances::
 Validation runs in ``__post_init__`` and raises `mit_dl.errors.ConfigError`
 naming the field.
 
-Example:
+Examples:
     >>> import dataclasses
     >>> @dataclasses.dataclass(frozen=True)
     ... class Toy(RunConfig):
@@ -125,7 +125,7 @@ def distinct_seeds(seeds, name="seeds"):
     Raises:
         ConfigError: no seeds, a seed that is not a whole number, a negative seed, or a seed given twice.
 
-    Example:
+    Examples:
         >>> distinct_seeds([0, 2, 1])
         (0, 2, 1)
         >>> distinct_seeds([0, 1, 1])

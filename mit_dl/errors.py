@@ -9,7 +9,7 @@ Each class also derives from the built-in type that callers caught before
 (``ValueError``, ``FileNotFoundError``, ``RuntimeError``), so existing
 ``except ValueError`` code keeps working.
 
-Example:
+Examples:
     >>> from mit_dl.errors import ConfigError
     >>> str(ConfigError("songs", "must be a positive number, received 0"))
     'songs must be a positive number, received 0.'

@@ -17,7 +17,7 @@ def confusion_matrix(labels, predictions, num_classes):
     Returns:
         An int64 ``[num_classes, num_classes]`` array.
 
-    Example:
+    Examples:
         >>> confusion_matrix([0, 1, 1], [0, 1, 0], 2).tolist()
         [[1, 0], [1, 1]]
     """
@@ -181,7 +181,7 @@ def negative_log_likelihood(labels, probabilities, epsilon=1e-12):
     Returns:
         The mean, a float.
 
-    Example:
+    Examples:
         >>> round(negative_log_likelihood([0, 1], [[0.5, 0.5], [0.2, 0.8]]), 4)
         0.4581
     """
@@ -200,7 +200,7 @@ def brier_score(labels, probabilities):
     Returns:
         The mean, a float.
 
-    Example:
+    Examples:
         >>> round(brier_score([0, 1], [[1.0, 0.0], [0.6, 0.4]]), 4)
         0.36
     """
@@ -259,7 +259,7 @@ def expected_calibration_error(labels, probabilities, bins=15):
     Returns:
         The ECE in [0, 1], a float.
 
-    Example:
+    Examples:
         >>> probabilities = [[0.9, 0.1], [0.9, 0.1], [0.6, 0.4], [0.3, 0.7]]
         >>> round(expected_calibration_error([0, 1, 0, 1], probabilities, bins=5), 4)
         0.375
@@ -295,7 +295,7 @@ def ood_auroc(in_scores, out_scores):
     Returns:
         The AUROC, a float.
 
-    Example:
+    Examples:
         >>> ood_auroc([0.1, 0.4, 0.5], [0.45, 0.9])
         0.8333333333333334
     """
@@ -327,7 +327,7 @@ def ood_aupr(in_scores, out_scores):
     Returns:
         The average precision, a float.
 
-    Example:
+    Examples:
         >>> round(ood_aupr([0.1, 0.4, 0.5], [0.45, 0.9]), 4)
         0.8333
     """
@@ -367,7 +367,7 @@ def bootstrap_interval(statistic, *samples, paired=True, resamples=1000, confide
     Raises:
         ValueError: no samples, paired samples of different lengths, or ``confidence`` outside (0, 1).
 
-    Example:
+    Examples:
         >>> low, high = bootstrap_interval(np.mean, np.arange(100.0), resamples=200)
         >>> bool(low < 49.5 < high)
         True
@@ -416,7 +416,7 @@ def seed_interval(values, confidence=0.95, bounds=None):
     Raises:
         ValueError: no values, or ``confidence`` outside (0, 1).
 
-    Example:
+    Examples:
         >>> mean, low, high = seed_interval([0.80, 0.82, 0.84])
         >>> round(mean, 2), round(low, 3), round(high, 3)
         (0.82, 0.77, 0.87)
@@ -450,7 +450,7 @@ def temperature_scaled(probabilities, temperature):
     Returns:
         ``[N, K]`` float64 probabilities.
 
-    Example:
+    Examples:
         >>> temperature_scaled([[0.8, 0.2]], 1.0).round(3).tolist()
         [[0.8, 0.2]]
     """
@@ -478,7 +478,7 @@ def fit_temperature(labels, probabilities, low=0.05, high=20.0, iterations=60):
     Returns:
         ``T``, a float.
 
-    Example:
+    Examples:
         >>> overconfident = [[0.99, 0.01], [0.99, 0.01], [0.01, 0.99], [0.99, 0.01]]  # one wrong
         >>> fit_temperature([0, 0, 1, 1], overconfident) > 1
         True

@@ -13,7 +13,7 @@ log stays readable. `set_quiet` (the command line's ``mit-dl --quiet``, or
 ``MIT_DL_QUIET=1``) turns both off; the one line per epoch and the results
 are still printed.
 
-Example:
+Examples:
     >>> ticker = Ticker(total=4, label="judging", every=0.0, say=print)
     >>> ticker.update(2, {"valid": 1.0})
       judging 2/4 (50%): valid 1
@@ -105,7 +105,7 @@ def format_value(value):
     Returns:
         The text (``"44"``, ``"2234.5"``, ``"0.4312"``).
 
-    Example:
+    Examples:
         >>> format_value(44.0), format_value(2234.5), format_value(0.431234), format_value(1.5e-05)
         ('44', '2234.5', '0.4312', '1.5e-05')
     """

@@ -13,7 +13,7 @@ so adding a lab is one package plus one line in `LAB_PACKAGES`.
 of a second). The heavy parts are named as ``"module:attribute"`` strings
 and imported when used (`resolve`).
 
-Example:
+Examples:
     >>> from mit_dl import registry
     >>> names = [lab.name for lab in registry.labs()]
     >>> names[0], names[1]

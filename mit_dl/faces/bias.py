@@ -111,7 +111,7 @@ def effective_faces(probabilities):
     Returns:
         A float between 1 and the number of faces.
 
-    Example:
+    Examples:
         >>> effective_faces([0.25, 0.25, 0.25, 0.25]), effective_faces([0.5, 0.5, 0.0, 0.0])
         (4.0, 2.0)
     """

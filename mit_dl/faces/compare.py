@@ -110,7 +110,7 @@ def gap_closed(worst, cnn_worst, oracle_worst):
     Returns:
         The share, or ``None`` when the oracle is no better than the CNN (there is no gap to close).
 
-    Example:
+    Examples:
         >>> gap_closed(0.70, 0.40, 0.96)
         0.5357142857142857
     """

@@ -13,7 +13,7 @@ the last step's per-group accuracies to chance); the image counts and step
 schedules are this project's for the synthetic benchmark: ``full`` (the
 default, the docs page's comparison) and ``quick`` (a smoke run).
 
-Example:
+Examples:
     >>> FacesConfig.from_preset("quick").steps
     600
     >>> FacesConfig(data="faces.zip")

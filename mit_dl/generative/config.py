@@ -18,7 +18,7 @@ VAEs, Adam 2e-4 with beta_1 = 0.5 for the DCGANs (Radford et al. 2016), Adam
 0.5 trained more steadily here). Presets: ``quick`` (minutes on 2 CPU cores) and
 ``full`` (the docs page's figures; written for a GPU, runs on a CPU).
 
-Example:
+Examples:
     >>> GenerativeConfig.from_preset("quick", model="beta-vae").kl_weight
     4.0
     >>> GenerativeConfig(model="wgan-gp", n_critic=0)

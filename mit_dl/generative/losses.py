@@ -45,7 +45,7 @@ def vae_loss(images, logits, mean, log_variance, beta=1.0):
     Returns:
         ``(total, reconstruction, kl)``, each ``[B]``, in nats.
 
-    Example:
+    Examples:
         >>> x = keras.ops.ones((1, 2, 2, 1))
         >>> total, rec, kl = vae_loss(x, 20.0 * x, keras.ops.zeros((1, 3)), keras.ops.zeros((1, 3)))
         >>> round(float(rec[0]), 6), float(kl[0])

@@ -52,7 +52,7 @@ def frechet_distance(features_a, features_b, ridge=1e-6):
     Returns:
         The distance, >= 0 (about 0 for identical sets).
 
-    Example:
+    Examples:
         >>> x = np.random.default_rng(0).normal(size=(500, 4))
         >>> round(frechet_distance(x, x), 6)
         0.0
@@ -112,7 +112,7 @@ def class_coverage(predicted_classes, num_classes):
         ``{"shares": [share per class], "kl_to_uniform": nats, "smallest_share", "largest_share"}``;
         a one-class set has ``kl_to_uniform = log(num_classes)``.
 
-    Example:
+    Examples:
         >>> coverage = class_coverage([3, 3, 3], 10)
         >>> coverage["largest_share"], round(coverage["kl_to_uniform"], 4)
         (1.0, 2.3026)

@@ -134,7 +134,7 @@ def sprites(count, split="train", seed=0):
     Raises:
         ValueError: an unknown split or a count that is not positive.
 
-    Example:
+    Examples:
         >>> data = sprites(8, seed=0)
         >>> data.images.shape, data.factors.shape
         ((8, 64, 64, 1), (8, 5))

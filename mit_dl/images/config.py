@@ -3,7 +3,7 @@
 The defaults are the course's: the CNN on Fashion-MNIST for 5 epochs of
 batch 64 with Adam at 1e-3 (the dense network: SGD at 0.1).
 
-Example:
+Examples:
     >>> config = ImagesConfig(model="dense")
     >>> config.optimizer_settings()
     {'optimizer': 'SGD', 'learning_rate': 0.1, 'schedule': 'constant'}

@@ -57,7 +57,7 @@ def scaled_dot_product_attention(query, key, value, mask=None):
         ``(output, weights)``: ``(..., T_q, d_v)`` and ``(..., T_q, T_k)``,
         in the dtype of ``value``.
 
-    Example:
+    Examples:
         >>> q = k = v = keras.ops.ones((2, 5, 8))
         >>> out, w = scaled_dot_product_attention(q, k, v)
         >>> tuple(out.shape), tuple(w.shape)
@@ -226,7 +226,7 @@ class SelfAttention(keras.layers.Layer):
         ``(batch, time, value_dim)``, and the weights ``(batch, time, time)``
         when ``return_attention_scores=True``.
 
-    Example:
+    Examples:
         >>> layer = SelfAttention(key_dim=8)
         >>> out, w = layer(keras.ops.ones((2, 5, 16)), use_causal_mask=True,
         ...                return_attention_scores=True)

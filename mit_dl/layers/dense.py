@@ -37,7 +37,7 @@ class MyDenseLayer(keras.layers.Layer):
     Returns:
         Tensor of shape ``(..., units)``.
 
-    Example:
+    Examples:
         >>> layer = MyDenseLayer(3)
         >>> y = layer(keras.ops.ones((2, 4)))
         >>> tuple(y.shape)

@@ -50,7 +50,7 @@ class MultiHeadSelfAttention(keras.layers.Layer):
     Returns:
         ``(batch, time, d_model)`` (and the attention weights if asked).
 
-    Example:
+    Examples:
         >>> mha = MultiHeadSelfAttention(d_model=16, num_heads=4)
         >>> tuple(mha(keras.ops.ones((2, 5, 16))).shape)
         (2, 5, 16)

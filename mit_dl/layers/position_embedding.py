@@ -32,7 +32,7 @@ class PositionEmbedding(keras.layers.Layer):
     Returns:
         ``inputs + P[start:start + time]``, same shape.
 
-    Example:
+    Examples:
         >>> layer = PositionEmbedding(sequence_length=10)
         >>> tuple(layer(keras.ops.zeros((2, 7, 16))).shape)
         (2, 7, 16)

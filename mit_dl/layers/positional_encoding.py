@@ -21,7 +21,7 @@ def sinusoidal_encoding(length, depth, base=10000.0, dtype="float32"):
     Returns:
         The ``(length, depth)`` table.
 
-    Example:
+    Examples:
         >>> tuple(sinusoidal_encoding(50, 16).shape)
         (50, 16)
     """
@@ -59,7 +59,7 @@ class PositionalEncoding(keras.layers.Layer):
     Returns:
         ``inputs + PE[:time]``, same shape.
 
-    Example:
+    Examples:
         >>> pe = PositionalEncoding()
         >>> tuple(pe(keras.ops.zeros((2, 7, 16))).shape)
         (2, 7, 16)

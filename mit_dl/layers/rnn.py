@@ -54,7 +54,7 @@ class MyRNNCell(keras.layers.Layer):
         ``(y_t, [h_t])``: the output ``(batch, output_dim or units)`` and the
         new state list.
 
-    Example:
+    Examples:
         >>> rnn = keras.layers.RNN(MyRNNCell(16, output_dim=4),
         ...                        return_sequences=True)
         >>> tuple(rnn(keras.ops.ones((2, 5, 3))).shape)

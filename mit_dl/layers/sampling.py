@@ -24,7 +24,7 @@ def kl_divergence_to_standard_normal(mean, log_variance, axis=-1):
     Returns:
         One value per example: the shape of ``mean`` without ``axis``.
 
-    Example:
+    Examples:
         >>> float(kl_divergence_to_standard_normal(keras.ops.zeros((1, 4)), keras.ops.zeros((1, 4)))[0])
         0.0
     """
@@ -60,7 +60,7 @@ class Sampling(keras.layers.Layer):
     Returns:
         ``z`` with the shape of ``mu``.
 
-    Example:
+    Examples:
         >>> z = Sampling(seed=0)([keras.ops.zeros((4, 2)), keras.ops.zeros((4, 2))])
         >>> tuple(z.shape)
         (4, 2)

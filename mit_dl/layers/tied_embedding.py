@@ -30,7 +30,7 @@ class TiedEmbedding(keras.layers.Embedding):
     Returns:
         ``(..., d)`` embeddings, or with ``reverse=True`` float32 logits ``(..., input_dim)``.
 
-    Example:
+    Examples:
         >>> layer = TiedEmbedding(10, 4)
         >>> tuple(layer(keras.ops.zeros((2, 3), "int32")).shape)
         (2, 3, 4)

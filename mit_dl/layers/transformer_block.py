@@ -47,7 +47,7 @@ class TransformerBlock(keras.layers.Layer):
     Returns:
         ``(batch, time, d_model)``.
 
-    Example:
+    Examples:
         >>> block = TransformerBlock(d_model=16, num_heads=4)
         >>> tuple(block(keras.ops.ones((2, 5, 16))).shape)
         (2, 5, 16)

@@ -7,7 +7,7 @@ trained on windows of which half start at a tune's ``X:`` line. The
 transformer (lecture 2's attention as a decoder-only character model) has
 its own presets, ``MusicConfig.transformer("quick")`` and ``("full")``.
 
-Example:
+Examples:
     >>> MusicConfig.from_preset("quick").rnn_units
     256
     >>> MusicConfig.from_preset("lab", sequence_length=200).sequence_length

@@ -90,7 +90,7 @@ def split_tunes(text):
     Returns:
         The tunes' texts.
 
-    Example:
+    Examples:
         >>> split_tunes("X:1\nT:A\nK:D\nABc|\n\nX:2\nT:no key\n")
         ['X:1\nT:A\nK:D\nABc|']
     """
@@ -179,7 +179,7 @@ class Vocabulary:
     Args:
         characters: the characters (duplicates and order do not matter; ids follow sorted order).
 
-    Example:
+    Examples:
         >>> vocab = Vocabulary.from_text("abca")
         >>> vocab.encode("cab").tolist(), vocab.decode([0, 1])
         ([2, 0, 1], 'ab')
@@ -273,7 +273,7 @@ def tune_offsets(tunes):
     Returns:
         An int64 array, one offset per tune.
 
-    Example:
+    Examples:
         >>> tune_offsets(["X:1", "X:22"]).tolist()
         [0, 5]
     """
@@ -290,7 +290,7 @@ def header_length(tune):
     Returns:
         The length (the whole tune when it has no ``K:`` line after the first).
 
-    Example:
+    Examples:
         >>> header_length("X:1\nT:A\nK:D\nABc|")
         12
     """

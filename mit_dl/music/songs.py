@@ -47,7 +47,7 @@ def extract_songs(text):
     Returns:
         The songs' texts; ``[]`` when there are none.
 
-    Example:
+    Examples:
         >>> extract_songs("X:1\nK:D\nABc|\n\nX:2\nK:G")
         ['X:1\nK:D\nABc|']
     """

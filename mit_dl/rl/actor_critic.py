@@ -34,7 +34,7 @@ class ActorCriticAgent(Agent):
         entropy_weight: the entropy bonus's weight.
         seed: seed of the sampled actions.
 
-    Example:
+    Examples:
         >>> import keras
         >>> from mit_dl.rl.cartpole import CartPole
         >>> agent = ActorCriticAgent(CartPole(4), rollout_steps=5)

@@ -79,7 +79,7 @@ def dynamics(state, action):
     Returns:
         ``(next_state [N, 4], terminated [N] bool)``.
 
-    Example:
+    Examples:
         >>> s, done = dynamics(tf.zeros((1, 4), tf.float64), tf.constant([1]))
         >>> [round(float(v), 4) for v in s[0]], bool(done[0])
         ([0.0, 0.1951, 0.0, -0.2927], False)
@@ -109,7 +109,7 @@ class CartPole(tf.Module):
             checkpointed with the rest of the state).
         max_episode_steps: the time limit (gymnasium's is 500).
 
-    Example:
+    Examples:
         >>> env = CartPole(3, seed=0)
         >>> env.reset().shape
         TensorShape([3, 4])

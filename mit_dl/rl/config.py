@@ -26,7 +26,7 @@ issue's target, stopping when solved; Pong: 500,000 steps, about 15 minutes
 of a 2-core CPU) and ``full``
 (CartPole: 500,000 steps; Pong: 5 million frames, written for a GPU).
 
-Example:
+Examples:
     >>> RLConfig.from_preset("quick", agent="dqn").learning_rate_value
     0.0023
     >>> RLConfig(gamma=1.5)

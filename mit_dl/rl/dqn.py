@@ -43,7 +43,7 @@ class DQNAgent(Agent):
             with ``next_q_values`` from the target network (the lab notebook passes
             the learner's; ``double`` does not apply to it). Not saved.
 
-    Example:
+    Examples:
         >>> import keras
         >>> from mit_dl.rl.cartpole import CartPole
         >>> agent = DQNAgent(CartPole(2), replay_capacity=64, batch_size=8, learning_starts=8)

@@ -49,7 +49,7 @@ class GymnasiumEnvs:
         seed: environment ``i`` is reset first with seed ``seed + i``; later
             resets continue its own random stream, so a run is reproducible.
 
-    Example:
+    Examples:
         >>> import gymnasium
         >>> envs = GymnasiumEnvs(lambda i: gymnasium.make("CartPole-v1"), 2, seed=0)
         >>> envs.reset().shape

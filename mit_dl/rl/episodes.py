@@ -19,7 +19,7 @@ class EpisodeTracker(tf.Module):
         num_envs: environments stepped together.
         window: finished episodes averaged by `mean_return`.
 
-    Example:
+    Examples:
         >>> tracker = EpisodeTracker(2, window=3)
         >>> tracker.update(tf.constant([1.0, 1.0]), tf.constant([False, True]))
         >>> tracker.update(tf.constant([1.0, 1.0]), tf.constant([True, False]))

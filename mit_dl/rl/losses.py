@@ -41,7 +41,7 @@ def q_learning_targets(rewards, terminals, next_q_target, gamma, next_q_online=N
     Returns:
         ``[B]`` targets, with gradients stopped.
 
-    Example:
+    Examples:
         >>> q_next = tf.constant([[1.0, 3.0], [1.0, 3.0]])
         >>> q_learning_targets(tf.constant([1.0, 1.0]), tf.constant([0.0, 1.0]), q_next, 0.5).numpy().tolist()
         [2.5, 1.0]
@@ -112,7 +112,7 @@ def policy_gradient_loss(logits, actions, returns):
     Returns:
         ``[B]``.
 
-    Example:
+    Examples:
         >>> logits = tf.math.log(tf.constant([[0.5, 0.5]]))
         >>> round(float(policy_gradient_loss(logits, tf.constant([0]), tf.constant([2.0]))[0]), 4)
         1.3863

@@ -42,7 +42,7 @@ def action_network(observation_shape, action_count, hidden=(64, 64), name="polic
     Returns:
         A functional `keras.Model`.
 
-    Example:
+    Examples:
         >>> net = action_network((4,), 2)
         >>> tuple(net(keras.ops.zeros((3, 4))).shape)
         (3, 2)
@@ -64,7 +64,7 @@ def actor_critic_network(observation_shape, action_count, hidden=(64, 64), name=
     Returns:
         A functional `keras.Model` with two outputs.
 
-    Example:
+    Examples:
         >>> logits, value = actor_critic_network((4,), 2)(keras.ops.zeros((3, 4)))
         >>> tuple(logits.shape), tuple(value.shape)
         ((3, 2), (3,))

@@ -40,7 +40,7 @@ def preprocess(frame):
     Returns:
         ``[80, 80, 1]`` float32 in {0, 1}.
 
-    Example:
+    Examples:
         >>> frame = np.full((210, 160, 3), 144, np.uint8)
         >>> frame[101, 80] = 236  # a ball pixel on a kept row (35, 37, ...) and column (0, 2, ...)
         >>> image = preprocess(frame)

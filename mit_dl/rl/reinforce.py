@@ -48,7 +48,7 @@ class ReinforceAgent(Agent):
             ``fn(logits, actions, returns) -> scalar`` over the steps played (the
             lab notebook passes the learner's). Not saved.
 
-    Example:
+    Examples:
         >>> import keras
         >>> from mit_dl.rl.cartpole import CartPole
         >>> agent = ReinforceAgent(CartPole(4), max_episode_steps=50)

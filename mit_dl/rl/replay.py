@@ -25,7 +25,7 @@ class ReplayBuffer(tf.Module):
         batch_size: transitions per `sample` (checked against ``capacity``).
         seed: seed of the sampling generator.
 
-    Example:
+    Examples:
         >>> buffer = ReplayBuffer(4, (2,), batch_size=2, seed=0)
         >>> for i in range(6):  # 6 > 4: the two oldest are overwritten
         ...     buffer.add(tf.fill((1, 2), float(i)), tf.constant([0]), tf.constant([1.0]),

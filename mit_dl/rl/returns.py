@@ -38,7 +38,7 @@ def discount_rewards(rewards, gamma=0.95, normalise=False):
     Returns:
         ``[T]`` float32 returns.
 
-    Example:
+    Examples:
         >>> discount_rewards([1.0, 1.0, 1.0], gamma=0.5).tolist()
         [1.75, 1.5, 1.0]
     """
@@ -67,7 +67,7 @@ def discounted_returns(rewards, dones, gamma, bootstrap=None):
     Returns:
         ``[T, N]`` float32 returns (a `tf.Tensor`; runs inside ``tf.function``).
 
-    Example:
+    Examples:
         >>> r = tf.ones((3, 1))
         >>> d = tf.constant([[False], [True], [False]])
         >>> discounted_returns(r, d, 0.5)[:, 0].numpy().tolist()
@@ -105,7 +105,7 @@ def episode_returns(rewards, alive, gamma, restart_at_rewards=False):
     Returns:
         ``[T, N]`` float32 returns, 0 where not alive.
 
-    Example:
+    Examples:
         >>> r = tf.constant([[0.0], [-1.0], [0.0], [1.0]])
         >>> alive = tf.ones((4, 1), tf.bool)
         >>> episode_returns(r, alive, 0.5)[:, 0].numpy().tolist()
@@ -135,7 +135,7 @@ def normalise(returns, mask=None, epsilon=1e-8):
     Returns:
         The normalised returns, 0 where masked.
 
-    Example:
+    Examples:
         >>> tuple(round(v, 4) for v in normalise(tf.constant([1.0, 2.0, 3.0])).numpy().tolist())
         (-1.2247, 0.0, 1.2247)
     """

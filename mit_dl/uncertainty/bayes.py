@@ -42,7 +42,7 @@ def normal_kl(loc, scale, prior_std):
     Returns:
         The KL divergences, shaped like ``loc``.
 
-    Example:
+    Examples:
         >>> float(normal_kl(tf.constant(0.0), tf.constant(1.0), 1.0))
         0.0
     """
@@ -73,7 +73,7 @@ class BayesByBackprop(keras.layers.Layer):
 
     Keras twin: `keras.layers.Dense` (``BayesByBackprop`` with ``initial_std -> 0`` and no KL is a Dense layer).
 
-    Example:
+    Examples:
         >>> layer = BayesByBackprop(4, seed=0)
         >>> a, b = layer(tf.ones((1, 3))), layer(tf.ones((1, 3)))
         >>> bool(tf.reduce_any(a != b)), len(layer.losses)

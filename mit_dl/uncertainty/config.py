@@ -19,7 +19,7 @@ CNN's two Dense layers by variational ones (the convolutions stay
 deterministic). Presets: ``quick`` (the figures of the docs page: minutes
 per method on 2 CPU cores) and ``full`` (more epochs and steps).
 
-Example:
+Examples:
     >>> UncertaintyConfig.from_preset("quick", method="dropout").samples
     20
     >>> UncertaintyConfig(method="mve", task="fashion_mnist")

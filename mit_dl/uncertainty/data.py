@@ -46,7 +46,7 @@ def noise_std(x):
     Returns:
         ``sigma(x)``, shaped like ``x``.
 
-    Example:
+    Examples:
         >>> noise_std(np.array([-4.0, 0.0, 4.0])).tolist()
         [1.5, 2.25, 3.0]
     """
@@ -81,7 +81,7 @@ def cubic_regression(count, seed=0, gap=True):
     Raises:
         ValueError: ``count`` is not a positive integer.
 
-    Example:
+    Examples:
         >>> data = cubic_regression(1000, seed=0)
         >>> data.x.shape, bool(in_gap(data.x).any()), bool(np.abs(data.x).max() <= 4)
         ((1000, 1), False, True)

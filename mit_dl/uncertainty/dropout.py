@@ -40,7 +40,7 @@ class MCDropout(keras.layers.Dropout):
     inputs set to zero, in (0, 1); the others are scaled by ``1 / (1 -
     rate)``), ``noise_shape``, ``seed``, ``name``.
 
-    Example:
+    Examples:
         >>> layer = MCDropout(0.5, seed=0)
         >>> bool(keras.ops.any(layer(keras.ops.ones((1, 100)), training=False) == 0))
         True
@@ -140,7 +140,7 @@ class DropoutWrapper(UncertaintyWrapper):
         ConfigError: ``samples`` < 1, ``rate`` outside (0, 1), an ``after`` name the model does not
             have, or a subclassed model without dropout or with batch normalisation.
 
-    Example:
+    Examples:
         >>> model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(16, activation="relu", name="hidden"),
         ...                           keras.layers.Dense(3, name="logits")])
         >>> wrapped = DropoutWrapper(model, samples=8)

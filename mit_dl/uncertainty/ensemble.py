@@ -51,7 +51,7 @@ class EnsembleWrapper(UncertaintyWrapper):
     Raises:
         ConfigError: ``members`` < 1, or a builder returning something other than a Keras model.
 
-    Example:
+    Examples:
         >>> build = lambda: keras.Sequential([keras.Input((4,)), keras.layers.Dense(3)])
         >>> ensemble = EnsembleWrapper(build, members=3)
         >>> out = ensemble(keras.ops.ones((2, 4)))

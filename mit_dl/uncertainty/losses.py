@@ -34,7 +34,7 @@ def gaussian_nll(targets, mean, log_variance):
         The NLL per element (nats), shaped like ``targets``; average it over
         the batch for a training loss.
 
-    Example:
+    Examples:
         >>> import numpy as np
         >>> value = gaussian_nll(np.array([1.0]), np.array([0.0]), np.array([0.0]))
         >>> round(float(value[0]), 4)  # 1/2 (0 + 1 + log 2 pi)

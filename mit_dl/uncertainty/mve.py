@@ -45,7 +45,7 @@ class MVEWrapper(UncertaintyWrapper):
         ``{"prediction": mu [N, outputs], "aleatoric": sigma^2 [N, outputs], "log_variance": s [N, outputs]}``
         (float32 under any precision policy).
 
-    Example:
+    Examples:
         >>> inputs = keras.Input((1,))
         >>> outputs = keras.layers.Dense(1)(keras.layers.Dense(8, activation="relu")(inputs))
         >>> wrapped = MVEWrapper(keras.Model(inputs, outputs))

@@ -37,7 +37,7 @@ def classification_summary(probabilities):
         ``{"probabilities": [N, C], "entropy": [N], "aleatoric": [N], "epistemic": [N], "variance": [N]}``
         in float32 (nats).
 
-    Example:
+    Examples:
         >>> draws = tf.constant([[[1.0, 0.0]], [[0.0, 1.0]]])  # two confident draws that disagree
         >>> out = classification_summary(draws)
         >>> epistemic, aleatoric = out["epistemic"], out["aleatoric"]
@@ -67,7 +67,7 @@ def regression_summary(means, variances=None):
     Returns:
         ``{"prediction": [N, D], "epistemic": [N, D]}`` plus ``"aleatoric": [N, D]`` when ``variances`` are given.
 
-    Example:
+    Examples:
         >>> out = regression_summary(tf.constant([[[1.0]], [[3.0]]]))
         >>> prediction, epistemic = out["prediction"], out["epistemic"]
         >>> float(prediction[0, 0]), float(epistemic[0, 0])

@@ -15,7 +15,7 @@ given in **pixel units of 0-255 images** (``epsilon=25.5`` is 0.1 of the
 
 Adversarial images come back as float32 in [0, 1] (not rounded to 0-255).
 
-Example:
+Examples:
     >>> import keras, numpy as np
     >>> model = keras.Sequential([keras.Input((4, 4, 1)), keras.layers.Flatten(), keras.layers.Dense(3)])
     >>> images = np.full((2, 4, 4), 128, np.uint8)

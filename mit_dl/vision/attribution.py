@@ -35,7 +35,7 @@ not the model.
 Gradients are taken with respect to images in [0, 1]; maps are float32
 ``[N, H, W]`` (the gradient's channels summed in absolute value).
 
-Example:
+Examples:
     >>> import keras, numpy as np
     >>> model = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Conv2D(2, 3, padding="same"),
     ...                           keras.layers.GlobalAveragePooling2D()])

@@ -16,7 +16,7 @@ of steps, `QUICK_STEPS`; the docs page states the measured times) and
 ``full`` (20,000 scenes, 4x the filters, twice the batch, 20,000 steps:
 written for a GPU, runs unchanged on a CPU).
 
-Example:
+Examples:
     >>> VisionConfig.from_preset("full").train_scenes
     20000
     >>> VisionConfig(model="fcn").steps, VisionConfig(task="detection").steps

@@ -5,7 +5,7 @@ high-level shapes) drawn from a trained model: `first_filters` shows the
 kernels of the first convolution as small images, `activations` the
 feature maps every convolution computes for one image.
 
-Example:
+Examples:
     >>> import keras, numpy as np
     >>> model = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Conv2D(3, 3, name="c1"),
     ...                           keras.layers.Conv2D(2, 3, name="c2")])

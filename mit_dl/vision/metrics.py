@@ -37,7 +37,7 @@ def box_iou(boxes_a, boxes_b):
     Returns:
         float64 ``[N, M]``: ``|A ∩ B| / |A ∪ B|``, 0 where the union is empty.
 
-    Example:
+    Examples:
         >>> box_iou([[0, 0, 2, 2]], [[1, 1, 3, 3], [0, 0, 2, 2]]).round(4).tolist()
         [[0.1429, 1.0]]
     """
@@ -69,7 +69,7 @@ def non_max_suppression(boxes, scores, iou_threshold=0.5, max_outputs=100, score
     Returns:
         int64 indices of the kept boxes, best score first (ties: the lower index first, as TensorFlow's).
 
-    Example:
+    Examples:
         >>> non_max_suppression([[0, 0, 10, 10], [1, 1, 10, 10], [20, 20, 30, 30]], [0.9, 0.8, 0.7]).tolist()
         [0, 2]
     """
@@ -128,7 +128,7 @@ def average_precision(scores, hits, true_count):
     Returns:
         AP in [0, 1]; NaN when ``true_count`` is 0 (COCO leaves such a class out of the mean).
 
-    Example:
+    Examples:
         >>> round(average_precision([0.9, 0.8], [True, False], true_count=2), 4)  # 51 of 101 levels at precision 1
         0.505
     """
@@ -249,7 +249,7 @@ def class_iou(confusion):
     Returns:
         float64 ``[C]``; NaN for a class neither present nor predicted.
 
-    Example:
+    Examples:
         >>> class_iou(np.array([[3, 1], [0, 2]])).round(3).tolist()
         [0.75, 0.667]
     """

@@ -137,7 +137,7 @@ class PixelCrossEntropy(keras.losses.Loss):
         object_weight: the weight of a pixel of any object class (the background's is 1).
         **kwargs: `keras.losses.Loss` arguments (``name``, ``reduction``).
 
-    Example:
+    Examples:
         >>> loss = PixelCrossEntropy(object_weight=5.0)
         >>> masks = np.array([[[0, 3]]])                      # one scene of 1x2 pixels
         >>> logits = np.zeros((1, 1, 2, 11), "float32")      # uniform over 11 classes

@@ -34,7 +34,7 @@ clutter, not detection in the wild. Train and test scenes are built from
 disjoint source images (`mit_dl.vision.data`), so a test object is never a
 training object.
 
-Example:
+Examples:
     >>> import numpy as np
     >>> rng = np.random.default_rng(0)
     >>> images = (rng.random((20, 28, 28)) > 0.6).astype(np.uint8) * 255

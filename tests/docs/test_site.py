@@ -196,3 +196,27 @@ def test_screenshots_of_the_home_page_and_a_lab_page(server, browser):
         assert browser.save_screenshot(str(path)), path
         assert path.stat().st_size > 20_000, f"{path} is suspiciously small for a rendered page"
     browser.set_window_size(1280, 900)
+
+
+def test_the_api_reference_shows_every_docstring_example_as_code_with_its_prompts(site, server, browser):
+    """``Examples:`` sections render as code; an ``Example:`` admonition would turn ``>>>`` into nested quotes."""
+    script = (
+        "const walker = document.createTreeWalker(document.querySelector('article') || document.body,"
+        "  NodeFilter.SHOW_TEXT);"
+        "let inCode = 0, loose = [];"
+        "while (walker.nextNode()) {"
+        "  const node = walker.currentNode;"
+        "  if (!node.textContent.includes('>>>')) continue;"
+        "  if (node.parentElement.closest('pre, code')) inCode += node.textContent.split('>>>').length - 1;"
+        "  else loose.push(node.textContent.slice(0, 80));"
+        "}"
+        "return {inCode: inCode, loose: loose, quotes: document.querySelectorAll('article blockquote').length};"
+    )
+    prompts = {}
+    for page in [p for p in pages(site) if p.startswith("reference/")]:
+        browser.get(f"{server}/{page}")
+        shown = browser.execute_script(script)
+        assert not shown["loose"] and not shown["quotes"], f"{page}: examples outside code: {shown}"
+        prompts[page] = shown["inCode"]
+    # 212 prompt lines when this test was written (the RL, uncertainty, vision and core pages hold most).
+    assert sum(prompts.values()) >= 200 and prompts["reference/rl/"] >= 50, prompts
