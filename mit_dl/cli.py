@@ -183,18 +183,38 @@ def _cmd_labs_check(args):
 
     from mit_dl.labs import runner
 
+    targets = {path: _executed_path(args.save_executed, path, len(args.notebooks)) for path in args.notebooks}
     failed = 0
+    for path in args.notebooks:
+        if not pathlib.Path(path).is_file():
+            raise ConfigError("notebooks", f"has {path}, which is not a file; give the path of a .ipynb notebook")
     for path in args.notebooks:
         print(f"running {path} ({'full' if args.full else 'quick'} mode) ...", flush=True)
         report = runner.run_notebook(path, quick=not args.full, workdir=args.workdir, timeout=args.timeout)
         print(report.summary(), flush=True)
-        if args.save_executed:
-            out = pathlib.Path(args.save_executed)
-            out = out / pathlib.Path(path).name if out.is_dir() else out
-            nbformat.write(report.notebook, out)
-            print(f"executed notebook: {out}")
+        if targets[path] is not None:
+            nbformat.write(report.notebook, targets[path])
+            print(f"executed notebook: {targets[path]}")
         failed += not report.passed
     return 1 if failed else 0
+
+
+def _executed_path(save_executed, notebook, count):
+    """Where ``--save-executed`` writes ``notebook``, checked writable before any notebook runs."""
+    if not save_executed:
+        return None
+    out = pathlib.Path(save_executed)
+    if out.is_dir() or count > 1:
+        folder, out = out, out / pathlib.Path(notebook).name
+    else:
+        folder = out.parent
+    if not folder.is_dir() or not os.access(folder, os.W_OK) or (out.exists() and not os.access(out, os.W_OK)):
+        raise ConfigError(
+            "save_executed",
+            f"is {save_executed}, where the executed notebook cannot be written; give a file or "
+            "an existing folder you can write to",
+        )
+    return out
 
 
 def add_command(actions, command):
@@ -307,7 +327,9 @@ def build_parser():
     check.add_argument("--workdir", help="run the notebook here, keeping its outputs (default: a temporary folder)")
     check.add_argument("--save-executed", metavar="PATH", help="write the executed notebook (a file or a folder)")
     check.add_argument("--timeout", type=int, default=1800, help="seconds allowed per cell (default 1800)")
-    check.set_defaults(handler=_cmd_labs_check, flags={})
+    check.set_defaults(
+        handler=_cmd_labs_check, flags={"save_executed": "--save-executed", "notebooks": "the list of notebooks"}
+    )
     return parser
 
 
@@ -322,6 +344,15 @@ def _lab_names(text):
             f"{', '.join(unknown) or 'none'} is not a lab; the labs are {', '.join(known)}"
         )
     return names
+
+
+def _resume_hint(error, args):
+    """How to resume an interrupted run: the same folder again (a default folder has a time stamp)."""
+    folder = getattr(error, "directory", None)
+    if folder is None or getattr(args, "out", None):
+        return "; run the same command to resume."
+    run_dir = folder.parent if folder.name == "checkpoints" else folder
+    return f"; run the same command with --out {run_dir} to resume."
 
 
 def error_line(error, flags):
@@ -377,7 +408,7 @@ def main(argv=None):
         quiet_tensorflow_startup()
         code = args.handler(args)
     except TrainingInterrupted as error:
-        print(f"mit-dl: {error}" + ("; run the same command to resume." if error.saved else ""), file=sys.stderr)
+        print(f"mit-dl: {error}" + (_resume_hint(error, args) if error.saved else ""), file=sys.stderr)
         return INTERRUPTED
     except MitDLError as error:
         print(f"mit-dl: error: {error_line(error, args.flags)}", file=sys.stderr)

@@ -103,12 +103,14 @@ class TrainingInterrupted(MitDLError):
         message: the sentence shown to the user.
         step: the step training stopped at.
         saved: whether a checkpoint of that step was written.
+        directory: the checkpoint folder it was written to (a `pathlib.Path`), or ``None``.
     """
 
-    def __init__(self, message, step, saved):
+    def __init__(self, message, step, saved, directory=None):
         super().__init__(message)
         self.step = step
         self.saved = saved
+        self.directory = directory
 
 
 def _shown(value):

@@ -38,7 +38,7 @@ def dbvae_figures(model, train_data, test_data, probabilities, out):
         ["input"] * 8 + ["reconstruction"] * 8,
         out / "reconstructions.png",
         columns=8,
-        title="DB-VAE: test faces and decoded latent means",
+        title="DB-VAE: test faces and decoded latent means" + _alike_note(rebuilt),
     )
 
     train_faces = train_data.images[train_data.labels == 1]
@@ -73,18 +73,26 @@ def dbvae_figures(model, train_data, test_data, probabilities, out):
     steps = np.linspace(-2.5, 2.5, 9)
     z = np.repeat(mean.mean(0, keepdims=True), len(steps), 0)
     z[:, dimension] = mean[:, dimension].mean() + steps * mean[:, dimension].std()
+    traversed = _to_uint8(model.decoder(z.astype(np.float32)))
     plots.image_grid(
-        _to_uint8(model.decoder(z.astype(np.float32))),
+        traversed,
         [f"{s:+.1f} sd" for s in steps],
         out / "latent_traversal.png",
         columns=len(steps),
-        title=f"Latent traversal: {label}",
+        title=f"Latent traversal: {label}" + _alike_note(traversed),
     )
     return {"traversed_dimension": dimension, "correlations": correlations}
 
 
-def _to_uint8(images):
-    return np.round(np.clip(np.asarray(images), 0, 1) * 255).astype(np.uint8)
+# Decoded images whose pixels differ by less than this (grey levels, averaged) all look the same.
+ALIKE_LEVELS = 4.0
+
+
+def _alike_note(images):
+    """A line for a figure whose decoded images all look alike (a decoder trained too briefly), else ``""``."""
+    if np.asarray(images, np.float64).std(axis=0).mean() >= ALIKE_LEVELS:
+        return ""
+    return "\n(these decoded images are all alike: the decoder has not trained long enough to show anything)"
 
 
 def _to_uint8(images):

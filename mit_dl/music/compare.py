@@ -47,9 +47,10 @@ def compare(
         ``{"rows": [...], "groups": [...]}`` as written to ``compare.json``.
     """
     out = pathlib.Path(out_dir or "runs/music-compare")
+    # Every export is loaded (and its kind checked) before any is judged: a wrong last folder is said at once.
+    exports = [(model_dir, load_generator(model_dir)) for model_dir in map(pathlib.Path, model_dirs)]
     rows = []
-    for model_dir in map(pathlib.Path, model_dirs):
-        loaded = load_generator(model_dir)
+    for model_dir, loaded in exports:
         metadata = loaded[1]
         label = model_dir.parent.name if model_dir.name == "generator" else model_dir.name
         for temperature in temperatures:

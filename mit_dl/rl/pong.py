@@ -112,6 +112,19 @@ def make_pong(render_mode=None):
     Raises:
         ConfigError: ``ale-py`` is not installed (the ``atari`` extra).
     """
+    gymnasium.register_envs(atari_emulator())
+    return FrameDifference(gymnasium.make("ALE/Pong-v5", render_mode=render_mode))
+
+
+def atari_emulator():
+    """The ``ale_py`` module, or one sentence saying how to install it (checked before a run starts).
+
+    Returns:
+        The module.
+
+    Raises:
+        ConfigError: ``ale-py`` is not installed (the ``atari`` extra).
+    """
     from mit_dl.errors import ConfigError
 
     try:
@@ -120,5 +133,4 @@ def make_pong(render_mode=None):
         raise ConfigError(
             "env", "'pong' needs the Atari emulator: install the atari extra (`pip install -e \".[atari]\"`)"
         ) from None
-    gymnasium.register_envs(ale_py)
-    return FrameDifference(gymnasium.make("ALE/Pong-v5", render_mode=render_mode))
+    return ale_py

@@ -29,7 +29,7 @@ import tensorflow as tf
 
 from mit_dl import plots
 from mit_dl.export import export_savedmodel
-from mit_dl.rl import data
+from mit_dl.rl import data, pong
 from mit_dl.rl.config import RLConfig
 from mit_dl.rl.endpoints import policy_endpoints
 from mit_dl.rl.evaluate import POLICY_KIND, SOLVED_RETURN, evaluate
@@ -200,6 +200,8 @@ def train(config=None, out_dir="runs/rl", export=True, log=print):
         The metrics written to ``metrics.json``.
     """
     config = config or RLConfig.from_preset("quick")
+    if config.env == "pong":
+        pong.atari_emulator()  # a missing extra is said before the run folder is made
     run = Run.start(out_dir, config, lab="rl", log=log)
     env = data.training_envs(config)
     with run.scope():

@@ -350,10 +350,12 @@ class Run:
         if step is None and run.resumed_settings:
             log(
                 f"run directory: {run.path.resolve()} (it holds no checkpoint yet: training starts from step 0; "
-                "run the same command again to resume)"
+                "training again into this folder resumes it)"
             )
         elif step is None:
-            log(f"run directory: {run.path.resolve()} (a new run; run the same command again to resume it)")
+            # Not "run the same command again": a command whose default folder has a time stamp starts
+            # a new folder each time; the folder is what resumes.
+            log(f"run directory: {run.path.resolve()} (a new run; training again into this folder resumes it)")
         else:
             log(f"run directory: {run.path.resolve()} (resuming from its checkpoint at step {step})")
         return run

@@ -680,6 +680,7 @@ class Trainer:
             f"training interrupted ({signal_name}) at step {step}; checkpoint saved in {self.checkpoint_dir}",
             step,
             saved=True,
+            directory=self.checkpoint_dir,
         )
 
     def _check_budget(self, start, total, epochs, steps, steps_per_epoch):

@@ -156,3 +156,12 @@ def test_resample_callback_fires_at_exact_steps_under_grouped_calls():
     assert callback.updates == [2, 5, 8]
     p = probabilities.numpy()
     assert p.sum() == pytest.approx(1.0, abs=1e-5) and not np.allclose(p, 1 / 40)
+
+
+def test_a_figure_of_decoded_images_that_are_all_alike_says_so_on_the_figure():
+    from mit_dl.faces.figures import _alike_note
+
+    grey = np.full((8, 16, 16, 3), 128, np.uint8)
+    assert "all alike" in _alike_note(grey)
+    varied = np.random.default_rng(0).integers(0, 256, (8, 16, 16, 3)).astype(np.uint8)
+    assert _alike_note(varied) == ""

@@ -202,3 +202,14 @@ def test_a_dying_kernel_is_reported_as_the_error_of_its_cell(tmp_path):
     assert "not run: cell 2 raised DeadKernelError" in report.results[0].message
     assert report.notebook.cells[0].outputs[0]["text"] == "first\n"
     assert report.notebook.cells[2].get("execution_count") is None
+
+
+def test_labs_check_refuses_an_unwritable_save_path_and_a_missing_notebook_before_running_any(tmp_path):
+    from support import mit_dl_in_process
+
+    notebook = next(iter(sorted(LABS.rglob("*.ipynb"))))
+    refused = mit_dl_in_process("labs", "check", str(notebook), "--save-executed", str(tmp_path / "no" / "x.ipynb"))
+    assert refused.returncode == 2 and refused.stderr.startswith("mit-dl: error: --save-executed is ")
+    assert "running" not in refused.stdout  # refused before the notebook ran
+    missing = mit_dl_in_process("labs", "check", str(tmp_path / "missing.ipynb"))
+    assert missing.returncode == 2 and "which is not a file" in missing.stderr and "running" not in missing.stdout

@@ -274,6 +274,15 @@ def test_an_lstm_run_resumes_whatever_the_transformer_defaults_are(tune_file, tm
     assert compared_settings(config) != compared_settings(config.replace(rnn_units=128))
 
 
+def test_compare_checks_every_export_before_judging_any(transformer_run, tmp_path):
+    from support import mit_dl_in_process
+
+    models = [str(transformer_run / "generator"), str(tmp_path)]
+    refused = mit_dl_in_process("music", "compare", "--models", *models, "--out", tmp_path / "compare")
+    assert refused.returncode == 2 and f"{tmp_path} is not a SavedModel export" in refused.stderr
+    assert not (tmp_path / "compare").exists()  # nothing was judged
+
+
 def test_compare_judges_exports_with_the_same_seeds_and_writes_one_table(transformer_run, tmp_path, capsys):
     import shutil
 

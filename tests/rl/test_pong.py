@@ -46,7 +46,7 @@ def test_batched_pong_through_the_common_interface():
     assert step.observation.shape == (2, 80, 80, 1) and step.reward.shape == (2,)
 
 
-def test_pong_without_the_atari_extra_says_what_to_install(monkeypatch):
+def test_pong_without_the_atari_extra_says_what_to_install(monkeypatch, tmp_path):
     real_import = builtins.__import__
 
     def no_ale(name, *args, **kwargs):
@@ -57,6 +57,11 @@ def test_pong_without_the_atari_extra_says_what_to_install(monkeypatch):
     monkeypatch.setattr(builtins, "__import__", no_ale)
     with pytest.raises(ConfigError, match=r"'pong' needs the Atari emulator: install the atari extra"):
         environments.make("pong", 1)
+    from support import mit_dl_in_process
+
+    refused = mit_dl_in_process("rl", "train", "--env", "pong", "--out", tmp_path / "pong")
+    assert refused.returncode == 2 and "install the atari extra" in refused.stderr
+    assert not (tmp_path / "pong").exists()  # said before the run folder is made
 
 
 def test_a_short_pong_run_records_its_training_curve_and_exports_a_frame_policy(tmp_path):

@@ -59,7 +59,7 @@ def test_first_start_records_the_values_and_a_matching_start_resumes(tmp_path):
         "steps": 100,
     }
     assert recorded["derived"] == {"vocabulary": ["a", "b"]}
-    assert "(a new run; run the same command again to resume it)" in lines[0]
+    assert "(a new run; training again into this folder resumes it)" in lines[0]
     # Fields a resume may change (steps) may differ; the preset is a label.
     Run.start(
         tmp_path / "run", ToyConfig(units=4, steps=500), lab="toy", derived={"vocabulary": ["a", "b"]}, log=lines.append
