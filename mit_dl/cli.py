@@ -23,6 +23,7 @@ import datetime
 import importlib
 import os
 import pathlib
+import re
 import sys
 
 import mit_dl
@@ -124,7 +125,7 @@ def add_config_options(parser, config_class, exclude=(), presets=None):
             continue
         kind = field_type(config_class, field.name)
         help_text = field.metadata["help"]
-        if "(default:" not in help_text:
+        if not re.search(r"\bdefault\b", help_text):  # a help that states its own default keeps it alone
             help_text += f" (default: {_default_text(config_class, field.name, presets)})"
         help_text = _literal(help_text)
         if kind is bool:
@@ -330,7 +331,39 @@ def build_parser():
     check.set_defaults(
         handler=_cmd_labs_check, flags={"save_executed": "--save-executed", "notebooks": "the list of notebooks"}
     )
+    tidy_options(parser)
     return parser
+
+
+_PATH_OPTIONS = {"out", "model", "models", "run", "data", "export", "workdir", "save_executed", "video", "soundfont"}
+
+
+def tidy_options(parser):
+    """Give every option of ``parser`` and its sub-commands one spelling: metavars and defaults.
+
+    Options written by hand (a command's own, beside the config's) follow the generated ones: a value's
+    metavar is ``N`` (whole number), ``X`` (number), ``PATH`` (a file or folder) or ``TEXT``, and the
+    default is said as ``(default: ...)`` once, unless the help already says it.
+
+    Args:
+        parser: an `argparse.ArgumentParser`.
+    """
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                tidy_options(sub)
+            continue
+        if not action.option_strings or action.help in (None, argparse.SUPPRESS) or action.nargs == 0:
+            continue
+        if action.metavar is None and not action.choices:
+            action.metavar = _METAVARS.get(action.type) or ("PATH" if action.dest in _PATH_OPTIONS else "TEXT")
+        action.help = re.sub(r"\(default (?!:)", "(default: ", action.help)
+        shown = action.default
+        if isinstance(shown, (list, tuple)):
+            shown = " ".join(map(str, shown))
+        if not re.search(r"\bdefault\b", action.help) and shown not in (None, argparse.SUPPRESS, False, ""):
+            if not action.required:
+                action.help += _literal(f" (default: {shown})")
 
 
 def _lab_names(text):

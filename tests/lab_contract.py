@@ -69,8 +69,30 @@ def help_problems(lab):
             found.append(f"{lab.name} {command.name} --help printed no usage")
         sub = _subparser(parser, lab.name, command.name)
         for action in sub._actions:
+            name = f"{lab.name} {command.name} {'/'.join(action.option_strings)}"
             if not isinstance(action, argparse._HelpAction) and not action.help:
-                found.append(f"{lab.name} {command.name} {'/'.join(action.option_strings)} has no help")
+                found.append(f"{name} has no help")
+                continue
+            found += _option_spelling(name, action)
+    return found
+
+
+METAVARS = {"N", "X", "PATH", "TEXT"}
+
+
+def _option_spelling(name, action):
+    """One spelling across the CLI: metavars from `METAVARS`, the default said once as ``(default: ...)``."""
+    if not action.option_strings or action.nargs == 0 or action.help == argparse.SUPPRESS:
+        return []
+    found = []
+    if not action.choices and action.metavar not in METAVARS:
+        found.append(f"{name}: metavar {action.metavar!r}, not one of {sorted(METAVARS)}")
+    help_text = action.help.replace("%%", "%")
+    if re.search(r"\(default [^:]", help_text) or len(re.findall(r"\bdefault\b", help_text)) > 1:
+        found.append(f"{name}: says its default twice or not as '(default: ...)': {help_text!r}")
+    has_default = action.default not in (None, False, "", argparse.SUPPRESS)
+    if has_default and not action.required and "default" not in help_text:
+        found.append(f"{name}: has the default {action.default!r} but its help does not say it")
     return found
 
 

@@ -47,8 +47,7 @@ def compare(
         ``{"rows": [...], "groups": [...]}`` as written to ``compare.json``.
     """
     out = pathlib.Path(out_dir or "runs/music-compare")
-    # Every export is loaded (and its kind checked) before any is judged: a wrong last folder is said at once.
-    exports = [(model_dir, load_generator(model_dir)) for model_dir in map(pathlib.Path, model_dirs)]
+    exports = [(model_dir, load_generator(model_dir)) for model_dir in map(pathlib.Path, model_dirs)]  # all first
     rows = []
     for model_dir, loaded in exports:
         metadata = loaded[1]

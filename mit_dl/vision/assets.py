@@ -60,8 +60,8 @@ def build(work, site):
     ]
     return {
         "command": "mit-dl images train [--adversarial-epsilon 25.5]; mit-dl vision train --task T (quick, seed 0); "
-        "mit-dl vision explain --model RUN --method ...; mit-dl vision attack --model CNN CNN_PGD --method M; "
-        "mit-dl vision features --model CNN",
+        "mit-dl vision explain --run RUN --method ...; mit-dl vision attack --run CNN CNN_PGD --method M; "
+        "mit-dl vision features --run CNN",
         "files": files,
         "runs": {
             name: {k: v for k, v in test.items() if not isinstance(v, (list, dict))} for name, test in measured.items()

@@ -47,7 +47,7 @@ def explain(args):
     """
     from mit_dl.vision import inspect
 
-    report = inspect.explain(args.model, args.method, args.images, args.out, args.layer, args.export)
+    report = inspect.explain(args.run, args.method, args.images, args.out, args.layer, args.export)
     print(f"attribution maps of {len(report['classes'])} test images: {report['figure']}")
     for i, (true, predicted) in enumerate(zip(report["classes"], report["predicted"])):
         print(f"  {i}: true {true}, model {predicted}")
@@ -68,7 +68,7 @@ def explain_options(parser):
     Args:
         parser: the action's `argparse` parser.
     """
-    parser.add_argument("--model", required=True, help=RUN_HELP)
+    parser.add_argument("--run", required=True, help=RUN_HELP)
     parser.add_argument(
         "--method", nargs="+", choices=EXPLAIN_METHODS, default=["saliency"], help="attribution methods (one or more)"
     )
@@ -86,7 +86,7 @@ def attack(args):
     """
     from mit_dl.vision import inspect
 
-    report = inspect.attack(args.model, args.method, args.epsilons, args.images, args.out, args.steps)
+    report = inspect.attack(args.run, args.method, args.epsilons, args.images, args.out, args.steps)
     print(f"{args.method.upper()} on {report['images']} test images; accuracy at each epsilon (pixel units of 0-255):")
     epsilons = next(iter(report["runs"].values()))["epsilon"]
     print("  " + " ".join(f"{e:>7g}" for e in epsilons) + "   run")
@@ -101,7 +101,7 @@ def attack_options(parser):
     Args:
         parser: the action's `argparse` parser.
     """
-    parser.add_argument("--model", required=True, nargs="+", help="images run directories, compared in one figure")
+    parser.add_argument("--run", required=True, nargs="+", help="images run directories, compared in one figure")
     parser.add_argument("--method", choices=("fgsm", "pgd"), default="fgsm", help="the attack")
     parser.add_argument(
         "--epsilons",
@@ -123,7 +123,7 @@ def features(args):
     """
     from mit_dl.vision import inspect
 
-    for name, path in inspect.feature_figures(args.model, args.out, args.image).items():
+    for name, path in inspect.feature_figures(args.run, args.out, args.image).items():
         print(f"{name}: {path}")
 
 
@@ -133,6 +133,6 @@ def features_options(parser):
     Args:
         parser: the action's `argparse` parser.
     """
-    parser.add_argument("--model", required=True, help=RUN_HELP)
+    parser.add_argument("--run", required=True, help=RUN_HELP)
     parser.add_argument("--image", type=int, default=0, help="which test image (default 0)")
     parser.add_argument("--out", help="folder of the figures (default: the run directory)")

@@ -36,7 +36,7 @@ def cnn_run(tmp_path_factory, tiny_mnist):
 def test_explain_reports_complete_integrated_gradients_a_sanity_check_and_a_figure(cnn_run, tmp_path):
     out, _ = cnn_run
     result = run_mit_dl(
-        "vision", "explain", "--model", str(out), "--method", "ig", "--images", "3", "--out", str(tmp_path)
+        "vision", "explain", "--run", str(out), "--method", "ig", "--images", "3", "--out", str(tmp_path)
     )
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads((tmp_path / "explain-ig.json").read_text())
@@ -87,7 +87,7 @@ def test_the_explain_export_gives_maps_in_a_fresh_process_and_checks_its_inputs(
 def test_attack_draws_accuracy_against_epsilon_and_refuses_what_it_cannot_attack(cnn_run, tmp_path):
     out, _ = cnn_run
     result = run_mit_dl(
-        "vision", "attack", "--model", str(out), "--method", "pgd", "--steps", "3", "--images", "200",
+        "vision", "attack", "--run", str(out), "--method", "pgd", "--steps", "3", "--images", "200",
         "--epsilons", "0", "25.5", "--out", str(tmp_path),
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
