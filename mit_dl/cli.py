@@ -140,7 +140,7 @@ def add_config_options(parser, config_class, exclude=(), presets=None):
                 default=None,
                 choices=field.metadata.get("choices"),
                 help=help_text,
-                metavar=None if field.metadata.get("choices") else _METAVARS.get(kind, "TEXT"),
+                metavar=None if field.metadata.get("choices") else _metavar(kind, field.name),
             )
         flags[field.name] = flag(field.name)
     return flags
@@ -338,6 +338,11 @@ def build_parser():
 _PATH_OPTIONS = {"out", "model", "models", "run", "data", "export", "workdir", "save_executed", "video", "soundfont"}
 
 
+def _metavar(kind, name):
+    """``N``, ``X``, ``PATH`` or ``TEXT``: what an option's value is."""
+    return "PATH" if name in _PATH_OPTIONS else _METAVARS.get(kind, "TEXT")
+
+
 def tidy_options(parser):
     """Give every option of ``parser`` and its sub-commands one spelling: metavars and defaults.
 
@@ -356,7 +361,7 @@ def tidy_options(parser):
         if not action.option_strings or action.help in (None, argparse.SUPPRESS) or action.nargs == 0:
             continue
         if action.metavar is None and not action.choices:
-            action.metavar = _METAVARS.get(action.type) or ("PATH" if action.dest in _PATH_OPTIONS else "TEXT")
+            action.metavar = _metavar(action.type, action.dest)
         action.help = re.sub(r"\(default (?!:)", "(default: ", action.help)
         shown = action.default
         if isinstance(shown, (list, tuple)):

@@ -111,6 +111,10 @@ class Lab:
         benchmark: its benchmark module under ``benchmarks/``, or None.
         full_preset_args: what ``train --preset full`` also needs (``("--model", "transformer")``);
             ``python -m benchmarks --device gpu`` times a few steps of it.
+        train_minutes: the measured minutes of ``train`` runs, ``{what: (fast, slow)}`` on the two
+            2-core machine kinds (AVX-512 and AVX2), ``what`` a preset or a preset with flags
+            (``"quick --model transformer"``); the one source of the times ``--help``, the README and the
+            docs state (`stated_minutes`; tests check that they agree).
     """
 
     name: str
@@ -128,6 +132,31 @@ class Lab:
     rebuild: str | None = None
     benchmark: str | None = None
     full_preset_args: tuple = ()
+    train_minutes: Mapping = dataclasses.field(default_factory=dict)
+
+    def stated_minutes(self, what):
+        """How long a ``train`` run takes, as every page says it.
+
+        Args:
+            what: a key of ``train_minutes``.
+
+        Returns:
+            ``"about 3 minutes on a fast 2-core CPU (AVX-512), 10 on a slow one (AVX2)"``.
+        """
+        return minutes_text(*self.train_minutes[what])
+
+
+def minutes_text(fast, slow):
+    """A run's time on both machine kinds, in the words every page uses.
+
+    Args:
+        fast: minutes on a 2-core AVX-512 machine.
+        slow: minutes on a 2-core AVX2 machine.
+
+    Returns:
+        ``"about 3 minutes on a fast 2-core CPU (AVX-512), 10 on a slow one (AVX2)"``.
+    """
+    return f"about {fast:g} minutes on a fast 2-core CPU (AVX-512), {slow:g} on a slow one (AVX2)"
 
     def command(self, name):
         """The lab's command ``name``.

@@ -112,10 +112,9 @@ class MusicConfig(RunConfig):
     """
 
     PRESETS = {
-        # The course's hyperparameters (~1.9 steps/s on a 2-core AVX-512 CPU: 30 minutes).
+        # The course's hyperparameters (times: `mit_dl.music.lab.TRAIN_MINUTES`).
         "lab": {},
-        # About 5 minutes on 2 CPU cores: LSTM(256) at batch 32 runs ~3.3 steps/s there
-        # (batch 8 runs 4.3 steps/s, so batch 32 sees 3x more text per second).
+        # LSTM(256) at batch 32 (batch 8 runs only 1.3 times faster, so batch 32 sees 3x more text per second).
         "quick": {"rnn_units": 256, "batch_size": 32, "steps": 1000},
         # The course's model and optimiser; half of the windows start at a tune's X: line.
         "lab-aligned": {"aligned_share": 0.5},
@@ -123,7 +122,7 @@ class MusicConfig(RunConfig):
     # What each preset is for, as `mit-dl <lab> train --help` shows it.
     PRESET_HELP = {
         "lab": "the course's recipe: embedding 256, LSTM(1024), batch 8 x 100, Adam 5e-3, 3,000 steps",
-        "quick": "an LSTM(256) at batch 32 for 1,000 steps: about 3 minutes on 2 CPU cores",
+        "quick": "an LSTM(256) at batch 32 for 1,000 steps",
         "lab-aligned": "the course's LSTM and optimiser, half of the training windows starting at a tune's X: line",
     }
 

@@ -2,7 +2,15 @@
 
 from mit_dl.music import commands
 from mit_dl.music.config import GenerationConfig, MusicConfig
-from mit_dl.registry import Command, DemoPart, Lab
+from mit_dl.registry import Command, DemoPart, Lab, minutes_text
+
+# Measured by `mit-dl music train ...` (docs/labs/music.md, "Presets"): minutes on the fast and the slow kind.
+TRAIN_MINUTES = {"quick": (3, 10), "quick --model transformer": (10, 22), "lab": (30, 174)}
+
+
+def _minutes(what):
+    return minutes_text(*TRAIN_MINUTES[what])
+
 
 LAB = Lab(
     name="music",
@@ -19,8 +27,10 @@ LAB = Lab(
             out="run directory (default: runs/music-<preset>, runs/music-transformer-<preset>)",
             presets=("quick", "lab", "lab-aligned", "full"),
             preset_help={
-                "quick": "an LSTM(256), about 5 minutes on 2 CPU cores; with --model transformer, 3 blocks of "
-                "width 128 over 256 characters, about 10 minutes",
+                "quick": f"an LSTM(256), {_minutes('quick')}; with --model transformer, 3 blocks of width 128 "
+                f"over 256 characters, {_minutes('quick --model transformer')}",
+                "lab": f"the course's recipe: embedding 256, LSTM(1024), batch 8 x 100, Adam 5e-3, 3,000 steps, "
+                f"{_minutes('lab')}",
                 "full": "--model transformer only: 4 blocks of width 256 over 512 characters",
             },
             shown_presets=("quick", "lab"),
@@ -52,4 +62,5 @@ LAB = Lab(
     exports=("music generator",),
     benchmark="music",
     full_preset_args=("--model", "transformer"),
+    train_minutes=TRAIN_MINUTES,
 )

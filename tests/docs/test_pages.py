@@ -97,3 +97,61 @@ def test_every_image_and_audio_file_a_page_names_exists():
         for target in re.findall(r'<audio[^>]* src="([^"]+)"', text):
             # Raw HTML is not rewritten: the page is served as <page>/index.html, one folder deeper.
             assert (page.parent / target.removeprefix("../")).resolve().is_file(), f"{page.relative_to(ROOT)}: {target}"
+
+
+def _pages_and_readmes():
+    return [ROOT / "README.md", ROOT / "labs" / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
+
+
+def test_every_stated_train_time_is_the_registrys():
+    """``--help``, README and docs state a preset's time from `Lab.train_minutes`, on both machine kinds."""
+    import contextlib
+    import io
+
+    from mit_dl import cli
+
+    timed = [lab for lab in registry.labs() if lab.train_minutes]
+    assert timed, "no lab states its train times in the registry"
+    for lab in timed:
+        shown = io.StringIO()
+        with contextlib.redirect_stdout(shown), contextlib.suppress(SystemExit):
+            cli.build_parser().parse_args([lab.name, "train", "--help"])
+        help_text = " ".join(shown.getvalue().split())
+        for what in lab.train_minutes:
+            assert lab.stated_minutes(what) in help_text, (lab.name, what)
+        for page in _pages_and_readmes():
+            for line in page.read_text(encoding="utf-8").splitlines():
+                found = re.search(rf"mit-dl {lab.name} train --preset (\S+)(.*?)#\s*(.*minutes.*)", line)
+                if not found:
+                    continue
+                flags = " ".join(re.findall(r"--model \S+", found.group(2)))
+                what = f"{found.group(1)} {flags}".strip()
+                assert what in lab.train_minutes, f"{page.name}: a time for {what!r}, which the registry has not"
+                assert lab.stated_minutes(what) in found.group(3), f"{page.name}: {line.strip()}"
+
+
+def test_every_export_kind_is_in_the_export_table_once():
+    kinds = [kind for lab in registry.labs() for kind in lab.exports]
+    table = (ROOT / "docs" / "export.md").read_text(encoding="utf-8")
+    rows = [
+        line.split(" | ")[1]
+        for line in table.splitlines()
+        if line.startswith("| ") and "`RUN/" in line or "`--export" in line
+    ]
+    assert sorted(rows) == sorted(kinds)
+
+
+def test_the_notebook_tables_state_the_measured_times():
+    """labs/README.md and the docs' notebook page give each notebook the time docs/assets/manifest.json holds."""
+    measured = json.loads((ROOT / "docs" / "assets" / "manifest.json").read_text())["notebooks"]
+    for page, marker in (
+        (ROOT / "labs" / "README.md", "{exercise,solution}"),
+        (ROOT / "docs" / "notebooks" / "index.md", ".ipynb)"),
+    ):
+        text = page.read_text(encoding="utf-8")
+        assert f"quick mode, 2-core CPU ({measured['date']}" in text, page
+        rows = [line for line in text.splitlines() if line.startswith("| ") and marker in line]
+        assert len(rows) == len(measured["seconds"]), page
+        for row in rows:
+            name = next(n for n in measured["seconds"] if n.split("_", 1)[1].removesuffix(".ipynb") in row)
+            assert row.rstrip(" |").endswith(f"{round(measured['seconds'][name])} s"), (page.name, name, row[-40:])
