@@ -247,7 +247,8 @@ def curves(series, path, title, xlabel, ylabel, reference=None):
     """Lines (or marked points) of several series on one axis, e.g. a return curve beside evaluations.
 
     Args:
-        series: ``{label: (xs, ys)}``; a series of at most 30 points is drawn with markers.
+        series: ``{label: (xs, ys)}``; a series of at most 30 points is drawn with markers; when every
+            series has one point, the points are labelled and the title says the run was too short.
         path: the PNG file to write.
         title: the figure's title.
         xlabel: the x axis' name and unit.
@@ -258,12 +259,18 @@ def curves(series, path, title, xlabel, ylabel, reference=None):
         ``path`` as a `pathlib.Path`.
     """
     fig, ax = figure(figsize=(7, 3.8))
+    single = all(len(xs) <= 1 for xs, _ in series.values())
     for label, (xs, ys) in series.items():
         ax.plot(xs, ys, marker="o" if len(xs) <= 30 else None, markersize=4, label=label)
+        if single:  # a lone point reads as a number, not as a dot
+            for x, y in zip(xs, ys):
+                ax.annotate(f"{y:.3g}", (x, y), textcoords="offset points", xytext=(6, 4), fontsize=8)
     if reference is not None:
         ax.axhline(reference[0], color="gray", linestyle="--", linewidth=1, label=reference[1])
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
+    if single:
+        title += "\n(one point per curve: a longer run draws the curves)"
     ax.set_title(title, fontsize=10)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
