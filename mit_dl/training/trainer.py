@@ -634,8 +634,10 @@ class Trainer:
         while int(self.step.numpy()) < plan.total and not self.stop_training:
             step = int(self.step.numpy())
             epoch = step // plan.steps_per_epoch
-            if progress is None:
-                progress = self._progress_bar(epoch, plan.steps_per_epoch)
+            if progress is None:  # this epoch's steps: the budget may end it early
+                progress = self._progress_bar(
+                    epoch, min(plan.steps_per_epoch, plan.total - epoch * plan.steps_per_epoch)
+                )
             n = self._steps_this_call(step, plan.total, plan.steps_per_epoch, plan.callbacks)
             started = time.perf_counter()
             logs = {k: float(v) for k, v in plan.train_fn(plan.iterator, self.step, tf.constant(n)).items()}

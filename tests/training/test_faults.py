@@ -17,7 +17,7 @@ from mit_dl.music.config import MusicConfig
 from mit_dl.training import Trainer, enable_determinism
 from mit_dl.training import history as history_io
 from mit_dl.training.checkpoints import UNREADABLE, found
-from mit_dl.training.runs import LOCK_FILE, SETTINGS_FILE, Run, read_settings
+from mit_dl.training.runs import LOCK_FILE, SETTINGS_FILE, Run, finished_metrics, read_settings
 
 STEPS_PER_EPOCH = 4
 
@@ -108,6 +108,9 @@ def test_corrupt_run_records_are_one_sentence_naming_the_file(tmp_path):
         Run.start(run, MusicConfig(), lab="music", log=lambda line: None)
     with pytest.raises(CorruptFile, match="settings.json cannot be read"):
         read_settings(run)
+    (run / "metrics.json").write_text("[1, 2")
+    with pytest.raises(CorruptFile, match="metrics.json cannot be read .*run the command again"):
+        finished_metrics(run, MusicConfig())
     (tmp_path / "logs").mkdir()
     (tmp_path / "logs" / "history.json").write_bytes(b"\x00\x00")
     with pytest.raises(CorruptFile, match="history.json cannot be read .* delete it"):

@@ -15,7 +15,7 @@ def every_call(monkeypatch):
     monkeypatch.delenv("MIT_DL_QUIET", raising=False)
 
 
-def _fit(verbose):
+def _fit(verbose, steps=None):
     x = np.random.default_rng(0).normal(size=(64, 3)).astype("float32")
     data = tf.data.Dataset.from_tensor_slices((x, (x[:, 0] > 0).astype("int32"))).batch(8)
     model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
@@ -26,7 +26,7 @@ def _fit(verbose):
         verbose=verbose,
         steps_per_execution=1,
     )
-    trainer.fit(data, epochs=1)
+    trainer.fit(data, epochs=None if steps else 1, steps=steps)
 
 
 def test_off_a_terminal_a_plain_line_tells_the_step_rate_time_left_and_losses(every_call, capsys):
@@ -64,3 +64,9 @@ def test_the_command_line_takes_quiet_before_or_after_the_command():
     assert parser.parse_args(["--quiet", "images", "train"]).quiet
     assert parser.parse_args(["images", "train", "--quiet"]).quiet
     assert not parser.parse_args(["images", "train"]).quiet
+
+
+def test_a_budget_that_ends_the_epoch_early_is_the_total_shown(every_call, capsys):
+    _fit("auto", steps=5)  # 5 of the epoch's 8 steps
+    ticks = [line for line in capsys.readouterr().out.splitlines() if line.startswith("  epoch 1: step ")]
+    assert ticks and all("/5 (" in line for line in ticks), ticks
