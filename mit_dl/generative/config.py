@@ -86,7 +86,14 @@ class GenerativeConfig(RunConfig):
         resume="free",
     )
     batch_size: int = option(64, "images per step (each critic step of WGAN-GP draws its own batch)")
-    learning_rate: Optional[float] = option(None, "replace the model's Adam learning rate (see OPTIMIZERS)")
+    learning_rate: Optional[float] = option(
+        None,
+        "Adam's learning rate (default: "
+        + ", ".join(
+            f"{'VAEs' if kind == 'vae' else kind.upper()} {rate:g}" for kind, (rate, _, _) in OPTIMIZERS.items()
+        )
+        + ")",
+    )
     train_count: Optional[int] = option(None, "train on the first N training images only (default: all)")
     sprites_count: int = option(20000, "sprites: training images generated (the test set has a quarter as many)")
     steps_per_epoch: int = option(
