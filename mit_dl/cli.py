@@ -186,9 +186,9 @@ def _cmd_labs_check(args):
 
     targets = {path: _executed_path(args.save_executed, path, len(args.notebooks)) for path in args.notebooks}
     failed = 0
-    for path in args.notebooks:
+    for path in args.notebooks:  # every one checked before the first runs
         if not pathlib.Path(path).is_file():
-            raise ConfigError("notebooks", f"has {path}, which is not a file; give the path of a .ipynb notebook")
+            raise runner.NotebookError(f"{path} does not exist; give the path of a .ipynb notebook.")
     for path in args.notebooks:
         print(f"running {path} ({'full' if args.full else 'quick'} mode) ...", flush=True)
         report = runner.run_notebook(path, quick=not args.full, workdir=args.workdir, timeout=args.timeout)
@@ -328,9 +328,7 @@ def build_parser():
     check.add_argument("--workdir", help="run the notebook here, keeping its outputs (default: a temporary folder)")
     check.add_argument("--save-executed", metavar="PATH", help="write the executed notebook (a file or a folder)")
     check.add_argument("--timeout", type=int, default=1800, help="seconds allowed per cell (default 1800)")
-    check.set_defaults(
-        handler=_cmd_labs_check, flags={"save_executed": "--save-executed", "notebooks": "the list of notebooks"}
-    )
+    check.set_defaults(handler=_cmd_labs_check, flags={"save_executed": "--save-executed"})
     tidy_options(parser)
     return parser
 

@@ -81,7 +81,7 @@ class Ticker:
         """
         now = time.perf_counter()
         if self.first_done is None:  # the first update includes start-up (tracing): rates count from it
-            self.first_done, self.started = done, now
+            self.first_done, self.started, self.last = done, now, now
             if self.every > 0:
                 return
         if quiet() or now - self.last < self.every or done >= self.total:

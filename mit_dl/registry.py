@@ -145,19 +145,6 @@ class Lab:
         """
         return minutes_text(*self.train_minutes[what])
 
-
-def minutes_text(fast, slow):
-    """A run's time on both machine kinds, in the words every page uses.
-
-    Args:
-        fast: minutes on a 2-core AVX-512 machine.
-        slow: minutes on a 2-core AVX2 machine.
-
-    Returns:
-        ``"about 3 minutes on a fast 2-core CPU (AVX-512), 10 on a slow one (AVX2)"``.
-    """
-    return f"about {fast:g} minutes on a fast 2-core CPU (AVX-512), {slow:g} on a slow one (AVX2)"
-
     def command(self, name):
         """The lab's command ``name``.
 
@@ -174,6 +161,19 @@ def minutes_text(fast, slow):
             if command.name == name:
                 return command
         raise KeyError(f"the {self.name} lab has no {name!r} command")
+
+
+def minutes_text(fast, slow):
+    """A run's time on both machine kinds, in the words every page uses.
+
+    Args:
+        fast: minutes on a 2-core AVX-512 machine.
+        slow: minutes on a 2-core AVX2 machine.
+
+    Returns:
+        ``"about 3 minutes on a fast 2-core CPU (AVX-512), 10 on a slow one (AVX2)"``.
+    """
+    return f"about {fast:g} minutes on a fast 2-core CPU (AVX-512), {slow:g} on a slow one (AVX2)"
 
 
 _added = []

@@ -116,7 +116,9 @@ def test_cli_errors_are_one_line(tmp_path):
     )
     assert missing.returncode == 2
     lines = missing.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("mit-dl: error: mnist (train) not found locally"), missing.stderr
+    assert len(lines) == 1 and lines[0].startswith(
+        f"mit-dl: error: mnist (train) is not in {tmp_path}, the folder given"
+    ), missing.stderr
     bad = run_mit_dl("images", "train", "--epochs", "0")
     assert (
         bad.returncode == 2 and bad.stderr.strip() == "mit-dl: error: --epochs must be a positive number, received 0."

@@ -211,5 +211,7 @@ def test_labs_check_refuses_an_unwritable_save_path_and_a_missing_notebook_befor
     refused = mit_dl_in_process("labs", "check", str(notebook), "--save-executed", str(tmp_path / "no" / "x.ipynb"))
     assert refused.returncode == 2 and refused.stderr.startswith("mit-dl: error: --save-executed is ")
     assert "running" not in refused.stdout  # refused before the notebook ran
-    missing = mit_dl_in_process("labs", "check", str(tmp_path / "missing.ipynb"))
-    assert missing.returncode == 2 and "which is not a file" in missing.stderr and "running" not in missing.stdout
+    missing = mit_dl_in_process("labs", "check", str(notebook), str(tmp_path / "missing.ipynb"))
+    assert (
+        missing.returncode == 2 and "missing.ipynb does not exist" in missing.stderr and "running" not in missing.stdout
+    )

@@ -243,7 +243,10 @@ def test_several_steps_per_call_give_the_same_training():
         Trainer(_model(), keras.optimizers.SGD(0.1), loss=LOSS, steps_per_execution=0)
 
 
-def test_output_off_a_terminal_is_one_line_per_epoch(capsys):
+def test_output_off_a_terminal_is_one_line_per_epoch(capsys, monkeypatch):
+    from mit_dl import progress
+
+    monkeypatch.setattr(progress, "LINE_SECONDS", 3600.0)  # no epoch lasts long enough for a progress line
     trainer = Trainer(_model(), keras.optimizers.Adam(1e-2), loss=LOSS, metrics=["accuracy"])  # verbose="auto"
     trainer.fit(_data(), epochs=3)
     lines = capsys.readouterr().out.strip().splitlines()
