@@ -14,8 +14,10 @@ the finished 16-step run), starts the run, SIGKILLs it at a seeded random
 moment, checks that the export left behind (if any) loads, reruns the same
 run to completion and compares its weights, ``history.json`` and
 ``metrics.json`` with the reference's. The moment is drawn inside one of the
-stages as the reference timed them (training, a checkpoint write, the final
-evaluation, the export), so every stage is hit whatever the machine's speed.
+stages (training, a checkpoint write, the final evaluation, the export): the
+parent waits until the run's own timeline reaches a seeded occurrence of that
+stage, then a seeded fraction of the stage's length in the reference, so
+every stage is hit whatever the machine's speed or load.
 
 Every run is a child forked from this process, which imports TensorFlow but
 never runs an operation (so forking is safe and each run costs its work, not
@@ -147,6 +149,24 @@ def stages(timeline):
     return windows
 
 
+def wait_for(timeline, stage, occurrence, pid):
+    """Wait until the run's timeline marks ``stage`` for the ``occurrence``-th time.
+
+    Returns:
+        ``None``, or the run's exit code when it ended first.
+    """
+    while True:
+        marks = []
+        if timeline.exists():
+            marks = [line.split()[0] for line in timeline.read_text().splitlines() if line.strip()]
+        if sum(mark == stage for mark in marks) > occurrence:
+            return None
+        reaped, status = os.waitpid(pid, os.WNOHANG)
+        if reaped:
+            return os.waitstatus_to_exitcode(status)
+        time.sleep(0.002)
+
+
 def stage_at(timeline, offset):
     """The stage a run was in ``offset`` seconds after its start (from its own timeline)."""
     lines = [line.split() for line in pathlib.Path(timeline).read_text().splitlines()] if timeline.exists() else []
@@ -193,17 +213,24 @@ def main(root, seed, kills):
     for trial in range(kills):
         kind = ("new", "extended")[trial % 2]
         stage = STAGES[(trial // 2) % len(STAGES)]
-        start, end = rng.choice(windows[kind][stage])
-        offset = rng.uniform(start, end)
+        occurrence = rng.randrange(len(windows[kind][stage]))
+        start, end = windows[kind][stage][occurrence]
+        into = rng.uniform(0.0, end - start)
         directory, timeline = root / f"trial-{trial}", root / f"trial-{trial}.timeline"
         if kind == "extended":
             shutil.copytree(root / "reference-new", directory, ignore=shutil.ignore_patterns("*.timeline"))
         log = root / f"trial-{trial}.log"
         pid = in_child(run, directory, STEPS[kind], timeline, log=log)
-        time.sleep(offset)
-        os.kill(pid, signal.SIGKILL)
-        killed = finished(pid) == -signal.SIGKILL
-        landed = stage_at(timeline, offset)
+        began = time.monotonic()
+        # Aimed at the run's own progress, not at the reference's clock: a loaded machine slows both.
+        status = wait_for(timeline, stage, occurrence, pid)
+        if status is None:
+            time.sleep(into)
+            os.kill(pid, signal.SIGKILL)
+            status = finished(pid)
+        offset = time.monotonic() - began
+        killed = status == -signal.SIGKILL
+        landed = stage_at(timeline, offset) if killed else "done"
         export_loads = finished(in_child(check_export, directory, log=log)) == 0
         timeline.unlink(missing_ok=True)
         completed = finished(in_child(run, directory, STEPS[kind], timeline, log=log)) == 0

@@ -27,10 +27,10 @@ def test_a_run_killed_at_any_moment_and_rerun_ends_as_an_uninterrupted_one(tmp_p
     summary = trials.pop()
     assert summary == {"summary": True, "trials": KILLS, "equal": KILLS}, job.stdout + job.stderr[-3000:]
     assert all(t["export_loads_after_kill"] and t["completed"] and t["equal"] for t in trials), trials
-    # A kill aimed at the last moments may find the run already finished (on a loaded machine): still a
-    # valid trial, but most must land while the run works.
+    # Each kill waits for the run's own progress, so it lands while the run works whatever the load
+    # (one aimed at the export's last moments may find it finished).
     assert all(t["killed"] or t["landed_in"] == "done" for t in trials), trials
-    assert sum(t["killed"] for t in trials) >= KILLS - 3, trials
+    assert sum(t["killed"] for t in trials) >= KILLS - 2, trials
     assert {t["run"] for t in trials} == {"new", "extended"}  # new runs, and resumed runs replacing an export
     landed = {t["landed_in"] for t in trials}
     # Aimed five times each at training, checkpoint writes, the evaluation and the export, as the reference
