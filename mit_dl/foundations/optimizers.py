@@ -46,6 +46,7 @@ def _check_rate(name, value, upper=None):
             raise ConfigError(name, f"must be {bound}, received {value!r}")
 
 
+@keras.saving.register_keras_serializable(package="mit_dl")
 class GradientDescent(keras.optimizers.Optimizer):
     """Stochastic gradient descent, with (Nesterov) momentum: the lecture's ``w <- w - lr dL/dw``.
 
@@ -97,6 +98,7 @@ class GradientDescent(keras.optimizers.Optimizer):
         return {**super().get_config(), "momentum": self.momentum, "nesterov": self.nesterov}
 
 
+@keras.saving.register_keras_serializable(package="mit_dl")
 class AdaGrad(keras.optimizers.Optimizer):
     """Per-weight steps scaled by the root of the summed squared gradients.
 
@@ -146,6 +148,7 @@ class AdaGrad(keras.optimizers.Optimizer):
         return {**super().get_config(), **extra}
 
 
+@keras.saving.register_keras_serializable(package="mit_dl")
 class RMSProp(keras.optimizers.Optimizer):
     """Per-weight steps scaled by a running root-mean-square of the gradients.
 
@@ -194,6 +197,7 @@ class RMSProp(keras.optimizers.Optimizer):
         return {**super().get_config(), "rho": self.rho, "epsilon": self.epsilon}
 
 
+@keras.saving.register_keras_serializable(package="mit_dl")
 class Adam(keras.optimizers.Optimizer):
     """Momentum and RMSProp together, with the bias correction of their zero start.
 
@@ -254,6 +258,7 @@ class Adam(keras.optimizers.Optimizer):
         return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon}
 
 
+@keras.saving.register_keras_serializable(package="mit_dl")
 class AdamW(Adam):
     """Adam with decoupled weight decay: ``w <- w - lr * decay * w`` beside the Adam step.
 
