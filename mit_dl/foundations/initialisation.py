@@ -20,7 +20,7 @@ the plain normal, the textbook's form).
 Example:
     >>> import numpy as np
     >>> w = initial_weights("he", 512, 256, np.random.default_rng(0))
-    >>> round(float(w.var() * 512), 2)
+    >>> round(float(w.var() * 512), 1)
     2.0
 """
 

@@ -31,7 +31,7 @@ Example:
     >>> layer = LayerNorm()
     >>> y = layer(np.array([[1.0, 2.0, 3.0]], "float32"))
     >>> [round(float(v), 3) for v in y[0]]
-    [-1.225, 0.0, 1.225]
+    [-1.224, 0.0, 1.224]
 """
 
 import keras
