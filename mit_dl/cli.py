@@ -260,7 +260,7 @@ QUIET_HELP = "no progress bars or progress lines (the results and one line per e
 
 
 def add_quiet(parser):
-    """``--quiet``, accepted after any command as well as before it (`mit_dl.training.progress.set_quiet`).
+    """``--quiet``, accepted after any command as well as before it (`mit_dl.progress.set_quiet`).
 
     Args:
         parser: a command's parser.

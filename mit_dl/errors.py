@@ -113,6 +113,20 @@ class TrainingInterrupted(MitDLError):
         self.directory = directory
 
 
+def first_line(error, limit=160):
+    """What a caught exception says, shortened to quote inside one sentence: its first line, or its type.
+
+    Args:
+        error: the exception.
+        limit: the most characters kept.
+
+    Returns:
+        The text.
+    """
+    text = str(error).strip()
+    return (text.splitlines()[0] if text else type(error).__name__)[:limit]
+
+
 def _shown(value):
     """A setting as an error shows it: long lists (a vocabulary) by their length."""
     return f"{len(value)} entries" if isinstance(value, (list, tuple)) and len(value) > 8 else repr(value)

@@ -30,7 +30,7 @@ import tensorflow as tf
 from google.protobuf import message
 
 import mit_dl
-from mit_dl.errors import CorruptFile, ExportError
+from mit_dl.errors import CorruptFile, ExportError, first_line
 
 METADATA_FILE = "metadata.json"
 # Image endpoints take uint8 pixels; a float array (images in [0, 1]) given to a loaded function would be
@@ -276,19 +276,14 @@ def load_savedmodel(directory):
     try:
         metadata = json.loads(metadata_path.read_text()) if metadata_path.exists() else {}
     except (ValueError, OSError) as error:
-        raise CorruptFile(f"{metadata_path} cannot be read ({_first_line(error)}); {again}.") from None
+        raise CorruptFile(f"{metadata_path} cannot be read ({first_line(error, 200)}); {again}.") from None
     try:
         return tf.saved_model.load(str(directory)), metadata
     except (tf.errors.OpError, ValueError, OSError, message.DecodeError) as error:
         raise CorruptFile(
             f"the export in {directory} cannot be loaded: its saved_model.pb or variables/ are damaged "
-            f"({_first_line(error)}); {again}."
+            f"({first_line(error, 200)}); {again}."
         ) from None
-
-
-def _first_line(error):
-    text = str(error).strip()
-    return (text.splitlines()[0] if text else type(error).__name__)[:200]
 
 
 def image_classifier_endpoint(model, height, width, channels, output="softmax"):

@@ -20,7 +20,7 @@ import shutil
 
 import tensorflow as tf
 
-from mit_dl.errors import CorruptFile
+from mit_dl.errors import CorruptFile, first_line
 
 STATE_FILE = "checkpoint"
 UNREADABLE = "unreadable"
@@ -86,18 +86,17 @@ def restore_newest_readable(checkpoint, directory, say=print):
         try:
             checkpoint.restore(prefix).expect_partial()
         except (tf.errors.OpError, ValueError, AssertionError, IndexError, KeyError, EOFError, OSError) as error:
-            reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-            failed.append((prefix, reason))
+            failed.append((prefix, first_line(error)))
             continue
         for bad, reason in failed:
             moved = _move_aside(bad)
-            say(f"checkpoint {bad} cannot be read ({reason[:160]}); moved it to {moved} and resumed from {prefix}")
+            say(f"checkpoint {bad} cannot be read ({reason}); moved it to {moved} and resumed from {prefix}")
         if failed or not (directory / STATE_FILE).is_file():
             _write_state(directory)
         return prefix
     names = ", ".join(prefix for prefix, _ in failed)
     raise CorruptFile(
-        f"no checkpoint in {directory} can be read ({names}: {failed[0][1][:160]}); delete the folder "
+        f"no checkpoint in {directory} can be read ({names}: {failed[0][1]}); delete the folder "
         f"{directory} to train this run again from step 0."
     )
 

@@ -34,7 +34,7 @@ import weakref
 import keras
 
 from mit_dl import config as config_lib
-from mit_dl.errors import CorruptFile, ExportError, RunDirectoryError, RunMismatch
+from mit_dl.errors import CorruptFile, ExportError, RunDirectoryError, RunMismatch, first_line
 from mit_dl.export import library_versions
 from mit_dl.training import checkpoints
 from mit_dl.training.distribute import make_strategy
@@ -84,8 +84,7 @@ def read_json(path, remedy):
     try:
         return json.loads(pathlib.Path(path).read_text(encoding="utf-8"))
     except (ValueError, OSError) as error:
-        reason = str(error).strip().splitlines()[0][:160] if str(error).strip() else type(error).__name__
-        raise CorruptFile(f"{path} cannot be read ({reason}); {remedy}.") from None
+        raise CorruptFile(f"{path} cannot be read ({first_line(error)}); {remedy}.") from None
 
 
 def _settings_remedy(path):

@@ -12,7 +12,7 @@ from mit_dl.training import Trainer
 @pytest.fixture
 def every_call(monkeypatch):
     monkeypatch.setattr(progress, "LINE_SECONDS", 0.0)
-    monkeypatch.delenv("MIT_DL_QUIET", raising=False)
+    monkeypatch.setenv("MIT_DL_QUIET", "0")  # recorded, so whatever a test sets is undone after it
 
 
 def _fit(verbose, steps=None):
@@ -40,10 +40,7 @@ def test_off_a_terminal_a_plain_line_tells_the_step_rate_time_left_and_losses(ev
 
 def test_quiet_keeps_the_epoch_line_and_drops_the_progress(every_call, capsys, monkeypatch):
     progress.set_quiet()
-    try:
-        _fit("auto")
-    finally:
-        monkeypatch.delenv("MIT_DL_QUIET")
+    _fit("auto")
     lines = capsys.readouterr().out.splitlines()
     assert not [line for line in lines if line.startswith("  epoch")] and lines[-1].startswith("epoch 1 (step 8)")
 
