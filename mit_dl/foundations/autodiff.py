@@ -20,7 +20,7 @@ gives ``J v``. For ``f: R^n -> R^m`` the full Jacobian costs ``n`` forward
 passes or ``m`` reverse passes, which is why training (m = 1 loss, n = millions
 of weights) uses reverse mode (`jacobian_forward`, `jacobian_reverse`).
 
-Example:
+Examples:
     >>> x = Tensor(np.array([1.0, 2.0]), name="x")
     >>> y = (x * x).sum()
     >>> y.backward()
@@ -442,3 +442,62 @@ def draw_graph(root, path, title="Computation graph"):
     ax.axis("off")
     ax.set_title(title, fontsize=10)
     return plots.save(fig, path)
+
+
+def mlp_parameters(sizes, seed=0):
+    """Glorot-scaled weights and zero biases of an MLP, as leaf tensors.
+
+    Args:
+        sizes: ``(inputs, hidden..., classes)``.
+        seed: the weights' seed.
+
+    Returns:
+        ``[W1, b1, W2, b2, ...]``.
+    """
+    rng = np.random.default_rng(seed)
+    parameters = []
+    for index, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        std = np.sqrt(2.0 / (fan_in + fan_out))
+        parameters += [
+            Tensor(rng.normal(size=(fan_in, fan_out)) * std, name=f"W{index + 1}"),
+            Tensor(np.zeros(fan_out), name=f"b{index + 1}"),
+        ]
+    return parameters
+
+
+def mlp_loss(parameters, x, labels):
+    """The mean softmax cross-entropy of a tanh MLP.
+
+    Args:
+        parameters: `mlp_parameters`.
+        x: ``[N, inputs]`` array.
+        labels: ``[N]`` class ids.
+
+    Returns:
+        The scalar loss `Tensor` (call ``backward()`` on it).
+    """
+    h = Tensor(x)
+    for index in range(0, len(parameters) - 2, 2):
+        h = (h @ parameters[index] + parameters[index + 1]).tanh()
+    return softmax_cross_entropy(h @ parameters[-2] + parameters[-1], labels)
+
+
+def gradient_descent_step(parameters, x, labels, learning_rate):
+    """One full gradient-descent step of `mlp_loss` with this engine.
+
+    Args:
+        parameters: `mlp_parameters` (updated in place).
+        x: inputs.
+        labels: class ids.
+        learning_rate: the step size.
+
+    Returns:
+        The loss before the step (a float).
+    """
+    for parameter in parameters:
+        parameter.grad = None
+    loss = mlp_loss(parameters, x, labels)
+    loss.backward()
+    for parameter in parameters:
+        parameter.value -= learning_rate * parameter.grad
+    return float(loss.value)

@@ -12,7 +12,7 @@ Clipping by the global norm rescales all gradients together when their joint nor
 threshold: the direction is kept, the step is bounded (`clip_by_global_norm`, equal to
 ``tf.clip_by_global_norm``).
 
-Example:
+Examples:
     >>> import numpy as np
     >>> clipped, norm = clip_by_global_norm([np.array([3.0]), np.array([4.0])], 1.0)
     >>> round(norm, 3), [round(float(g[0]), 3) for g in clipped]

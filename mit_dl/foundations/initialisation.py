@@ -17,13 +17,14 @@ Keras twins: ``keras.initializers.GlorotNormal``, ``HeNormal`` (both draw from a
 normal whose standard deviation is corrected to the target variance; the schemes here draw from
 the plain normal, the textbook's form).
 
-Example:
+Examples:
     >>> import numpy as np
     >>> w = initial_weights("he", 512, 256, np.random.default_rng(0))
     >>> round(float(w.var() * 512), 1)
     2.0
 """
 
+import keras
 import numpy as np
 
 from mit_dl.errors import ConfigError
@@ -67,6 +68,38 @@ def initial_weights(scheme, fan_in, fan_out, rng):
         The float64 matrix.
     """
     return rng.normal(0.0, 1.0, size=(fan_in, fan_out)) * weight_std(scheme, fan_in, fan_out)
+
+
+@keras.saving.register_keras_serializable(package="mit_dl")
+class SchemeInitializer(keras.initializers.Initializer):
+    """A scheme as a Keras initializer, for Dense kernels ``[fan_in, fan_out]`` and convolution kernels.
+
+    A convolution kernel ``[kh, kw, in, out]`` has ``fan_in = kh kw in`` and ``fan_out = kh kw out``
+    (each output sees ``kh kw in`` inputs), as Keras counts them.
+
+    Args:
+        scheme: one of `SCHEMES`.
+        seed: the draw's seed (an int; None for a fresh one each call).
+
+    Examples:
+        >>> kernel = SchemeInitializer("he", seed=0)((3, 3, 16, 32))
+        >>> round(float(keras.ops.var(kernel)) * 3 * 3 * 16, 1)
+        2.0
+    """
+
+    def __init__(self, scheme, seed=None):
+        weight_std(scheme, 1, 1)  # an unknown scheme fails here, in one sentence
+        self.scheme = scheme
+        self.seed = seed
+
+    def __call__(self, shape, dtype=None):
+        receptive = int(np.prod(shape[:-2])) if len(shape) > 2 else 1
+        fan_in, fan_out = shape[-2] * receptive if len(shape) > 1 else shape[0], shape[-1] * receptive
+        std = weight_std(self.scheme, fan_in, fan_out)
+        return keras.random.normal(shape, stddev=std, dtype=dtype, seed=self.seed)
+
+    def get_config(self):
+        return {"scheme": self.scheme, "seed": self.seed}
 
 
 ACTIVATIONS = {

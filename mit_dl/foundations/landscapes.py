@@ -9,7 +9,7 @@
   the loss (Smith, 2017): the loss falls fastest a little below the rate where it starts to
   diverge, a good maximum learning rate.
 
-Example:
+Examples:
     >>> from mit_dl.foundations import optimizers
     >>> path = trajectory(optimizers.GradientDescent(0.05, momentum=0.9), "quadratic", (2.0, 1.0), 200)
     >>> bool(abs(path[-1]).max() < 1e-3)

@@ -26,7 +26,7 @@ Keras twins: ``keras.layers.BatchNormalization``, ``LayerNormalization`` and
 ``GroupNormalization`` (the tests compare forward passes, gradients, moving statistics and
 serialisation).
 
-Example:
+Examples:
     >>> import numpy as np
     >>> layer = LayerNorm()
     >>> y = layer(np.array([[1.0, 2.0, 3.0]], "float32"))

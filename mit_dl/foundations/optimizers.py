@@ -22,7 +22,7 @@ Each one equals its Keras twin step by step (tests: 100 steps, rtol 1e-6 in floa
 constants follow the twins' conventions where the textbooks differ (Keras puts AdaGrad's and
 RMSProp's epsilon inside the square root, and starts AdaGrad's accumulator at 0.1).
 
-Example:
+Examples:
     >>> import keras
     >>> model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
     >>> model.compile(optimizer=Adam(learning_rate=1e-3), loss="mse")

@@ -15,7 +15,7 @@ form every framework uses, the kept ones are divided by ``p_keep`` so the expect
 is unchanged; at test time nothing is dropped and nothing is rescaled. The original form (no
 rescaling in training) must instead multiply by ``p_keep`` at test time (`dropout`).
 
-Example:
+Examples:
     >>> import numpy as np
     >>> gap = penalty_versus_decay("sgd", steps=50)
     >>> gap < 1e-8
