@@ -17,7 +17,7 @@ Examples:
     >>> from mit_dl import registry
     >>> names = [lab.name for lab in registry.labs()]
     >>> names[0], names[1]
-    ('music', 'images')
+    ('foundations', 'music')
     >>> registry.lab("rl").course
     'Lecture 6'
 """

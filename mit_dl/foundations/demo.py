@@ -73,8 +73,8 @@ def run(out_dir, steps, seed, log, earlier):
         f"  {2 * steps} steps on three interleaved spirals (600 points): loss {losses[0]:.3f} -> {losses[-1]:.3f}, "
         f"training accuracy {100 * accuracy:.1f}%"
     )
-    surfaces = experiments.surfaces(out_dir)
-    log(f"  seven optimizers on a valley, a banana and a saddle: {out_dir}/quadratic.png and the others")
+    surfaces = experiments.surfaces(out_dir, names=("sgd", "momentum", "adam"), which=("quadratic",))
+    log(f"  gradient descent, momentum and Adam in a narrow valley: {out_dir / 'quadratic.png'}")
     return {
         "first_loss": losses[0],
         "last_loss": losses[-1],

@@ -30,6 +30,10 @@ LANDSCAPES = {
 }
 
 
+# The depth of the init experiment's tanh MLP: 20 layers in the quick form, 50 in the full one.
+INIT_DEPTH = {"quick": 20, "full": 50}
+
+
 def _optimizer(name, rate):
     """The lab's optimizer ``name`` at ``rate`` (AdamW with Keras' decay)."""
     return model.build_optimizer(_Rate(name, rate))
@@ -48,21 +52,21 @@ class _Rate:
         return 0.004 if self.optimizer == "adamw" else 0.0
 
 
-def surfaces(out):
-    """Every optimizer's path on each surface; the final loss and distance to the minimum.
+def surfaces(out, names=OPTIMIZERS, which=tuple(LANDSCAPES)):
+    """Each optimizer's path on each surface; the final loss and distance to the minimum.
 
     Args:
         out: the folder of the figures.
+        names: the optimizers (default: all seven).
+        which: the surfaces (default: all three).
 
     Returns:
         ``{surface: {optimizer: {"rate", "final_value", "distance"}}}``.
     """
     measured = {}
-    for surface, (start, steps, rates) in LANDSCAPES.items():
-        function, minimum = landscapes.SURFACES[surface]
-        paths = {
-            name: landscapes.trajectory(_optimizer(name, rates[name]), surface, start, steps) for name in OPTIMIZERS
-        }
+    for surface in which:
+        (start, steps, rates), (function, minimum) = LANDSCAPES[surface], landscapes.SURFACES[surface]
+        paths = {name: landscapes.trajectory(_optimizer(name, rates[name]), surface, start, steps) for name in names}
         figures.trajectories(paths, surface, out / f"{surface}.png", title=f"{surface}: {steps} steps")
         measured[surface] = {
             name: {
@@ -129,7 +133,7 @@ def initialisation_experiment(base, seeds, out, log=print):
     """Variances through depth, the symmetry problem, and which schemes train a deep tanh MLP.
 
     Args:
-        base: the `FoundationsConfig` every variant starts from (its depth is the trained MLP's).
+        base: the `FoundationsConfig` every variant starts from (its preset sets the depth, `INIT_DEPTH`).
         seeds: the seeds.
         out: the experiment's folder.
         log: where progress lines go.
@@ -139,7 +143,7 @@ def initialisation_experiment(base, seeds, out, log=print):
     """
     variances = _variances(out)
     symmetry = {s: initialisation.symmetry_after_training(s) for s in ("zeros", "xavier")}
-    deep = base.replace(model="mlp", activation="tanh", width=64)
+    deep = base.replace(model="mlp", activation="tanh", width=64, depth=INIT_DEPTH.get(base.preset, 20))
     variants = {
         f"{scheme}-{norm}": {"init": scheme, "norm": norm}
         for norm in ("none", "batch")
@@ -221,12 +225,21 @@ def regularisation_experiment(base, seeds, out, log=print):
     compare.accuracy_bars(summary, out / "accuracy.png", "1,000 training images: each regulariser", "regulariser")
     gaps = {kind: regularisation.penalty_versus_decay(kind) for kind in ("sgd", "adam")}
     stopped = {"early stopping": ", ".join(str(e) for e in summary["early stopping"]["epochs"])}
-    table = compare.accuracy_table(summary, seeds, "regulariser (1,000 images)", {"epochs run": stopped})
+    losses = {name: _best_and_last_loss(runs) for name, runs in results.items()}
+    columns = {"epochs run": stopped, "validation loss: best, last (mean of seeds)": losses}
+    table = compare.accuracy_table(summary, seeds, "regulariser (1,000 images)", columns)
     table += (
         f"\nL2 penalty vs decoupled decay (lambda 0.1, 200 steps on a linear model): largest weight "
         f"difference {gaps['sgd']:.1e} with SGD, {gaps['adam']:.3f} with Adam.\n"
     )
     return compare.write_results(out, "regularise", {"summary": summary, "penalty_vs_decay": gaps}, table)
+
+
+def _best_and_last_loss(runs):
+    """``"0.562, 0.631"``: the lowest and the last validation loss, mean of the seeds (over-fitting: last > best)."""
+    best = np.mean([min(r["history"]["validation_loss"]) for r in runs])
+    last = np.mean([r["history"]["validation_loss"][-1] for r in runs])
+    return f"{best:.3f}, {last:.3f}"
 
 
 def gradients_experiment(base, seeds, out, log=print):

@@ -26,8 +26,10 @@ def trajectories(paths, surface, path, title=None):
     fig, ax = plots.figure(figsize=(6, 4.5))
     levels = np.quantile(values, np.linspace(0.02, 0.98, 20))
     ax.contour(xs, ys, values, levels=np.unique(levels), colors="lightgray", linewidths=0.7)
-    for name, points_of in paths.items():
-        ax.plot(points_of[:, 0], points_of[:, 1], marker=".", markersize=3, linewidth=1, label=name)
+    for index, (name, points_of) in enumerate(paths.items()):
+        style = ("-", "--", ":", "-.")[index % 4]  # hues far apart survive the site's palette images
+        colour = ("black", "tab:blue", "tab:green", "tab:red", "tab:purple", "tab:orange", "tab:cyan")[index % 7]
+        ax.plot(*points_of.T, style, color=colour, marker=".", markersize=3, linewidth=1.2, label=name)
     if minimum is not None:
         ax.plot(*minimum, marker="*", color="black", markersize=12, linestyle="none", label="minimum")
     ax.set_title(title or surface, fontsize=10)

@@ -1,5 +1,7 @@
 """The foundations lab's entry in the registry (`mit_dl.registry`): lecture 1 from scratch."""
 
+import dataclasses
+
 from mit_dl.cli import train_with
 from mit_dl.foundations import commands
 from mit_dl.foundations.config import FoundationsConfig
@@ -9,13 +11,22 @@ EXPERIMENT_HELP = {
     "optimizers": "the seven optimizers on a valley, a banana and a saddle, then on Fashion-MNIST at each one's best "
     "swept learning rate",
     "init": "activation and gradient variance through 20 and 50 layers, the symmetry problem, which schemes train a "
-    "deep tanh MLP with and without BatchNorm",
+    "tanh MLP of 20 layers (quick) or 50 (full) with and without BatchNorm",
     "norm": "none / BatchNorm / LayerNorm / GroupNorm on the CNN, and BatchNorm against GroupNorm as the batch falls "
     "to 2",
     "regularise": "1,000 training images: none, L2, dropout, augmentation, early stopping; an L2 penalty against "
     "decoupled decay",
     "gradients": "gradient norms through a deep sigmoid / tanh / ReLU MLP and through time in an RNN and an LSTM; "
     "clipping",
+}
+
+# The settings each experiment chooses itself: no option for them (the gradients experiment trains nothing).
+EXPERIMENT_SETS = {
+    "optimizers": ("optimizer", "learning_rate", "weight_decay"),
+    "init": ("model", "depth", "width", "activation", "init", "norm", "groups"),
+    "norm": ("model", "norm", "depth", "width", "activation"),
+    "regularise": ("train_images", "epochs", "width", "l2", "dropout", "augment", "patience"),
+    "gradients": tuple(f.name for f in dataclasses.fields(FoundationsConfig) if f.name != "preset"),
 }
 
 LAB = Lab(
@@ -44,7 +55,7 @@ LAB = Lab(
                 FoundationsConfig,
                 commands.experiment_options,
                 out=f"the experiment's folder (default: runs/foundations-{name}-<time>)",
-                exclude=("seed",),
+                exclude=("seed", *EXPERIMENT_SETS[name]),
             )
             for name, help in EXPERIMENT_HELP.items()
         ),
@@ -52,7 +63,7 @@ LAB = Lab(
     configs=(FoundationsConfig,),
     demo=DemoPart(
         "mit_dl.foundations.demo:run",
-        seconds=20,
+        seconds=12,
         describe="the from-scratch autodiff engine trains an MLP and agrees with GradientTape; Adam vs SGD on a valley",
     ),
     assets="mit_dl.foundations.assets:build",

@@ -19,7 +19,7 @@ from mit_dl.export import export_savedmodel, image_classifier_endpoint
 from mit_dl.foundations import data
 from mit_dl.foundations.config import FoundationsConfig
 from mit_dl.foundations.model import build_classifier, build_optimizer
-from mit_dl.images.model import predict_probabilities
+from mit_dl.images import predict_probabilities
 from mit_dl.training import Run, Trainer
 from mit_dl.training.callbacks import EarlyStopping
 

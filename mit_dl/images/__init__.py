@@ -12,6 +12,7 @@ from mit_dl.images.config import ImagesConfig
 # Imported on first use (they load TensorFlow); the configs stay light for the command line.
 _LAZY = {
     "train": "train",
+    "predict_probabilities": "model",
 }
 __all__ = ["ImagesConfig", *_LAZY]
 __getattr__, __dir__ = exports(__name__, _LAZY, globals())

@@ -69,13 +69,8 @@ def test_render_code_turns_solutions_into_todos():
 
 
 def data_environment(monkeypatch, source):
-    if source.stem in (
-        "part1_images",
-        "generative_models",
-        "uncertainty",
-        "vision",
-    ):  # MNIST data (the kernel inherits the variable)
-        monkeypatch.setenv("MIT_DL_DATA", str(shared_data("mnist").parent))
+    """The real MNIST and Fashion-MNIST files for the notebooks that read them (the kernel inherits the variable)."""
+    monkeypatch.setenv("MIT_DL_DATA", str(shared_data("mnist").parent))
 
 
 @pytest.mark.parametrize("source", SOURCES, ids=IDS)
