@@ -95,6 +95,10 @@ def test_demo_trains_exports_and_reloads(tmp_path):
     summary = json.loads((tmp_path / "music" / "songs" / "summary.json").read_text())
     assert summary["attempts"] == 3 and len(list((tmp_path / "music" / "songs").glob("sample_*.txt"))) == 3
     assert f"run directory: {tmp_path}" in result.stdout
+    # Lecture 1 in brief: the from-scratch engine agrees with GradientTape and lowers the loss.
+    foundations = metrics["foundations"]
+    assert foundations["gradient_agreement"] < 1e-10 and foundations["last_loss"] < 0.5 * foundations["first_loss"]
+    assert (tmp_path / "foundations" / "quadratic.png").stat().st_size > 1000
     # No Fashion-MNIST reachable (offline, no data folder): a clear skip, not a failure.
     assert "image classification skipped: fashion_mnist (train) not found locally" in result.stdout
     assert "skipped" in metrics["images"]

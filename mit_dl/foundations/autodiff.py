@@ -151,11 +151,26 @@ class Tensor:
         )
 
     def reshape(self, *shape):
-        """The same values in another shape (its VJP reshapes the gradient back)."""
+        """The same values in another shape (its VJP reshapes the gradient back).
+
+        Args:
+            *shape: the new shape (one ``-1`` allowed), as NumPy's ``reshape`` takes it.
+
+        Returns:
+            A new `Tensor`.
+        """
         return Tensor(self.value.reshape(*shape), ((self, lambda g: g.reshape(self.shape)),), "reshape")
 
     def sum(self, axis=None, keepdims=False):
-        """Sum over ``axis`` (all by default); the VJP copies the gradient back over the summed axes."""
+        """Sum over ``axis`` (all by default); the VJP copies the gradient back over the summed axes.
+
+        Args:
+            axis: an axis or a tuple of axes; None sums everything.
+            keepdims: keep the summed axes with size 1.
+
+        Returns:
+            A new `Tensor`.
+        """
 
         def vjp(g):
             if axis is not None and not keepdims:
@@ -165,37 +180,72 @@ class Tensor:
         return Tensor(self.value.sum(axis=axis, keepdims=keepdims), ((self, vjp),), "sum")
 
     def mean(self, axis=None, keepdims=False):
-        """Mean over ``axis`` (all by default)."""
+        """Mean over ``axis`` (all by default): the sum times ``1 / count``.
+
+        Args:
+            axis: one axis; None averages everything.
+            keepdims: keep the averaged axis with size 1.
+
+        Returns:
+            A new `Tensor`.
+        """
         count = self.value.size if axis is None else self.shape[axis]
         return self.sum(axis, keepdims) * (1.0 / count)
 
     def exp(self):
-        """e to the values; its derivative is itself."""
+        """e to the values; its derivative is itself.
+
+        Returns:
+            A new `Tensor`.
+        """
         y = np.exp(self.value)
         return Tensor(y, ((self, lambda g: g * y),), "exp")
 
     def log(self):
-        """Natural log; d log x / dx = 1 / x."""
+        """Natural log; d log x / dx = 1 / x.
+
+        Returns:
+            A new `Tensor`.
+        """
         return Tensor(np.log(self.value), ((self, lambda g: g / self.value),), "log")
 
     def tanh(self):
-        """tanh; d tanh x / dx = 1 - tanh^2 x."""
+        """tanh; d tanh x / dx = 1 - tanh^2 x.
+
+        Returns:
+            A new `Tensor`.
+        """
         y = np.tanh(self.value)
         return Tensor(y, ((self, lambda g: g * (1.0 - y * y)),), "tanh")
 
     def sigmoid(self):
-        """The logistic function; d sigma / dx = sigma (1 - sigma)."""
+        """The logistic function; d sigma / dx = sigma (1 - sigma).
+
+        Returns:
+            A new `Tensor`.
+        """
         y = 0.5 * (1.0 + np.tanh(0.5 * self.value))  # stable for large |x|
         return Tensor(y, ((self, lambda g: g * y * (1.0 - y)),), "sigmoid")
 
     def relu(self):
-        """max(x, 0); its derivative is 1 where x > 0, else 0 (0 at x = 0, as TensorFlow has it)."""
+        """max(x, 0); its derivative is 1 where x > 0, else 0 (0 at x = 0, as TensorFlow has it).
+
+        Returns:
+            A new `Tensor`.
+        """
         mask = self.value > 0
         return Tensor(self.value * mask, ((self, lambda g: g * mask),), "relu")
 
 
 def as_tensor(value):
-    """``value`` as a `Tensor` (a constant leaf when it is not one)."""
+    """``value`` as a `Tensor` (a constant leaf when it is not one).
+
+    Args:
+        value: a `Tensor`, an array or a number.
+
+    Returns:
+        The `Tensor`.
+    """
     return value if isinstance(value, Tensor) else Tensor(value, name="const")
 
 
@@ -353,12 +403,20 @@ class Dual:
         return Dual(self.value @ other.value, self.tangent @ other.value + self.value @ other.tangent)
 
     def tanh(self):
-        """tanh with its tangent ``(1 - tanh^2) v``."""
+        """tanh with its tangent ``(1 - tanh^2) v``.
+
+        Returns:
+            A new `Dual`.
+        """
         y = np.tanh(self.value)
         return Dual(y, (1.0 - y * y) * self.tangent)
 
     def sum(self):
-        """The sum, and the sum of the tangent."""
+        """The sum, and the sum of the tangent.
+
+        Returns:
+            A new `Dual`.
+        """
         return Dual(self.value.sum(), self.tangent.sum())
 
 

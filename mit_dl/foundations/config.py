@@ -123,6 +123,10 @@ class FoundationsConfig(RunConfig):
         return self.weight_decay if self.weight_decay is not None else 0.004
 
     def unused_fields(self):
-        """What this run's choices make irrelevant (a resume does not compare them)."""
+        """What this run's choices make irrelevant (a resume does not compare them).
+
+        Returns:
+            A set of field names.
+        """
         unused = {"depth", "width", "activation"} if self.model == "cnn" else set()
         return unused | ({"groups"} if self.norm != "group" else set())

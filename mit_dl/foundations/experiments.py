@@ -5,9 +5,10 @@ the seeds and a folder, and returns what `compare.write_results` wrote there. Th
 variants change one setting of the base at a time (`compare.run_variants`).
 """
 
+import keras
 import numpy as np
 
-from mit_dl.foundations import compare, figures, gradients, initialisation, landscapes, model, regularisation
+from mit_dl.foundations import compare, data, figures, gradients, initialisation, landscapes, model, regularisation
 from mit_dl.foundations.config import OPTIMIZERS
 
 # (start, steps, {optimizer: learning rate}) per surface: each optimizer at a rate that is stable there.
@@ -92,6 +93,7 @@ def optimizers(base, seeds, out, log=print):
         The metrics written.
     """
     on_surfaces = surfaces(out)
+    ranges = range_test(base, out)
     best, sweeps = compare.best_rates(base, out, quick=base.preset == "quick", log=log)
     variants = {f"{name}-lr{rate:g}": {"optimizer": name, "learning_rate": rate} for name, rate in best.items()}
     summary = compare.summarise(compare.run_variants(base, variants, seeds, out, log))
@@ -103,9 +105,48 @@ def optimizers(base, seeds, out, log=print):
         "optimizer at its best rate",
         {"sweep (rate: validation % of seed 0)": dict(zip(variants, swept.values()))},
     )
-    return compare.write_results(
-        out, "optimizers", {"surfaces": on_surfaces, "sweeps": sweeps, "best_rates": best, "summary": summary}, table
+    table += (
+        "\nLearning-rate range test (seed 0's network, 200 steps from 1e-5 to 10): "
+        + ", ".join(
+            f"{name}: lowest loss at {r['lowest']:.2g}, a tenth of it {r['suggested']:.2g} "
+            f"(the sweep's best {best[name]:g})"
+            for name, r in ranges.items()
+        )
+        + ".\n"
     )
+    metrics = {"surfaces": on_surfaces, "range_test": ranges, "sweeps": sweeps, "best_rates": best, "summary": summary}
+    return compare.write_results(out, "optimizers", metrics, table)
+
+
+def range_test(base, out, names=("sgd", "adam"), steps=200):
+    """The learning-rate range test of ``base``'s network with each optimizer of ``names``; one figure.
+
+    The rate grows from 1e-5 to 10 over ``steps`` training batches (`landscapes.learning_rate_range`); the
+    usual pick is a tenth of the rate where the smoothed loss is lowest.
+
+    Args:
+        base: the `FoundationsConfig` whose network and training images are used (its seed).
+        out: the folder of ``lr_range.png``.
+        names: the optimizers.
+        steps: batches, one rate each.
+
+    Returns:
+        ``{optimizer: {"rates", "losses", "lowest", "suggested"}}``.
+    """
+    splits, _ = data.load_data(base)
+    batches = list(data.pipelines(base, splits)["train"].repeat().take(steps))
+    loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    found = {}
+    for name in names:
+        keras.utils.set_random_seed(base.seed)
+        rates, losses = landscapes.learning_rate_range(
+            model.build_classifier(base), loss, batches, _optimizer(name, 1e-5)
+        )
+        smooth = np.convolve(losses, np.ones(9) / 9, mode="valid")  # a centred mean of 9 steps
+        lowest = float(rates[4 + int(np.argmin(smooth))])
+        found[name] = {"rates": rates, "losses": losses, "lowest": lowest, "suggested": lowest / 10}
+    figures.learning_rate_range(found, out / "lr_range.png")
+    return found
 
 
 def _variances(out, depths=(20, 50)):

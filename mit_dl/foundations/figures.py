@@ -60,3 +60,26 @@ def per_layer(series, path, title, ylabel, xlabel="layer"):
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=8)
     return plots.save(fig, path)
+
+
+def learning_rate_range(found, path):
+    """The loss against the learning rate of a range test, one line per optimizer, its pick marked.
+
+    Args:
+        found: ``{optimizer: {"rates", "losses", "suggested"}}`` (`experiments.range_test`).
+        path: the PNG file to write.
+
+    Returns:
+        ``path`` as a `pathlib.Path`.
+    """
+    fig, ax = plots.figure(figsize=(6.5, 4))
+    for name, result in found.items():
+        line = ax.semilogx(result["rates"], result["losses"], label=name)[0]
+        ax.axvline(result["suggested"], color=line.get_color(), linestyle=":", linewidth=1)
+    ax.set_ylim(0, min(5.0, 1.5 * max(float(np.max(r["losses"][:10])) for r in found.values())))
+    ax.set_xlabel("learning rate (grows every step)")
+    ax.set_ylabel("training loss")
+    ax.set_title("learning-rate range test (dotted: a tenth of the lowest loss's rate)", fontsize=10)
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=8)
+    return plots.save(fig, path)

@@ -126,3 +126,14 @@ def test_bad_settings_are_one_sentence_before_any_work(args, sentence):
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and sentence.replace("_", "-") in lines[0].replace("_", "-"), lines
+
+
+def test_the_learning_rate_range_test_marks_a_tenth_of_the_lowest_losss_rate(tmp_path):
+    base = FoundationsConfig.from_preset(
+        "quick", train_images=256, validation=500, data=str(shared_data("fashion-mnist"))
+    )
+    found = experiments.range_test(base, tmp_path, names=("adam",), steps=40)["adam"]
+    assert len(found["rates"]) == len(found["losses"]) <= 40 and np.all(np.diff(found["rates"]) > 0)
+    assert found["rates"][0] == pytest.approx(1e-5) and found["lowest"] in found["rates"]
+    assert found["suggested"] == pytest.approx(found["lowest"] / 10)
+    assert (tmp_path / "lr_range.png").stat().st_size > 1000

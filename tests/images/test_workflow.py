@@ -1,8 +1,9 @@
 """Lab 2 part 1 end to end on real Fashion-MNIST: accuracy, plots, export, CLI.
 
 The CNN is trained once per module with the "cosine" recipe (the course's
-model, Adam, batch 64 and 5 epochs; peak rate 3e-3 decayed to zero) and reused
-by the export tests.
+model, Adam, batch 64; peak rate decayed to zero) for one epoch and reused by
+the export tests: 88.1% on the real test set (seed 1; the course's 5 epochs
+give 91.2%, docs/labs/images.md, from the command that makes that figure).
 """
 
 import json
@@ -15,9 +16,8 @@ from mit_dl.data import mnist as image_data
 from mit_dl.errors import ConfigError, RunMismatch
 from mit_dl.images import ImagesConfig
 
-# The course recipe needs about 10 epochs for 90% (~89.5% at 5); the cosine
-# recipe gets there in the course's 5 (docs/labs/images.md: 91.1-91.3% over seeds 0-2).
-CI_RECIPE, CI_EPOCHS = "cosine", 5
+# One epoch of the cosine recipe: 88% (a broken model, loss or pipeline stays far below 87%).
+CI_RECIPE, CI_EPOCHS, CI_ACCURACY = "cosine", 1, 0.87
 
 
 @pytest.fixture(scope="module")
@@ -31,12 +31,12 @@ def trained_run(tmp_path_factory):
     return out, metrics, data_dir
 
 
-def test_cnn_reaches_90_percent_on_the_real_fashion_mnist_test_set(trained_run):
+def test_one_epoch_of_the_cnn_reaches_87_percent_on_the_real_fashion_mnist_test_set(trained_run):
     out, metrics, _ = trained_run
     test = metrics["test"]
     assert test["examples"] == 10000
-    assert test["accuracy"] >= 0.90, f"CNN test accuracy {test['accuracy']:.4f} < 0.90"
-    assert metrics["history"]["loss"][-1] < 0.6 * metrics["history"]["loss"][0]
+    assert test["accuracy"] >= CI_ACCURACY, f"CNN test accuracy {test['accuracy']:.4f} < {CI_ACCURACY}"
+    assert metrics["history"]["loss"][-1] < 0.25 * np.log(10)  # the epoch's mean loss, against a uniform guess
     matrix = np.array(test["confusion_matrix"])
     assert matrix.sum() == 10000 and np.trace(matrix) / 10000 == pytest.approx(test["accuracy"])
     per_class = [test["per_class_accuracy"][n] for n in image_data.CLASS_NAMES["fashion_mnist"]]
@@ -93,7 +93,7 @@ def test_exported_classify_matches_the_model_in_a_fresh_process(trained_run):
     for name in ("dtype", "numpy dtype"):
         assert "classify expects uint8 inputs; received float" in served["errors"][name], served["errors"][name]
     metadata = json.loads((out / "saved_model" / "metadata.json").read_text())
-    assert metadata["dataset"] == "fashion_mnist" and metadata["test_accuracy"] >= 0.90
+    assert metadata["dataset"] == "fashion_mnist" and metadata["test_accuracy"] >= CI_ACCURACY
 
 
 def test_cli_evaluate_reports_accuracy_of_the_export(trained_run):

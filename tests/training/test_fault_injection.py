@@ -1,5 +1,8 @@
-"""SIGKILL at 20 seeded random moments of a run's life, each rerun to completion: same weights, history and
-metrics as an uninterrupted run, and the export loads after every kill (docs/design.md, section 9)."""
+"""SIGKILL at seeded random moments of a run's life, each rerun to completion: same weights, history and
+metrics as an uninterrupted run, and the export loads after every kill (docs/design.md, section 11).
+
+The suite kills 8 times (each stage aimed at in a new run and in a resumed one);
+``MIT_DL_FAULT_KILLS=20`` runs the 20 kills that docs/design.md reports."""
 
 import json
 import os
@@ -10,7 +13,7 @@ import sys
 import pytest
 
 JOB = pathlib.Path(__file__).with_name("fault_job.py")
-KILLS = 20
+KILLS = int(os.environ.get("MIT_DL_FAULT_KILLS", "8"))
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="the fault injection forks its runs (POSIX only)")
@@ -33,6 +36,6 @@ def test_a_run_killed_at_any_moment_and_rerun_ends_as_an_uninterrupted_one(tmp_p
     assert sum(t["killed"] for t in trials) >= KILLS - 2, trials
     assert {t["run"] for t in trials} == {"new", "extended"}  # new runs, and resumed runs replacing an export
     landed = {t["landed_in"] for t in trials}
-    # Aimed five times each at training, checkpoint writes, the evaluation and the export, as the reference
+    # Aimed KILLS / 4 times each at training, checkpoint writes, the evaluation and the export, as the reference
     # timed them; a kill may land a little before or after its aim, but the stages are hit.
     assert len(landed & {"training", "checkpoint", "evaluation", "export"}) >= 3, trials
