@@ -9,6 +9,7 @@ imported.
 
 from mit_dl.layers.attention import SelfAttention, scaled_dot_product_attention
 from mit_dl.layers.dense import MyDenseLayer
+from mit_dl.layers.lora import LoRADense
 from mit_dl.layers.multi_head_attention import MultiHeadSelfAttention
 from mit_dl.layers.position_embedding import PositionEmbedding
 from mit_dl.layers.positional_encoding import PositionalEncoding, sinusoidal_encoding
@@ -28,6 +29,7 @@ __all__ = [
     "PositionEmbedding",
     "TransformerBlock",
     "TiedEmbedding",
+    "LoRADense",
     "Sampling",
     "kl_divergence_to_standard_normal",
 ]

@@ -11,6 +11,9 @@ from mit_dl.layers.attention import (
     mix_values,
     project,
 )
+from mit_dl.layers.lora import check_rank, lora_delta, lora_scale
+
+PROJECTIONS = ("query", "key", "value", "output")
 
 
 @keras.saving.register_keras_serializable(package="mit_dl")
@@ -94,6 +97,7 @@ class MultiHeadSelfAttention(keras.layers.Layer):
     def build(self, input_shape):
         _checks.input_rank(self.name, input_shape, 3, what="input (batch, time, features)")
         self.input_dim = _checks.known_last_dim(self.name, input_shape)
+        self.lora = {}  # projection -> (A, B) once `enable_lora` has run
         self.query_kernel, self.query_bias = add_projection(self, "query", self.d_model)
         self.key_kernel, self.key_bias = add_projection(self, "key", self.d_model)
         self.value_kernel, self.value_bias = add_projection(self, "value", self.d_model)
@@ -136,15 +140,18 @@ class MultiHeadSelfAttention(keras.layers.Layer):
         # does not apply: cast the float32 variables to the compute dtype here (a no-op otherwise).
         return None if variable is None else ops.cast(variable, self.compute_dtype)
 
+    def _kernel(self, name):
+        """The projection's kernel, with its LoRA update when `enable_lora` adapted it."""
+        kernel = getattr(self, f"{name}_kernel")
+        if name in self.lora:
+            kernel = kernel + lora_delta(*self.lora[name], self.lora_scale)
+        return self._weight(kernel)
+
     def _queries_keys_values(self, inputs):
         inputs = ops.cast(inputs, self.compute_dtype)
         return tuple(
-            self._split_heads(project(inputs, self._weight(kernel), self._weight(bias)))
-            for kernel, bias in (
-                (self.query_kernel, self.query_bias),
-                (self.key_kernel, self.key_bias),
-                (self.value_kernel, self.value_bias),
-            )
+            self._split_heads(project(inputs, self._kernel(name), self._weight(getattr(self, f"{name}_bias"))))
+            for name in ("query", "key", "value")
         )
 
     def _merge_heads(self, heads):
@@ -152,7 +159,53 @@ class MultiHeadSelfAttention(keras.layers.Layer):
         heads = ops.transpose(heads, (0, 2, 1, 3))
         batch, time = ops.shape(heads)[0], ops.shape(heads)[1]
         concat = ops.reshape(heads, (batch, time, self.d_model))
-        return project(concat, self._weight(self.output_kernel), self._weight(self.output_bias))
+        return project(concat, self._kernel("output"), self._weight(self.output_bias))
+
+    def enable_lora(self, rank, alpha=None, projections=PROJECTIONS):
+        """Adapt projections with LoRA: ``W_P + (alpha / r) A_P B_P``, ``B_P`` zeros (the layer is unchanged).
+
+        The same update as `mit_dl.layers.LoRADense`, added to this layer's
+        own kernels (its twin: ``keras.layers.Dense.enable_lora``). The
+        adapted kernels and biases stop training; ``A`` and ``B`` train.
+
+        Args:
+            rank: positive int ``r``.
+            alpha: LoRA's ``alpha`` (default ``r``).
+            projections: which of ``"query"``, ``"key"``, ``"value"``, ``"output"`` to adapt.
+
+        Returns:
+            None.
+        """
+        if not self.built:
+            raise ValueError(f"{self.name}: build the layer (call it once) before enable_lora.")
+        if self.lora:
+            raise ValueError(f"{self.name}: LoRA is already enabled on this layer.")
+        unknown = sorted(set(projections) - set(PROJECTIONS))
+        if unknown or not projections:
+            raise ValueError(f"{self.name}: LoRA adapts some of {PROJECTIONS}, received {tuple(projections)}.")
+        rank = check_rank(rank)
+        self.lora_rank, self.lora_scale = rank, lora_scale(rank, alpha)
+        self._tracker.unlock()
+        for name in projections:
+            kernel = getattr(self, f"{name}_kernel")
+            for frozen in (kernel, getattr(self, f"{name}_bias")):
+                if frozen is not None:
+                    frozen.trainable = False
+            a = self.add_weight(shape=(kernel.shape[0], rank), initializer="he_uniform", name=f"{name}_lora_a")
+            b = self.add_weight(shape=(rank, kernel.shape[1]), initializer="zeros", name=f"{name}_lora_b")
+            self.lora[name] = (a, b)
+        self._tracker.lock()
+
+    def merge_lora(self):
+        """Fold each LoRA update into its kernel and zero ``B`` (the output is unchanged).
+
+        Returns:
+            None.
+        """
+        for name, (a, b) in self.lora.items():
+            kernel = getattr(self, f"{name}_kernel")
+            kernel.assign(kernel + lora_delta(a, b, self.lora_scale))
+            b.assign(ops.zeros_like(b))
 
     def prefill(self, inputs):
         """Causal self-attention over a whole prefix, returning its keys and values for a cache.

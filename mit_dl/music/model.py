@@ -15,7 +15,7 @@ when the config asks), so the shared `Trainer` trains it as it is;
 
 import keras
 
-from mit_dl.layers import PositionEmbedding, TiedEmbedding, TransformerBlock
+from mit_dl.networks.decoder import build_decoder
 
 
 def build_music_model(vocab_size, embedding_dim=256, rnn_units=1024):
@@ -41,13 +41,7 @@ def build_music_model(vocab_size, embedding_dim=256, rnn_units=1024):
 def build_transformer_model(
     vocab_size, context, d_model=256, num_heads=8, num_layers=4, ff_dim=1024, dropout=0.1, tie_embeddings=False
 ):
-    """A decoder-only character transformer from the lecture layers.
-
-    ``tokens -> Embedding + PositionEmbedding -> Dropout -> TransformerBlock x
-    num_layers (causal) -> LayerNorm -> logits``: position ``t``'s logits
-    depend on characters ``0..t`` only. Layer names (``embedding``,
-    ``positions``, ``block_0``.., ``final_norm``, ``logits``) are what
-    `mit_dl.music.sampler.TransformerSampler` reads.
+    """A decoder-only character transformer from the lecture layers: `mit_dl.networks.decoder.build_decoder`.
 
     Args:
         vocab_size: number of characters.
@@ -56,28 +50,16 @@ def build_transformer_model(
         num_heads: attention heads per block.
         num_layers: blocks.
         ff_dim: feed-forward width.
-        dropout: dropout rate (embeddings, attention weights, residuals).
+        dropout: dropout rate (embeddings, residuals).
         tie_embeddings: compute the logits with the embedding matrix (`TiedEmbedding`).
 
     Returns:
         A functional `keras.Model` ``tokens [B, T <= context] -> logits [B, T, vocab_size]``
-        (float32 logits under mixed precision).
+        named ``music_transformer``.
     """
-    tokens = keras.Input((None,), dtype="int32", name="tokens")
-    if tie_embeddings:
-        embedding = TiedEmbedding(vocab_size, d_model, name="embedding")
-    else:
-        embedding = keras.layers.Embedding(vocab_size, d_model, name="embedding")
-    x = PositionEmbedding(context, name="positions")(embedding(tokens))
-    x = keras.layers.Dropout(dropout, name="embedding_dropout")(x)
-    for i in range(num_layers):
-        x = TransformerBlock(d_model, num_heads, ff_dim, dropout=dropout, name=f"block_{i}")(x)
-    x = keras.layers.LayerNormalization(epsilon=1e-5, name="final_norm")(x)
-    if tie_embeddings:
-        logits = embedding(x, reverse=True)
-    else:
-        logits = keras.layers.Dense(vocab_size, dtype="float32", name="logits")(x)
-    return keras.Model(tokens, logits, name="music_transformer")
+    return build_decoder(
+        vocab_size, context, d_model, num_heads, num_layers, ff_dim, dropout, tie_embeddings, name="music_transformer"
+    )
 
 
 def learning_rate(config):

@@ -8,7 +8,9 @@ def build_optimizer(settings, total_steps):
 
     Args:
         settings: ``{"optimizer", "learning_rate", "schedule"}`` and optionally ``"warmup_steps"`` (a cosine
-            schedule then rises linearly from 0 to the learning rate over them first).
+            schedule then rises linearly from 0 to the learning rate over them first), ``"arguments"``
+            (the optimizer's other arguments: ``{"weight_decay": 0.1, "global_clipnorm": 1.0}``) and
+            ``"no_decay"`` (names of variables AdamW does not decay: ``["bias", "gamma", "beta"]``).
         total_steps: the run's steps; a cosine schedule decays to 0 over them.
 
     Returns:
@@ -23,4 +25,7 @@ def build_optimizer(settings, total_steps):
             )
         else:
             learning_rate = keras.optimizers.schedules.CosineDecay(learning_rate, decay_steps=total_steps)
-    return getattr(keras.optimizers, settings["optimizer"])(learning_rate)
+    optimizer = getattr(keras.optimizers, settings["optimizer"])(learning_rate, **settings.get("arguments", {}))
+    if settings.get("no_decay"):
+        optimizer.exclude_from_weight_decay(var_names=list(settings["no_decay"]))
+    return optimizer
