@@ -89,3 +89,59 @@ def ngram_baseline(train_text, held_out_text, order=5):
     """
     model = KneserNey.fit(train_text, order)
     return {"order": order, "bits_per_character": model.bits_per_character(held_out_text)}
+
+
+def score_lines(loaded, lines, batch_size=64):
+    """Mean cross-entropy per token (nats) over every token of ``lines``, with an export's ``score``.
+
+    Args:
+        loaded: a loaded language-model export.
+        lines: strings.
+        batch_size: lines per call.
+
+    Returns:
+        A float: the mean over lines of each line's mean, weighted by nothing (each line counts once).
+    """
+    scores = []
+    for start in range(0, len(lines), batch_size):
+        chunk = tf.constant(lines[start : start + batch_size])
+        scores += loaded.score(texts=chunk)["cross_entropy"].numpy().tolist()
+    return float(np.mean(scores))
+
+
+def score_models(models, texts):
+    """Score each text file's lines under each model.
+
+    Args:
+        models: run directories or export folders.
+        texts: text files (their non-empty lines are scored).
+
+    Returns:
+        ``{model: {text: mean cross-entropy per token}}``.
+    """
+    from mit_dl.llm.data import read_examples
+    from mit_dl.llm.generate import load_language_model
+
+    lines = {text: [response for _, response in read_examples(text)] for text in texts}
+    table = {}
+    for model in models:
+        loaded = load_language_model(model)[0]
+        table[str(model)] = {text: score_lines(loaded, chunk) for text, chunk in lines.items()}
+    return table
+
+
+def score_table(table):
+    """A Markdown table of `score_models`' result.
+
+    Args:
+        table: ``{model: {text: value}}``.
+
+    Returns:
+        The table's text.
+    """
+    texts = list(next(iter(table.values())))
+    rows = ["| model | " + " | ".join(texts) + " |", "|---|" + "---|" * len(texts)]
+    rows += [
+        f"| {model} | " + " | ".join(f"{v:.3f}" for v in values.values()) + " |" for model, values in table.items()
+    ]
+    return "\n".join(rows)

@@ -1,0 +1,111 @@
+"""`mit-dl llm train | finetune | generate | evaluate | scaling | memory`: what each action runs and prints."""
+
+import pathlib
+
+from mit_dl.cli import out_dir
+
+
+def finetune(args):
+    """Fine-tune a pretrained run on style data (LoRA or every weight), measure, export.
+
+    Args:
+        args: the parsed command line; ``args.config`` is the `FinetuneConfig` its options ask for.
+    """
+    from mit_dl.llm import finetune as llm_finetune
+
+    config = args.config
+    llm_finetune.finetune(config, out_dir(args, f"llm-finetune-{config.method}"))
+
+
+def generate(args):
+    """Print samples of an exported (or trained) model's continuation of a prompt.
+
+    Args:
+        args: the parsed command line.
+    """
+    from mit_dl.llm import generate as llm_generate
+
+    texts = llm_generate.generate(
+        args.model,
+        args.prompt.replace("\\n", "\n"),
+        args.max_tokens,
+        args.temperature,
+        args.seeds,
+        args.top_k,
+        args.top_p,
+    )
+    for seed, text in zip(args.seeds, texts):
+        print(f"--- seed {seed}\n{args.prompt.replace(chr(92) + 'n', chr(10))}{text}")
+
+
+def generate_options(parser):
+    """The arguments of ``llm generate``.
+
+    Args:
+        parser: the action's `argparse` parser.
+    """
+    parser.add_argument("--model", required=True, help="a run directory (its saved_model/) or a SavedModel folder")
+    parser.add_argument("--prompt", default="", help='the text to continue ("\\n" is a new line; default: none)')
+    parser.add_argument("--max-tokens", type=int, default=100, help="most tokens to draw (default: 100)")
+    parser.add_argument("--temperature", type=float, default=0.8, help="sampling temperature (default: 0.8)")
+    parser.add_argument("--top-k", type=int, default=0, help="draw among the k likeliest tokens (default: 0, all)")
+    parser.add_argument("--top-p", type=float, default=0.95, help="nucleus sampling's p (default: 0.95)")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="one sample per seed (default: 0 1 2)")
+
+
+def evaluate(args):
+    """Score texts under several models: mean cross-entropy per token of each file's lines, one table.
+
+    Args:
+        args: the parsed command line.
+    """
+    from mit_dl.llm import evaluate as llm_evaluate
+
+    table = llm_evaluate.score_models(args.models, args.texts)
+    print(llm_evaluate.score_table(table))
+
+
+def evaluate_options(parser):
+    """The arguments of ``llm evaluate``.
+
+    Args:
+        parser: the action's `argparse` parser.
+    """
+    parser.add_argument("--models", nargs="+", required=True, help="run directories or SavedModel folders")
+    parser.add_argument("--texts", nargs="+", required=True, help="text files, each scored line by line")
+
+
+def memory(args):
+    """Print the memory per device of training a GPT under data, FSDP / ZeRO and tensor parallelism.
+
+    Args:
+        args: the parsed command line; ``args.config`` is the `GPTConfig` its options ask for.
+    """
+    from mit_dl.llm import memory as llm_memory
+
+    print(llm_memory.memory_table(args.config, args.devices, args.bytes_per_number))
+
+
+def memory_options(parser):
+    """The arguments of ``llm memory``.
+
+    Args:
+        parser: the action's `argparse` parser.
+    """
+    parser.add_argument("--devices", type=int, default=8, help="devices the model is spread over (default: 8)")
+    parser.add_argument(
+        "--bytes-per-number", type=int, default=4, help="bytes of each weight and activation (default: 4, float32)"
+    )
+
+
+def scaling(args):
+    """Run the scaling-law sweep (model sizes at fixed data, data sizes at fixed model, iso-compute) and fit it.
+
+    Args:
+        args: the parsed command line; ``args.config`` is the `GPTConfig` the sweep starts from.
+    """
+    from mit_dl.llm import scaling as llm_scaling
+
+    out = out_dir(args, "llm-scaling")
+    llm_scaling.sweep(args.config, out)
+    print(f"figures, metrics.json and table.md in {pathlib.Path(out).resolve()}")
