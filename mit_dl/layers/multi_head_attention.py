@@ -166,7 +166,7 @@ class MultiHeadSelfAttention(keras.layers.Layer):
 
         The same update as `mit_dl.layers.LoRADense`, added to this layer's
         own kernels (its twin: ``keras.layers.Dense.enable_lora``). The
-        adapted kernels and biases stop training; ``A`` and ``B`` train.
+        layer's own weights stop training; only the ``A`` and ``B`` matrices train.
 
         Args:
             rank: positive int ``r``.
@@ -186,11 +186,10 @@ class MultiHeadSelfAttention(keras.layers.Layer):
         rank = check_rank(rank)
         self.lora_rank, self.lora_scale = rank, lora_scale(rank, alpha)
         self._tracker.unlock()
+        for weight in self.weights:
+            weight.trainable = False
         for name in projections:
             kernel = getattr(self, f"{name}_kernel")
-            for frozen in (kernel, getattr(self, f"{name}_bias")):
-                if frozen is not None:
-                    frozen.trainable = False
             a = self.add_weight(shape=(kernel.shape[0], rank), initializer="he_uniform", name=f"{name}_lora_a")
             b = self.add_weight(shape=(rank, kernel.shape[1]), initializer="zeros", name=f"{name}_lora_b")
             self.lora[name] = (a, b)

@@ -89,11 +89,12 @@ class GPTConfig(RunConfig):
     warmup_steps: int = option(100, "steps of linear warm-up from 0 before the cosine decay")
     weight_decay: float = option(0.1, "AdamW's decoupled weight decay (not on biases, norms and embeddings)")
     clip_norm: float = option(1.0, "clip the gradients' global norm to this")
+    checkpoint_every: int = option(500, "steps between checkpoints (and at the end)", resume="free")
 
     def __post_init__(self):
         super().__post_init__()
         _check_shape(self)
-        positive(self, "batch_size", "steps", "learning_rate", "clip_norm")
+        positive(self, "batch_size", "steps", "learning_rate", "clip_norm", "checkpoint_every")
         at_least(self, "warmup_steps", 0)
         at_least(self, "weight_decay", 0)
         at_least(self, "dropout", 0)

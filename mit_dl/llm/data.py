@@ -117,7 +117,7 @@ def split_documents(documents, held_out=None):
 
     Args:
         documents: ``{name: text}``.
-        held_out: comma-separated names to hold out; default: `HELD_OUT_WORKS` when all are
+        held_out: comma-separated names to hold out (a name's unique start will do: ``macbeth``); default: `HELD_OUT_WORKS` when all are
             present, ``validation_*``/``test_*`` documents (tensorflow-datasets), else every tenth
             document, or the last tenth of a single document's lines.
 
@@ -129,12 +129,7 @@ def split_documents(documents, held_out=None):
     """
     names = list(documents)
     if held_out:
-        chosen = [n.strip().removesuffix(".txt") for n in held_out.split(",") if n.strip()]
-        missing = [n for n in chosen if n not in documents]
-        if missing:
-            raise ConfigError(
-                "held_out", f"names {missing[0]!r}, which is not among the corpus' {len(names)} documents"
-            )
+        chosen = [_document_named(n.strip().removesuffix(".txt"), names) for n in held_out.split(",") if n.strip()]
     elif all(n in documents for n in HELD_OUT_WORKS):
         chosen = list(HELD_OUT_WORKS)
     elif any(n.startswith(("validation_", "test_")) for n in names):
@@ -149,6 +144,16 @@ def split_documents(documents, held_out=None):
     if not train:
         raise ConfigError("held_out", "holds out every document; leave some to train on")
     return train, {n: documents[n] for n in chosen}
+
+
+def _document_named(name, names):
+    """The document ``name`` names: itself, or the one document whose name starts with it (``macbeth``)."""
+    if name in names:
+        return name
+    starting = [n for n in names if n.startswith(name)]
+    if len(starting) != 1:
+        raise ConfigError("held_out", f"names {name!r}, which is not among the corpus' {len(names)} documents")
+    return starting[0]
 
 
 def _stream(tokenizer, texts):

@@ -39,13 +39,14 @@ def _corpus(config, out_dir, log):
     return corpus
 
 
-def train(config=None, out_dir="runs/llm", export=True, log=print):
+def train(config=None, out_dir="runs/llm", export=True, baseline=True, log=print):
     """Pretrain the GPT of ``config``, report it on the held-out text beside the n-gram baseline, export it.
 
     Args:
         config: a `GPTConfig` (default: the ``quick`` preset on Python's documentation prose).
         out_dir: the run directory.
         export: also write ``saved_model/``.
+        baseline: also fit and score the n-gram baseline (the scaling sweep's points do not).
         log: where progress lines go.
 
     Returns:
@@ -64,15 +65,22 @@ def train(config=None, out_dir="runs/llm", export=True, log=print):
             config.weight_decay,
             config.clip_norm,
         )
-        trainer = Trainer(model, strategy=run.strategy, checkpoint_dir=run.checkpoints, log_dir=run.logs)
+        trainer = Trainer(
+            model,
+            strategy=run.strategy,
+            checkpoint_dir=run.checkpoints,
+            checkpoint_every=config.checkpoint_every,
+            log_dir=run.logs,
+        )
         history = trainer.fit(
             data.windows(corpus.train_ids, config.context, config.batch_size, config.seed), steps=config.steps
         )
     report = held_out_report(model, corpus.tokenizer, corpus.val_ids, config.context)
-    baseline = ngram_baseline(corpus.train_text, corpus.val_text, NGRAM_ORDER)
+    ngram = ngram_baseline(corpus.train_text, corpus.val_text, NGRAM_ORDER) if baseline else None
+    compared = f" ({NGRAM_ORDER}-gram Kneser-Ney: {ngram['bits_per_character']:.3f})" if ngram else ""
     log(
         f"held-out: {report['cross_entropy']:.3f} nats per token, {report['bits_per_character']:.3f} bits per "
-        f"character ({NGRAM_ORDER}-gram Kneser-Ney: {baseline['bits_per_character']:.3f})"
+        f"character{compared}"
     )
     metrics = {
         "source": corpus.source,
@@ -80,7 +88,7 @@ def train(config=None, out_dir="runs/llm", export=True, log=print):
         "parameters": model.count_params(),
         "history": history,
         "held_out": report,
-        "ngram": baseline,
+        "ngram": ngram,
     }
     if export:
         export_model(model, corpus.tokenizer, run, {"kind": "language model", **_headline(metrics)})
@@ -88,10 +96,10 @@ def train(config=None, out_dir="runs/llm", export=True, log=print):
 
 
 def _headline(metrics):
-    return {
-        "held_out_bits_per_character": metrics["held_out"]["bits_per_character"],
-        "ngram_bits_per_character": metrics["ngram"]["bits_per_character"],
-    }
+    headline = {"held_out_bits_per_character": metrics["held_out"]["bits_per_character"]}
+    if metrics["ngram"]:
+        headline["ngram_bits_per_character"] = metrics["ngram"]["bits_per_character"]
+    return headline
 
 
 def export_model(model, tokenizer, run, metadata):
