@@ -117,9 +117,9 @@ def split_documents(documents, held_out=None):
 
     Args:
         documents: ``{name: text}``.
-        held_out: comma-separated names to hold out (a name's unique start will do: ``macbeth``); default: `HELD_OUT_WORKS` when all are
-            present, ``validation_*``/``test_*`` documents (tensorflow-datasets), else every tenth
-            document, or the last tenth of a single document's lines.
+        held_out: comma-separated names to hold out (a unique start will do: ``macbeth``); default:
+            `HELD_OUT_WORKS` when all are present, ``validation_*``/``test_*`` documents
+            (tensorflow-datasets), else every tenth document, or the last tenth of a single document's lines.
 
     Returns:
         ``(train, held_out)``: two ``{name: text}``.
