@@ -17,6 +17,32 @@ def finetune(args):
     llm_finetune.finetune(config, out_dir(args, f"llm-finetune-{config.method}"))
 
 
+def compare(args):
+    """Base, LoRA and full fine-tuning side by side: style loss, judged share in style, template adherence.
+
+    Args:
+        args: the parsed command line.
+    """
+    from mit_dl.llm import compare as llm_compare
+
+    out = out_dir(args, "llm-compare")
+    result = llm_compare.compare(args.base, args.runs, out, args.prompts, args.max_tokens)
+    print(llm_compare.comparison_table(result))
+    print(f"metrics.json and table.md in {pathlib.Path(out).resolve()}")
+
+
+def compare_options(parser):
+    """The arguments of ``llm compare``.
+
+    Args:
+        parser: the action's `argparse` parser.
+    """
+    parser.add_argument("--base", required=True, help="the pretraining run the fine-tuning runs started from")
+    parser.add_argument("--runs", nargs="+", required=True, help="fine-tuning run directories (same data)")
+    parser.add_argument("--prompts", type=int, default=20, help="held-out prompts each model answers (default: 20)")
+    parser.add_argument("--max-tokens", type=int, default=60, help="most tokens per answer (default: 60)")
+
+
 def generate(args):
     """Print samples of an exported (or trained) model's continuation of a prompt.
 

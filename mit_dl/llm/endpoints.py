@@ -1,8 +1,9 @@
 """The LLM's serving signatures, with the tokenizer inside: text in, text or numbers out.
 
-- ``generate(prompt, max_tokens, temperature, seed) -> {"text"}``: a
-  continuation of ``prompt`` drawn with the key/value-cache sampler, stopping
-  at the end token (not included) or after ``max_tokens``.
+- ``generate(prompt, max_tokens, temperature, seed) -> {"text", "stopped"}``:
+  a continuation of ``prompt`` drawn with the key/value-cache sampler,
+  stopping at the end token (not included; ``stopped`` says it was drawn)
+  or after ``max_tokens``.
 - ``generate_nucleus(prompt, max_tokens, temperature, seed, top_k, top_p)``:
   the same with top-k / top-p filtering.
 - ``score(texts[N]) -> {"cross_entropy"[N]}``: each text's mean next-token
@@ -62,15 +63,18 @@ def llm_endpoints(model, tokenizer):
     sampler = TransformerSampler(model)
     context, end_id = sampler.context, tokenizer.end_id
 
+    @tf.autograph.experimental.do_not_convert  # no Python control flow: nothing to convert
     def continuation(prompt, max_tokens, temperature, seed, top_k, top_p):
         ids = _prompt_ids(graph, end_id, context, prompt)
         drawn = sampler.generate_tokens(ids[None], max_tokens, temperature, seed[None], top_k, top_p, end_id)[0]
         kept = tf.cumsum(tf.cast(tf.equal(drawn, end_id), tf.int32)) == 0
-        return {"text": graph.decode(tf.boolean_mask(drawn, kept))}
+        return {"text": graph.decode(tf.boolean_mask(drawn, kept)), "stopped": tf.reduce_any(tf.equal(drawn, end_id))}
 
+    @tf.autograph.experimental.do_not_convert  # no Python control flow: nothing to convert
     def generate(prompt, max_tokens, temperature, seed):
         return continuation(prompt, max_tokens, temperature, seed, tf.constant(0), tf.constant(1.0))
 
+    @tf.autograph.experimental.do_not_convert  # no Python control flow: nothing to convert
     def score(texts):
         scores = tf.map_fn(
             lambda text: _score_one(model, graph, end_id, context, text), texts, fn_output_signature=tf.float32

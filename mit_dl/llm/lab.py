@@ -31,6 +31,14 @@ LAB = Lab(
             out="run directory (default: runs/llm-finetune-<method>-<time>)",
         ),
         Command(
+            "compare",
+            "base, LoRA and full fine-tuning side by side: the held-out answers' loss, the share a style judge "
+            "calls in the style, template adherence",
+            commands.compare,
+            options=commands.compare_options,
+            out="the comparison's folder (default: runs/llm-compare-<time>)",
+        ),
+        Command(
             "generate",
             "continue a prompt with an exported model (key/value cache, temperature, top-k, top-p)",
             commands.generate,

@@ -91,6 +91,25 @@ def _train_point(config, out, seed):
     }
 
 
+def train_sizes(config, out, sizes=SIZES, seeds=(0,)):
+    """Train the config's GPT at each ``(width, blocks)`` for the config's steps: the size family.
+
+    Args:
+        config: the `GPTConfig` every point starts from.
+        out: the folder of the points' run directories.
+        sizes: ``(width, blocks)`` pairs.
+        seeds: seeds of each size.
+
+    Returns:
+        ``[{"width", "blocks", "steps", "seed", "weights", "tokens", "loss"}]``.
+    """
+    import pathlib
+
+    return [
+        _train_point(point_config(config, w, b, config.steps), pathlib.Path(out), s) for w, b in sizes for s in seeds
+    ]
+
+
 def fit_power_law(x, loss, resamples=1000, seed=0):
     """Fit ``loss = a x^(-alpha) + c`` (``c >= 0``) in log space, with a bootstrap interval for ``alpha``.
 
@@ -190,7 +209,7 @@ def sweep(config=None, out="runs/llm-scaling", seeds=(0,), sizes=SIZES, shares=D
     config = config or GPTConfig.from_preset("quick")
     out = pathlib.Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    size_points = [_train_point(point_config(config, w, b, config.steps), out, s) for w, b in sizes for s in seeds]
+    size_points = train_sizes(config, out, sizes, seeds)
     data_points = [
         _train_point(point_config(config, *DATA_SIZE, config.steps * share), out, s) for share in shares for s in seeds
     ]
