@@ -69,6 +69,7 @@ CASES = [
         lambda dtype: layers.TransformerBlock(8, 2, ff_dim=12, dtype=dtype),
         ((5, 8),),
     ),
+    Case("lora_dense", lambda dtype: layers.LoRADense(4, rank=2, alpha=4, dtype=dtype), ((6,),)),
     Case("positional_encoding", lambda dtype: layers.PositionalEncoding(dtype=dtype), ((5, 8),)),
     Case("position_embedding", lambda dtype: layers.PositionEmbedding(10, dtype=dtype), ((5, 8),)),
     Case(

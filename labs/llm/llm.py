@@ -81,7 +81,7 @@ config = GPTConfig.from_preset(
     num_heads=4,
     num_layers=2,
     ff_dim=256,
-    steps=150 if QUICK else 1200,
+    steps=100 if QUICK else 1200,
     warmup_steps=20,
 )
 corpus = data.load_data(config)

@@ -26,7 +26,8 @@ def _prompt_ids(tokenizer, end_id, context, prompt):
     fits = tf.debugging.Assert(
         tf.size(ids) <= context,
         [
-            f"the prompt is longer than the model's context ({context} tokens, the end token included); shorten it:",
+            f"the prompt is longer than the context of the model ({context} tokens, the end token included); "
+            "shorten it:",
             tf.size(ids),
         ],
     )

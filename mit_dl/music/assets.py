@@ -3,7 +3,7 @@
 from mit_dl.music import audio, generate, train
 from mit_dl.music.config import GenerationConfig, MusicConfig
 
-SONG_SECONDS = 30  # the page's song is cut to this length (about 1.3 MB at 22,050 Hz mono)
+SONG_SECONDS = 20  # the page's song is cut to this length (about 0.9 MB at 22,050 Hz mono)
 
 
 def build(work, site):
