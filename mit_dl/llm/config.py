@@ -26,6 +26,7 @@ from mit_dl.config import RunConfig, at_least, option, positive
 from mit_dl.errors import ConfigError
 
 METHODS = ("lora", "full")
+PROJECTIONS = ("query", "key", "value", "output")
 # Each method's usual learning rate: the low-rank update takes larger steps than the whole network.
 LEARNING_RATES = {"lora": 2e-3, "full": 3e-4}
 
@@ -119,6 +120,9 @@ class FinetuneConfig(RunConfig):
         "lora", "lora: train a low-rank update of the attention projections; full: every weight", choices=METHODS
     )
     rank: int = option(8, "LoRA's rank r")
+    projections: str = option(
+        "query,value", "the attention projections LoRA adapts (Hu et al.'s choice; any of query,key,value,output)"
+    )
     alpha: float = option(16.0, "LoRA's alpha: the update is scaled by alpha / r")
     steps: int = option(300, "fine-tuning steps", resume="free")
     batch_size: int = option(16, "examples per step")
@@ -129,10 +133,23 @@ class FinetuneConfig(RunConfig):
     def __post_init__(self):
         super().__post_init__()
         positive(self, "rank", "alpha", "steps", "batch_size")
+        unknown = sorted(set(self.adapted()) - set(PROJECTIONS))
+        if unknown or not self.adapted():
+            raise ConfigError(
+                "projections", f"must name some of {','.join(PROJECTIONS)}, received {self.projections!r}"
+            )
         positive(self, "learning_rate", allow_none=True)
         at_least(self, "warmup_steps", 0)
         if not 0 < self.held_out < 1:
             raise ConfigError("held_out", f"must be a share between 0 and 1, received {self.held_out!r}")
+
+    def adapted(self):
+        """The attention projections LoRA adapts.
+
+        Returns:
+            A tuple of names.
+        """
+        return tuple(name.strip() for name in self.projections.split(",") if name.strip())
 
     def rate(self):
         """The learning rate this run uses.
@@ -148,4 +165,4 @@ class FinetuneConfig(RunConfig):
         Returns:
             A set of field names.
         """
-        return {"rank", "alpha"} if self.method == "full" else set()
+        return {"rank", "alpha", "projections"} if self.method == "full" else set()

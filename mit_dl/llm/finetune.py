@@ -114,7 +114,7 @@ def _dataset(arrays, batch_size, seed):
 def _prepare(model, config):
     """Make the model train what the method says; ``(trained, total)`` parameter counts."""
     if config.method == "lora":
-        return enable_lora(model, config.rank, config.alpha)
+        return enable_lora(model, config.rank, config.alpha, config.adapted())
     total = model.count_params()
     return total, total
 
