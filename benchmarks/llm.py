@@ -3,7 +3,7 @@
 Run: python -m benchmarks.llm [--repeats 5] [--iterations 10] [--tokens 1000]
 
 - One compiled fine-tuning step of the ``quick`` GPT (4 blocks of 128, context 128, batch 16,
-  the answer-only loss) with LoRA (rank 8 on every attention projection) against every weight
+  the answer-only loss) with LoRA (rank 8 on the query and value projections) against every weight
   training; and the bytes of what training adds per weight trained (its gradient and Adam's two
   moments), counted from the variables (on a GPU also the measured peak).
 - Sampling ``--tokens`` tokens from the same GPT: the key/value-cache sampler against recomputing
@@ -40,7 +40,7 @@ def _gpt(config, method):
     keras.utils.set_random_seed(0)
     model = build_gpt(config, config.vocab_size)
     model(tf.zeros((1, 1), tf.int32))
-    trained = enable_lora(model, 8, 16)[0] if method == "lora" else model.count_params()
+    trained = enable_lora(model, 8, 16, ("query", "value"))[0] if method == "lora" else model.count_params()
     compile_gpt(model, 1e-3, 1000, 10, weight_decay=0.0)
     return model, trained
 

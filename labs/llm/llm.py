@@ -183,8 +183,8 @@ checks.check_lora_forward(lora_forward)
 
 # %% [markdown]
 # Now teach the pretrained GPT a voice it has never read: each prompt is a sentence of the
-# documentation, each answer the same sentence as a pirate says it. LoRA (rank 8 on every
-# attention projection) and full fine-tuning, measured on held-out answers:
+# documentation, each answer the same sentence as a pirate says it. LoRA (rank 8 on the query and
+# value projections, Hu et al.'s choice) and full fine-tuning, measured on held-out answers:
 
 # %%
 style_file = styles.write_examples(styles.pirate_examples(), OUT / "pirate.jsonl")

@@ -64,7 +64,7 @@ def run(out_dir, steps, seed, log, earlier):
     arrays = data.encode_examples(corpus.tokenizer, examples, config.context)[:3]
     test = [a[:50] for a in arrays]
     before = answer_cross_entropy(model, *test)
-    trained, total = enable_lora(model, 8, 16)
+    trained, total = enable_lora(model, 8, 16, ("query", "value"))
     compile_gpt(model, 2e-3, max(1, steps // 5), 10, weight_decay=0.0)
     lora_data = (
         tf.data.Dataset.from_tensor_slices((arrays[0][50:], (arrays[1][50:], arrays[2][50:])))

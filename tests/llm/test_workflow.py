@@ -107,9 +107,8 @@ def test_lora_and_full_fine_tuning_learn_the_answers(pretrained, style_file, tmp
     assert result.returncode == 0, result.stderr[-3000:]
     lora = json.loads((tmp_path / "lora" / "metrics.json").read_text())
     loss = lora["answer_cross_entropy"]
-    assert loss["finetuned"] < loss["base"] and lora["trained_parameters"] == 4 * 8 * (
-        32 + 32
-    )  # one block: 4 projections, rank 8
+    assert loss["finetuned"] < loss["base"]
+    assert lora["trained_parameters"] == 2 * 8 * (32 + 32)  # one block: query and value, rank 8
     assert (tmp_path / "lora" / "adapter.npz").stat().st_size < 40_000
     assert json.loads((tmp_path / "lora" / "saved_model" / "metadata.json").read_text())["kind"] == "language model"
     config = FinetuneConfig(base=str(out), data=str(style_file), method="full", steps=20, batch_size=8, warmup_steps=2)
