@@ -3,8 +3,8 @@
 MIT's Lab 3 in Keras: the base model reads each example in the chat
 template (`mit_dl.llm.data.format_example`) and learns only its answer (the
 prompt and template tokens are masked out of the loss). ``lora`` freezes
-the base and trains a rank-``r`` update of every attention projection
-(`mit_dl.layers.LoRADense`'s formula); ``full`` trains every weight.
+the base and trains a rank-``r`` update of the attention projections (query and
+value by default; `mit_dl.layers.LoRADense`'s formula); ``full`` trains every weight.
 
 ``finetune`` writes a run directory: ``tokenizer.json`` (the base's),
 ``checkpoints/``, ``logs/``, ``settings.json``, ``adapter.npz`` (LoRA: the
