@@ -248,7 +248,7 @@ class LoopSampler(tf.Module):
                 tf.math.is_finite(temperature) & (temperature > 0),
                 ["temperature must be a finite number > 0; received", temperature],
             ),
-            tf.debugging.Assert(length > 0, ["length must be at least 1 token; received", length]),
+            tf.debugging.Assert(length > 0, ["length must be at least 1 character or token; received", length]),
         ]
         with tf.control_dependencies(checks):
             seed_ids, length, temperature = tf.identity(seed_ids), tf.identity(length), tf.identity(temperature)
