@@ -96,7 +96,7 @@ def build(work, site):
     }
     (work / "tables.json").write_text(json.dumps(tables, indent=2, default=str) + "\n")
     files = [
-        site.copy(work / "scaling" / name, name)
+        site.copy(work / "scaling" / name, name, colours=32)
         for name in ("scaling_size.png", "scaling_data.png", "scaling_compute.png")
     ]
     return {
