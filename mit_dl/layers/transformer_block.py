@@ -8,6 +8,19 @@ from mit_dl.layers.multi_head_attention import MultiHeadSelfAttention
 
 
 @keras.saving.register_keras_serializable(package="mit_dl")
+def gelu_tanh(x):
+    """GPT-2's GELU: ``0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3)))`` (Hendrycks and Gimpel 2016).
+
+    Args:
+        x: a tensor.
+
+    Returns:
+        The tanh approximation of ``x Phi(x)``, elementwise.
+    """
+    return keras.activations.gelu(x, approximate=True)
+
+
+@keras.saving.register_keras_serializable(package="mit_dl")
 class TransformerBlock(keras.layers.Layer):
     """One decoder block: causal multi-head self-attention and a feed-forward layer, each with a residual.
 
@@ -18,10 +31,13 @@ class TransformerBlock(keras.layers.Layer):
         h = x + Dropout(MultiHead(LayerNorm_1(x)))           causal: position t sees 0..t
         y = h + Dropout(W_2 g(W_1 LayerNorm_2(h) + b_1) + b_2)
 
-    with ``g`` the GELU. The lecture's figure (and the 2017 paper) puts the
-    layer norms after each residual sum ("post-norm"); pre-norm keeps an
-    identity path from the input to the output, so deep stacks train without
-    a learning-rate warm-up this careful. The attention is the lecture layer
+    with ``g`` the GELU: exact, ``x Phi(x)``, by default; GPT-2's tanh
+    approximation ``0.5 x (1 + tanh(sqrt(2 / pi) (x + 0.044715 x^3)))`` with
+    ``approximate_gelu=True`` (to run GPT-2's weights unchanged). The
+    lecture's figure (and the 2017 paper) puts the layer norms after each
+    residual sum ("post-norm"); pre-norm keeps an identity path from the
+    input to the output, so deep stacks train without a learning-rate
+    warm-up this careful. The attention is the lecture layer
     `MultiHeadSelfAttention`; both feed-forward layers are `MyDenseLayer`.
 
     For generation, `prefill` runs a prefix and returns its keys and values,
@@ -37,6 +53,7 @@ class TransformerBlock(keras.layers.Layer):
             costs a third of a training step at context 512, for little regularisation).
         causal: mask future positions (default ``True``: a decoder).
         epsilon: the layer norms' epsilon.
+        approximate_gelu: use GPT-2's tanh approximation of the GELU (default ``False``: the exact one).
         seed: optional int seed for dropout.
         **kwargs: base `keras.layers.Layer` arguments.
 
@@ -70,6 +87,7 @@ class TransformerBlock(keras.layers.Layer):
         causal=True,
         epsilon=1e-5,
         seed=None,
+        approximate_gelu=False,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -87,13 +105,16 @@ class TransformerBlock(keras.layers.Layer):
         self.causal = bool(causal)
         self.epsilon = float(epsilon)
         self.seed = seed
+        self.approximate_gelu = bool(approximate_gelu)
         sub = {"dtype": self.dtype_policy}
         self.attention_norm = keras.layers.LayerNormalization(epsilon=self.epsilon, name="attention_norm", **sub)
         self.attention = MultiHeadSelfAttention(
             self.d_model, self.num_heads, dropout=self.attention_dropout, seed=seed, name="attention", **sub
         )
         self.feed_forward_norm = keras.layers.LayerNormalization(epsilon=self.epsilon, name="feed_forward_norm", **sub)
-        self.feed_forward_in = MyDenseLayer(self.ff_dim, activation="gelu", name="feed_forward_in", **sub)
+        self.feed_forward_in = MyDenseLayer(
+            self.ff_dim, activation=gelu_tanh if self.approximate_gelu else "gelu", name="feed_forward_in", **sub
+        )
         self.feed_forward_out = MyDenseLayer(self.d_model, activation=None, name="feed_forward_out", **sub)
         self.residual_dropout = keras.layers.Dropout(self.dropout, seed=seed, name="residual_dropout", **sub)
         self.supports_masking = True
@@ -169,6 +190,7 @@ class TransformerBlock(keras.layers.Layer):
                 "causal": self.causal,
                 "epsilon": self.epsilon,
                 "seed": self.seed,
+                "approximate_gelu": self.approximate_gelu,
             }
         )
         return config

@@ -26,7 +26,12 @@ def compare(args):
     from mit_dl.llm import compare as llm_compare
 
     out = out_dir(args, "llm-compare")
-    result = llm_compare.compare(args.base, args.runs, out, args.prompts, args.max_tokens)
+    http_judge = None
+    if args.judge_url:
+        from mit_dl.llm.judge import HttpJudge
+
+        http_judge = HttpJudge(args.judge_style, args.judge_url, args.judge_model)
+    result = llm_compare.compare(args.base, args.runs, out, args.prompts, args.max_tokens, http_judge=http_judge)
     print(llm_compare.comparison_table(result))
     print(f"metrics.json and table.md in {pathlib.Path(out).resolve()}")
 
@@ -37,10 +42,23 @@ def compare_options(parser):
     Args:
         parser: the action's `argparse` parser.
     """
-    parser.add_argument("--base", required=True, help="the pretraining run the fine-tuning runs started from")
+    parser.add_argument(
+        "--base", required=True, help="the pretraining run (or keras-hub preset) the fine-tuning runs started from"
+    )
     parser.add_argument("--runs", nargs="+", required=True, help="fine-tuning run directories (same data)")
     parser.add_argument("--prompts", type=int, default=20, help="held-out prompts each model answers (default: 20)")
     parser.add_argument("--max-tokens", type=int, default=60, help="most tokens per answer (default: 60)")
+    parser.add_argument(
+        "--judge-url",
+        help="also ask an OpenAI-compatible endpoint (e.g. https://api.openai.com/v1; key: $OPENAI_API_KEY) "
+        "whether each answer is in the style",
+    )
+    parser.add_argument("--judge-model", default="gpt-4o-mini", help="the endpoint's model (default: gpt-4o-mini)")
+    parser.add_argument(
+        "--judge-style",
+        default="Shakespeare's verse",
+        help="the style in words, as the endpoint is asked about it (default: Shakespeare's verse)",
+    )
 
 
 def generate(args):
@@ -110,6 +128,8 @@ def memory(args):
     from mit_dl.llm import memory as llm_memory
 
     print(llm_memory.memory_table(args.config, args.devices, args.bytes_per_number))
+    if args.measure:
+        print("\n".join(llm_memory.measured_lines(args.config, args.config.vocab_size)))
 
 
 def memory_options(parser):
@@ -121,6 +141,11 @@ def memory_options(parser):
     parser.add_argument("--devices", type=int, default=8, help="devices the model is spread over (default: 8)")
     parser.add_argument(
         "--bytes-per-number", type=int, default=4, help="bytes of each weight and activation (default: 4, float32)"
+    )
+    parser.add_argument(
+        "--measure",
+        action="store_true",
+        help="also run one training step and print what it allocated beside the formulas (the peak on a GPU)",
     )
 
 

@@ -84,6 +84,7 @@ class GPTConfig(RunConfig):
     num_layers: int = option(4, "transformer blocks")
     ff_dim: int = option(512, "width of each block's feed-forward layer")
     dropout: float = option(0.0, "dropout on the embeddings and residual branches")
+    approximate_gelu: bool = option(False, "GPT-2's tanh approximation of the GELU (a GPT-2 base has it)")
     batch_size: int = option(16, "windows of `context` tokens per step")
     steps: int = option(3000, "training steps (a resumed run may add some)", resume="free")
     learning_rate: float = option(2e-3, "AdamW's peak learning rate")

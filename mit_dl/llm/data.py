@@ -275,7 +275,9 @@ def encode_examples(tokenizer, examples, context):
     token: the loss is taken there only (the prompt and the template are
     read, not learned). Target ``t`` is token ``t + 1``, so the mask is
     shifted with the targets. Examples longer than ``context + 1`` tokens are
-    cut at the end.
+    cut at the end; the windows are as long as the longest example needs (at
+    most ``context``), so short lines on a base of long context (GPT-2's
+    1,024) cost their own length, not the context's.
 
     Args:
         tokenizer: the base model's `Tokenizer`.
@@ -283,17 +285,20 @@ def encode_examples(tokenizer, examples, context):
         context: the model's context.
 
     Returns:
-        ``(tokens, targets, mask, cut)``: int32 ``[N, context]`` each (mask 0/1) and the count of cut examples.
+        ``(tokens, targets, mask, cut)``: int32 ``[N, T]`` each (``T <= context``; mask 0/1) and the
+        count of cut examples.
     """
-    count = len(examples)
-    tokens = np.full((count, context + 1), tokenizer.end_id, np.int32)
-    answer = np.zeros((count, context + 1), np.int32)
+    encoded = [
+        (tokenizer.encode(f"{USER}{prompt}{ASSISTANT}"), [*tokenizer.encode(response), tokenizer.end_id])
+        for prompt, response in examples
+    ]
+    width = min(context + 1, max(len(head) + len(tail) for head, tail in encoded))
+    tokens = np.full((len(encoded), width), tokenizer.end_id, np.int32)
+    answer = np.zeros((len(encoded), width), np.int32)
     cut = 0
-    for i, (prompt, response) in enumerate(examples):
-        head = tokenizer.encode(f"{USER}{prompt}{ASSISTANT}")
-        tail = [*tokenizer.encode(response), tokenizer.end_id]
-        ids = (head + tail)[: context + 1]
-        cut += len(head) + len(tail) > context + 1
+    for i, (head, tail) in enumerate(encoded):
+        ids = (head + tail)[:width]
+        cut += len(head) + len(tail) > width
         tokens[i, : len(ids)] = ids
         answer[i, len(head) : len(ids)] = 1
     return tokens[:, :-1], tokens[:, 1:], answer[:, 1:], cut

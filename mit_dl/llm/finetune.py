@@ -32,6 +32,38 @@ from mit_dl.training.runs import read_settings
 ADAPTER_FILE = "adapter.npz"
 
 
+def is_run(path):
+    """Whether ``path`` is a run directory (it holds ``settings.json``).
+
+    Args:
+        path: a folder, or any string (a preset name).
+
+    Returns:
+        A bool.
+    """
+    return (pathlib.Path(path) / "settings.json").is_file()
+
+
+def load_base(base):
+    """The base a fine-tuning run adapts: a pretraining run, or a keras-hub GPT-2 preset.
+
+    Args:
+        base: a run directory of `mit_dl.llm.train.train`, a keras-hub preset name or handle
+            (``gpt2_base_en``, ``hf://...``: internet the first time) or a local preset folder.
+
+    Returns:
+        ``(model, config, tokenizer)``.
+
+    Raises:
+        ConfigError: it is neither (one sentence).
+    """
+    if is_run(base):
+        return load_pretrained(base)
+    from mit_dl.llm.hub import load_preset
+
+    return load_preset(str(base))
+
+
 def load_pretrained(run_dir):
     """The GPT a pretraining run trained, with its config and tokenizer.
 
@@ -131,7 +163,7 @@ def finetune(config, out_dir="runs/llm-finetune", export=True, log=print):
     Returns:
         The metrics written to ``metrics.json``.
     """
-    model, base_config, tokenizer = load_pretrained(config.base)
+    model, base_config, tokenizer = load_base(config.base)
     train_examples, test_examples = examples_split(data.read_examples(config.data), config.held_out, config.seed)
     train_arrays = data.encode_examples(tokenizer, train_examples, base_config.context)
     test_arrays = data.encode_examples(tokenizer, test_examples, base_config.context)

@@ -21,12 +21,19 @@ Activations follow Korthikanti et al. 2022 (no recomputation): per block
 sequences, width ``h`` and ``a`` heads (twice that in float32); tensor
 parallelism splits all but ``10 s b h`` of it.
 
+`measure_step` checks the formulas on a real compiled training step: the
+bytes of the weights and of AdamW's state TensorFlow allocated, and, on a
+GPU, the step's peak memory (TensorFlow reports a device's peak on GPUs
+only).
+
 Examples:
     >>> from mit_dl.llm.config import GPTConfig
     >>> config = GPTConfig.from_preset("quick")
     >>> parameter_count(config, vocab_size=1024)
     940800
 """
+
+import numpy as np
 
 STRATEGIES = ("data parallel", "ZeRO-1", "ZeRO-2", "ZeRO-3 / FSDP", "tensor parallel")
 
@@ -136,3 +143,74 @@ def memory_table(config, devices, bytes_per_number=4, vocab_size=None):
         values = " | ".join(f"{row[k] / mib:.1f}" for k in ("weights", "gradients", "optimizer", "activations"))
         lines.append(f"| {name} | {values} | {row['total'] / mib:.1f} | {row['sent'] / mib:.1f} |")
     return "\n".join(lines)
+
+
+def measure_step(config, vocab_size, batch_size=None, device=None):
+    """Run one AdamW training step of the config's GPT and measure what it allocated.
+
+    Args:
+        config: a `GPTConfig`.
+        vocab_size: the vocabulary.
+        batch_size: sequences in the step (default: the config's).
+        device: a TensorFlow device name (default: the first GPU if any, else the CPU).
+
+    Returns:
+        ``{"device", "weights", "optimizer", "peak"}`` in bytes: the trainable weights, AdamW's
+        moments (its tensors of the weights' shapes) and the device's peak during the step
+        (``None`` off a GPU).
+    """
+    import tensorflow as tf
+
+    from mit_dl.llm.model import build_gpt, compile_gpt
+
+    gpus = tf.config.list_logical_devices("GPU")
+    device = device or (gpus[0].name if gpus else "/CPU:0")
+    on_gpu = "GPU" in device.upper()
+    batch = batch_size or config.batch_size
+    tokens = np.random.default_rng(0).integers(0, vocab_size, (batch, config.context + 1)).astype("int32")
+    with tf.device(device):
+        model = build_gpt(config, vocab_size)
+        compile_gpt(model, config.learning_rate, 10, 1)
+        if on_gpu:
+            tf.config.experimental.reset_memory_stats(device.split("device:")[-1])
+        model.train_on_batch(tokens[:, :-1], tokens[:, 1:])
+        peak = tf.config.experimental.get_memory_info(device.split("device:")[-1])["peak"] if on_gpu else None
+
+    def size(variables):
+        return sum(int(np.prod(v.shape)) * np.dtype(v.dtype).itemsize for v in variables if len(v.shape))
+
+    return {
+        "device": device,
+        "weights": size(model.trainable_weights),
+        "optimizer": size(model.optimizer.variables),
+        "peak": peak,
+    }
+
+
+def measured_lines(config, vocab_size, bytes_per_number=4):
+    """`measure_step` beside the data-parallel formulas on one device, as lines to print.
+
+    Args:
+        config: a `GPTConfig`.
+        vocab_size: the vocabulary.
+        bytes_per_number: the formulas' bytes per number (4: float32, as the step runs).
+
+    Returns:
+        A list of strings.
+    """
+    measured = measure_step(config, vocab_size)
+    formula = per_device(config, vocab_size, 1, bytes_per_number)["data parallel"]
+    mib = 2**20
+    lines = [
+        f"measured on {measured['device']}, one step of {config.batch_size} x {config.context} tokens:",
+        f"  weights {measured['weights'] / mib:.2f} MiB (formula {formula['weights'] / mib:.2f})",
+        f"  AdamW's moments {measured['optimizer'] / mib:.2f} MiB (formula {formula['optimizer'] / mib:.2f})",
+    ]
+    if measured["peak"] is None:
+        lines.append("  peak: TensorFlow reports a device's peak memory on GPUs only; run this on a GPU to see it")
+    else:
+        lines.append(
+            f"  peak {measured['peak'] / mib:.1f} MiB (formula: weights, gradients, Adam and activations "
+            f"{formula['total'] / mib:.1f})"
+        )
+    return lines

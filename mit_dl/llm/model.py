@@ -43,6 +43,7 @@ def build_gpt(config, vocab_size):
         config.dropout,
         tie_embeddings=True,
         name="gpt",
+        approximate_gelu=getattr(config, "approximate_gelu", False),
     )
 
 

@@ -55,6 +55,46 @@ def _byte_alphabet():
     return mapping
 
 
+def _byte_level(model):
+    """A ``tokenizers.Tokenizer`` of the BPE ``model`` with the lab's pre-tokenizer (`PIECES`, then bytes)."""
+    import tokenizers
+    from tokenizers import decoders, pre_tokenizers
+
+    library = tokenizers.Tokenizer(model)
+    library.pre_tokenizer = pre_tokenizers.Sequence(
+        [
+            pre_tokenizers.Split(tokenizers.Regex(PIECES), behavior="isolated"),
+            pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
+        ]
+    )
+    library.decoder = decoders.ByteLevel()
+    return library
+
+
+def tokenizer_from_merges(vocabulary, merges):
+    """A `Tokenizer` of a byte-level BPE learned elsewhere (GPT-2's ``vocab.json`` and ``merges.txt``).
+
+    The template's special tokens (`SPECIAL_TOKENS`) keep their ids where the
+    vocabulary has them (GPT-2 has ``<|endoftext|>``) and are appended after
+    it otherwise. The pieces are cut with `PIECES`, so a run of several
+    spaces before a word splits differently from GPT-2's own tokenizer (see
+    the module's note); every other text gets GPT-2's ids.
+
+    Args:
+        vocabulary: ``{token string: id}`` in GPT-2's byte alphabet.
+        merges: ``"left right"`` strings (or pairs), first learned first.
+
+    Returns:
+        A `Tokenizer`.
+    """
+    from tokenizers import models
+
+    pairs = [tuple(m.split(" ")) if isinstance(m, str) else tuple(m) for m in merges]
+    library = _byte_level(models.BPE(vocab=dict(vocabulary), merges=pairs))
+    library.add_special_tokens(list(SPECIAL_TOKENS))
+    return Tokenizer(library)
+
+
 def train_tokenizer(texts, vocab_size):
     """Learn a byte-level BPE of ``vocab_size`` tokens from ``texts``.
 
@@ -65,17 +105,9 @@ def train_tokenizer(texts, vocab_size):
     Returns:
         A `Tokenizer`.
     """
-    import tokenizers
-    from tokenizers import decoders, models, pre_tokenizers, trainers
+    from tokenizers import models, pre_tokenizers, trainers
 
-    library = tokenizers.Tokenizer(models.BPE())
-    library.pre_tokenizer = pre_tokenizers.Sequence(
-        [
-            pre_tokenizers.Split(tokenizers.Regex(PIECES), behavior="isolated"),
-            pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
-        ]
-    )
-    library.decoder = decoders.ByteLevel()
+    library = _byte_level(models.BPE())
     trainer = trainers.BpeTrainer(
         vocab_size=vocab_size,
         special_tokens=list(SPECIAL_TOKENS),

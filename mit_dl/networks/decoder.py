@@ -30,6 +30,7 @@ def build_decoder(
     dropout=0.1,
     tie_embeddings=False,
     name="decoder",
+    approximate_gelu=False,
 ):
     """A decoder-only transformer from the lecture layers (GPT-2's layout).
 
@@ -49,6 +50,7 @@ def build_decoder(
         dropout: dropout rate (embeddings, residuals).
         tie_embeddings: compute the logits with the embedding matrix (`TiedEmbedding`, as GPT-2 does).
         name: the model's name.
+        approximate_gelu: GPT-2's tanh GELU in the blocks (`TransformerBlock`'s option).
 
     Returns:
         A functional `keras.Model` ``tokens [B, T <= context] -> logits [B, T, vocab_size]``
@@ -62,7 +64,9 @@ def build_decoder(
     x = PositionEmbedding(context, name="positions")(embedding(tokens))
     x = keras.layers.Dropout(dropout, name="embedding_dropout")(x)
     for i in range(num_layers):
-        x = TransformerBlock(d_model, num_heads, ff_dim, dropout=dropout, name=f"block_{i}")(x)
+        x = TransformerBlock(
+            d_model, num_heads, ff_dim, dropout=dropout, approximate_gelu=approximate_gelu, name=f"block_{i}"
+        )(x)
     x = keras.layers.LayerNormalization(epsilon=1e-5, name="final_norm")(x)
     if tie_embeddings:
         logits = embedding(x, reverse=True)

@@ -88,7 +88,7 @@ def test_the_mask_covers_the_answer_and_its_end_token_shifted_with_the_targets()
     tokens, targets, mask, cut = data.encode_examples(tokenizer, [("who art thou?", "a friend.")], context=32)
     prompt = len(tokenizer.encode("<|user|>who art thou?<|assistant|>"))
     answer = len(tokenizer.encode("a friend.")) + 1  # and the end token
-    assert cut == 0 and mask.sum() == answer
+    assert cut == 0 and mask.sum() == answer and mask.shape == (1, prompt + answer - 1)  # no padding past the end
     counted = targets[0][mask[0] == 1].tolist()
     assert counted == [*tokenizer.encode("a friend."), tokenizer.end_id]
     assert tokens[0, prompt - 1] == tokenizer.assistant_id and mask[0, prompt - 2] == 0 and mask[0, prompt - 1] == 1

@@ -7,7 +7,7 @@ import tensorflow as tf
 from support import run_fresh_python
 
 from mit_dl.llm.config import GPTConfig
-from mit_dl.llm.memory import STRATEGIES, parameter_count, per_device
+from mit_dl.llm.memory import STRATEGIES, measure_step, measured_lines, parameter_count, per_device
 from mit_dl.llm.model import build_gpt, token_loss
 
 CONFIG = GPTConfig.from_preset("quick", vocab_size=300, context=12, d_model=32, num_heads=2, num_layers=2, ff_dim=64)
@@ -55,6 +55,14 @@ def test_the_memory_formulas_count_the_models_weights():
     assert fsdp["weights"] * 4 == data_parallel["weights"] and fsdp["optimizer"] * 4 == data_parallel["optimizer"]
     assert fsdp["sent"] == 1.5 * data_parallel["sent"]
     assert rows["ZeRO-1"]["total"] > rows["ZeRO-2"]["total"] > fsdp["total"]
+
+
+def test_a_real_step_allocates_the_weights_and_adam_state_the_formulas_count():
+    measured = measure_step(CONFIG, 300, batch_size=2, device="/CPU:0")
+    formula = per_device(CONFIG, 300, devices=1)["data parallel"]
+    assert measured["weights"] == formula["weights"] and measured["optimizer"] == formula["optimizer"]
+    assert measured["peak"] is None  # TensorFlow reports peaks on GPUs only
+    assert "on GPUs only" in measured_lines(CONFIG, 300)[-1]
 
 
 def test_mirrored_over_two_cpus_trains_as_one_device(tmp_path):
