@@ -111,6 +111,9 @@ def filter_logits(logits, top_k=0, top_p=1.0):
     return tf.where(logits >= cutoff[:, None], logits, tf.constant(-float("inf")))
 
 
+_compiled_filter = tf.function(filter_logits, jit_compile=True)
+
+
 class LoopSampler(tf.Module):
     """The compiled sampling loop shared by the recurrent and the transformer samplers of every lab.
 
@@ -229,7 +232,7 @@ class LoopSampler(tf.Module):
             return tf.random.stateless_categorical(row_logits[None], 1, seed=row_seed, dtype=tf.int32)[0, 0]
 
         def draw(logits, i):
-            logits = filter_logits(logits, top_k, top_p)
+            logits = (_compiled_filter if getattr(self, "jit_compile", False) else filter_logits)(logits, top_k, top_p)
             row_seeds = tf.stack([seeds, tf.fill(tf.shape(seeds), tf.cast(i, tf.int64))], axis=1)
             return tf.map_fn(draw_row, (logits, row_seeds), fn_output_signature=tf.int32)
 
@@ -289,12 +292,18 @@ class TransformerSampler(LoopSampler):
     on. `RecomputeSampler` draws the same characters by recomputing the whole
     window at every step.
 
+    With ``jit_compile=True`` each step (the new position through every
+    block, or a slide) is one XLA program: the same draws, without the
+    graph executor's fixed cost per operation, which is most of a small
+    model's step (measured in ``benchmarks/llm.py``).
+
     Args:
         model: a trained `build_decoder` model (its layers are reused).
         keep: characters kept when the window slides (default ``3 * context // 4``).
+        jit_compile: compile each step with XLA.
     """
 
-    def __init__(self, model, keep=None):
+    def __init__(self, model, keep=None, jit_compile=False):
         super().__init__()
         self.model = model
         self.embedding = model.get_layer("embedding")
@@ -307,6 +316,8 @@ class TransformerSampler(LoopSampler):
         self.keep = keep or max(1, 3 * self.context // 4)
         if not 1 <= self.keep < self.context:
             raise ValueError(f"keep must be between 1 and the context ({self.context}) - 1, received {keep}")
+        self.jit_compile = bool(jit_compile)
+        self._compiled_step = tf.function(self._window_step, jit_compile=True) if jit_compile else None
 
     def _logits(self, x):
         """Logits ``[B, V]`` (float32) of the features ``[B, d]`` of the last position."""
@@ -359,6 +370,9 @@ class TransformerSampler(LoopSampler):
 
     def _step(self, ids, state):
         """One character: append ``ids [B]`` to the window (sliding it when full) -> next logits."""
+        return (self._compiled_step or self._window_step)(ids, state)
+
+    def _window_step(self, ids, state):
         caches, window, count = state
 
         def slide():

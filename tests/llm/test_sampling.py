@@ -40,6 +40,11 @@ def test_cached_logits_equal_recomputing_the_window():
     drawn = cached.generate_tokens(*args).numpy()
     assert drawn.shape == (2, 60)  # past the context of 24: the window slides
     np.testing.assert_array_equal(drawn, recompute.generate_tokens(*args).numpy())
+    # Each step compiled by XLA (and top-p's filter): the same draws, slides included.
+    compiled = TransformerSampler(model, jit_compile=True)
+    nucleus = (*args[:5], tf.constant(0.9), args[6])
+    np.testing.assert_array_equal(drawn, compiled.generate_tokens(*args).numpy())
+    np.testing.assert_array_equal(cached.generate_tokens(*nucleus).numpy(), compiled.generate_tokens(*nucleus).numpy())
 
 
 def test_a_seed_reproduces_a_sample_and_the_end_token_stops_it():

@@ -79,7 +79,9 @@ def test_short_training_segments_far_better_than_a_constant_prediction():
     # Small canvases keep the test fast; the networks take any size.
     train = make_scenes(images, labels, 400, seed=0, max_objects=3, canvas_size=64)
     test = make_scenes(images, labels, 40, seed=1, max_objects=3, canvas_size=64)
-    config = VisionConfig(model="unet", width=8, steps=200, learning_rate=3e-3)
+    # 6e-3: at 3e-3 seed 0 stalled at mIoU 0.59 on an AVX2 machine (0.85 and 0.80 for seeds 1 and 2);
+    # at 6e-3 seeds 0, 1, 2 reach 0.88, 0.89, 0.88 there, in the same 200 steps.
+    config = VisionConfig(model="unet", width=8, steps=200, learning_rate=6e-3)
     keras.utils.set_random_seed(0)
     model = vision_model.build_model(config)
     model.fit(train.images[..., None] / 255.0, train.masks.astype(np.int32), batch_size=8, epochs=4, verbose=0)
