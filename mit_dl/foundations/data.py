@@ -6,9 +6,9 @@ seed, so the test set is never used to choose anything.
 """
 
 import numpy as np
-import tensorflow as tf
 
 from mit_dl.data import mnist
+from mit_dl.data.augment import augmented
 from mit_dl.errors import ConfigError
 
 DATASET = "fashion_mnist"
@@ -42,23 +42,6 @@ def load_data(config):
     return {"train": train, "validation": validation, "test": (test_images, test_labels)}, source
 
 
-def augment(images, seed):
-    """Shift each image by up to 2 pixels (zeros shifted in) and flip half of them left-right.
-
-    Args:
-        images: float ``[B, 28, 28, 1]``.
-        seed: a ``[2]`` int seed of the stateless random ops (a new one each batch).
-
-    Returns:
-        Images of the same shape.
-    """
-    shift_seed, flip_seed = tf.unstack(tf.random.experimental.stateless_split(seed, 2))
-    padded = tf.pad(images, [[0, 0], [2, 2], [2, 2], [0, 0]])
-    shape = tf.shape(images)
-    shifted = tf.image.stateless_random_crop(padded, shape, shift_seed)  # one shift per batch
-    return tf.image.stateless_random_flip_left_right(shifted, flip_seed)
-
-
 def pipelines(config, splits):
     """The training batches (shuffled with the seed, augmented when asked) and the evaluation batches.
 
@@ -71,8 +54,7 @@ def pipelines(config, splits):
     """
     train = mnist.to_dataset(*splits["train"], config.batch_size, shuffle=True, seed=config.seed)
     if config.augment:
-        seeds = tf.data.Dataset.random(seed=config.seed).batch(2)
-        train = tf.data.Dataset.zip(train, seeds).map(lambda batch, s: (augment(batch[0], s), batch[1]))
+        train = augmented(train, config.seed, shift=2)
     return {
         "train": train,
         "validation": mnist.to_dataset(*splits["validation"], 512),
