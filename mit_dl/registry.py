@@ -28,7 +28,18 @@ import importlib
 from collections.abc import Callable, Mapping
 
 # The labs in the course's order: lecture 1 from scratch, MIT 6.S191's labs 1-2, lecture 3, lab 3, lectures 4-6.
-LAB_PACKAGES = ("foundations", "music", "images", "faces", "vision", "llm", "generative", "uncertainty", "rl")
+LAB_PACKAGES = (
+    "foundations",
+    "music",
+    "images",
+    "faces",
+    "vision",
+    "architectures",
+    "llm",
+    "generative",
+    "uncertainty",
+    "rl",
+)
 
 
 @dataclasses.dataclass(frozen=True)

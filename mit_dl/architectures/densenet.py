@@ -154,6 +154,6 @@ def densenet(input_shape, classes=10, depth=40, growth_rate=12, compression=0.5,
         x = DenseBlock(layers, growth_rate, name=f"dense{block + 1}")(x)
         if block < 2:
             x = Transition(compression, name=f"transition{block + 1}")(x)
-    x = keras.layers.ReLU()(keras.layers.BatchNormalization(name="final_norm")(x))
+    x = keras.layers.ReLU()(keras.layers.BatchNormalization(momentum=0.9, name="final_norm")(x))
     outputs = classifier_head(classes)(x)
     return keras.Model(inputs, outputs, name=name)

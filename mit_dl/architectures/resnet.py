@@ -170,6 +170,6 @@ def resnet(input_shape, classes=10, depth=20, residual=True, width=16, kind="bas
                 name=f"stage{stage + 1}_block{index + 1}",
             )(x)
     if kind == "preact":
-        x = keras.layers.ReLU()(keras.layers.BatchNormalization(name="final_norm")(x))
+        x = keras.layers.ReLU()(keras.layers.BatchNormalization(momentum=0.9, name="final_norm")(x))
     outputs = classifier_head(classes)(x)
     return keras.Model(inputs, outputs, name=name or f"{'resnet' if residual else 'plain'}{depth}")

@@ -26,7 +26,7 @@ import numpy as np
 from mit_dl import evaluation, plots
 from mit_dl.foundations import train
 from mit_dl.foundations.config import LEARNING_RATES, OPTIMIZERS
-from mit_dl.training.runs import finished_or_trained, write_json
+from mit_dl.training.runs import train_variants, write_json
 
 # Multiples of each optimizer's usual learning rate that a sweep tries.
 SWEEP = (0.1, 0.3, 1.0, 3.0, 10.0)
@@ -46,18 +46,11 @@ def run_variants(base, variants, seeds, out, log=print):
     Returns:
         ``{name: [metrics per seed]}``.
     """
+    return train_variants(_quiet_train, base, variants, seeds, out, log)
 
-    def trained(config, path):
-        log(f"{path.name}: training")
-        return train.train(config, path, export=False, log=lambda line: None)
 
-    results = {}
-    for name, changes in variants.items():
-        results[name] = [
-            finished_or_trained(trained, base.replace(**changes, seed=seed), pathlib.Path(out) / f"{name}-s{seed}")
-            for seed in seeds
-        ]
-    return results
+def _quiet_train(config, path):
+    return train.train(config, path, export=False, log=lambda line: None)
 
 
 def summarise(results):

@@ -162,6 +162,37 @@ def finished_or_trained(train, config, path):
     return finished_metrics(path, config) or train(config, path)
 
 
+def train_variants(train, base, variants, seeds, out, log=print):
+    """Train each variant (``{name: config changes}``) on each seed, each its own run directory ``<name>-s<seed>``.
+
+    A finished run is read back, an unfinished one resumed (`finished_or_trained`), so an experiment
+    stopped half-way continues where it was.
+
+    Args:
+        train: ``train(config, path) -> metrics`` (a lab's train function, quiet and without an export).
+        base: the config the variants change.
+        variants: ``{name: {field: value}}``.
+        seeds: the seeds.
+        out: the experiment's folder.
+        log: where one line per run goes.
+
+    Returns:
+        ``{name: [metrics per seed]}``.
+    """
+
+    def logged(config, path):
+        log(f"{path.name}: training")
+        return train(config, path)
+
+    return {
+        name: [
+            finished_or_trained(logged, base.replace(**changes, seed=seed), pathlib.Path(out) / f"{name}-s{seed}")
+            for seed in seeds
+        ]
+        for name, changes in variants.items()
+    }
+
+
 def compared_settings(config, derived=None):
     """The values a resume must repeat: the resume-relevant config fields and the derived facts.
 

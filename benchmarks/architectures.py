@@ -1,0 +1,101 @@
+"""The modern CNNs lab's networks: multiply-adds and a training step's time each; the Trainer against model.fit.
+
+Run: python -m benchmarks.architectures [--steps 10] [--repeats 3] [--batch 128]
+
+- Every network of ``mit-dl architectures train --model`` on 28x28x1 images: parameters,
+  multiply-adds per image (`mit_dl.architectures.counting`, read from the traced graph) and the
+  time of one compiled training step (the shared `Trainer`, SGD with momentum) at ``--batch``,
+  so the step time can be read against the multiply-adds (a ViT's attention and a DenseNet's
+  concatenations cost more time per multiply-add than a ResNet's convolutions).
+- ResNet-20 on real Fashion-MNIST batches: the Trainer's compiled steps against ``model.fit``
+  with the same model, optimizer and data, alternating (`benchmarks.training.contenders`).
+
+Results: benchmarks/results/architectures.json.
+"""
+
+import argparse
+
+from mit_dl.environment import quiet_tensorflow_startup
+
+quiet_tensorflow_startup()  # before TensorFlow prints its C++ start-up lines
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from benchmarks.timing import alternate, ratio_row, write_results  # noqa: E402
+from benchmarks.training import contenders, fashion_mnist  # noqa: E402
+from mit_dl.architectures import counting  # noqa: E402
+from mit_dl.architectures.model import build_network  # noqa: E402
+from mit_dl.training import Trainer  # noqa: E402
+
+NETWORKS = ("vgg", "inception", "resnet20", "plain20", "resnet56", "densenet", "vit")
+LOSS = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+
+
+def step_seconds(name, batch, steps, repeats):
+    """Median seconds of one compiled training step of network ``name`` on random 28x28 images."""
+    keras.utils.set_random_seed(0)
+    model = build_network(name, (28, 28, 1))
+    trainer = Trainer(model, keras.optimizers.SGD(0.01, momentum=0.9), loss=LOSS, verbose=False)
+    rng = np.random.default_rng(0)
+    images = rng.random((batch, 28, 28, 1), dtype=np.float32)
+    labels = rng.integers(0, 10, batch).astype(np.int32)
+    data = tf.data.Dataset.from_tensors((images, labels)).repeat()
+    seconds = alternate(
+        {name: lambda: trainer.fit(data, steps=steps, steps_per_epoch=steps)}, repeats=repeats, iterations=1, warmup=1
+    )
+    return model, seconds[name] / steps
+
+
+# `python -m benchmarks --quick`: a small run of every part, about a minute on 2 CPU cores.
+QUICK = ["--steps", "3", "--repeats", "1", "--batch", "32"]
+
+
+def headline(results):
+    """The table's row: ResNet-20's Trainer steps per second beside model.fit's."""
+    speed = results["resnet20_engines"]
+    return [
+        ratio_row(
+            "ResNet-20 training step", ("Trainer", speed["Trainer"]), ("model.fit", speed["model.fit"]), "steps/s", True
+        )
+    ]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=10, help="training steps per timed call")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--batch", type=int, default=128)
+    args = parser.parse_args()
+    results = {"batch": args.batch, "steps": args.steps, "networks": {}}
+    print(f"one compiled training step at batch {args.batch}, 28x28x1 images:")
+    print(f"  {'network':10s} {'parameters':>11s} {'MACs/image':>11s} {'step (ms)':>10s} {'GMAC/s':>7s}")
+    for name in NETWORKS:
+        model, seconds = step_seconds(name, args.batch, args.steps, args.repeats)
+        macs = counting.multiply_adds(model)
+        # A training step is about three forward passes (forward, and twice its work backwards).
+        rate = 3 * macs * args.batch / seconds / 1e9
+        results["networks"][name] = {
+            "parameters": counting.parameter_counts(model)["total"],
+            "multiply_adds": macs,
+            "step_seconds": seconds,
+            "training_gmacs_per_second": rate,
+        }
+        parameters = results["networks"][name]["parameters"]
+        print(f"  {name:10s} {parameters:11,d} {macs / 1e6:9.1f} M {1000 * seconds:10.1f} {rate:7.1f}")
+    keras.utils.set_random_seed(0)
+    runs = contenders(lambda: build_network("resnet20", (28, 28, 1)), LOSS, fashion_mnist(args.batch), args.steps, None)
+    runs.pop("eager loop")
+    medians = alternate(runs, repeats=args.repeats, iterations=1, warmup=1)
+    results["resnet20_engines"] = {name: args.steps / value for name, value in medians.items()}
+    speed = results["resnet20_engines"]
+    print(
+        f"ResNet-20 on Fashion-MNIST, batch {args.batch}: Trainer {speed['Trainer']:.2f} steps/s, "
+        f"model.fit {speed['model.fit']:.2f} steps/s"
+    )
+    write_results("architectures", results)
+
+
+if __name__ == "__main__":
+    main()
