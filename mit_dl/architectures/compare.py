@@ -82,23 +82,20 @@ def degradation(base=None, seeds=(0, 1, 2), out="runs/architectures-degradation"
     return _write(out, {"seeds": list(seeds), "summary": summary, "verdict": verdict}, results, table)
 
 
-def side_by_side(
-    preset="quick", seeds=(0,), models=SIDE_BY_SIDE, out="runs/architectures-compare", log=print, **changes
-):
+def side_by_side(base=None, seeds=(0,), models=SIDE_BY_SIDE, out="runs/architectures-compare", log=print):
     """Every network with its own recipe on the same data: parameters, multiply-adds, time, test accuracy.
 
     Args:
-        preset: the `ArchitecturesConfig` preset every network trains with.
+        base: the `ArchitecturesConfig` every network trains with (default: the ``quick`` preset).
         seeds: the seeds.
         models: the networks.
         out: the experiment's folder.
         log: where progress lines go.
-        **changes: config values replacing the preset's.
 
     Returns:
         The experiment's metrics (also in ``metrics.json``).
     """
-    base = ArchitecturesConfig.from_preset(preset, **changes)
+    base = base or ArchitecturesConfig.from_preset("quick")
     results = train_variants(_quiet_train, base, {name: {"model": name} for name in models}, seeds, out, log)
     rows = {}
     for name, runs in results.items():

@@ -25,7 +25,9 @@ plain and residual networks of equal depth.
 The CIFAR networks (section 4.2) have ``6n + 2`` layers: a 3x3 convolution
 to 16 channels, three stages of ``n`` blocks at 16, 32, 64 channels (the
 second and third start with stride 2), global average pooling, one dense
-layer. ResNet-20 is ``n = 3``, ResNet-56 ``n = 9``.
+layer. ResNet-20 is ``n = 3``, ResNet-56 ``n = 9``. The paper's CIFAR
+networks widen with zero-padded identity shortcuts (its option A: 0.27M and
+0.85M parameters); these project (option B), 2,752 parameters more.
 """
 
 import keras
