@@ -27,7 +27,8 @@ import dataclasses
 import importlib
 from collections.abc import Callable, Mapping
 
-# The labs in the course's order: lecture 1 from scratch, MIT 6.S191's labs 1-2, lecture 3, lab 3, lectures 4-6.
+# The labs in the course's order: lecture 1 from scratch, MIT 6.S191's labs 1-2, lecture 3 (vision, architectures),
+# lab 3, lectures 4-6.
 LAB_PACKAGES = (
     "foundations",
     "music",

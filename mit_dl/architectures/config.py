@@ -45,13 +45,13 @@ class ArchitecturesConfig(RunConfig):
     PRESETS = {
         "quick": {"train_images": 10000, "epochs": 3},
         "full": {"epochs": 60, "augment": True},
-        "degradation": {"width": 8, "train_images": 4000, "test_images": 2000, "epochs": 3},
+        "degradation": {"width": 8, "train_images": 2048, "test_images": 1000, "epochs": 6},
     }
     PRESET_HELP = {
         "quick": "10,000 training images, 3 epochs, no augmentation (CPU minutes)",
         "full": "all 60,000 (50,000) training images, 60 epochs, shifts and flips (written for a GPU)",
-        "degradation": "the degradation experiment on a CPU: 8 channels first, 4,000 training images, 3 epochs, "
-        "2,000 test images",
+        "degradation": "the degradation experiment on a CPU: 8 channels first, 2,048 training images, 6 epochs "
+        "(96 steps), 1,000 test images",
     }
 
     preset: str = option("quick", "the preset the other values came from (a label)", resume="free")
@@ -74,6 +74,12 @@ class ArchitecturesConfig(RunConfig):
         None, "hold this many training images out and report accuracy on them instead of the test set"
     )
     augment: bool = option(False, "shift each batch by up to 4 pixels and flip it left-right")
+    jit_compile: bool = option(
+        True,
+        "XLA-compile the training step (on 2 CPU cores 1.7x faster for ResNet-56: these small convolutions "
+        "cost little, the launches between them much)",
+        resume="free",
+    )
     epochs: int = option(5, "passes over the training images (a resumed run may add some)", resume="free")
     batch_size: int = option(128, "images per training step")
     data: Optional[str] = option(

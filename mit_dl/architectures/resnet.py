@@ -156,7 +156,9 @@ def resnet(input_shape, classes=10, depth=20, residual=True, width=16, kind="bas
         name: the model's name (default ``resnet<depth>`` or ``plain<depth>``).
 
     Returns:
-        A `keras.Model` from images in [0, 1] to logits.
+        A `keras.Model` from images in [0, 1] to logits. A ResNet's blocks start as the identity (their last
+        BN scale, or pre-activation kernel, at 0: Goyal et al. 2017), so a deep one first trains like a
+        shallow one; a plain network cannot (a zero there would cut the signal).
     """
     n = blocks_per_stage(depth)
     inputs = keras.Input(input_shape)
@@ -168,7 +170,7 @@ def resnet(input_shape, classes=10, depth=20, residual=True, width=16, kind="bas
                 strides=2 if stage and not index else 1,
                 kind=kind,
                 shortcut=residual,
-                zero_init=False,
+                zero_init=residual,
                 name=f"stage{stage + 1}_block{index + 1}",
             )(x)
     if kind == "preact":

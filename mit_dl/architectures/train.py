@@ -79,6 +79,7 @@ def _fit(config, splits, run):
         model,
         loss=model.loss,
         metrics=["accuracy"],
+        jit_compile=config.jit_compile,
         strategy=run.strategy,
         checkpoint_dir=run.checkpoints,
         log_dir=run.logs,

@@ -1,5 +1,5 @@
 """Graders for the learner notebooks in ``labs/``: one module per lab, named after the lab's package
-(`music`, `images`, `faces`, `vision`, `generative`, `uncertainty`, `rl`).
+(`foundations`, `music`, `images`, `faces`, `vision`, `architectures`, `llm`, `generative`, `uncertainty`, `rl`).
 
     from mit_dl.labs import music as checks
     checks.check_dense_layer(OurDenseLayer)      # -> [PASSED] ... or [NOT YET] ... with the likely mistake
