@@ -7,8 +7,11 @@ Run: python -m benchmarks.architectures [--steps 10] [--repeats 3] [--batch 128]
   time of one compiled training step (the shared `Trainer`, SGD with momentum) at ``--batch``,
   so the step time can be read against the multiply-adds (a ViT's attention and a DenseNet's
   concatenations cost more time per multiply-add than a ResNet's convolutions).
-- ResNet-20 on real Fashion-MNIST batches: the Trainer's compiled steps against ``model.fit``
-  with the same model, optimizer and data, alternating (`benchmarks.training.contenders`).
+- ResNet-56's training step XLA-compiled (``jit_compile=True``, the lab's default) against the
+  plain ``tf.function`` step, alternating.
+- ResNet-20 on real Fashion-MNIST batches: the Trainer's XLA-compiled steps against ``model.fit``
+  (whose ``jit_compile="auto"`` is XLA too) with the same model, optimizer and data, alternating
+  (`benchmarks.training.contenders`).
 
 Results: benchmarks/results/architectures.json.
 """
@@ -33,19 +36,28 @@ NETWORKS = ("vgg", "inception", "resnet20", "plain20", "resnet56", "densenet", "
 LOSS = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
 
 
-def step_seconds(name, batch, steps, repeats):
-    """Median seconds of one compiled training step of network ``name`` on random 28x28 images."""
-    keras.utils.set_random_seed(0)
-    model = build_network(name, (28, 28, 1))
-    trainer = Trainer(model, keras.optimizers.SGD(0.01, momentum=0.9), loss=LOSS, verbose=False)
+def random_batches(batch):
+    """The same random 28x28 batch, repeated (speed does not depend on the pixels)."""
     rng = np.random.default_rng(0)
     images = rng.random((batch, 28, 28, 1), dtype=np.float32)
     labels = rng.integers(0, 10, batch).astype(np.int32)
-    data = tf.data.Dataset.from_tensors((images, labels)).repeat()
-    seconds = alternate(
-        {name: lambda: trainer.fit(data, steps=steps, steps_per_epoch=steps)}, repeats=repeats, iterations=1, warmup=1
+    return tf.data.Dataset.from_tensors((images, labels)).repeat()
+
+
+def training_call(name, data, steps, jit_compile=True):
+    """``(model, call)``: a fresh network ``name`` and a call training it ``steps`` steps (the lab's Trainer)."""
+    keras.utils.set_random_seed(0)
+    model = build_network(name, (28, 28, 1))
+    trainer = Trainer(
+        model, keras.optimizers.SGD(0.01, momentum=0.9), loss=LOSS, verbose=False, jit_compile=jit_compile
     )
-    return model, seconds[name] / steps
+    return model, lambda: trainer.fit(data, steps=steps, steps_per_epoch=steps)
+
+
+def step_seconds(name, batch, steps, repeats):
+    """The network and the median seconds of one XLA-compiled training step on random 28x28 images."""
+    model, call = training_call(name, random_batches(batch), steps)
+    return model, alternate({name: call}, repeats=repeats, iterations=1, warmup=1)[name] / steps
 
 
 # `python -m benchmarks --quick`: a small run of every part, about a minute on 2 CPU cores.
@@ -53,12 +65,13 @@ QUICK = ["--steps", "3", "--repeats", "1", "--batch", "32"]
 
 
 def headline(results):
-    """The table's row: ResNet-20's Trainer steps per second beside model.fit's."""
-    speed = results["resnet20_engines"]
+    """The table's rows: ResNet-56's XLA step beside the plain one; ResNet-20's Trainer beside model.fit."""
+    xla, speed = results["resnet56_xla"], results["resnet20_engines"]
     return [
+        ratio_row("ResNet-56 training step", ("XLA", xla["XLA"]), ("tf.function", xla["tf.function"]), "s", False),
         ratio_row(
             "ResNet-20 training step", ("Trainer", speed["Trainer"]), ("model.fit", speed["model.fit"]), "steps/s", True
-        )
+        ),
     ]
 
 
@@ -84,8 +97,26 @@ def main():
         }
         parameters = results["networks"][name]["parameters"]
         print(f"  {name:10s} {parameters:11,d} {macs / 1e6:9.1f} M {1000 * seconds:10.1f} {rate:7.1f}")
+    data = random_batches(args.batch)
+    calls = {
+        label: training_call("resnet56", data, args.steps, jit)[1]
+        for label, jit in (("XLA", True), ("tf.function", False))
+    }
+    medians = alternate(calls, repeats=args.repeats, iterations=1, warmup=1)
+    results["resnet56_xla"] = {label: value / args.steps for label, value in medians.items()}
+    print(
+        f"ResNet-56 step at batch {args.batch}: XLA {1000 * results['resnet56_xla']['XLA']:.0f} ms, "
+        f"tf.function {1000 * results['resnet56_xla']['tf.function']:.0f} ms"
+    )
     keras.utils.set_random_seed(0)
-    runs = contenders(lambda: build_network("resnet20", (28, 28, 1)), LOSS, fashion_mnist(args.batch), args.steps, None)
+    runs = contenders(
+        lambda: build_network("resnet20", (28, 28, 1)),
+        LOSS,
+        fashion_mnist(args.batch),
+        args.steps,
+        None,
+        jit_compile=True,
+    )
     runs.pop("eager loop")
     medians = alternate(runs, repeats=args.repeats, iterations=1, warmup=1)
     results["resnet20_engines"] = {name: args.steps / value for name, value in medians.items()}

@@ -48,14 +48,21 @@ def synthetic_images(batch):
     return tf.data.Dataset.from_tensor_slices((images, images)).batch(batch).repeat().prefetch(2)
 
 
-def contenders(make_model, loss, data, steps, steps_per_execution):
+def contenders(make_model, loss, data, steps, steps_per_execution, jit_compile=False):
     def fresh():
         model = make_model()
         return model, keras.optimizers.Adam(1e-3)
 
     model_a, opt_a = fresh()
     # None: each engine's own default ("auto" for the Trainer, 1 for model.fit).
-    trainer = Trainer(model_a, opt_a, loss=loss, verbose=False, steps_per_execution=steps_per_execution or "auto")
+    trainer = Trainer(
+        model_a,
+        opt_a,
+        loss=loss,
+        verbose=False,
+        steps_per_execution=steps_per_execution or "auto",
+        jit_compile=jit_compile,
+    )
 
     model_b, opt_b = fresh()
     model_b.compile(optimizer=opt_b, loss=loss, steps_per_execution=steps_per_execution or 1)

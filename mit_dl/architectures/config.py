@@ -24,6 +24,7 @@ import dataclasses
 from typing import Optional
 
 from mit_dl.config import RunConfig, at_least, option, positive
+from mit_dl.errors import ConfigError
 
 DATASETS = ("fashion_mnist", "cifar10")
 # The networks `mit-dl architectures train --model` offers (mit_dl.architectures.model.NETWORKS builds them).
@@ -45,13 +46,13 @@ class ArchitecturesConfig(RunConfig):
     PRESETS = {
         "quick": {"train_images": 10000, "epochs": 3},
         "full": {"epochs": 60, "augment": True},
-        "degradation": {"width": 8, "train_images": 2048, "test_images": 1000, "epochs": 6},
+        "degradation": {"width": 8, "train_images": 2048, "test_images": 1000, "batch_size": 64, "epochs": 3},
     }
     PRESET_HELP = {
         "quick": "10,000 training images, 3 epochs, no augmentation (CPU minutes)",
         "full": "all 60,000 (50,000) training images, 60 epochs, shifts and flips (written for a GPU)",
-        "degradation": "the degradation experiment on a CPU: 8 channels first, 2,048 training images, 6 epochs "
-        "(96 steps), 1,000 test images",
+        "degradation": "the degradation experiment on a CPU: 8 channels first, 2,048 training images in batches "
+        "of 64, 3 epochs (96 steps), 1,000 test images",
     }
 
     preset: str = option("quick", "the preset the other values came from (a label)", resume="free")
@@ -137,3 +138,50 @@ class ArchitecturesConfig(RunConfig):
             A set of field names.
         """
         return set() if self.depth else {"width"}
+
+
+# Margins of the metric losses on L2-normalised embeddings (distances between 0 and 2).
+MARGINS = {"triplet": 0.2, "contrastive": 1.0}
+
+
+@dataclasses.dataclass(frozen=True)
+class OneShotConfig(RunConfig):
+    """A Siamese embedding trained on MNIST digits 0-4, tested one-shot on the unseen digits 5-9."""
+
+    PRESETS = {"quick": {}, "full": {"epochs": 60, "width": 32}}
+    PRESET_HELP = {
+        "quick": "20 epochs over the digits 0-4 of MNIST's test split (CPU minutes)",
+        "full": "60 epochs, a wider ResNet-8",
+    }
+
+    preset: str = option("quick", "the preset the other values came from (a label)", resume="free")
+    loss: str = option(
+        "triplet", "triplet: batch-hard triplets; contrastive: every pair of the batch", choices=tuple(MARGINS)
+    )
+    margin: Optional[float] = option(None, "the loss's margin (default: 0.2 triplet, 1.0 contrastive)")
+    embedding_dim: int = option(64, "the embedding's size (L2-normalised)")
+    width: int = option(16, "channels of the embedding ResNet-8's first stage")
+    learning_rate: float = option(1e-3, "Adam's learning rate")
+    epochs: int = option(20, "passes over the digits 0-4 (a resumed run may add some)", resume="free")
+    batch_size: int = option(128, "images per step (the triplets are mined inside each batch)")
+    ways: int = option(5, "classes per one-shot episode (at most 5: the unseen digits)")
+    episodes: int = option(2000, "one-shot episodes the accuracy averages")
+    jit_compile: bool = option(True, "XLA-compile the training step", resume="free")
+    data: Optional[str] = option(
+        None, "folder with MNIST's test IDX files (default: $MIT_DL_DATA, the caches, a download)", resume="free"
+    )
+
+    def __post_init__(self):
+        super().__post_init__()
+        positive(self, "embedding_dim", "width", "learning_rate", "epochs", "batch_size", "episodes")
+        positive(self, "margin", allow_none=True)
+        if not 2 <= self.ways <= 5:
+            raise ConfigError("ways", f"must be between 2 and 5 (the unseen digits 5-9), received {self.ways}")
+
+    def loss_margin(self):
+        """The margin this run uses.
+
+        Returns:
+            ``margin``, or the loss's usual one (`MARGINS`).
+        """
+        return self.margin if self.margin is not None else MARGINS[self.loss]

@@ -1,7 +1,7 @@
 """The modern CNNs lab's entry in the registry (`mit_dl.registry`): UvA 4 and CSC413 9."""
 
 from mit_dl.architectures import commands
-from mit_dl.architectures.config import ArchitecturesConfig
+from mit_dl.architectures.config import ArchitecturesConfig, OneShotConfig
 from mit_dl.cli import train_with
 from mit_dl.registry import Command, DemoPart, Lab
 
@@ -47,8 +47,16 @@ LAB = Lab(
             exclude=EXPERIMENT_SETS["compare"],
             presets=("quick", "full"),
         ),
+        Command(
+            "oneshot",
+            "a Siamese embedding trained on MNIST digits 0-4 with a triplet or contrastive loss, tested one-shot on "
+            "the unseen 5-9; export embed",
+            train_with("mit_dl.architectures.oneshot", lambda config: f"architectures-oneshot-{config.loss}"),
+            OneShotConfig,
+            out="run directory (default: runs/architectures-oneshot-<loss>-<time>)",
+        ),
     ),
-    configs=(ArchitecturesConfig,),
+    configs=(ArchitecturesConfig, OneShotConfig),
     demo=DemoPart(
         "mit_dl.architectures.demo:run",
         seconds=40,
@@ -57,7 +65,7 @@ LAB = Lab(
     assets="mit_dl.architectures.assets:build",
     graders=("architectures",),
     notebooks=("architectures/architectures",),
-    exports=("architectures classifier",),
+    exports=("architectures classifier", "architectures embedding"),
     rebuild="mit_dl.architectures.model:from_run",
     benchmark="architectures",
 )

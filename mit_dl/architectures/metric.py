@@ -75,3 +75,65 @@ def triplet_loss(anchor, positive, negative, margin=0.2):
     anchor, positive, negative = (tf.convert_to_tensor(t, tf.float32) for t in (anchor, positive, negative))
     closer = tf.reduce_sum(tf.square(anchor - positive), -1) - tf.reduce_sum(tf.square(anchor - negative), -1)
     return tf.reduce_mean(tf.nn.relu(closer + margin))
+
+
+def _pairwise_squared(embeddings):
+    """``[B, B]`` squared Euclidean distances between every two rows."""
+    squares = tf.reduce_sum(tf.square(embeddings), -1)
+    inner = tf.matmul(embeddings, embeddings, transpose_b=True)
+    return tf.nn.relu(squares[:, None] - 2.0 * inner + squares[None, :])
+
+
+def batch_hard_triplet_loss(labels, embeddings, margin=0.2):
+    """The triplet loss of each example as anchor with its batch's hardest positive and hardest negative.
+
+    Hermans, Beyer, Leibe 2017 ("In Defense of the Triplet Loss"): from a batch of labelled
+    embeddings, each anchor takes the furthest example of its class and the closest of another, so
+    no triplets are sampled by hand and the batch's informative ones are used. With squared distances
+    as in `triplet_loss`. A Keras loss: ``loss(labels, embeddings)``.
+
+    Args:
+        labels: ``[B]`` class ids (or ``[B, 1]``).
+        embeddings: ``[B, D]``.
+        margin: ``m``.
+
+    Returns:
+        A scalar: the mean over the anchors that have a positive and a negative in the batch.
+    """
+    labels = tf.reshape(tf.cast(labels, tf.int32), [-1])
+    embeddings = tf.cast(embeddings, tf.float32)
+    distances = _pairwise_squared(embeddings)
+    same = tf.equal(labels[:, None], labels[None, :])
+    positive_mask = tf.logical_and(same, tf.logical_not(tf.eye(tf.shape(labels)[0], dtype=tf.bool)))
+    hardest_positive = tf.reduce_max(tf.where(positive_mask, distances, 0.0), axis=1)
+    hardest_negative = tf.reduce_min(tf.where(same, tf.reduce_max(distances) + 1.0, distances), axis=1)
+    valid = tf.cast(tf.reduce_any(positive_mask, 1) & tf.reduce_any(~same, 1), tf.float32)
+    losses = tf.nn.relu(hardest_positive - hardest_negative + margin) * valid
+    return tf.reduce_sum(losses) / tf.maximum(tf.reduce_sum(valid), 1.0)
+
+
+def batch_contrastive_loss(labels, embeddings, margin=1.0):
+    """`contrastive_loss` over every pair of a batch of labelled embeddings (each pair once).
+
+    A Keras loss: ``loss(labels, embeddings)``. Pairs of one class are far fewer than others in a
+    batch of ten classes; the two kinds are averaged separately and then added, so both pull.
+
+    Args:
+        labels: ``[B]`` class ids (or ``[B, 1]``).
+        embeddings: ``[B, D]``.
+        margin: ``m``.
+
+    Returns:
+        A scalar.
+    """
+    labels = tf.reshape(tf.cast(labels, tf.int32), [-1])
+    distance = tf.sqrt(_pairwise_squared(tf.cast(embeddings, tf.float32)) + 1e-12)
+    size = tf.shape(labels)[0]
+    upper = tf.linalg.band_part(tf.ones([size, size]), 0, -1) - tf.eye(size)  # each pair once, no self-pairs
+    same = tf.cast(tf.equal(labels[:, None], labels[None, :]), tf.float32) * upper
+    different = (1.0 - tf.cast(tf.equal(labels[:, None], labels[None, :]), tf.float32)) * upper
+    pull = tf.reduce_sum(same * tf.square(distance)) / tf.maximum(tf.reduce_sum(same), 1.0)
+    push = tf.reduce_sum(different * tf.square(tf.nn.relu(margin - distance))) / tf.maximum(
+        tf.reduce_sum(different), 1.0
+    )
+    return pull + push
