@@ -6,14 +6,14 @@
   equation and diagram in the docstring) and its network for 28x28x1 and 32x32x3 images;
 - `counting`: parameters and multiply-adds read from the traced graph;
 - `metric`: contrastive and triplet losses; `oneshot`: a Siamese embedding tested one-shot on unseen digits;
-- `spatial`: the spatial transformer's affine grid and bilinear sampler;
+- `spatial`: the spatial transformer's affine grid and bilinear sampler; `stn`: the transformer in front of a CNN;
 - `model`: the networks by name, with the input sizes each can take; `train`: one classifier run;
 - `compare`: the degradation experiment (plain against residual networks of 8, 20, 56 layers) and the
   architectures side by side.
 """
 
 from mit_dl._lazy import exports
-from mit_dl.architectures.config import ArchitecturesConfig, OneShotConfig
+from mit_dl.architectures.config import ArchitecturesConfig, OneShotConfig, SpatialConfig
 
 # Imported on first use (they load TensorFlow); the config stays light for the command line.
 _LAZY = {
@@ -34,6 +34,8 @@ _LAZY = {
     "oneshot": "oneshot",
     "metric": "metric",
     "spatial": "spatial",
+    "stn": "stn",
+    "SpatialTransformer": "stn",
 }
-__all__ = ["ArchitecturesConfig", "OneShotConfig", *_LAZY]
+__all__ = ["ArchitecturesConfig", "OneShotConfig", "SpatialConfig", *_LAZY]
 __getattr__, __dir__ = exports(__name__, _LAZY, globals())

@@ -185,3 +185,34 @@ class OneShotConfig(RunConfig):
             ``margin``, or the loss's usual one (`MARGINS`).
         """
         return self.margin if self.margin is not None else MARGINS[self.loss]
+
+
+@dataclasses.dataclass(frozen=True)
+class SpatialConfig(RunConfig):
+    """The course CNN with and without a spatial transformer in front, on randomly rotated, scaled, shifted digits."""
+
+    PRESETS = {"quick": {}, "full": {"epochs": 30}}
+    PRESET_HELP = {
+        "quick": "10 epochs on 8,000 distorted MNIST digits (CPU minutes)",
+        "full": "30 epochs",
+    }
+
+    preset: str = option("quick", "the preset the other values came from (a label)", resume="free")
+    rotation: float = option(60.0, "the largest rotation, in degrees either way")
+    scale: float = option(0.35, "sizes drawn from 1 - scale to 1 + scale times the original")
+    shift: float = option(0.2, "the largest shift, as a fraction of the image's side")
+    train_images: int = option(8000, "digits of MNIST's test split to train on (the rest test)")
+    learning_rate: float = option(1e-3, "Adam's learning rate")
+    epochs: int = option(10, "passes over the training digits (a resumed run may add some)", resume="free")
+    batch_size: int = option(64, "images per step")
+    data: Optional[str] = option(
+        None, "folder with MNIST's test IDX files (default: $MIT_DL_DATA, the caches, a download)", resume="free"
+    )
+
+    def __post_init__(self):
+        super().__post_init__()
+        positive(self, "train_images", "learning_rate", "epochs", "batch_size")
+        at_least(self, "rotation", 0)
+        at_least(self, "shift", 0)
+        if not 0 <= self.scale < 1:
+            raise ConfigError("scale", f"must be in [0, 1), received {self.scale!r}")

@@ -1,7 +1,7 @@
 """The modern CNNs lab's entry in the registry (`mit_dl.registry`): UvA 4 and CSC413 9."""
 
 from mit_dl.architectures import commands
-from mit_dl.architectures.config import ArchitecturesConfig, OneShotConfig
+from mit_dl.architectures.config import ArchitecturesConfig, OneShotConfig, SpatialConfig
 from mit_dl.cli import train_with
 from mit_dl.registry import Command, DemoPart, Lab
 
@@ -55,8 +55,15 @@ LAB = Lab(
             OneShotConfig,
             out="run directory (default: runs/architectures-oneshot-<loss>-<time>)",
         ),
+        Command(
+            "stn",
+            "the course CNN with and without a spatial transformer on rotated, scaled, shifted MNIST digits",
+            train_with("mit_dl.architectures.stn", lambda config: "architectures-stn"),
+            SpatialConfig,
+            out="the experiment's folder (default: runs/architectures-stn-<time>)",
+        ),
     ),
-    configs=(ArchitecturesConfig, OneShotConfig),
+    configs=(ArchitecturesConfig, OneShotConfig, SpatialConfig),
     demo=DemoPart(
         "mit_dl.architectures.demo:run",
         seconds=40,
