@@ -111,7 +111,8 @@ def side_by_side(base=None, seeds=(0,), models=SIDE_BY_SIDE, out="runs/architect
 
 
 def _interval_summary(values):
-    return {key: evaluation.seed_interval(series) for key, series in values.items()}
+    bounds = {"training_loss": (0.0, float("inf")), "test_error": (0.0, 1.0)}
+    return {key: evaluation.seed_interval(series, bounds=bounds[key]) for key, series in values.items()}
 
 
 def _cell(interval, scale=1.0, digits=3):

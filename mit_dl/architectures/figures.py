@@ -29,6 +29,7 @@ def degradation_curves(results, path):
             epochs = np.arange(1, values.shape[1] + 1)
             axis.plot(epochs, values.mean(0), style, color=colour, label=name)
             axis.fill_between(epochs, values.min(0), values.max(0), color=colour, alpha=0.12)
+            axis.set_xticks(epochs)
     axes[0].set(title="training loss", xlabel="epoch")
     axes[1].set(title="test error (%)", xlabel="epoch")
     axes[0].legend(fontsize=8)
