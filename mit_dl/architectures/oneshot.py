@@ -159,7 +159,9 @@ def _fit(config, seen, unseen, run):
     loss = LOSSES[config.loss]
 
     def metric_loss(labels, embeddings):
-        return loss(labels, embeddings, margin)
+        # The batch's loss for each of its examples: the Trainer averages per-example losses over the batch.
+        ones = tf.ones_like(tf.reshape(tf.cast(labels, tf.float32), [-1]))
+        return ones * loss(labels, embeddings, margin)
 
     trainer = Trainer(
         model,

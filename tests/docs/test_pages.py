@@ -61,7 +61,7 @@ def test_the_api_reference_covers_every_public_module():
 
 def test_the_rendered_notebooks_are_the_current_solutions_executed():
     solutions = [ROOT / "labs" / f"{source}_solution.ipynb" for lab in registry.labs() for source in lab.notebooks]
-    assert len(solutions) == len(list((ROOT / "labs").glob("*/*_solution.ipynb"))) == 10
+    assert len(solutions) == len(list((ROOT / "labs").glob("*/*_solution.ipynb"))) == 11
     for solution in solutions:
         name = f"{solution.parent.name}_{solution.stem.removesuffix('_solution')}.ipynb"
         rendered = nbformat.read(DOCS / "notebooks" / name, as_version=4)
