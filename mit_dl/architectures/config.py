@@ -24,7 +24,6 @@ import dataclasses
 from typing import Optional
 
 from mit_dl.config import RunConfig, at_least, option, positive
-from mit_dl.errors import ConfigError
 
 DATASETS = ("fashion_mnist", "cifar10")
 # The networks `mit-dl architectures train --model` offers (mit_dl.architectures.model.NETWORKS builds them).
@@ -77,8 +76,7 @@ class ArchitecturesConfig(RunConfig):
     augment: bool = option(False, "shift each batch by up to 4 pixels and flip it left-right")
     jit_compile: bool = option(
         True,
-        "XLA-compile the training step (on 2 CPU cores 1.7x faster for ResNet-56: these small convolutions "
-        "cost little, the launches between them much)",
+        "XLA-compile the training step (the documented runs used it; off gives slightly different numbers)",
         resume="free",
     )
     epochs: int = option(5, "passes over the training images (a resumed run may add some)", resume="free")
@@ -138,81 +136,3 @@ class ArchitecturesConfig(RunConfig):
             A set of field names.
         """
         return set() if self.depth else {"width"}
-
-
-# Margins of the metric losses on L2-normalised embeddings (distances between 0 and 2).
-MARGINS = {"triplet": 0.2, "contrastive": 1.0}
-
-
-@dataclasses.dataclass(frozen=True)
-class OneShotConfig(RunConfig):
-    """A Siamese embedding trained on MNIST digits 0-4, tested one-shot on the unseen digits 5-9."""
-
-    PRESETS = {"quick": {}, "full": {"epochs": 60, "width": 32}}
-    PRESET_HELP = {
-        "quick": "20 epochs over the digits 0-4 of MNIST's test split (CPU minutes)",
-        "full": "60 epochs, a wider ResNet-8",
-    }
-
-    preset: str = option("quick", "the preset the other values came from (a label)", resume="free")
-    loss: str = option(
-        "triplet", "triplet: batch-hard triplets; contrastive: every pair of the batch", choices=tuple(MARGINS)
-    )
-    margin: Optional[float] = option(None, "the loss's margin (default: 0.2 triplet, 1.0 contrastive)")
-    embedding_dim: int = option(64, "the embedding's size (L2-normalised)")
-    width: int = option(16, "channels of the embedding ResNet-8's first stage")
-    learning_rate: float = option(1e-3, "Adam's learning rate")
-    epochs: int = option(20, "passes over the digits 0-4 (a resumed run may add some)", resume="free")
-    batch_size: int = option(128, "images per step (the triplets are mined inside each batch)")
-    ways: int = option(5, "classes per one-shot episode (at most 5: the unseen digits)")
-    episodes: int = option(2000, "one-shot episodes the accuracy averages")
-    jit_compile: bool = option(True, "XLA-compile the training step", resume="free")
-    data: Optional[str] = option(
-        None, "folder with MNIST's test IDX files (default: $MIT_DL_DATA, the caches, a download)", resume="free"
-    )
-
-    def __post_init__(self):
-        super().__post_init__()
-        positive(self, "embedding_dim", "width", "learning_rate", "epochs", "batch_size", "episodes")
-        positive(self, "margin", allow_none=True)
-        if not 2 <= self.ways <= 5:
-            raise ConfigError("ways", f"must be between 2 and 5 (the unseen digits 5-9), received {self.ways}")
-
-    def loss_margin(self):
-        """The margin this run uses.
-
-        Returns:
-            ``margin``, or the loss's usual one (`MARGINS`).
-        """
-        return self.margin if self.margin is not None else MARGINS[self.loss]
-
-
-@dataclasses.dataclass(frozen=True)
-class SpatialConfig(RunConfig):
-    """The course CNN with and without a spatial transformer in front, on randomly rotated, scaled, shifted digits."""
-
-    PRESETS = {"quick": {}, "full": {"epochs": 30}}
-    PRESET_HELP = {
-        "quick": "10 epochs on 8,000 distorted MNIST digits (CPU minutes)",
-        "full": "30 epochs",
-    }
-
-    preset: str = option("quick", "the preset the other values came from (a label)", resume="free")
-    rotation: float = option(60.0, "the largest rotation, in degrees either way")
-    scale: float = option(0.35, "sizes drawn from 1 - scale to 1 + scale times the original")
-    shift: float = option(0.2, "the largest shift, as a fraction of the image's side")
-    train_images: int = option(8000, "digits of MNIST's test split to train on (the rest test)")
-    learning_rate: float = option(1e-3, "Adam's learning rate")
-    epochs: int = option(10, "passes over the training digits (a resumed run may add some)", resume="free")
-    batch_size: int = option(64, "images per step")
-    data: Optional[str] = option(
-        None, "folder with MNIST's test IDX files (default: $MIT_DL_DATA, the caches, a download)", resume="free"
-    )
-
-    def __post_init__(self):
-        super().__post_init__()
-        positive(self, "train_images", "learning_rate", "epochs", "batch_size")
-        at_least(self, "rotation", 0)
-        at_least(self, "shift", 0)
-        if not 0 <= self.scale < 1:
-            raise ConfigError("scale", f"must be in [0, 1), received {self.scale!r}")

@@ -1,7 +1,7 @@
 """The modern CNNs lab's entry in the registry (`mit_dl.registry`): UvA 4 and CSC413 9."""
 
 from mit_dl.architectures import commands
-from mit_dl.architectures.config import ArchitecturesConfig, OneShotConfig, SpatialConfig
+from mit_dl.architectures.config import ArchitecturesConfig
 from mit_dl.cli import train_with
 from mit_dl.registry import Command, DemoPart, Lab
 
@@ -47,23 +47,8 @@ LAB = Lab(
             exclude=EXPERIMENT_SETS["compare"],
             presets=("quick", "full"),
         ),
-        Command(
-            "oneshot",
-            "a Siamese embedding trained on MNIST digits 0-4 with a triplet or contrastive loss, tested one-shot on "
-            "the unseen 5-9; export embed",
-            train_with("mit_dl.architectures.oneshot", lambda config: f"architectures-oneshot-{config.loss}"),
-            OneShotConfig,
-            out="run directory (default: runs/architectures-oneshot-<loss>-<time>)",
-        ),
-        Command(
-            "stn",
-            "the course CNN with and without a spatial transformer on rotated, scaled, shifted MNIST digits",
-            train_with("mit_dl.architectures.stn", lambda config: "architectures-stn"),
-            SpatialConfig,
-            out="the experiment's folder (default: runs/architectures-stn-<time>)",
-        ),
     ),
-    configs=(ArchitecturesConfig, OneShotConfig, SpatialConfig),
+    configs=(ArchitecturesConfig,),
     demo=DemoPart(
         "mit_dl.architectures.demo:run",
         seconds=40,
@@ -72,7 +57,7 @@ LAB = Lab(
     assets="mit_dl.architectures.assets:build",
     graders=("architectures",),
     notebooks=("architectures/architectures",),
-    exports=("architectures classifier", "architectures embedding"),
+    exports=("architectures classifier",),
     rebuild="mit_dl.architectures.model:from_run",
     benchmark="architectures",
 )

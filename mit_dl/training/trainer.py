@@ -239,8 +239,7 @@ class Trainer:
             ``history.json`` here; the history is also kept beside the
             checkpoints so that a resumed run continues it.
         run_eagerly: run steps eagerly (for debugging with print/pdb).
-        jit_compile: XLA-compile the step (faster on GPUs; on CPUs it depends on the network: 1.7x faster
-            for the narrow ResNet-56 of `mit_dl.architectures` on 2 cores).
+        jit_compile: XLA-compile the step (faster on GPUs, slower on CPUs).
         verbose: ``"auto"`` (a progress bar within epochs on a terminal, a
             plain progress line every few seconds otherwise, and one line per
             epoch; `mit_dl.progress`), ``"progress"`` (the progress only:
